@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#define WARDEN_PATH_MAX 4096
+
+/*
+ * Normalises an absolute path: collapses "//" and "/./", drops a trailing "/". Refuses (-EINVAL) relative
+ * paths, ".." components (we never resolve them lexically: a caller must say what it means), empty strings
+ * and paths longer than WARDEN_PATH_MAX. -ENOMEM.
+ */
+int path_normalize(const char *path, char **ret);
+bool path_is_absolute(const char *p);
