@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container.h"
+#include "handle.h"
+#include "manager.h"
+#include "parse-util.h"
+#include "strv.h"
+
+static const char *const container_state_table[_CONTAINER_STATE_MAX] = {
+        [CONTAINER_BORN] = "born",
+        [CONTAINER_ACTIVE] = "active",
+        [CONTAINER_STOPPED] = "stopped",
+        [CONTAINER_DESTROYED] = "destroyed",
+};
+
+const char *container_state_to_string(ContainerState s) {
+        if (s < 0 || s >= _CONTAINER_STATE_MAX)
+                return NULL;
+        return container_state_table[s];
+}
+
+ContainerState container_state_from_string(const char *s) {
+        if (!s)
+                return _CONTAINER_STATE_INVALID;
+        for (int i = 0; i < _CONTAINER_STATE_MAX; i++)
+                if (streq(container_state_table[i], s))
+                        return (ContainerState) i;
+        return _CONTAINER_STATE_INVALID;
+}
+
+int container_new(const char *handle, Container **ret) {
+        _cleanup_(container_freep) Container *c = NULL;
+        int r;
+
+        if (!handle_is_valid(handle))
+                return -EINVAL;
+
+        c = calloc(1, sizeof(Container));
+        if (!c)
+                return -ENOMEM;
+        c->state = CONTAINER_BORN;
+        c->handle = strdup(handle);
+        if (!c->handle)
+                return -ENOMEM;
+        r = handle_to_unit_name(handle, &c->unit);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Container *container_free(Container *c) {
+        if (!c)
+                return NULL;
+        if (c->manager)
+                manager_remove_container(c->manager, c);
+        free(c->handle);
+        free(c->unit);
+        free(c->rootfs);
+        free(c->path);
+        free(c->host_ip);
+        free(c->container_ip);
+        strv_free(c->properties);
+        strv_free(c->env);
+        strv_free(c->events);
+        free(c);
+        return NULL;
+}
+
+const char *container_get_property(const Container *c, const char *key) {
+        for (char **p = c->properties; p && p[0] && p[1]; p += 2)
+                if (streq(p[0], key))
+                        return p[1];
+        return NULL;
+}
+
+int container_set_property(Container *c, const char *key, const char *value) {
+        char *v;
+        int r;
+
+        for (char **p = c->properties; p && p[0] && p[1]; p += 2)
+                if (streq(p[0], key)) {
+                        v = strdup(value);
+                        if (!v)
+                                return -ENOMEM;
+                        free(p[1]);
+                        p[1] = v;
+                        return 0;
+                }
+        r = strv_extend(&c->properties, key);
+        if (r < 0)
+                return r;
+        r = strv_extend(&c->properties, value);
+        if (r < 0) {
+                /* keep the list in pairs */
+                size_t n = strv_length(c->properties);
+                free(c->properties[n - 1]);
+                c->properties[n - 1] = NULL;
+        }
+        return r;
+}
+
+bool container_match_properties(const Container *c, char *const *filter) {
+        for (char *const *p = filter; p && p[0] && p[1]; p += 2)
+                if (!streq_ptr(container_get_property(c, p[0]), p[1]))
+                        return false;
+        return true;
+}
+
+/* Escapes '\', '=', control characters and DEL as \xNN, so that a value is one line and a property key
+ * never contains the separator. */
+static int escape_value(FILE *f, const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '=')
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+        }
+        return 0;
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+static int unescape_value(const char *s, size_t len, char **ret) {
+        _cleanup_free_ char *out = malloc(len + 1);
+        size_t n = 0;
+
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                int hi, lo;
+
+                if (s[i] != '\\') {
+                        if (s[i] == '\0')
+                                return -EINVAL;
+                        out[n++] = s[i];
+                        continue;
+                }
+                if (len - i < 4 || s[i + 1] != 'x')
+                        return -EINVAL;
+                hi = unhex(s[i + 2]);
+                lo = unhex(s[i + 3]);
+                if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                        return -EINVAL;
+                out[n++] = (char) (hi << 4 | lo);
+                i += 3;
+        }
+        out[n] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static void serialize_string(FILE *f, const char *key, const char *value) {
+        if (!value)
+                return;
+        fprintf(f, "%s=", key);
+        escape_value(f, value);
+        fputc('\n', f);
+}
+
+int container_serialize(const Container *c, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        fputs("# Container state, written by wardend. Do not edit.\n", f);
+        fputs("VERSION=1\n", f);
+        serialize_string(f, "HANDLE", c->handle);
+        serialize_string(f, "STATE", container_state_to_string(c->state));
+        serialize_string(f, "UNIT", c->unit);
+        if (c->leader_pid > 0)
+                fprintf(f, "LEADER_PID=%i\n", (int) c->leader_pid);
+        serialize_string(f, "ROOTFS", c->rootfs);
+        serialize_string(f, "PATH", c->path);
+        serialize_string(f, "HOST_IP", c->host_ip);
+        serialize_string(f, "CONTAINER_IP", c->container_ip);
+        fprintf(f, "GRACE_TIME=%u\n", c->grace_time);
+        fprintf(f, "CREATED=%llu\n", (unsigned long long) c->created_usec);
+        for (char **p = c->properties; p && p[0] && p[1]; p += 2) {
+                fputs("PROPERTY=", f);
+                escape_value(f, p[0]);
+                fputc('=', f);
+                escape_value(f, p[1]);
+                fputc('\n', f);
+        }
+        STRV_FOREACH(e, c->env)
+                serialize_string(f, "ENV", *e);
+        STRV_FOREACH(e, c->events)
+                serialize_string(f, "EVENT", *e);
+
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static void replace_string(char **field, char *value) {
+        free(*field);
+        *field = value;
+}
+
+typedef struct DeserializeContext {
+        Container *container;
+        char *handle;
+        bool have_version;
+        bool have_state;
+} DeserializeContext;
+
+/* PROPERTY=<escaped key>=<escaped value>: '=' is always escaped inside both. */
+static int deserialize_property(Container *c, const char *v, size_t len) {
+        _cleanup_free_ char *key = NULL, *value = NULL;
+        const char *sep = memchr(v, '=', len);
+        int r;
+
+        if (!sep)
+                return -EINVAL;
+        r = unescape_value(v, (size_t) (sep - v), &key);
+        if (r < 0)
+                return r;
+        r = unescape_value(sep + 1, len - (size_t) (sep - v) - 1, &value);
+        if (r < 0)
+                return r;
+        if (container_get_property(c, key))
+                return -EINVAL; /* duplicate */
+        return container_set_property(c, key, value);
+}
+
+static int deserialize_line(DeserializeContext *ctx, const char *line, size_t len) {
+        Container *c = ctx->container;
+        _cleanup_free_ char *key = NULL, *value = NULL;
+        const char *eq;
+        int r;
+
+        if (len == 0 || line[0] == '#')
+                return 0;
+        eq = memchr(line, '=', len);
+        if (!eq)
+                return -EINVAL;
+        key = strndup(line, (size_t) (eq - line));
+        if (!key)
+                return -ENOMEM;
+        len -= (size_t) (eq - line) + 1;
+
+        if (streq(key, "PROPERTY"))
+                return deserialize_property(c, eq + 1, len);
+
+        r = unescape_value(eq + 1, len, &value);
+        if (r < 0)
+                return r;
+
+        if (streq(key, "VERSION")) {
+                if (!streq(value, "1"))
+                        return -EINVAL;
+                ctx->have_version = true;
+        } else if (streq(key, "HANDLE"))
+                replace_string(&ctx->handle, TAKE_PTR(value));
+        else if (streq(key, "STATE")) {
+                c->state = container_state_from_string(value);
+                if (c->state < 0)
+                        return -EINVAL;
+                ctx->have_state = true;
+        } else if (streq(key, "UNIT"))
+                replace_string(&c->unit, TAKE_PTR(value));
+        else if (streq(key, "LEADER_PID")) {
+                uint32_t pid;
+
+                r = parse_uint32(value, &pid);
+                if (r < 0 || pid == 0 || pid > INT32_MAX)
+                        return -EINVAL;
+                c->leader_pid = (pid_t) pid;
+        } else if (streq(key, "ROOTFS"))
+                replace_string(&c->rootfs, TAKE_PTR(value));
+        else if (streq(key, "PATH"))
+                replace_string(&c->path, TAKE_PTR(value));
+        else if (streq(key, "HOST_IP"))
+                replace_string(&c->host_ip, TAKE_PTR(value));
+        else if (streq(key, "CONTAINER_IP"))
+                replace_string(&c->container_ip, TAKE_PTR(value));
+        else if (streq(key, "GRACE_TIME")) {
+                if (parse_uint32(value, &c->grace_time) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "CREATED")) {
+                if (parse_uint64(value, &c->created_usec) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "ENV"))
+                return strv_consume(&c->env, TAKE_PTR(value));
+        else if (streq(key, "EVENT"))
+                return strv_consume(&c->events, TAKE_PTR(value));
+        /* else: a key written by a newer wardend; ignore it */
+        return 0;
+}
+
+int container_deserialize(const char *text, Container **ret) {
+        _cleanup_(container_freep) Container *c = NULL;
+        DeserializeContext ctx = {};
+        int r = 0;
+
+        c = calloc(1, sizeof(Container));
+        if (!c)
+                return -ENOMEM;
+        ctx.container = c;
+
+        for (const char *p = text; *p && r >= 0;) {
+                const char *nl = strchrnul(p, '\n');
+
+                r = deserialize_line(&ctx, p, (size_t) (nl - p));
+                p = *nl ? nl + 1 : nl;
+        }
+        if (r >= 0 && (!ctx.have_version || !ctx.have_state || !handle_is_valid(ctx.handle)))
+                r = -EINVAL;
+        if (r < 0) {
+                free(ctx.handle);
+                return r;
+        }
+        c->handle = TAKE_PTR(ctx.handle);
+        if (!c->unit) {
+                r = handle_to_unit_name(c->handle, &c->unit);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}

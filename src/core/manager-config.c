@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "conf-parser.h"
+#include "log.h"
+#include "manager-config.h"
+#include "parse-util.h"
+
+#define DEFAULT_IDLE_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define DEFAULT_MAX_CONTAINERS 1024
+#define DEFAULT_GRACE_TIME_USEC (300 * USEC_PER_SEC)
+#define DEFAULT_DEPOT_PATH LOCALSTATEDIR "/lib/warden/containers"
+#define DEFAULT_ROOTFS LOCALSTATEDIR "/lib/warden/rootfs"
+#define DEFAULT_POOL_ADDRESS 0x0afe0000u /* 10.254.0.0 */
+#define DEFAULT_POOL_PREFIXLEN 20        /* 1024 /30 networks */
+#define DEFAULT_MTU 1500
+
+/* A container network is a /30; the pool must hold at least one and should not be absurdly large. */
+static int config_parse_pool(const char *value, void *data) {
+        IPv4Network *n = data;
+        uint32_t a;
+        unsigned p;
+        int r;
+
+        r = parse_ipv4_cidr(value, &a, &p);
+        if (r < 0)
+                return r;
+        if (p > 30 || p < 8)
+                return -ERANGE;
+        n->address = a;
+        n->prefixlen = p;
+        return 0;
+}
+
+static int config_parse_mtu(const char *value, void *data) {
+        uint32_t v;
+        int r;
+
+        r = parse_uint32(value, &v);
+        if (r < 0)
+                return r;
+        if (v < 576 || v > 65535) /* IPv4 minimum; the kernel's maximum for veth */
+                return -ERANGE;
+        *(uint32_t *) data = v;
+        return 0;
+}
+
+static int config_parse_max_containers(const char *value, void *data) {
+        uint32_t v;
+        int r;
+
+        r = parse_uint32(value, &v);
+        if (r < 0)
+                return r;
+        if (v < 1 || v > 65536)
+                return -ERANGE;
+        *(uint32_t *) data = v;
+        return 0;
+}
+
+static const ConfigItem config_items[] = {
+        { "daemon",
+          "idle_timeout",
+          config_parse_sec,
+          offsetof(ManagerConfig, idle_timeout_usec),
+          "a time span such as 30, 30s, 2min, or 0 to never exit" },
+        { "daemon",
+          "log_level",
+          config_parse_log_level,
+          offsetof(ManagerConfig, log_level),
+          "one of emerg, alert, crit, err, warning, notice, info, debug" },
+        { "daemon",
+          "max_containers",
+          config_parse_max_containers,
+          offsetof(ManagerConfig, max_containers),
+          "a number from 1 to 65536" },
+        { "containers",
+          "grace_time",
+          config_parse_sec,
+          offsetof(ManagerConfig, grace_time_usec),
+          "a time span such as 300, 5min, or 0 for never" },
+        { "containers",
+          "depot",
+          config_parse_absolute_path,
+          offsetof(ManagerConfig, depot_path),
+          "an absolute path without '..'" },
+        { "containers",
+          "rootfs",
+          config_parse_absolute_path,
+          offsetof(ManagerConfig, default_rootfs),
+          "an absolute path without '..'" },
+        { "network",
+          "pool",
+          config_parse_pool,
+          offsetof(ManagerConfig, pool),
+          "an IPv4 network a.b.c.d/N with N from 8 to 30 and no host bits set" },
+        { "network", "mtu", config_parse_mtu, offsetof(ManagerConfig, mtu), "a number from 576 to 65535" },
+};
+
+void manager_config_init(ManagerConfig *c) {
+        *c = (ManagerConfig){
+                .idle_timeout_usec = DEFAULT_IDLE_TIMEOUT_USEC,
+                .log_level = LOG_INFO,
+                .max_containers = DEFAULT_MAX_CONTAINERS,
+                .grace_time_usec = DEFAULT_GRACE_TIME_USEC,
+                .depot_path = NULL,
+                .default_rootfs = NULL,
+                .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
+                .mtu = DEFAULT_MTU,
+        };
+}
+
+void manager_config_done(ManagerConfig *c) {
+        c->depot_path = mfree(c->depot_path);
+        c->default_rootfs = mfree(c->default_rootfs);
+}
+
+static int manager_config_fill_defaults(ManagerConfig *c) {
+        if (!c->depot_path) {
+                c->depot_path = strdup(DEFAULT_DEPOT_PATH);
+                if (!c->depot_path)
+                        return -ENOMEM;
+        }
+        if (!c->default_rootfs) {
+                c->default_rootfs = strdup(DEFAULT_ROOTFS);
+                if (!c->default_rootfs)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Parses into a copy, so that a bad file leaves the configuration in force untouched (SIGHUP reload). */
+static int
+manager_config_apply(ManagerConfig *c, const char *path, const char *text, char **reterr_message) {
+        ManagerConfig n;
+        int r;
+
+        manager_config_init(&n);
+        if (text)
+                r = config_parse_text(
+                                path, text, config_items, ELEMENTSOF(config_items), &n, reterr_message);
+        else
+                r = config_parse_file(path, config_items, ELEMENTSOF(config_items), &n, reterr_message);
+        if (r == -ENOENT)
+                r = 0;
+        if (r >= 0)
+                r = manager_config_fill_defaults(&n);
+        if (r < 0) {
+                manager_config_done(&n);
+                return r;
+        }
+        manager_config_done(c);
+        *c = n;
+        return 0;
+}
+
+int manager_config_load(ManagerConfig *c, const char *path, char **reterr_message) {
+        return manager_config_apply(c, path, NULL, reterr_message);
+}
+
+int manager_config_load_text(
+                ManagerConfig *c, const char *filename, const char *text, char **reterr_message) {
+        return manager_config_apply(c, filename, text, reterr_message);
+}
+
+static void dump_sec(FILE *f, const char *key, uint64_t usec) {
+        if (usec == USEC_INFINITY)
+                fprintf(f, "%s = infinity\n", key);
+        else if (usec % USEC_PER_SEC == 0)
+                fprintf(f, "%s = %llus\n", key, (unsigned long long) (usec / USEC_PER_SEC));
+        else
+                fprintf(f, "%s = %lluus\n", key, (unsigned long long) usec);
+}
+
+void manager_config_dump(const ManagerConfig *c, FILE *f) {
+        struct in_addr a = { .s_addr = htonl(c->pool.address) };
+        char buf[INET_ADDRSTRLEN];
+
+        fputs("[daemon]\n", f);
+        dump_sec(f, "idle_timeout", c->idle_timeout_usec);
+        fprintf(f, "log_level = %s\n", log_level_to_string(c->log_level));
+        fprintf(f, "max_containers = %u\n", c->max_containers);
+        fputs("\n[containers]\n", f);
+        dump_sec(f, "grace_time", c->grace_time_usec);
+        fprintf(f, "depot = %s\n", strna(c->depot_path));
+        fprintf(f, "rootfs = %s\n", strna(c->default_rootfs));
+        fputs("\n[network]\n", f);
+        fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
+        fprintf(f, "mtu = %u\n", c->mtu);
+}
+
+uint32_t manager_config_pool_size(const ManagerConfig *c) {
+        return UINT32_C(1) << (30 - c->pool.prefixlen);
+}

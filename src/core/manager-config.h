@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * wardend's configuration: /etc/warden/wardend.conf (see wardend(8) and conf/wardend.conf for every key).
+ * A missing file means defaults; any bad line is an error that names file, line and key.
+ */
+
+#include <stdint.h>
+
+#include "macro.h"
+
+typedef struct IPv4Network {
+        uint32_t address; /* host byte order */
+        unsigned prefixlen;
+} IPv4Network;
+
+typedef struct ManagerConfig {
+        /* [daemon] */
+        uint64_t idle_timeout_usec; /* 0: never exit when idle */
+        int log_level;
+        uint32_t max_containers;
+        /* [containers] */
+        uint64_t grace_time_usec; /* 0: never destroy unreferenced containers */
+        char *depot_path;
+        char *default_rootfs;
+        /* [network] */
+        IPv4Network pool;
+        uint32_t mtu;
+} ManagerConfig;
+
+#define MANAGER_CONFIG_PATH SYSCONFDIR "/warden/wardend.conf"
+
+void manager_config_init(ManagerConfig *c);
+void manager_config_done(ManagerConfig *c);
+
+/*
+ * Loads 'path' over the defaults into *c. On failure *c is left untouched and *reterr_message says what is
+ * wrong. -ENOENT is not returned: a missing file means defaults. -EINVAL/-ERANGE for bad content, -ENOMEM,
+ * other negative errno if the file cannot be read.
+ */
+int manager_config_load(ManagerConfig *c, const char *path, char **reterr_message);
+/* Same, from a string (used by tests and the fuzzer). */
+int manager_config_load_text(
+                ManagerConfig *c, const char *filename, const char *text, char **reterr_message);
+
+/* Writes the effective configuration in the file's own syntax. */
+void manager_config_dump(const ManagerConfig *c, FILE *f);
+
+/* Number of /30 networks in the pool. */
+uint32_t manager_config_pool_size(const ManagerConfig *c);

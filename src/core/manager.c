@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "fileio.h"
+#include "handle.h"
+#include "log.h"
+#include "manager.h"
+#include "strv.h"
+
+#define STATE_FILE_MAX (1024 * 1024)
+
+static int manager_dispatch_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Reloading configuration from '%s'.", m->config_path);
+        (void) sd_notify(false, "RELOADING=1");
+        (void) manager_reload_config(m);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+int manager_reload_config(Manager *m) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        r = manager_config_load(&m->config, m->config_path, &msg);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Invalid configuration: %s", msg ?: "unknown error");
+        log_set_max_level(m->config.log_level);
+        return 0;
+}
+
+int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        manager_config_init(&m->config);
+
+        m->config_path = strdup(config_path ?: MANAGER_CONFIG_PATH);
+        m->state_dir = strdup(state_dir ?: MANAGER_STATE_DIR);
+        m->containers = hashmap_new();
+        if (!m->config_path || !m->state_dir || !m->containers)
+                return log_oom();
+
+        r = manager_reload_config(m);
+        if (r < 0)
+                return r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate event loop: %m");
+
+        /* sd-event wants the signals blocked before it watches them (systemd 252 has no
+         * SD_EVENT_SIGNAL_PROCMASK yet). */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+
+        r = sd_event_set_signal_exit(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to exit on SIGTERM/SIGINT: %m");
+        r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, manager_dispatch_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGHUP: %m");
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable the watchdog: %m");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        Container *c;
+
+        if (!m)
+                return NULL;
+        /* Freeing a container only forgets it: the scope, its processes and its state file stay for the
+         * next wardend to re-adopt. */
+        HASHMAP_FOREACH(c, m->containers)
+                container_free(c);
+        hashmap_free(m->containers);
+
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->idle_source);
+        if (m->bus)
+                sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+
+        manager_config_done(&m->config);
+        free(m->config_path);
+        free(m->state_dir);
+        free(m);
+        return NULL;
+}
+
+int manager_add_container(Manager *m, Container *c) {
+        int r;
+
+        assert(!c->manager);
+        if (hashmap_get(m->containers, c->handle))
+                return -EEXIST;
+        if (hashmap_size(m->containers) >= m->config.max_containers)
+                return -EUSERS;
+        r = hashmap_put(m->containers, c->handle, c);
+        if (r < 0)
+                return r;
+        c->manager = m;
+        if (m->containers_changed)
+                m->containers_changed(m);
+        return 0;
+}
+
+void manager_remove_container(Manager *m, Container *c) {
+        if (c->manager != m)
+                return;
+        (void) hashmap_remove(m->containers, c->handle);
+        c->manager = NULL;
+        if (m->containers_changed && !m->exiting)
+                m->containers_changed(m);
+}
+
+Container *manager_get_container(Manager *m, const char *handle) {
+        return hashmap_get(m->containers, handle);
+}
+
+int manager_list_containers(Manager *m, char *const *filter, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        Container *c;
+        int r;
+
+        HASHMAP_FOREACH(c, m->containers) {
+                if (!container_match_properties(c, filter))
+                        continue;
+                r = strv_extend(&l, c->handle);
+                if (r < 0)
+                        return r;
+        }
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = strv_sort(TAKE_PTR(l));
+        return 0;
+}
+
+bool manager_is_idle(Manager *m) {
+        return hashmap_size(m->containers) == 0 && m->n_operations == 0;
+}
+
+static int container_state_path(Container *c, char **ret) {
+        if (!c->manager)
+                return -ENXIO;
+        if (asprintf(ret, "%s/containers/%s", c->manager->state_dir, c->handle) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int container_save(Container *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        r = container_state_path(c, &path);
+        if (r < 0)
+                return r;
+        r = container_serialize(c, &text);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+int container_remove_state(Container *c) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = container_state_path(c, &path);
+        if (r < 0)
+                return r;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+/* Re-adopts one container from its state file. A state file that cannot be used is logged and removed: the
+ * container it described is gone (or never finished being created). */
+static int manager_load_container(Manager *m, int dir_fd, const char *dir, const char *name) {
+        _cleanup_(container_freep) Container *c = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return log_oom();
+
+        r = read_full_file(path, STATE_FILE_MAX, &text, NULL);
+        if (r >= 0)
+                r = container_deserialize(text, &c);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r >= 0 && !streq(c->handle, name))
+                r = -EINVAL;
+        if (r < 0) {
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                name,
+                                "State file '%s' is unreadable, removing it: %m",
+                                path);
+                (void) unlinkat(dir_fd, name, 0);
+                return 0;
+        }
+
+        if (c->leader_pid > 0 && kill(c->leader_pid, 0) < 0 && errno == ESRCH) {
+                log_full_errno_container(
+                                LOG_WARNING,
+                                SYNTHETIC_ERRNO(ESRCH),
+                                c->handle,
+                                "Container '%s': its init (PID %i) is gone, forgetting it.",
+                                c->handle,
+                                (int) c->leader_pid);
+                (void) unlinkat(dir_fd, name, 0);
+                return 0;
+        }
+
+        r = manager_add_container(m, c);
+        if (r < 0)
+                return log_full_errno_container(
+                                LOG_ERR, r, c->handle, "Failed to re-adopt container '%s': %m", c->handle);
+        log_full_errno_container(LOG_INFO, 0, c->handle, "Re-adopted container '%s'.", c->handle);
+        TAKE_PTR(c);
+        return 0;
+}
+
+int manager_startup(Manager *m) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        if (asprintf(&dir, "%s/containers", m->state_dir) < 0)
+                return log_oom();
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create state directory '%s': %m", dir);
+
+        d = opendir(dir);
+        if (!d)
+                return log_error_errno(errno, "Failed to open state directory '%s': %m", dir);
+
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (strstr(de->d_name, ".tmp.")) {
+                        /* a write_file_atomic() that was interrupted */
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                r = manager_load_container(m, dirfd(d), dir, de->d_name);
+                if (r < 0)
+                        return r;
+        }
+        log_debug("Loaded %zu container(s) from '%s'.", hashmap_size(m->containers), dir);
+        return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The Manager: wardend's one object. It owns the event loop, the bus connection (set up by src/bus), the
+ * configuration, the container registry and the state directory.
+ *
+ * State directory layout (default /run/warden, see wardend(8)):
+ *     containers/<handle>    one state file per container (container_serialize()), written atomically
+ */
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "container.h"
+#include "hashmap.h"
+#include "manager-config.h"
+
+typedef struct Manager Manager;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        sd_event_source *sighup_source;
+        sd_event_source *idle_source;
+
+        ManagerConfig config;
+        char *config_path;
+        char *state_dir;
+
+        Hashmap *containers; /* handle → Container */
+
+        /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
+        unsigned n_operations;
+        bool exiting;
+
+        /* Set by the bus layer: called when the set of containers changed (to emit signals). */
+        void (*containers_changed)(Manager *m);
+};
+
+#define MANAGER_STATE_DIR "/run/warden"
+
+/* Sets up the event loop (signals, watchdog, SIGHUP reload) and loads the configuration. Logs. */
+int manager_new(const char *config_path, const char *state_dir, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Re-reads the configuration; on error the one in force stays. Logs. */
+int manager_reload_config(Manager *m);
+
+/* Creates the state directory and re-adopts the containers recorded there. Logs. */
+int manager_startup(Manager *m);
+
+/* -EEXIST: handle taken; -EUSERS: max_containers reached; -ENOMEM. */
+int manager_add_container(Manager *m, Container *c);
+void manager_remove_container(Manager *m, Container *c);
+Container *manager_get_container(Manager *m, const char *handle);
+/* Sorted handles of the containers whose properties contain every pair of 'filter' (key, value, …). */
+int manager_list_containers(Manager *m, char *const *filter, char ***ret);
+
+/* No containers and nothing in flight: the daemon may exit and be activated again later. */
+bool manager_is_idle(Manager *m);
+
+/* Writes/removes the container's state file. Negative errno; does not log. */
+int container_save(Container *c);
+int container_remove_state(Container *c);
