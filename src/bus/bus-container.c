@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-container.h"
+#include "bus-util.h"
+#include "log.h"
+#include "strv.h"
+
+int container_bus_path(const Container *c, char **ret) {
+        int r = sd_bus_path_encode(WARDEN_CONTAINER_PREFIX, c->handle, ret);
+
+        return r < 0 ? r : 0;
+}
+
+static int property_get_state(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "s", container_state_to_string(c->state));
+}
+
+static int property_get_leader_pid(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        Container *c = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) (c->leader_pid > 0 ? c->leader_pid : 0));
+}
+
+static int append_string_pairs(sd_bus_message *reply, char **pairs) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "{ss}");
+        if (r < 0)
+                return r;
+        for (char **p = pairs; p && p[0] && p[1]; p += 2) {
+                r = sd_bus_message_append(reply, "{ss}", p[0], p[1]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_properties(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        Container *c = userdata;
+
+        return append_string_pairs(reply, c->properties);
+}
+
+static int property_get_jobs(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        /* Jobs arrive with the process API; until then a container has none. */
+        return sd_bus_message_append(reply, "au", 0);
+}
+
+/* Strings that may be unset are shown as "" on the bus. */
+static int property_get_string_or_empty(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
+}
+
+int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Container *c = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(
+                        reply,
+                        "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+                        "state",
+                        "s",
+                        container_state_to_string(c->state),
+                        "handle",
+                        "s",
+                        c->handle,
+                        "unit",
+                        "s",
+                        c->unit,
+                        "leader_pid",
+                        "u",
+                        (uint32_t) (c->leader_pid > 0 ? c->leader_pid : 0),
+                        "host_ip",
+                        "s",
+                        strempty(c->host_ip),
+                        "container_ip",
+                        "s",
+                        strempty(c->container_ip),
+                        "container_path",
+                        "s",
+                        strempty(c->path),
+                        "rootfs",
+                        "s",
+                        strempty(c->rootfs),
+                        "grace_time",
+                        "u",
+                        c->grace_time);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(reply, "{sv}", "job_ids", "au", 0);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", "events");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_VARIANT, "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, c->events);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", "properties");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_VARIANT, "a{ss}");
+        if (r < 0)
+                return r;
+        r = append_string_pairs(reply, c->properties);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_container_method_not_supported(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_NOT_SUPPORTED,
+                        "%s() is not implemented by this version of wardend.",
+                        sd_bus_message_get_member(m));
+}
+
+#define NOT_SUPPORTED bus_container_method_not_supported
+
+/* clang-format off */
+const sd_bus_vtable container_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Handle", "s", NULL, offsetof(Container, handle), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", NULL, offsetof(Container, unit), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LeaderPID", "u", property_get_leader_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HostIP", "s", property_get_string_or_empty, offsetof(Container, host_ip), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ContainerIP", "s", property_get_string_or_empty, offsetof(Container, container_ip), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Path", "s", property_get_string_or_empty, offsetof(Container, path), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Rootfs", "s", property_get_string_or_empty, offsetof(Container, rootfs), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Properties", "a{ss}", property_get_properties, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GraceTime", "u", NULL, offsetof(Container, grace_time), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Jobs", "au", property_get_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("b", kill), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Info", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", info), bus_container_method_info, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Link", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("u", job_id, "i", signal), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", src_path, "s", dst_path), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("t", weight), SD_BUS_RESULT("t", weight), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("a{st}", limits), SD_BUS_RESULT("a{st}", limits), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+/* clang-format on */
+
+static int container_object_find(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                void *userdata,
+                void **found,
+                sd_bus_error *error) {
+        _cleanup_free_ char *handle = NULL;
+        Manager *m = userdata;
+        Container *c;
+        int r;
+
+        r = sd_bus_path_decode(path, WARDEN_CONTAINER_PREFIX, &handle);
+        if (r <= 0)
+                return r;
+        c = manager_get_container(m, handle);
+        if (!c)
+                return 0;
+        *found = c;
+        return 1;
+}
+
+static int container_node_enumerator(
+                sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+        Container *c;
+        int r;
+
+        HASHMAP_FOREACH(c, m->containers) {
+                char *p;
+
+                r = container_bus_path(c, &p);
+                if (r < 0)
+                        return r;
+                r = strv_consume(&l, p);
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+int bus_container_register(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(
+                        bus,
+                        NULL,
+                        WARDEN_CONTAINER_PREFIX,
+                        WARDEN_CONTAINER_INTERFACE,
+                        container_vtable,
+                        container_object_find,
+                        m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the container objects: %m");
+        r = sd_bus_add_node_enumerator(bus, NULL, WARDEN_CONTAINER_PREFIX, container_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the container node enumerator: %m");
+        return 0;
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-container.h"
+#include "bus-error.h"
+#include "bus-manager.h"
+#include "bus-util.h"
+#include "handle.h"
+#include "log.h"
+#include "parse-util.h"
+#include "strv.h"
+
+static int property_get_version(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", WARDEN_VERSION);
+}
+
+static int property_get_containers(
+                sd_bus *bus,
+                const char *path,
+                const char *interface,
+                const char *property,
+                sd_bus_message *reply,
+                void *userdata,
+                sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = manager_list_containers(m, NULL, &l);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, l);
+}
+
+static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_echo(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &s);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "s", s);
+}
+
+static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **filter = NULL, **l = NULL;
+        Manager *manager = userdata;
+        int r;
+
+        r = bus_message_read_string_pairs(m, &filter);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Duplicate key in properties.");
+        if (r < 0)
+                return r;
+
+        r = manager_list_containers(manager, filter, &l);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, l);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_create(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return bus_container_method_not_supported(m, userdata, error);
+}
+
+/*
+ * The Manager's methods that name a container: read and check the handle, look the container up, then run
+ * the same implementation as the container object. A caller who may not change anything learns
+ * "AccessDenied" before learning whether the container exists.
+ */
+static int method_by_handle(
+                sd_bus_message *m,
+                Manager *manager,
+                sd_bus_error *error,
+                sd_bus_message_handler_t handler,
+                bool mutating) {
+        const char *handle;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &handle);
+        if (r < 0)
+                return r;
+
+        c = handle_is_valid(handle) ? manager_get_container(manager, handle) : NULL;
+        if (!c && mutating) {
+                r = bus_verify_manage(m, error);
+                if (r < 0)
+                        return r;
+        }
+        if (!handle_is_valid(handle))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_HANDLE,
+                                "Invalid container handle: a handle has 1 to %i characters of "
+                                "[A-Za-z0-9_.-] "
+                                "and does not start with '.' or '-'.",
+                                HANDLE_MAX);
+        if (!c)
+                return sd_bus_error_setf(
+                                error, WARDEN_ERROR_NO_SUCH_CONTAINER, "No container '%s'.", handle);
+        return handler(m, c, error);
+}
+
+#define DEFINE_METHOD_BY_HANDLE(name, handler, mutating)                                   \
+        static int method_##name(sd_bus_message *m, void *userdata, sd_bus_error *error) { \
+                return method_by_handle(m, userdata, error, handler, mutating);            \
+        }
+
+DEFINE_METHOD_BY_HANDLE(info, bus_container_method_info, false)
+DEFINE_METHOD_BY_HANDLE(container_not_supported, bus_container_method_not_supported, true)
+
+#define BY_HANDLE method_container_not_supported
+
+/* clang-format off */
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_ping, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Echo", SD_BUS_ARGS("s", message), SD_BUS_RESULT("s", message), method_echo, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Create", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("s", handle, "o", container), method_create, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", handle, "b", kill), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_ARGS("s", handle), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("List", SD_BUS_ARGS("a{ss}", properties), SD_BUS_RESULT("as", handles), method_list, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Info", SD_BUS_ARGS("s", handle), SD_BUS_RESULT("a{sv}", info), method_info, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Link", SD_BUS_ARGS("s", handle, "u", job_id), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("s", handle, "u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("s", handle, "u", job_id, "i", signal), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("s", handle, "q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("s", handle, "t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerCreated", SD_BUS_ARGS("s", handle, "o", container), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerDestroyed", SD_BUS_ARGS("s", handle), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobExited", SD_BUS_ARGS("s", handle, "u", job_id, "i", exit_status), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("OutOfMemory", SD_BUS_ARGS("s", handle), 0),
+        SD_BUS_VTABLE_END
+};
+/* clang-format on */
+
+static void bus_manager_containers_changed(Manager *m) {
+        if (!m->bus)
+                return;
+        (void) sd_bus_emit_properties_changed(
+                        m->bus, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
+}
+
+int bus_manager_register(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_object_vtable(
+                        bus, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Manager object: %m");
+        r = bus_container_register(m, bus);
+        if (r < 0)
+                return r;
+        m->containers_changed = bus_manager_containers_changed;
+        return 0;
+}
+
+static int bus_manager_rearm_idle(Manager *m) {
+        int r;
+
+        if (!m->idle_source)
+                return 0;
+        r = sd_event_source_set_time_relative(m->idle_source, m->config.idle_timeout_usec);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(m->idle_source, SD_EVENT_ONESHOT);
+}
+
+/* Every message that reaches us is activity: it restarts the idle countdown. */
+static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (!m->exiting)
+                (void) bus_manager_rearm_idle(m);
+        return 0;
+}
+
+static int bus_manager_name_released(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        /* Everything sent to the name before the release was queued ahead of this reply and has been
+         * answered; what comes after goes to the next instance, which the bus activates. */
+        return sd_event_exit(m->event, 0);
+}
+
+static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (!manager_is_idle(m) || m->config.idle_timeout_usec == 0)
+                return bus_manager_rearm_idle(m);
+
+        log_info("Idle for %llus, exiting; the next call activates wardend again.",
+                 (unsigned long long) (m->config.idle_timeout_usec / USEC_PER_SEC));
+        m->exiting = true;
+        /* STOPPING=1 first: systemd then queues a new start job for an activation request that races with
+         * our exit, instead of thinking the service is still up. */
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting after idle timeout.");
+        r = sd_bus_release_name_async(m->bus, NULL, WARDEN_BUS_NAME, bus_manager_name_released, m);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to release the bus name, exiting anyway: %m");
+                return sd_event_exit(m->event, 0);
+        }
+        return 0;
+}
+
+int bus_manager_setup_idle_exit(Manager *m) {
+        int r;
+
+        if (m->config.idle_timeout_usec == 0 || m->config.idle_timeout_usec == USEC_INFINITY) {
+                log_debug("Idle exit disabled.");
+                return 0;
+        }
+        r = sd_event_add_time_relative(
+                        m->event,
+                        &m->idle_source,
+                        CLOCK_MONOTONIC,
+                        m->config.idle_timeout_usec,
+                        100 * USEC_PER_MSEC,
+                        bus_manager_dispatch_idle,
+                        m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the idle timer: %m");
+        return 0;
+}
+
+int bus_manager_connect(Manager *m, const char *address) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (address) {
+                r = sd_bus_new(&bus);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to allocate bus: %m");
+                r = sd_bus_set_address(bus, address);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid bus address '%s': %m", address);
+                r = sd_bus_set_bus_client(bus, true);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make the bus a client: %m");
+                r = sd_bus_start(bus);
+        } else
+                r = sd_bus_open_system_with_description(&bus, "wardend");
+        if (r < 0)
+                return log_error_errno(
+                                r, "Failed to connect to the %s bus: %m", address ? "given" : "system");
+
+        r = bus_manager_register(m, bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_filter(bus, NULL, bus_manager_filter, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the bus filter: %m");
+        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = sd_bus_set_exit_on_disconnect(bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to exit on disconnect: %m");
+
+        /* Synchronous on purpose: this is start-up, before the loop runs, and a second instance must fail
+         * right here with a clear message. */
+        r = sd_bus_request_name(bus, WARDEN_BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_error_errno(
+                                r,
+                                "The bus name '%s' is owned by another process; is wardend already running?",
+                                WARDEN_BUS_NAME);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name '%s': %m", WARDEN_BUS_NAME);
+
+        m->bus = TAKE_PTR(bus);
+        return 0;
+}
