@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The real vtables of wardend, called over an in-process socketpair bus (no dbus-daemon, no root, no
+ * systemd): arguments, replies and named errors of every method that exists so far.
+ */
+
+#include <unistd.h>
+
+#include "bus-container.h"
+#include "bus-error.h"
+#include "bus-manager.h"
+#include "bus-pair.h"
+#include "bus-util.h"
+#include "manager.h"
+#include "strv.h"
+#include "tests.h"
+
+typedef struct Fixture {
+        Manager manager;
+        sd_bus *server, *client;
+} Fixture;
+
+static void fixture_init(Fixture *f) {
+        *f = (Fixture){};
+        manager_config_init(&f->manager.config);
+        f->manager.containers = hashmap_new();
+        ASSERT_NOT_NULL(f->manager.containers);
+        ASSERT_OK(bus_error_register_map());
+        ASSERT_OK(bus_pair_new(&f->server, &f->client));
+        ASSERT_OK(bus_manager_register(&f->manager, f->server));
+}
+
+static void fixture_done(Fixture *f) {
+        Container *c;
+
+        HASHMAP_FOREACH(c, f->manager.containers)
+                container_free(c);
+        hashmap_free(f->manager.containers);
+        manager_config_done(&f->manager.config);
+        sd_bus_close_unref(f->client);
+        sd_bus_close_unref(f->server);
+}
+
+static Container *add_container(Fixture *f, const char *handle, const char *key, const char *value) {
+        Container *c = NULL;
+
+        ASSERT_OK(container_new(handle, &c));
+        if (key)
+                ASSERT_OK(container_set_property(c, key, value));
+        ASSERT_OK(manager_add_container(&f->manager, c));
+        return c;
+}
+
+static sd_bus_message *new_call(Fixture *f, const char *path, const char *iface, const char *member) {
+        sd_bus_message *m = NULL;
+
+        ASSERT_OK(sd_bus_message_new_method_call(f->client, &m, NULL, path, iface, member));
+        return m;
+}
+
+static sd_bus_message *manager_call(Fixture *f, const char *member) {
+        return new_call(f, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, member);
+}
+
+/* Calls and expects the named error. */
+static void expect_error(Fixture *f, sd_bus_message *m, const char *name) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_pair_call(f->server, f->client, m, NULL, &e);
+        if (r >= 0 || !sd_bus_error_has_name(&e, name))
+                tests_fail(__FILE__,
+                           __LINE__,
+                           "%s: expected %s, got r=%d %s: %s",
+                           sd_bus_message_get_member(m),
+                           name,
+                           r,
+                           strna(e.name),
+                           strna(e.message));
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(m);
+}
+
+static sd_bus_message *expect_ok(Fixture *f, sd_bus_message *m) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = bus_pair_call(f->server, f->client, m, &reply, &e);
+        if (r < 0)
+                tests_fail(__FILE__,
+                           __LINE__,
+                           "%s failed: %s: %s",
+                           sd_bus_message_get_member(m),
+                           strna(e.name),
+                           strna(e.message));
+        sd_bus_message_unref(m);
+        return reply;
+}
+
+TEST(ping_and_echo) {
+        Fixture f;
+        sd_bus_message *m, *reply;
+        const char *s;
+
+        fixture_init(&f);
+        sd_bus_message_unref(expect_ok(&f, manager_call(&f, "Ping")));
+
+        m = manager_call(&f, "Echo");
+        ASSERT_OK(sd_bus_message_append(m, "s", "hello, wärden"));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "s", &s));
+        ASSERT_STREQ(s, "hello, wärden");
+        sd_bus_message_unref(reply);
+        fixture_done(&f);
+}
+
+TEST(version_property) {
+        Fixture f;
+        sd_bus_message *m, *reply;
+        const char *s;
+
+        fixture_init(&f);
+        m = new_call(&f, WARDEN_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get");
+        ASSERT_OK(sd_bus_message_append(m, "ss", WARDEN_MANAGER_INTERFACE, "Version"));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "v", "s", &s));
+        ASSERT_STREQ(s, WARDEN_VERSION);
+        sd_bus_message_unref(reply);
+        fixture_done(&f);
+}
+
+static char **call_list(Fixture *f, const char *k, const char *v) {
+        sd_bus_message *m = manager_call(f, "List"), *reply;
+        char **l = NULL;
+
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "{ss}"));
+        if (k)
+                ASSERT_OK(sd_bus_message_append(m, "{ss}", k, v));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        reply = expect_ok(f, m);
+        ASSERT_OK(sd_bus_message_read_strv(reply, &l));
+        sd_bus_message_unref(reply);
+        return l;
+}
+
+TEST(list_filters_by_properties) {
+        Fixture f;
+        char **l;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        l = call_list(&f, NULL, NULL);
+        ASSERT_EQ(strv_length(l), 0);
+        strv_free(l);
+
+        add_container(&f, "web-2", "app", "web");
+        add_container(&f, "web-1", "app", "web");
+        add_container(&f, "db", "app", "db");
+
+        l = call_list(&f, NULL, NULL);
+        ASSERT_EQ(strv_length(l), 3);
+        ASSERT_STREQ(l[0], "db");
+        ASSERT_STREQ(l[1], "web-1");
+        ASSERT_STREQ(l[2], "web-2");
+        strv_free(l);
+
+        l = call_list(&f, "app", "web");
+        ASSERT_EQ(strv_length(l), 2);
+        strv_free(l);
+        l = call_list(&f, "app", "nothing");
+        ASSERT_EQ(strv_length(l), 0);
+        strv_free(l);
+
+        m = manager_call(&f, "List");
+        ASSERT_OK(sd_bus_message_append(m, "a{ss}", 2, "a", "1", "a", "2"));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        fixture_done(&f);
+}
+
+TEST(info) {
+        Fixture f;
+        sd_bus_message *m, *reply;
+        Container *c;
+        const char *key;
+        unsigned n = 0;
+        bool saw_state = false;
+
+        fixture_init(&f);
+        c = add_container(&f, "box", "owner", "me");
+        c->state = CONTAINER_ACTIVE;
+        c->grace_time = 12;
+
+        m = manager_call(&f, "Info");
+        ASSERT_OK(sd_bus_message_append(m, "s", "box"));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_enter_container(reply, 'a', "{sv}"));
+        while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+                ASSERT_OK(sd_bus_message_read(reply, "s", &key));
+                if (streq(key, "state")) {
+                        const char *s;
+                        ASSERT_OK(sd_bus_message_read(reply, "v", "s", &s));
+                        ASSERT_STREQ(s, "active");
+                        saw_state = true;
+                } else if (streq(key, "grace_time")) {
+                        uint32_t u;
+                        ASSERT_OK(sd_bus_message_read(reply, "v", "u", &u));
+                        ASSERT_EQ(u, 12);
+                } else if (streq(key, "unit")) {
+                        const char *s;
+                        ASSERT_OK(sd_bus_message_read(reply, "v", "s", &s));
+                        ASSERT_STREQ(s, "warden-box.scope");
+                } else
+                        ASSERT_OK(sd_bus_message_skip(reply, "v"));
+                ASSERT_OK(sd_bus_message_exit_container(reply));
+                n++;
+        }
+        ASSERT_TRUE(saw_state);
+        ASSERT_TRUE(n >= 12);
+        sd_bus_message_unref(reply);
+
+        /* the same through the container object */
+        m = new_call(&f, "/org/warden/container/box", WARDEN_CONTAINER_INTERFACE, "Info");
+        sd_bus_message_unref(expect_ok(&f, m));
+
+        m = manager_call(&f, "Info");
+        ASSERT_OK(sd_bus_message_append(m, "s", "missing"));
+        expect_error(&f, m, WARDEN_ERROR_NO_SUCH_CONTAINER);
+
+        m = manager_call(&f, "Info");
+        ASSERT_OK(sd_bus_message_append(m, "s", "../../etc"));
+        expect_error(&f, m, WARDEN_ERROR_INVALID_HANDLE);
+
+        m = manager_call(&f, "Info");
+        ASSERT_OK(sd_bus_message_append(m, "s", ""));
+        expect_error(&f, m, WARDEN_ERROR_INVALID_HANDLE);
+        fixture_done(&f);
+}
+
+TEST(container_object_properties) {
+        Fixture f;
+        sd_bus_message *m, *reply;
+        const char *s;
+        char *path = NULL;
+        Container *c;
+
+        fixture_init(&f);
+        c = add_container(&f, "a-b.c_d", "k", "v");
+        ASSERT_OK(container_bus_path(c, &path));
+        ASSERT_TRUE(strncmp(path, "/org/warden/container/", 22) == 0);
+
+        m = new_call(&f, path, "org.freedesktop.DBus.Properties", "Get");
+        ASSERT_OK(sd_bus_message_append(m, "ss", WARDEN_CONTAINER_INTERFACE, "Unit"));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "v", "s", &s));
+        ASSERT_STREQ(s, "warden-a-b.c_d.scope");
+        sd_bus_message_unref(reply);
+
+        m = new_call(&f, path, "org.freedesktop.DBus.Properties", "GetAll");
+        ASSERT_OK(sd_bus_message_append(m, "s", WARDEN_CONTAINER_INTERFACE));
+        sd_bus_message_unref(expect_ok(&f, m));
+
+        /* the node enumerator lists the container */
+        m = new_call(&f, WARDEN_CONTAINER_PREFIX, "org.freedesktop.DBus.Introspectable", "Introspect");
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "s", &s));
+        ASSERT_TRUE(strstr(s, "<node name=\"") != NULL);
+        sd_bus_message_unref(reply);
+
+        /* an unknown container has no object */
+        m = new_call(&f, "/org/warden/container/nope", WARDEN_CONTAINER_INTERFACE, "Info");
+        expect_error(&f, m, SD_BUS_ERROR_UNKNOWN_OBJECT);
+        free(path);
+        fixture_done(&f);
+}
+
+/* As root these get NotSupported; as anyone else, AccessDenied before anything else. */
+TEST(unimplemented_methods) {
+        const char *expected = geteuid() == 0 ? SD_BUS_ERROR_NOT_SUPPORTED : SD_BUS_ERROR_ACCESS_DENIED;
+        Fixture f;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        add_container(&f, "x", NULL, NULL);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 0));
+        expect_error(&f, m, expected);
+
+        m = manager_call(&f, "Destroy");
+        ASSERT_OK(sd_bus_message_append(m, "s", "x"));
+        expect_error(&f, m, expected);
+
+        m = manager_call(&f, "Stop");
+        ASSERT_OK(sd_bus_message_append(m, "sb", "x", true));
+        expect_error(&f, m, expected);
+
+        m = manager_call(&f, "LimitMemory");
+        ASSERT_OK(sd_bus_message_append(m, "st", "x", (uint64_t) 0));
+        expect_error(&f, m, expected);
+
+        m = new_call(&f, "/org/warden/container/x", WARDEN_CONTAINER_INTERFACE, "Destroy");
+        expect_error(&f, m, expected);
+
+        /* a missing container: root learns it is missing */
+        m = manager_call(&f, "Destroy");
+        ASSERT_OK(sd_bus_message_append(m, "s", "gone"));
+        expect_error(&f, m, geteuid() == 0 ? WARDEN_ERROR_NO_SUCH_CONTAINER : SD_BUS_ERROR_ACCESS_DENIED);
+        fixture_done(&f);
+}
+
+TEST(bad_calls) {
+        Fixture f;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        expect_error(&f, manager_call(&f, "NoSuchMethod"), SD_BUS_ERROR_UNKNOWN_METHOD);
+
+        m = manager_call(&f, "Echo");
+        ASSERT_OK(sd_bus_message_append(m, "u", 42));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        expect_error(&f, manager_call(&f, "Echo"), SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Info");
+        ASSERT_OK(sd_bus_message_append(m, "ss", "a", "b"));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        expect_error(&f,
+                     new_call(&f, "/org/warden/Nope", WARDEN_MANAGER_INTERFACE, "Ping"),
+                     SD_BUS_ERROR_UNKNOWN_OBJECT);
+        fixture_done(&f);
+}
+
+TEST(error_map) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        ASSERT_OK(bus_error_register_map());
+        ASSERT_OK(bus_error_register_map()); /* idempotent */
+        sd_bus_error_set(&e, WARDEN_ERROR_NO_SUCH_CONTAINER, "x");
+        ASSERT_EQ(sd_bus_error_get_errno(&e), ENXIO);
+        sd_bus_error_free(&e);
+        sd_bus_error_set(&e, WARDEN_ERROR_POOL_EXHAUSTED, "x");
+        ASSERT_EQ(sd_bus_error_get_errno(&e), ENOSR);
+        sd_bus_error_free(&e);
+        sd_bus_error_set(&e, WARDEN_ERROR_INVALID_HANDLE, "x");
+        ASSERT_EQ(sd_bus_error_get_errno(&e), EBADR);
+        sd_bus_error_free(&e);
+}

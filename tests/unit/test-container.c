@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "fileio.h"
+#include "manager.h"
+#include "strv.h"
+#include "tests.h"
+
+TEST(state_names) {
+        for (int i = 0; i < _CONTAINER_STATE_MAX; i++)
+                ASSERT_EQ(container_state_from_string(container_state_to_string(i)), i);
+        ASSERT_STREQ(container_state_to_string(CONTAINER_ACTIVE), "active");
+        ASSERT_EQ(container_state_from_string("running"), _CONTAINER_STATE_INVALID);
+        ASSERT_NULL(container_state_to_string(_CONTAINER_STATE_MAX));
+}
+
+TEST(new_refuses_bad_handles) {
+        Container *c = NULL;
+
+        ASSERT_ERROR(container_new("../etc", &c), EINVAL);
+        ASSERT_ERROR(container_new("", &c), EINVAL);
+        ASSERT_NULL(c);
+        ASSERT_OK(container_new("ok", &c));
+        ASSERT_STREQ(c->unit, "warden-ok.scope");
+        ASSERT_EQ(c->state, CONTAINER_BORN);
+        container_free(c);
+}
+
+TEST(properties) {
+        _cleanup_(container_freep) Container *c = NULL;
+        char **filter_ok = STRV_MAKE("app", "web");
+        char **filter_bad = STRV_MAKE("app", "db");
+        char **filter_missing = STRV_MAKE("nope", "x");
+
+        ASSERT_OK(container_new("p", &c));
+        ASSERT_OK(container_set_property(c, "app", "api"));
+        ASSERT_OK(container_set_property(c, "app", "web"));
+        ASSERT_OK(container_set_property(c, "k=with=eq", "v\nline"));
+        ASSERT_STREQ(container_get_property(c, "app"), "web");
+        ASSERT_EQ(strv_length(c->properties), 4);
+        ASSERT_TRUE(container_match_properties(c, filter_ok));
+        ASSERT_FALSE(container_match_properties(c, filter_bad));
+        ASSERT_FALSE(container_match_properties(c, filter_missing));
+        ASSERT_TRUE(container_match_properties(c, NULL));
+}
+
+TEST(serialize_roundtrip) {
+        _cleanup_(container_freep) Container *c = NULL, *d = NULL;
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+
+        ASSERT_OK(container_new("round-trip", &c));
+        c->state = CONTAINER_ACTIVE;
+        c->leader_pid = 4242;
+        c->rootfs = strdup("/var/lib/warden/rootfs");
+        c->path = strdup("/var/lib/warden/containers/round-trip");
+        c->host_ip = strdup("10.254.0.1");
+        c->container_ip = strdup("10.254.0.2");
+        c->grace_time = 300;
+        c->created_usec = 1234567890123ULL;
+        ASSERT_OK(container_set_property(c, "owner", "team=a\\b"));
+        ASSERT_OK(container_set_property(c, "weird\tkey", "line1\nline2\x7f"));
+        ASSERT_OK(strv_extend(&c->env, "PATH=/bin:/usr/bin"));
+        ASSERT_OK(strv_extend(&c->events, "out of memory"));
+
+        ASSERT_OK(container_serialize(c, &text));
+        ASSERT_NULL(strstr(text, "line1\n")); /* newlines are escaped */
+        ASSERT_OK(container_deserialize(text, &d));
+        ASSERT_STREQ(d->handle, "round-trip");
+        ASSERT_EQ(d->state, CONTAINER_ACTIVE);
+        ASSERT_EQ(d->leader_pid, 4242);
+        ASSERT_STREQ(d->unit, "warden-round-trip.scope");
+        ASSERT_STREQ(d->rootfs, c->rootfs);
+        ASSERT_STREQ(d->path, c->path);
+        ASSERT_STREQ(d->host_ip, "10.254.0.1");
+        ASSERT_STREQ(d->container_ip, "10.254.0.2");
+        ASSERT_EQ(d->grace_time, 300);
+        ASSERT_EQ(d->created_usec, 1234567890123ULL);
+        ASSERT_STREQ(container_get_property(d, "owner"), "team=a\\b");
+        ASSERT_STREQ(container_get_property(d, "weird\tkey"), "line1\nline2\x7f");
+        ASSERT_STREQ(d->env[0], "PATH=/bin:/usr/bin");
+        ASSERT_STREQ(d->events[0], "out of memory");
+
+        /* a second round gives the same bytes */
+        ASSERT_OK(container_serialize(d, &text2));
+        ASSERT_STREQ(text, text2);
+}
+
+TEST(deserialize_rejects_garbage) {
+        static const char *const bad[] = {
+                "",
+                "VERSION=1\nSTATE=active\n",              /* no handle */
+                "VERSION=1\nHANDLE=x\n",                  /* no state */
+                "HANDLE=x\nSTATE=active\n",               /* no version */
+                "VERSION=2\nHANDLE=x\nSTATE=active\n",    /* future version */
+                "VERSION=1\nHANDLE=../x\nSTATE=active\n", /* invalid handle */
+                "VERSION=1\nHANDLE=x\nSTATE=running\n",   /* unknown state */
+                "VERSION=1\nHANDLE=x\nSTATE=active\nLEADER_PID=0\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nLEADER_PID=-5\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nLEADER_PID=99999999999\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nGRACE_TIME=abc\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nnoequals\n",
+                "VERSION=1\nHANDLE=x\\x\nSTATE=active\n",          /* truncated escape */
+                "VERSION=1\nHANDLE=x\nSTATE=active\nPATH=\\x00\n", /* NUL */
+                "VERSION=1\nHANDLE=x\nSTATE=active\nPATH=\\xzz\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=novalue\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=a=1\nPROPERTY=a=2\n", /* duplicate */
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                Container *c = NULL;
+                int r = container_deserialize(bad[i], &c);
+
+                if (r != -EINVAL)
+                        tests_fail(__FILE__, __LINE__, "case %zu: got %d, expected -EINVAL", i, r);
+                ASSERT_NULL(c);
+        }
+}
+
+TEST(deserialize_ignores_unknown_keys) {
+        _cleanup_(container_freep) Container *c = NULL;
+
+        ASSERT_OK(container_deserialize("# hi\nVERSION=1\nHANDLE=x\nSTATE=stopped\nFUTURE_KEY=1\n", &c));
+        ASSERT_STREQ(c->handle, "x");
+        ASSERT_EQ(c->state, CONTAINER_STOPPED);
+        ASSERT_STREQ(c->unit, "warden-x.scope");
+}
+
+static void write_state(const char *dir, const char *name, const char *text) {
+        char *p = NULL;
+
+        ASSERT_TRUE(asprintf(&p, "%s/containers/%s", dir, name) > 0);
+        ASSERT_OK(write_file_atomic(p, text, strlen(text), 0600));
+        free(p);
+}
+
+static bool exists(const char *dir, const char *name) {
+        char p[4096];
+
+        snprintf(p, sizeof(p), "%s/containers/%s", dir, name);
+        return access(p, F_OK) == 0;
+}
+
+/* manager_startup() re-adopts what is alive and removes what is not, and the registry follows. */
+TEST(manager_startup_readopts) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        char *conf = NULL, *dir = tests_tmpdir(), *live = NULL, **l = NULL;
+        char **filter = STRV_MAKE("role", "db");
+
+        ASSERT_TRUE(asprintf(&conf, "%s/none.conf", dir) > 0);
+        ASSERT_OK(mkdir_p(dir, 0700));
+        {
+                char *cd = NULL;
+                ASSERT_TRUE(asprintf(&cd, "%s/containers", dir) > 0);
+                ASSERT_OK(mkdir_p(cd, 0700));
+                free(cd);
+        }
+
+        ASSERT_TRUE(asprintf(&live,
+                             "VERSION=1\nHANDLE=alive\nSTATE=active\nLEADER_PID=%i\nPROPERTY=role=db\n",
+                             (int) getpid()) > 0);
+        write_state(dir, "alive", live);
+        write_state(dir, "nopid", "VERSION=1\nHANDLE=nopid\nSTATE=stopped\n");
+        /* PID 2^22+1 is above pid_max's default maximum: never a live process */
+        write_state(dir, "dead", "VERSION=1\nHANDLE=dead\nSTATE=active\nLEADER_PID=4194305\n");
+        write_state(dir, "garbage", "this is not a state file");
+        write_state(dir, "mismatch", "VERSION=1\nHANDLE=other\nSTATE=active\n");
+        write_state(dir, "alive.tmp.abc123", "partial");
+
+        ASSERT_OK(manager_new(conf, dir, &m));
+        ASSERT_OK(manager_startup(m));
+
+        ASSERT_NOT_NULL(manager_get_container(m, "alive"));
+        ASSERT_NOT_NULL(manager_get_container(m, "nopid"));
+        ASSERT_NULL(manager_get_container(m, "dead"));
+        ASSERT_NULL(manager_get_container(m, "garbage"));
+        ASSERT_NULL(manager_get_container(m, "other"));
+        ASSERT_TRUE(exists(dir, "alive"));
+        ASSERT_FALSE(exists(dir, "dead"));
+        ASSERT_FALSE(exists(dir, "garbage"));
+        ASSERT_FALSE(exists(dir, "mismatch"));
+        ASSERT_FALSE(exists(dir, "alive.tmp.abc123"));
+        ASSERT_FALSE(manager_is_idle(m));
+
+        ASSERT_OK(manager_list_containers(m, NULL, &l));
+        ASSERT_EQ(strv_length(l), 2);
+        ASSERT_STREQ(l[0], "alive");
+        ASSERT_STREQ(l[1], "nopid");
+        l = strv_free(l);
+        ASSERT_OK(manager_list_containers(m, filter, &l));
+        ASSERT_EQ(strv_length(l), 1);
+        ASSERT_STREQ(l[0], "alive");
+        l = strv_free(l);
+
+        /* save() writes what load() reads */
+        manager_get_container(m, "nopid")->grace_time = 77;
+        ASSERT_OK(container_save(manager_get_container(m, "nopid")));
+        ASSERT_OK(container_remove_state(manager_get_container(m, "alive")));
+        ASSERT_FALSE(exists(dir, "alive"));
+        m = manager_free(m);
+
+        ASSERT_OK(manager_new(conf, dir, &m));
+        ASSERT_OK(manager_startup(m));
+        ASSERT_NULL(manager_get_container(m, "alive"));
+        ASSERT_EQ(manager_get_container(m, "nopid")->grace_time, 77);
+        free(conf);
+        free(live);
+}
+
+TEST(manager_limits) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        char *conf = NULL, *dir = tests_tmpdir();
+        Container *a = NULL, *b = NULL, *dup = NULL;
+
+        ASSERT_TRUE(asprintf(&conf, "%s/one.conf", dir) > 0);
+        ASSERT_OK(write_file_atomic(conf, "[daemon]\nmax_containers=1\n", 26, 0644));
+        ASSERT_OK(manager_new(conf, dir, &m));
+        ASSERT_TRUE(manager_is_idle(m));
+        ASSERT_OK(container_new("a", &a));
+        ASSERT_OK(container_new("a", &dup));
+        ASSERT_OK(container_new("b", &b));
+        ASSERT_OK(manager_add_container(m, a));
+        ASSERT_ERROR(manager_add_container(m, dup), EEXIST);
+        ASSERT_ERROR(manager_add_container(m, b), EUSERS);
+        ASSERT_FALSE(manager_is_idle(m));
+        container_free(a); /* unlinks itself */
+        ASSERT_NULL(manager_get_container(m, "a"));
+        ASSERT_TRUE(manager_is_idle(m));
+        container_free(dup);
+        container_free(b);
+        free(conf);
+}
