@@ -91,6 +91,28 @@ static int property_get_string_or_empty(
         return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
 }
 
+/* Opens the "{sv}" entry 'key' of an a{sv} and its variant of type 'signature'. */
+static int open_info_entry(sd_bus_message *reply, const char *key, const char *signature) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", key);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(reply, SD_BUS_TYPE_VARIANT, signature);
+}
+
+static int close_info_entry(sd_bus_message *reply) {
+        int r;
+
+        r = sd_bus_message_close_container(reply); /* variant */
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply); /* dict entry */
+}
+
 int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Container *c = userdata;
@@ -140,41 +162,23 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", "events");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_VARIANT, "as");
+        r = open_info_entry(reply, "events", "as");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_strv(reply, c->events);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(reply);
+        r = close_info_entry(reply);
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", "properties");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_VARIANT, "a{ss}");
+        r = open_info_entry(reply, "properties", "a{ss}");
         if (r < 0)
                 return r;
         r = append_string_pairs(reply, c->properties);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(reply);
+        r = close_info_entry(reply);
         if (r < 0)
                 return r;
 
