@@ -188,12 +188,27 @@ int bus_manager_register(Manager *m, sd_bus *bus) {
         return 0;
 }
 
+static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* (Re)starts the idle countdown from now, with the idle_timeout in force (it may have changed on SIGHUP);
+ * an idle_timeout of 0 switches it off. */
 static int bus_manager_rearm_idle(Manager *m) {
+        uint64_t timeout = m->config.idle_timeout_usec;
         int r;
 
+        if (timeout == 0 || timeout == USEC_INFINITY)
+                return m->idle_source ? sd_event_source_set_enabled(m->idle_source, SD_EVENT_OFF) : 0;
+
         if (!m->idle_source)
-                return 0;
-        r = sd_event_source_set_time_relative(m->idle_source, m->config.idle_timeout_usec);
+                return sd_event_add_time_relative(
+                                m->event,
+                                &m->idle_source,
+                                CLOCK_MONOTONIC,
+                                timeout,
+                                100 * USEC_PER_MSEC,
+                                bus_manager_dispatch_idle,
+                                m);
+        r = sd_event_source_set_time_relative(m->idle_source, timeout);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(m->idle_source, SD_EVENT_ONESHOT);
@@ -220,7 +235,7 @@ static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *us
         Manager *m = userdata;
         int r;
 
-        if (!manager_is_idle(m) || m->config.idle_timeout_usec == 0)
+        if (!manager_is_idle(m))
                 return bus_manager_rearm_idle(m);
 
         log_info("Idle for %llus, exiting; the next call activates wardend again.",
@@ -240,20 +255,11 @@ static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *us
 int bus_manager_setup_idle_exit(Manager *m) {
         int r;
 
-        if (m->config.idle_timeout_usec == 0 || m->config.idle_timeout_usec == USEC_INFINITY) {
-                log_debug("Idle exit disabled.");
-                return 0;
-        }
-        r = sd_event_add_time_relative(
-                        m->event,
-                        &m->idle_source,
-                        CLOCK_MONOTONIC,
-                        m->config.idle_timeout_usec,
-                        100 * USEC_PER_MSEC,
-                        bus_manager_dispatch_idle,
-                        m);
+        r = bus_manager_rearm_idle(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the idle timer: %m");
+        if (!m->idle_source)
+                log_debug("Exit on idle is disabled.");
         return 0;
 }
 

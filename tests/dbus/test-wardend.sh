@@ -113,6 +113,21 @@ for _ in 1 2 3 4 5 6; do ctl ping >/dev/null; sleep 0.5; done
 check "traffic postpones the idle exit" kill -0 "$wpid"
 kill -TERM "$wpid"; wait "$wpid" || true
 
+# --- SIGHUP re-reads the configuration: an idle_timeout switched on at run time takes effect
+printf '[daemon]\nidle_timeout = 0\n' >"$tmp/wardend.conf"
+start_wardend
+sleep 1.5
+check "idle_timeout = 0 never exits" kill -0 "$wpid"
+printf '[daemon]\nidle_timeout = 1s\n' >"$tmp/wardend.conf"
+kill -HUP "$wpid"
+sleep 0.3
+ctl ping >/dev/null
+rc=0; timeout 10 tail --pid="$wpid" -f /dev/null || rc=$?
+check "reloaded idle_timeout takes effect" test "$rc" = 0
+check "reload is logged" grep -q "Reloading configuration from '$tmp/wardend.conf'" "$tmp/wardend.log"
+wait "$wpid" || true
+rm -f "$tmp/wardend.conf"
+
 # --- bad configuration: clear message naming file, line and key; non-zero exit
 printf '[daemon]\nidle_timeout = 30s\nmax_containers = lots\n' >"$tmp/bad.conf"
 rc=0; "$wardend" --bus-address="$addr" --config="$tmp/bad.conf" --state-dir="$tmp/state" 2>"$tmp/bad.log" || rc=$?
