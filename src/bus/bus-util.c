@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,6 +21,27 @@ static int lookup_group(const char *name, gid_t *ret) {
                 return -ESRCH;
         *ret = result->gr_gid;
         return 0;
+}
+
+/* Is 'uid' a member of 'gid' in the user database (primary group or listed in /etc/group & co.)? This is
+ * what dbus-daemon's <policy group="..."> goes by, and what we fall back to when the bus does not tell us
+ * the sender's supplementary groups. */
+static bool user_in_group(uid_t uid, gid_t gid) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+        gid_t groups[256];
+        int n = (int) ELEMENTSOF(groups);
+
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &result) != 0 || !result)
+                return false;
+        if (result->pw_gid == gid)
+                return true;
+        if (getgrouplist(result->pw_name, result->pw_gid, groups, &n) < 0)
+                return false; /* more than 256 groups: treat as not a member */
+        for (int i = 0; i < n; i++)
+                if (groups[i] == gid)
+                        return true;
+        return false;
 }
 
 int bus_verify_manage(sd_bus_message *m, sd_bus_error *error) {
@@ -54,6 +76,8 @@ int bus_verify_manage(sd_bus_message *m, sd_bus_error *error) {
                 for (int i = 0; i < n; i++)
                         if (gids[i] == warden_gid)
                                 return 1;
+                if (n < 0 && user_in_group(uid, warden_gid))
+                        return 1;
         }
 
         return sd_bus_error_setf(

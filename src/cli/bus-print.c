@@ -99,14 +99,19 @@ static int print_container(FILE *f, sd_bus_message *m, char type, const char *co
                 fputc('(', f);
 
         for (;;) {
+                /* sd_bus_message_enter_container() with NULL contents fails at the end of an array
+                 * instead of returning 0, so ask first. */
+                r = sd_bus_message_at_end(m, false);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        break;
+                if (!first)
+                        fputs(mode == PRINT_JSON ? ", " : " ", f);
                 if (dict) {
                         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, NULL);
                         if (r < 0)
                                 return r;
-                        if (r == 0)
-                                break;
-                        if (!first)
-                                fputs(mode == PRINT_JSON ? ", " : " ", f);
                         if (quote_key)
                                 fputc('"', f);
                         r = print_value(f, m, mode); /* key */
@@ -122,13 +127,6 @@ static int print_container(FILE *f, sd_bus_message *m, char type, const char *co
                         if (r < 0)
                                 return r;
                 } else {
-                        r = sd_bus_message_at_end(m, false);
-                        if (r < 0)
-                                return r;
-                        if (r > 0)
-                                break;
-                        if (!first)
-                                fputs(mode == PRINT_JSON ? ", " : " ", f);
                         r = print_value(f, m, mode);
                         if (r < 0)
                                 return r;

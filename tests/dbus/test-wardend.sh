@@ -158,5 +158,30 @@ rc=0; err=$("$wardenctl" --bus-address="unix:path=$tmp/nothing" ping 2>&1) || rc
 expect "no bus: exit 1 with a message" 1 "^wardenctl: Failed to connect to the given bus"
 check "wardenctl --version" bash -c "'$wardenctl' --version | grep -q '^wardenctl [0-9.]*$'"
 
+# --- a re-adopted container, shown by list and info (text and JSON)
+mkdir -p "$tmp/state3/containers"
+printf 'VERSION=1\nHANDLE=web-1\nSTATE=active\nLEADER_PID=%s\nPROPERTY=app=web\nPROPERTY=team=a b\nEVENT=out of memory\nGRACE_TIME=30\n' \
+        "$$" >"$tmp/state3/containers/web-1"
+"$wardend" --bus-address="$addr" --state-dir="$tmp/state3" --config="$tmp/none.conf" --idle-timeout=0 \
+        2>>"$tmp/wardend.log" &
+wpid=$!
+pids+=($wpid)
+for _ in $(seq 100); do ctl ping >/dev/null 2>&1 && break; sleep 0.05; done
+check "re-adopted container is listed" test "$(ctl list)" = "web-1"
+check "list filters on properties" test "$(ctl --property app=web --property 'team=a b' list)" = "web-1"
+check "list filter without match" test -z "$(ctl --property app=db list)"
+info=$(ctl info web-1)
+check "info shows the state" grep -q '^ *state: active$' <<<"$info"
+check "info shows the unit" grep -q '^ *unit: warden-web-1.scope$' <<<"$info"
+check "info shows the leader" grep -q "^ *leader_pid: $$\$" <<<"$info"
+check "info shows events" grep -q '^ *events: out of memory$' <<<"$info"
+check "info shows properties" grep -q '^ *properties: app=web team=a b$' <<<"$info"
+json=$(ctl --json info web-1)
+check "info --json is valid JSON" python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["properties"] == {"app": "web", "team": "a b"} and d["grace_time"] == 30 and d["job_ids"] == [] and d["events"] == ["out of memory"]' <<<"$json"
+check "Containers property" test "$(busctl --address="$addr" get-property org.warden.Manager /org/warden/Manager org.warden.Manager Containers)" = 'as 1 "web-1"'
+check "container object" test "$(busctl --address="$addr" get-property org.warden.Manager /org/warden/container/web_2d1 org.warden.Container Unit)" = 's "warden-web-1.scope"'
+kill -TERM "$wpid"; wait "$wpid" || true
+check "the state file outlives wardend" test -s "$tmp/state3/containers/web-1"
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
