@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/integration/lib.sh - helpers for integration test scripts.
+#
+# Test scripts run INSIDE the sandbox (tests/sandbox/sandbox), as root, as a
+# transient systemd unit; they start with
+#     #!/bin/bash
+#     set -euo pipefail
+#     . "$(dirname "$0")/lib.sh"
+# and exit 0 (pass), 1 (fail) or 77 (skip).  All messages go to stderr.
+# shellcheck shell=bash
+
+# fail MSG...: the test failed
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# skip_or_fail MSG...: the test cannot run here: skip (77), or fail when the
+# caller insists that every test runs (WARDEN_TESTS_MUST_RUN=1)
+skip_or_fail() {
+    if [[ ${WARDEN_TESTS_MUST_RUN:-0} == 1 ]]; then
+        echo "FAIL: $* (WARDEN_TESTS_MUST_RUN=1)" >&2
+        exit 1
+    fi
+    echo "SKIP: $*" >&2
+    exit 77
+}
+
+# assert_eq ACTUAL EXPECTED [MSG]
+assert_eq() {
+    [[ $1 == "$2" ]] || fail "${3:-values differ}: got '$1', expected '$2'"
+}
+
+# assert_match STRING REGEX [MSG]: STRING matches the (bash, extended) REGEX
+assert_match() {
+    [[ $1 =~ $2 ]] || fail "${3:-no match}: '$1' does not match /$2/"
+}
+
+# assert_contains HAYSTACK NEEDLE [MSG]: NEEDLE is a substring of HAYSTACK
+assert_contains() {
+    [[ $1 == *"$2"* ]] || fail "${3:-not contained}: '$2' not in '$1'"
+}
+
+# assert_fails CMD [ARGS...]: CMD must exit non-zero (its output is shown)
+assert_fails() {
+    if "$@"; then
+        fail "command succeeded but should have failed: $*"
+    fi
+}
+
+# wait_until TIMEOUT_S CMD [ARGS...]: run CMD every 0.1 s until it succeeds;
+# fail after TIMEOUT_S seconds (may be fractional)
+wait_until() {
+    local timeout=$1; shift
+    local tries
+    tries=$(awk -v t="$timeout" 'BEGIN { n = int(t * 10); print (n < 1 ? 1 : n) }')
+    while ((tries-- > 0)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    fail "timed out after ${timeout}s waiting for: $*"
+}
+
+# as_nobody CMD [ARGS...]: run CMD as user/group nobody (65534), no
+# supplementary groups (e.g. to check that the bus policy refuses it)
+as_nobody() {
+    setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Access: a non-root caller may read (Ping, Echo, List, Info, properties, introspection) but is refused
+# every mutating method with AccessDenied; a member of the group "warden" gets through to the method.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+M=(org.warden.Manager /org/warden/Manager org.warden.Manager)
+
+# gdbus prints the error's name, which is what clients match on
+error_of() { # error_of CMD... -> prints "org.x.Error.Name" of the failed call
+    local out
+    if out=$("$@" 2>&1); then
+        echo "no error: $out"
+    else
+        grep -o 'org\.[A-Za-z.]*Error\.[A-Za-z]*' <<<"$out" | head -n1
+    fi
+}
+GDBUS=(gdbus call --system --dest org.warden.Manager --object-path /org/warden/Manager)
+send() { # send METHOD GVARIANT-ARGS... (as root)
+    "${GDBUS[@]}" --method "org.warden.Manager.$1" "${@:2}"
+}
+nobody_send() {
+    as_nobody "${GDBUS[@]}" --method "org.warden.Manager.$1" "${@:2}"
+}
+
+# reading is allowed to anyone
+as_nobody busctl call "${M[@]}" Ping || fail "nobody may Ping"
+assert_eq "$(as_nobody busctl call "${M[@]}" Echo s hi)" 's "hi"' "nobody may Echo"
+assert_eq "$(as_nobody busctl call "${M[@]}" List 'a{ss}' 0)" "as 0" "nobody may List"
+as_nobody busctl get-property "${M[@]}" Version >/dev/null || fail "nobody may read properties"
+as_nobody busctl introspect "${M[@]}" >/dev/null || fail "nobody may introspect"
+assert_eq "$(error_of nobody_send Info nope)" org.warden.Error.NoSuchContainer "nobody's Info"
+as_nobody wardenctl ping >/dev/null || fail "nobody may run wardenctl ping"
+as_nobody wardenctl list >/dev/null || fail "nobody may run wardenctl list"
+
+# changing anything is not
+assert_eq "$(error_of nobody_send Create "@a{sv} {}")" \
+    org.freedesktop.DBus.Error.AccessDenied "nobody's Create"
+assert_eq "$(error_of nobody_send Destroy x)" org.freedesktop.DBus.Error.AccessDenied "nobody's Destroy"
+assert_eq "$(error_of nobody_send Stop x true)" \
+    org.freedesktop.DBus.Error.AccessDenied "nobody's Stop"
+assert_eq "$(error_of nobody_send LimitMemory x "uint64 1")" \
+    org.freedesktop.DBus.Error.AccessDenied "nobody's LimitMemory"
+# nor owning the name
+assert_fails as_nobody busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+    RequestName su org.warden.Manager 4
+
+# a member of the group "warden" passes the policy and wardend's own check
+id wardentest >/dev/null 2>&1 || useradd --no-create-home --shell /bin/false -G warden wardentest
+member_send() {
+    setpriv --reuid=wardentest --regid=wardentest --init-groups -- \
+        "${GDBUS[@]}" --method "org.warden.Manager.$1" "${@:2}"
+}
+assert_eq "$(error_of member_send Create "@a{sv} {}")" \
+    org.freedesktop.DBus.Error.NotSupported "warden member's Create"
+assert_eq "$(error_of member_send Destroy x)" org.warden.Error.NoSuchContainer "warden member's Destroy"
+
+# root too
+assert_eq "$(error_of send Create "@a{sv} {}")" org.freedesktop.DBus.Error.NotSupported \
+    "root's Create"
+echo "ok: access" >&2

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A bad /etc/warden/wardend.conf stops wardend from starting with a message that names the file, the line
+# and the key; activation then fails with an error instead of hanging; a reload with a bad file keeps the
+# configuration in force. A second wardend cannot take the name.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+conf=/etc/warden/wardend.conf
+cp "$conf" /tmp/wardend.conf.saved
+restore() {
+    cp /tmp/wardend.conf.saved "$conf"
+    systemctl stop warden.service || true
+    systemctl reset-failed warden.service || true
+}
+trap restore EXIT
+
+# the installed file is all comments and parses
+/usr/libexec/wardend --check-config >/dev/null || fail "the installed wardend.conf does not parse"
+grep -Ev '^\s*(#|$|\[)' "$conf" && fail "installed wardend.conf sets values; it should only document them"
+
+systemctl stop warden.service
+printf '[daemon]\nidle_timeout = 30s\nmax_containers = many\n' >"$conf"
+assert_fails systemctl start warden.service
+assert_eq "$(systemctl is-active warden.service || true)" failed "state after a bad config"
+journalctl -b -u warden.service -o cat | grep -qF \
+    "/etc/warden/wardend.conf:3: key 'max_containers': invalid value 'many'" \
+    || fail "the error does not name file, line and key"
+# activation fails too (dbus-daemon learns of it only by its activation timeout, so do not wait for that)
+busctl --timeout=3 call org.warden.Manager /org/warden/Manager org.warden.Manager Ping 2>/dev/null \
+    && fail "activation succeeded with a bad config"
+
+# fixed config: it starts (and answers what was queued)
+printf '[daemon]\nlog_level = debug\n' >"$conf"
+systemctl reset-failed warden.service
+systemctl start warden.service
+busctl call org.warden.Manager /org/warden/Manager org.warden.Manager Ping
+pid=$(systemctl show -P MainPID warden.service)
+
+# reload with a bad file: logged, old config kept, still running
+printf '[daemon]\nbogus = 1\n' >"$conf"
+systemctl reload warden.service
+wait_until 5 bash -c "journalctl -b -u warden.service -o cat | grep -qF \"wardend.conf:2: unknown key 'bogus' in section [daemon]\""
+assert_eq "$(systemctl show -P MainPID warden.service)" "$pid" "wardend died on a bad reload"
+busctl call org.warden.Manager /org/warden/Manager org.warden.Manager Ping
+
+# a second instance cannot take the name and says why
+printf '[daemon]\nlog_level = debug\n' >"$conf"
+out=$(/usr/libexec/wardend 2>&1) && fail "a second wardend started"
+assert_contains "$out" "is owned by another process; is wardend already running?" "second instance"
+assert_eq "$(systemctl show -P MainPID warden.service)" "$pid" "first instance disturbed"
+echo "ok: config" >&2
