@@ -42,7 +42,7 @@ expect() { # expect NAME RC REGEX: the last command (in $rc, $err) exited RC and
 }
 
 dbus-daemon --session --nofork --nopidfile --address="unix:path=$tmp/bus" --print-address=3 3>"$tmp/address" &
-pids+=($!)
+pids+=("$!")
 for _ in $(seq 100); do [ -s "$tmp/address" ] && break; sleep 0.05; done
 addr=$(head -n1 "$tmp/address")
 [ -n "$addr" ] || { echo "dbus-daemon did not start" >&2; exit 1; }
@@ -52,7 +52,7 @@ start_wardend() { # start_wardend EXTRA_ARGS... ; sets $wpid
         "$wardend" --bus-address="$addr" --state-dir="$tmp/state" --config="$tmp/wardend.conf" "$@" \
                 2>>"$tmp/wardend.log" &
         wpid=$!
-        pids+=($wpid)
+        pids+=("$wpid")
         for _ in $(seq 100); do ctl ping >/dev/null 2>&1 && return 0; sleep 0.05; done
         echo "wardend did not come up:" >&2; cat "$tmp/wardend.log" >&2; return 1
 }
@@ -165,7 +165,7 @@ printf 'VERSION=1\nHANDLE=web-1\nSTATE=active\nLEADER_PID=%s\nPROPERTY=app=web\n
 "$wardend" --bus-address="$addr" --state-dir="$tmp/state3" --config="$tmp/none.conf" --idle-timeout=0 \
         2>>"$tmp/wardend.log" &
 wpid=$!
-pids+=($wpid)
+pids+=("$wpid")
 for _ in $(seq 100); do ctl ping >/dev/null 2>&1 && break; sleep 0.05; done
 check "re-adopted container is listed" test "$(ctl list)" = "web-1"
 check "list filters on properties" test "$(ctl --property app=web --property 'team=a b' list)" = "web-1"
