@@ -66,3 +66,18 @@ wait_until() {
 as_nobody() {
     setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
 }
+
+# save_config: keep the installed /etc/warden/wardend.conf; restore_config puts
+# it back and stops wardend (so that the next test starts from the installed
+# state).  save_config installs restore_config as the EXIT trap; a test with a
+# trap of its own calls restore_config from it.
+WARDEN_CONF=/etc/warden/wardend.conf
+save_config() {
+    cp "$WARDEN_CONF" /run/wardend.conf.saved
+    trap restore_config EXIT
+}
+restore_config() {
+    cp /run/wardend.conf.saved "$WARDEN_CONF"
+    systemctl stop warden.service || true
+    systemctl reset-failed warden.service 2>/dev/null || true
+}

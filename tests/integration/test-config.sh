@@ -6,14 +6,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-conf=/etc/warden/wardend.conf
-cp "$conf" /tmp/wardend.conf.saved
-restore() {
-    cp /tmp/wardend.conf.saved "$conf"
-    systemctl stop warden.service || true
-    systemctl reset-failed warden.service || true
-}
-trap restore EXIT
+conf=$WARDEN_CONF
+save_config
 
 # the installed file is all comments and parses
 /usr/libexec/wardend --check-config >/dev/null || fail "the installed wardend.conf does not parse"

@@ -5,13 +5,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-conf=/etc/warden/wardend.conf
-cp "$conf" /tmp/wardend.conf.saved
-restore() {
-    cp /tmp/wardend.conf.saved "$conf"
-    systemctl stop warden.service || true
-}
-trap restore EXIT
+conf=$WARDEN_CONF
+save_config
 
 printf '[daemon]\nidle_timeout = 2s\n' >"$conf"
 systemctl stop warden.service

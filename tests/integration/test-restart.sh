@@ -7,15 +7,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-conf=/etc/warden/wardend.conf
-cp "$conf" /tmp/wardend.conf.saved
+conf=$WARDEN_CONF
+save_config
 state=/run/warden/containers
 leader=restart-test-leader.service
 cleanup() {
     rm -f "$state/adopted" "$state/dead" "$state/garbage"
     systemctl stop "$leader" 2>/dev/null || true
-    cp /tmp/wardend.conf.saved "$conf"
-    systemctl stop warden.service || true
+    restore_config
 }
 trap cleanup EXIT
 printf '[daemon]\nidle_timeout = 1s\n' >"$conf"
