@@ -11,6 +11,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "strv.h"
+#include "warden-messages.h"
 
 static int property_get_version(
                 sd_bus *bus,
@@ -238,8 +239,12 @@ static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *us
         if (!manager_is_idle(m))
                 return bus_manager_rearm_idle(m);
 
-        log_info("Idle for %llus, exiting; the next call activates wardend again.",
-                 (unsigned long long) (m->config.idle_timeout_usec / USEC_PER_SEC));
+        log_event(LOG_INFO,
+                  0,
+                  NULL,
+                  WARDEN_MESSAGE_IDLE_EXIT,
+                  "Idle for %llus, exiting; the next call activates wardend again.",
+                  (unsigned long long) (m->config.idle_timeout_usec / USEC_PER_SEC));
         m->exiting = true;
         /* STOPPING=1 first: systemd then queues a new start job for an activation request that races with
          * our exit, instead of thinking the service is still up. */

@@ -41,10 +41,11 @@ static void log_journal_backend(
                 int line,
                 const char *func,
                 const char *container,
+                const char *message_id,
                 const char *message) {
         char f_message[2100], f_priority[16], f_ident[64], f_file[256], f_line[32], f_func[128], f_errno[32],
-                        f_container[96];
-        struct iovec iov[8];
+                        f_container[96], f_message_id[64];
+        struct iovec iov[9];
         int n = 0;
 
         ADD_FIELD(f_message, "MESSAGE=%s", message);
@@ -57,6 +58,8 @@ static void log_journal_backend(
                 ADD_FIELD(f_errno, "ERRNO=%i", error);
         if (container)
                 ADD_FIELD(f_container, "WARDEN_CONTAINER=%s", container);
+        if (message_id)
+                ADD_FIELD(f_message_id, "MESSAGE_ID=%s", message_id);
 
         if (sd_journal_sendv(iov, n) < 0)
                 fprintf(stderr, "<%i>%s\n", level, message);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
+#include "warden-messages.h"
 
 #define STATE_FILE_MAX (1024 * 1024)
 
@@ -34,7 +35,13 @@ int manager_reload_config(Manager *m) {
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
-                return log_error_errno(r, "Invalid configuration: %s", msg ?: "unknown error");
+                return log_event(
+                                LOG_ERR,
+                                r,
+                                NULL,
+                                WARDEN_MESSAGE_CONFIG_INVALID,
+                                "Invalid configuration: %s",
+                                msg ?: "unknown error");
         log_set_max_level(m->config.log_level);
         return 0;
 }
@@ -228,13 +235,13 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         }
 
         if (c->leader_pid > 0 && kill(c->leader_pid, 0) < 0 && errno == ESRCH) {
-                log_full_errno_container(
-                                LOG_WARNING,
-                                SYNTHETIC_ERRNO(ESRCH),
-                                c->handle,
-                                "Container '%s': its init (PID %i) is gone, forgetting it.",
-                                c->handle,
-                                (int) c->leader_pid);
+                log_event(LOG_WARNING,
+                          SYNTHETIC_ERRNO(ESRCH),
+                          c->handle,
+                          WARDEN_MESSAGE_CONTAINER_LOST,
+                          "Container '%s': its init (PID %i) is gone, forgetting it.",
+                          c->handle,
+                          (int) c->leader_pid);
                 (void) unlinkat(dir_fd, name, 0);
                 return 0;
         }
@@ -243,7 +250,12 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         if (r < 0)
                 return log_full_errno_container(
                                 LOG_ERR, r, c->handle, "Failed to re-adopt container '%s': %m", c->handle);
-        log_full_errno_container(LOG_INFO, 0, c->handle, "Re-adopted container '%s'.", c->handle);
+        log_event(LOG_INFO,
+                  0,
+                  c->handle,
+                  WARDEN_MESSAGE_CONTAINER_ADOPTED,
+                  "Re-adopted container '%s'.",
+                  c->handle);
         TAKE_PTR(c);
         return 0;
 }

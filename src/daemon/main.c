@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "parse-util.h"
+#include "warden-messages.h"
 
 static const char *arg_config = NULL;
 static const char *arg_state_dir = NULL;
@@ -169,7 +170,13 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        log_info("wardend %s running, %zu container(s).", WARDEN_VERSION, hashmap_size(m->containers));
+        log_event(LOG_INFO,
+                  0,
+                  NULL,
+                  WARDEN_MESSAGE_STARTED,
+                  "wardend %s running, %zu container(s).",
+                  WARDEN_VERSION,
+                  hashmap_size(m->containers));
         (void) sd_notify(false, "READY=1\nSTATUS=Processing requests...");
 
         r = sd_event_loop(m->event);

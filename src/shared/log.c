@@ -76,6 +76,7 @@ int log_internal(
                 int line,
                 const char *func,
                 const char *container,
+                const char *message_id,
                 const char *format,
                 ...) {
         char buf[2048];
@@ -90,7 +91,14 @@ int log_internal(
         va_end(ap);
 
         if (log_backend)
-                log_backend(level, IS_SYNTHETIC_ERRNO(error) ? 0 : e, file, line, func, container, buf);
+                log_backend(level,
+                            IS_SYNTHETIC_ERRNO(error) ? 0 : e,
+                            file,
+                            line,
+                            func,
+                            container,
+                            message_id,
+                            buf);
         else
                 log_write_stderr(level, container, buf);
 

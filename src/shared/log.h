@@ -15,7 +15,8 @@
 
 #include "macro.h"
 
-/* Called with an already formatted message. 'container' may be NULL. 'error' is a positive errno or 0. */
+/* Called with an already formatted message. 'container' and 'message_id' (32 hex digits, see
+ * src/core/warden-messages.h) may be NULL. 'error' is a positive errno or 0. */
 typedef void (*LogBackend)(
                 int level,
                 int error,
@@ -23,6 +24,7 @@ typedef void (*LogBackend)(
                 int line,
                 const char *func,
                 const char *container,
+                const char *message_id,
                 const char *message);
 
 void log_set_max_level(int level);
@@ -41,28 +43,34 @@ int log_internal(
                 int line,
                 const char *func,
                 const char *container,
+                const char *message_id,
                 const char *format,
-                ...) _printf_(7, 8);
+                ...) _printf_(8, 9);
 
 /* An errno value that must not be shown as "%m"/ERRNO= but is returned all the same. */
 #define SYNTHETIC_ERRNO(e) (1 << 30 | (e))
 #define ERRNO_VALUE(e) (abs(e) & ~(1 << 30))
 #define IS_SYNTHETIC_ERRNO(e) ((abs(e) & (1 << 30)) != 0)
 
-#define log_full_errno_container(level, error, container, ...)             \
-        ({                                                                 \
-                int _level_ = (level), _e_ = (error);                      \
-                _level_ <= log_get_max_level() ? log_internal(_level_,     \
-                                                              _e_,         \
-                                                              __FILE__,    \
-                                                              __LINE__,    \
-                                                              __func__,    \
-                                                              (container), \
-                                                              __VA_ARGS__) \
-                                               : -ERRNO_VALUE(_e_);        \
+/* The most general form: a message about 'container' (or NULL), tagged with 'message_id' (or NULL), so that
+ * operators can find every instance of this event with "journalctl MESSAGE_ID=...". */
+#define log_event(level, error, container, message_id, ...)                 \
+        ({                                                                  \
+                int _level_ = (level), _e_ = (error);                       \
+                _level_ <= log_get_max_level() ? log_internal(_level_,      \
+                                                              _e_,          \
+                                                              __FILE__,     \
+                                                              __LINE__,     \
+                                                              __func__,     \
+                                                              (container),  \
+                                                              (message_id), \
+                                                              __VA_ARGS__)  \
+                                               : -ERRNO_VALUE(_e_);         \
         })
 
-#define log_full_errno(level, error, ...) log_full_errno_container(level, error, NULL, __VA_ARGS__)
+#define log_full_errno_container(level, error, container, ...) \
+        log_event(level, error, container, NULL, __VA_ARGS__)
+#define log_full_errno(level, error, ...) log_event(level, error, NULL, NULL, __VA_ARGS__)
 #define log_full(level, ...) (void) log_full_errno(level, 0, __VA_ARGS__)
 
 #define log_debug(...) log_full(LOG_DEBUG, __VA_ARGS__)

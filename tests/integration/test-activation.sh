@@ -30,6 +30,9 @@ wait_until 5 bash -c "journalctl -b -u warden.service -o cat | grep -q 'wardend 
 journalctl -b -u warden.service -o export | grep -q '^SYSLOG_IDENTIFIER=wardend$' \
     || fail "no structured journal fields"
 journalctl -b -u warden.service -o export | grep -q '^CODE_FILE=' || fail "no CODE_FILE= in the journal"
+# the start-up event can be found by its MESSAGE_ID (wardend(8), "LOGGING")
+journalctl -b MESSAGE_ID=3cb3864b30734005978b35ae799fd0c7 -o cat | grep -q 'wardend .* running' \
+    || fail "no start-up message with its MESSAGE_ID"
 
 # runtime directories from the unit and tmpfiles.d
 assert_eq "$(stat -c %a /run/warden)" 700 "mode of /run/warden"

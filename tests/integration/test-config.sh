@@ -17,7 +17,7 @@ systemctl stop warden.service
 printf '[daemon]\nidle_timeout = 30s\nmax_containers = many\n' >"$conf"
 assert_fails systemctl start warden.service
 assert_eq "$(systemctl is-active warden.service || true)" failed "state after a bad config"
-journalctl -b -u warden.service -o cat | grep -qF \
+journalctl -b -u warden.service MESSAGE_ID=f109d1fdb1ff4164b4375a16c0b1c516 -o cat | grep -qF \
     "/etc/warden/wardend.conf:3: key 'max_containers': invalid value 'many'" \
     || fail "the error does not name file, line and key"
 # activation fails too (dbus-daemon learns of it only by its activation timeout, so do not wait for that)

@@ -27,7 +27,8 @@ wait_until 10 bash -c '[[ $(systemctl is-active warden.service) == inactive ]]'
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 ((elapsed_ms >= 1500)) || fail "exited after ${elapsed_ms} ms, before the 2 s idle timeout"
 assert_eq "$(systemctl show -P Result warden.service)" success "an idle exit is a clean exit"
-journalctl -b -u warden.service -o cat | grep -q "Idle for 2s, exiting" || fail "idle exit not logged"
+journalctl -b MESSAGE_ID=42201c2e8f3c49b0a600990b563cecae -o cat | grep -q "Idle for 2s, exiting" \
+    || fail "idle exit not logged with its MESSAGE_ID"
 busctl status org.warden.Manager >/dev/null 2>&1 && fail "the name is still owned"
 
 # the next call brings it back, with a new PID

@@ -37,6 +37,10 @@ journalctl -b -u warden.service -o cat | grep -q "Container 'dead': its init (PI
     || fail "the dead container is not reported"
 journalctl -b -u warden.service -o export | grep -q '^WARDEN_CONTAINER=dead$' \
     || fail "no WARDEN_CONTAINER= field"
+journalctl -b MESSAGE_ID=36dbd72c868244f6b858f219007aba6d WARDEN_CONTAINER=dead -o cat | grep -q 'is gone' \
+    || fail "the lost container's message has no MESSAGE_ID"
+journalctl -b MESSAGE_ID=03ceaa37242844529e550d3b578706c7 WARDEN_CONTAINER=adopted -o cat | grep -q 'Re-adopted' \
+    || fail "the re-adoption message has no MESSAGE_ID"
 assert_eq "$(busctl get-property org.warden.Manager /org/warden/Manager org.warden.Manager Containers)" \
     'as 1 "adopted"' "Containers property"
 info=$(wardenctl info adopted)

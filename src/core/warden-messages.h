@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * MESSAGE_ID= values of the events operators look for (journalctl MESSAGE_ID=<id>), listed in wardend(8)
+ * "LOGGING". Never change an existing id; add new ones with `systemd-id128 new`.
+ */
+
+#define WARDEN_MESSAGE_STARTED "3cb3864b30734005978b35ae799fd0c7"           /* wardend is up */
+#define WARDEN_MESSAGE_IDLE_EXIT "42201c2e8f3c49b0a600990b563cecae"         /* exiting after idle_timeout */
+#define WARDEN_MESSAGE_CONTAINER_ADOPTED "03ceaa37242844529e550d3b578706c7" /* re-adopted at start-up */
+#define WARDEN_MESSAGE_CONTAINER_LOST "36dbd72c868244f6b858f219007aba6d"    /* state dropped: init gone */
+#define WARDEN_MESSAGE_CONFIG_INVALID "f109d1fdb1ff4164b4375a16c0b1c516"    /* configuration refused */
