@@ -346,49 +346,56 @@ static int connect_bus(sd_bus **ret) {
         return 0;
 }
 
-int main(int argc, char *argv[]) {
+static int run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const Verb *verb = NULL;
         int r, n_args;
 
-        log_set_prefix("wardenctl");
-        (void) bus_error_register_map();
-
         r = parse_argv(argc, argv);
-        if (r <= 0) {
-                strv_free(arg_properties);
+        if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
-        }
 
         if (optind >= argc) {
                 log_error("No command given. Try '%s --help'.", program_invocation_short_name);
-                strv_free(arg_properties);
                 return EXIT_USAGE;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, argv[optind]))
                         verb = &verbs[i];
-        n_args = argc - optind - 1;
-        if (!verb)
+        if (!verb) {
                 log_error("Unknown command '%s'. Try '%s --help'.",
                           argv[optind],
                           program_invocation_short_name);
-        else if (n_args < verb->min_args || n_args > verb->max_args)
+                return EXIT_USAGE;
+        }
+        n_args = argc - optind - 1;
+        if (n_args < verb->min_args || n_args > verb->max_args) {
                 log_error("'%s' takes %s%i argument%s, got %i.",
                           verb->name,
                           verb->min_args == verb->max_args ? "" : "at most ",
                           verb->max_args,
                           verb->max_args == 1 ? "" : "s",
                           n_args);
-        else if (arg_properties && !streq(verb->name, "list"))
-                log_error("--property= only applies to 'list'.");
-        else {
-                r = connect_bus(&bus);
-                if (r >= 0)
-                        r = verb->run(bus, argv + optind + 1);
-                strv_free(arg_properties);
-                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                return EXIT_USAGE;
         }
-        strv_free(arg_properties);
-        return EXIT_USAGE;
+        if (arg_properties && !streq(verb->name, "list")) {
+                log_error("--property= only applies to 'list'.");
+                return EXIT_USAGE;
+        }
+
+        r = connect_bus(&bus);
+        if (r >= 0)
+                r = verb->run(bus, argv + optind + 1);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        log_set_prefix("wardenctl");
+        (void) bus_error_register_map();
+
+        r = run(argc, argv);
+        arg_properties = strv_free(arg_properties);
+        return r;
 }
