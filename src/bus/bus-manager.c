@@ -97,19 +97,21 @@ static int method_by_handle(
                 bool mutating) {
         const char *handle;
         Container *c;
+        bool valid;
         int r;
 
         r = sd_bus_message_read(m, "s", &handle);
         if (r < 0)
                 return r;
 
-        c = handle_is_valid(handle) ? manager_get_container(manager, handle) : NULL;
+        valid = handle_is_valid(handle);
+        c = valid ? manager_get_container(manager, handle) : NULL;
         if (!c && mutating) {
                 r = bus_verify_manage(m, error);
                 if (r < 0)
                         return r;
         }
-        if (!handle_is_valid(handle))
+        if (!valid)
                 return sd_bus_error_setf(
                                 error,
                                 WARDEN_ERROR_INVALID_HANDLE,
