@@ -81,3 +81,16 @@ restore_config() {
     systemctl stop warden.service || true
     systemctl reset-failed warden.service 2>/dev/null || true
 }
+
+# error_of CMD [ARGS...]: run a D-Bus call that must fail and print the name of
+# its error ("org.warden.Error.NoSuchContainer"), which is what clients match
+# on; prints "no error: OUTPUT" if it succeeded.  gdbus and dbus-send print the
+# name, busctl does not.
+error_of() {
+    local out
+    if out=$("$@" 2>&1); then
+        echo "no error: $out"
+    else
+        grep -o 'org\.[A-Za-z.]*Error\.[A-Za-z]*' <<<"$out" | head -n1
+    fi
+}

@@ -7,15 +7,6 @@ set -euo pipefail
 
 M=(org.warden.Manager /org/warden/Manager org.warden.Manager)
 
-# gdbus prints the error's name, which is what clients match on
-error_of() { # error_of CMD... -> prints "org.x.Error.Name" of the failed call
-    local out
-    if out=$("$@" 2>&1); then
-        echo "no error: $out"
-    else
-        grep -o 'org\.[A-Za-z.]*Error\.[A-Za-z]*' <<<"$out" | head -n1
-    fi
-}
 GDBUS=(gdbus call --system --dest org.warden.Manager --object-path /org/warden/Manager)
 send() { # send METHOD GVARIANT-ARGS... (as root)
     "${GDBUS[@]}" --method "org.warden.Manager.$1" "${@:2}"

@@ -5,12 +5,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 GDBUS=(gdbus call --system --dest org.warden.Manager)
-error_of() {
-    local out
-    if out=$("$@" 2>&1); then echo "no error: $out"; else
-        grep -o 'org\.[A-Za-z.]*Error\.[A-Za-z]*' <<<"$out" | head -n1
-    fi
-}
 mgr() { "${GDBUS[@]}" --object-path /org/warden/Manager --method "org.warden.Manager.$1" "${@:2}"; }
 
 busctl call org.warden.Manager /org/warden/Manager org.warden.Manager Ping
