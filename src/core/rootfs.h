@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A container's root filesystem, with libmount:
+ *
+ *     <path>/upper/   the writable layer (overlay upperdir)
+ *     <path>/work/    overlay workdir
+ *     <path>/rootfs/  the overlay: lowerdir=<base rootfs> (never written), upperdir, workdir
+ *
+ * plus the request's bind mounts on top of <path>/rootfs, and the container's own files written through the
+ * overlay (so they land in the writable layer): /etc/hostname, /etc/hosts, /etc/resolv.conf, and its
+ * unprivileged user in /etc/passwd and /etc/group with a home directory.
+ *
+ * rootfs_setup() and rootfs_teardown() are synchronous (mounting and removing trees can take a while):
+ * wardend runs them in a worker process (worker.h), never on its event loop.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+typedef struct BindMount {
+        char *source;      /* host path, absolute and normalised */
+        char *destination; /* path inside the container, absolute and normalised, not "/" */
+        bool read_only;
+} BindMount;
+
+void bind_mounts_free(BindMount *b, size_t n);
+
+/*
+ * Checks a bind mount request from a client, before anything is done: both paths absolute and normalised (no
+ * "..", no "." components, no "//"), destination not "/", source exists. -EINVAL with a message in
+ * *reterr_message for a bad path; -EMEDIUMTYPE if the source does not exist.
+ */
+int bind_mount_check(const BindMount *b, char **reterr_message);
+
+/* Checks a base rootfs: an absolute path to a directory. -ENOMEDIUM if missing or not a directory; -EINVAL if
+ * not absolute/normalised, or "/". */
+int rootfs_check(const char *path);
+
+typedef struct RootfsConfig {
+        const char *base;     /* base rootfs (lowerdir) */
+        const char *path;     /* the container's directory, <depot>/<handle>; created */
+        const char *hostname; /* = handle */
+        const char *user;     /* "vcap" */
+        uid_t uid;            /* uid and gid of the user */
+        const char *host_ip;  /* may be NULL */
+        const char *container_ip;
+        const BindMount *bind_mounts;
+        size_t n_bind_mounts;
+} RootfsConfig;
+
+/*
+ * Creates <path> and its layout, mounts the overlay and the bind mounts (read-only ones really read-only: the
+ * bind is remounted MS_RDONLY), each destination resolved inside <path>/rootfs with openat2(RESOLVE_IN_ROOT)
+ * and created if missing (a directory, or an empty file if the source is not a directory), so that ".." and
+ * symlinks in the rootfs can never make it point outside. Also makes sure the mount points /proc, /dev, /sys,
+ * /tmp exist in the container. On failure everything it did is undone (nothing mounted, <path> removed).
+ * -ENOMEDIUM: base rootfs missing; -EMEDIUMTYPE: a bind source vanished; other negative errno.
+ */
+int rootfs_setup(const RootfsConfig *cfg);
+
+/* Lazily detaches <path>/rootfs with everything mounted below it, then removes <path> without crossing into
+ * other file systems. 0 if <path> does not exist. */
+int rootfs_teardown(const char *path);
