@@ -51,6 +51,8 @@ int address_pool_allocate(AddressPool *p, uint32_t *ret_index);
  * -EINVAL: not an IPv4 address; -ERANGE: outside the pool; -EADDRINUSE: taken.
  */
 int address_pool_reserve(AddressPool *p, const char *address, uint32_t *ret_index);
+/* Reserves subnet 'index' (re-adoption). -ERANGE: outside the pool; -EADDRINUSE: taken. */
+int address_pool_reserve_index(AddressPool *p, uint32_t index);
 void address_pool_release(AddressPool *p, uint32_t index);
 
 /* Host-side and container-side addresses of subnet 'index' as dotted quads. -ERANGE if index is outside. */
