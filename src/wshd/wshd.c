@@ -1,5 +1,938 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-int main(void) {
+/*
+ * wshd: the container's init. wardend forks a helper, execs this binary in it and moves it into the
+ * container's scope. The helper waits for the go byte, creates the namespaces and forks wshd proper, which
+ * is PID 1 of the new PID namespace; the helper reports wshd's PID and exits at once, so that wshd is
+ * reparented to the host's reaper and outlives wardend. wshd prepares the root (proc, dev, sys), pivots into
+ * it, reports READY=1 and then serves requests on its unix socket (src/shared/wshd-proto.h) and reaps every
+ * process that is reparented to it.
+ *
+ * Status lines on --status-fd, each written with a single write(2):
+ *     PID=<pid>\n              from the helper: wshd's PID in the helper's (= wardend's) PID namespace
+ *     READY=1\n                from wshd: set up and listening
+ *     ERROR=<errno> <text>\n   from either: set-up failed, <text> says what ("mount proc on '...': ...")
+ * wardend reads until READY=1, ERROR= or EOF (both ends closed without READY=1: failure).
+ *
+ * Links libc and src/shared only: it runs in every container for its whole life and should be small.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/param.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "wshd-proto.h"
+
+#define CONNECTIONS_MAX 64
+#define PENDING_STOPS_MAX 8
+/* Messages handled per connection and wake-up, so that one busy client cannot starve the others. */
+#define MESSAGES_PER_WAKEUP 16
+/* While a STOP is pending, how often to look whether the namespace is empty yet: processes that entered
+ * through setns() (nsenter) are not our children and their death wakes nobody up. */
+#define STOP_POLL_USEC (20 * USEC_PER_MSEC)
+#define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
+
+#define EPOLL_LISTEN 0
+#define EPOLL_SIGNAL 1
+#define EPOLL_CONNECTION 100
+
+static const char *arg_root = NULL;
+static const char *arg_socket = NULL;
+static const char *arg_hostname = NULL;
+static int arg_go_fd = -1;
+static int arg_status_fd = -1;
+static bool arg_verbose = false;
+
+typedef struct Connection {
+        int fd;               /* -1: free slot */
+        uint64_t last_active; /* CLOCK_MONOTONIC usec of the last request */
+        uint32_t pending_stops[PENDING_STOPS_MAX];
+        size_t n_pending_stops;
+} Connection;
+
+typedef struct Server {
+        int epoll_fd;
+        int listen_fd;
+        int signal_fd;
+        int proc_fd; /* our own /proc, opened before the container could mount over it */
+        uint32_t host_pid;
+
+        Connection connections[CONNECTIONS_MAX];
+
+        bool stopping;
+        uint64_t kill_at;          /* CLOCK_MONOTONIC usec: SIGKILL from then on */
+        uint64_t listen_resume_at; /* accept() ran out of fds: try again then; 0: listening */
+} Server;
+
+static uint64_t monotonic_usec(void) {
+        struct timespec ts;
+
+        assert_se(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void status_write(const char *line) {
+        size_t n = strlen(line);
+
+        if (arg_status_fd < 0)
+                return;
+        /* One write: status lines are far below PIPE_BUF, so the helper's and wshd's lines never mix. */
+        while (write(arg_status_fd, line, n) < 0 && errno == EINTR)
+                ;
+}
+
+/* Reports a set-up failure to wardend and the journal and exits. */
+static _noreturn_ _printf_(2, 3) void setup_fail(int error, const char *format, ...) {
+        char what[512], line[1024];
+        va_list ap;
+
+        error = ERRNO_VALUE(error);
+        va_start(ap, format);
+        (void) vsnprintf(what, sizeof(what), format, ap);
+        va_end(ap);
+        /* the line protocol must not be broken by a path with a newline in it */
+        for (char *p = what; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
+
+        log_error_errno(error, "%s: %m", what);
+        (void) snprintf(line, sizeof(line), "ERROR=%d %s: %s\n", error, what, strerror(error));
+        status_write(line);
+        _exit(EXIT_FAILURE);
+}
+
+static int parse_fd(const char *s, int *ret) {
+        uint32_t u;
+        int r;
+
+        r = parse_uint32(s, &u);
+        if (r < 0)
+                return r;
+        if (u > INT32_MAX)
+                return -ERANGE;
+        *ret = (int) u;
         return 0;
+}
+
+static void help(void) {
+        printf("wshd --root=DIR --socket=PATH --hostname=NAME --go-fd=N --status-fd=N [--verbose]\n\n"
+               "The init of a warden container; started by wardend.\n");
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_ROOT = 0x100,
+                ARG_SOCKET,
+                ARG_HOSTNAME,
+                ARG_GO_FD,
+                ARG_STATUS_FD,
+                ARG_VERBOSE,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "go-fd", required_argument, NULL, ARG_GO_FD },
+                { "status-fd", required_argument, NULL, ARG_STATUS_FD },
+                { "verbose", no_argument, NULL, ARG_VERBOSE },
+                {},
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_ROOT:
+                        arg_root = optarg;
+                        break;
+                case ARG_SOCKET:
+                        arg_socket = optarg;
+                        break;
+                case ARG_HOSTNAME:
+                        arg_hostname = optarg;
+                        break;
+                case ARG_GO_FD:
+                        r = parse_fd(optarg, &arg_go_fd);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --go-fd='%s'.", optarg);
+                        break;
+                case ARG_STATUS_FD:
+                        r = parse_fd(optarg, &arg_status_fd);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --status-fd='%s'.", optarg);
+                        break;
+                case ARG_VERBOSE:
+                        arg_verbose = true;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        assert(false);
+                }
+
+        if (optind < argc)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument '%s'.", argv[optind]);
+        if (!arg_root || !arg_socket || !arg_hostname || arg_go_fd < 0 || arg_status_fd < 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "--root=, --socket=, --hostname=, --go-fd= and --status-fd= are required.");
+        if (arg_root[0] != '/')
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--root='%s' is not absolute.", arg_root);
+        if (arg_go_fd <= STDERR_FILENO || arg_status_fd <= STDERR_FILENO || arg_go_fd == arg_status_fd)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Bad --go-fd= or --status-fd=.");
+        return 1;
+}
+
+static void path_join(char *buf, size_t size, const char *a, const char *b) {
+        int n;
+
+        n = snprintf(buf, size, "%s/%s", a, b);
+        if (n < 0 || (size_t) n >= size)
+                setup_fail(ENAMETOOLONG, "path '%s/%s'", a, b);
+}
+
+static void root_path(char *buf, size_t size, const char *suffix) {
+        path_join(buf, size, arg_root, suffix);
+}
+
+/* A mount point inside the root: created if missing, but never a symlink, which would let the image point
+ * our mounts somewhere else. */
+static void ensure_dir(const char *path, mode_t mode) {
+        struct stat st;
+
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                setup_fail(errno, "mkdir '%s'", path);
+        if (lstat(path, &st) < 0)
+                setup_fail(errno, "stat '%s'", path);
+        if (!S_ISDIR(st.st_mode))
+                setup_fail(ENOTDIR, "mount point '%s'", path);
+}
+
+static void
+mount_or_fail(const char *source,
+              const char *target,
+              const char *fstype,
+              unsigned long flags,
+              const char *options) {
+        if (mount(source, target, fstype, flags, options) < 0) {
+                if (fstype)
+                        setup_fail(errno, "mount %s on '%s'", fstype, target);
+                if (source)
+                        setup_fail(errno, "bind-mount '%s' on '%s'", source, target);
+                setup_fail(errno, "change propagation of '%s'", target);
+        }
+}
+
+static void bind_read_only(const char *path) {
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+                return; /* not in this kernel */
+        mount_or_fail(path, path, NULL, MS_BIND | MS_REC, NULL);
+        if (mount(NULL,
+                  path,
+                  NULL,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) < 0)
+                setup_fail(errno, "remount '%s' read-only", path);
+}
+
+static int setup_socket(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n = strlen(arg_socket);
+        mode_t old_umask;
+        int fd, r;
+
+        if (n >= sizeof(sa.sun_path))
+                setup_fail(ENAMETOOLONG, "socket path '%s'", arg_socket);
+        memcpy(sa.sun_path, arg_socket, n);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                setup_fail(errno, "socket");
+        if (unlink(arg_socket) < 0 && errno != ENOENT)
+                setup_fail(errno, "unlink stale socket '%s'", arg_socket);
+
+        /* Only root may talk to wshd; the umask makes the socket 0600 from its first moment. */
+        old_umask = umask(0177);
+        r = bind(fd, (struct sockaddr *) &sa, offsetof(struct sockaddr_un, sun_path) + n + 1);
+        umask(old_umask);
+        if (r < 0)
+                setup_fail(errno, "bind '%s'", arg_socket);
+        if (listen(fd, SOMAXCONN) < 0)
+                setup_fail(errno, "listen on '%s'", arg_socket);
+        return fd;
+}
+
+static void bind_device(const char *dev, const char *name) {
+        char source[64], target[PATH_MAX];
+        struct stat st;
+        int fd;
+
+        path_join(source, sizeof(source), "/dev", name);
+        if (stat(source, &st) < 0)
+                setup_fail(errno, "stat '%s'", source);
+        if (!S_ISCHR(st.st_mode))
+                setup_fail(ENODEV, "'%s' is not a character device", source);
+
+        path_join(target, sizeof(target), dev, name);
+        fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0)
+                setup_fail(errno, "create '%s'", target);
+        (void) close(fd);
+
+        /* A bind mount of the host's node rather than mknod(): it also works where we may not create
+         * device nodes, and the device cgroup still decides what may be opened. */
+        mount_or_fail(source, target, NULL, MS_BIND, NULL);
+}
+
+static void symlink_or_fail(const char *target, const char *dir, const char *name) {
+        char path[PATH_MAX];
+
+        path_join(path, sizeof(path), dir, name);
+        if (symlink(target, path) < 0)
+                setup_fail(errno, "symlink '%s'", path);
+}
+
+static void setup_dev(void) {
+        static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        char dev[PATH_MAX], sub[PATH_MAX];
+
+        root_path(dev, sizeof(dev), "dev");
+        ensure_dir(dev, 0755);
+        mount_or_fail("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=0755,size=256k");
+
+        FOREACH_ARRAY(d, devices, ELEMENTSOF(devices))
+                bind_device(dev, *d);
+
+        root_path(sub, sizeof(sub), "dev/pts");
+        ensure_dir(sub, 0755);
+        /* A private instance: the container sees its own ptys only. gid 5 is "tty" by convention. */
+        mount_or_fail("devpts",
+                      sub,
+                      "devpts",
+                      MS_NOSUID | MS_NOEXEC,
+                      "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        symlink_or_fail("pts/ptmx", dev, "ptmx");
+
+        root_path(sub, sizeof(sub), "dev/shm");
+        ensure_dir(sub, 01777);
+        mount_or_fail("tmpfs", sub, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+
+        symlink_or_fail("/proc/self/fd", dev, "fd");
+        symlink_or_fail("/proc/self/fd/0", dev, "stdin");
+        symlink_or_fail("/proc/self/fd/1", dev, "stdout");
+        symlink_or_fail("/proc/self/fd/2", dev, "stderr");
+}
+
+static void drop_bounding_caps(void) {
+        /* What a process in the container must never get back through exec(): loading modules, rebooting,
+         * the clock, raw I/O, the LSMs, the kernel log, audit, tracing wshd, accounting, BPF and perf. */
+        static const int caps[] = {
+                CAP_SYS_MODULE,         CAP_SYS_BOOT,       CAP_SYS_TIME,   CAP_SYS_RAWIO,
+                CAP_MAC_ADMIN,          CAP_MAC_OVERRIDE,   CAP_SYSLOG,     CAP_WAKE_ALARM,
+                CAP_BLOCK_SUSPEND,      CAP_AUDIT_CONTROL,  CAP_AUDIT_READ, CAP_SYS_PTRACE,
+                CAP_SYS_PACCT,          CAP_SYS_TTY_CONFIG, CAP_PERFMON,    CAP_BPF,
+                CAP_CHECKPOINT_RESTORE,
+        };
+
+        FOREACH_ARRAY(c, caps, ELEMENTSOF(caps))
+                if (prctl(PR_CAPBSET_DROP, (unsigned long) *c, 0, 0, 0) < 0 && errno != EINVAL)
+                        setup_fail(errno, "drop capability %d from the bounding set", *c);
+}
+
+static int cmp_int(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+
+        return (x > y) - (x < y);
+}
+
+static void close_fds_except(const int *keep, size_t n_keep) {
+        int lo = STDERR_FILENO + 1;
+
+        /* keep[] is sorted ascending; close the gaps between the kept fds. */
+        for (size_t i = 0; i <= n_keep; i++) {
+                int hi = i < n_keep ? keep[i] - 1 : INT_MAX;
+
+                if (hi >= lo && syscall(SYS_close_range, (unsigned) lo, (unsigned) hi, 0) < 0)
+                        setup_fail(errno, "close_range");
+                if (i < n_keep)
+                        lo = keep[i] + 1;
+        }
+}
+
+static void setup_root(Server *s) {
+        char path[PATH_MAX];
+        int null_fd, keep[3];
+        struct stat st;
+
+        /* Nothing we mount may propagate back to the host. */
+        mount_or_fail(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+
+        /* The socket lives on the host side, outside the root: bind it while we can still see it. */
+        s->listen_fd = setup_socket();
+
+        if (sethostname(arg_hostname, strlen(arg_hostname)) < 0)
+                setup_fail(errno, "sethostname '%s'", arg_hostname);
+
+        if (stat(arg_root, &st) < 0)
+                setup_fail(errno, "root directory '%s'", arg_root);
+        if (!S_ISDIR(st.st_mode))
+                setup_fail(ENOTDIR, "root directory '%s'", arg_root);
+
+        /* pivot_root() needs the new root to be a mount point; binding it onto itself makes it one (and
+         * keeps whatever wardend mounted below it). */
+        mount_or_fail(arg_root, arg_root, NULL, MS_BIND | MS_REC, NULL);
+
+        root_path(path, sizeof(path), "proc");
+        ensure_dir(path, 0555);
+        mount_or_fail("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        s->proc_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->proc_fd < 0)
+                setup_fail(errno, "open '%s'", path);
+
+        /* The kernel's global knobs under /proc must not be written from a container. (This holds only as
+         * long as the container cannot remount, i.e. without CAP_SYS_ADMIN; it is cheap all the same.) */
+        root_path(path, sizeof(path), "proc/sys");
+        bind_read_only(path);
+        root_path(path, sizeof(path), "proc/sysrq-trigger");
+        bind_read_only(path);
+
+        setup_dev();
+
+        root_path(path, sizeof(path), "sys");
+        ensure_dir(path, 0555);
+        mount_or_fail("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+
+        root_path(path, sizeof(path), "tmp");
+        ensure_dir(path, 01777);
+
+        /* Stack the new root on top of the old one and detach the old one: afterwards nothing of the host's
+         * file system is reachable from here, not even by wshd. */
+        if (chdir(arg_root) < 0)
+                setup_fail(errno, "chdir '%s'", arg_root);
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                setup_fail(errno, "pivot_root into '%s'", arg_root);
+        if (umount2(".", MNT_DETACH) < 0)
+                setup_fail(errno, "detach the old root");
+        if (chdir("/") < 0)
+                setup_fail(errno, "chdir /");
+
+        drop_bounding_caps();
+
+        /* stdin and stdout were the host's /dev/null: swap them for ours. stderr stays, it is the journal.
+         */
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
+                setup_fail(errno, "open /dev/null");
+        if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
+                setup_fail(errno, "dup2 /dev/null");
+        (void) close(null_fd);
+
+        keep[0] = s->listen_fd;
+        keep[1] = s->proc_fd;
+        keep[2] = arg_status_fd;
+        qsort(keep, ELEMENTSOF(keep), sizeof(int), cmp_int);
+        close_fds_except(keep, ELEMENTSOF(keep));
+
+        (void) setsid();
+        (void) umask(0022);
+        (void) prctl(PR_SET_NAME, (unsigned long) "wshd", 0, 0, 0);
+        /* Non-dumpable: root in the container cannot open wshd's fds (the host's journal stream) through
+         * /proc/1/fd, nor ptrace it. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                setup_fail(errno, "PR_SET_DUMPABLE");
+}
+
+static void server_setup_loop(Server *s) {
+        struct epoll_event ev = { .events = EPOLLIN };
+        sigset_t mask;
+
+        s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epoll_fd < 0)
+                setup_fail(errno, "epoll_create1");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        s->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (s->signal_fd < 0)
+                setup_fail(errno, "signalfd");
+
+        ev.data.u64 = EPOLL_LISTEN;
+        if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
+                setup_fail(errno, "epoll_ctl");
+        ev.data.u64 = EPOLL_SIGNAL;
+        if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) < 0)
+                setup_fail(errno, "epoll_ctl");
+}
+
+static void reap_children(void) {
+        int status;
+
+        /* Orphans of the whole namespace end up here: wshd is their init. */
+        while (waitpid(-1, &status, WNOHANG) > 0)
+                ;
+}
+
+/* Processes in the namespace other than wshd, zombies included. Read from /proc rather than counted from
+ * waitpid(), because processes that entered with setns() are children of a host process, not ours. */
+static int count_processes(Server *s) {
+        struct dirent *de;
+        unsigned n = 0;
+        DIR *d;
+        int fd;
+
+        fd = openat(s->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return -ENOMEM;
+        }
+        while ((de = readdir(d))) {
+                const char *p = de->d_name;
+
+                if (*p < '1' || *p > '9' || streq(p, "1"))
+                        continue;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+                if (*p == 0)
+                        n++;
+        }
+        closedir(d);
+        return (int) MIN(n, (unsigned) INT32_MAX);
+}
+
+static Connection *connection_from_index(Server *s, uint64_t data) {
+        if (data < EPOLL_CONNECTION || data - EPOLL_CONNECTION >= CONNECTIONS_MAX)
+                return NULL;
+        return s->connections + (data - EPOLL_CONNECTION);
+}
+
+static void connection_close(Server *s, Connection *c) {
+        if (c->fd < 0)
+                return;
+        (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+        c->fd = safe_close(c->fd);
+        c->fd = -1;
+        c->n_pending_stops = 0;
+}
+
+/* A connection that cannot take a reply (gone, or not reading so that its buffer is full) is closed: wshd
+ * keeps no output queues. */
+static int connection_reply(Server *s, Connection *c, const WshdMessage *m) {
+        int r;
+
+        r = wshd_message_send(c->fd, m);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to send reply, closing connection: %m");
+                connection_close(s, c);
+        }
+        return r;
+}
+
+static _printf_(5, 6) int connection_reply_error(
+                Server *s, Connection *c, uint32_t serial, int error, const char *format, ...) {
+        WshdMessage m;
+        char text[256];
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(text, sizeof(text), format, ap);
+        va_end(ap);
+
+        wshd_message_init(&m, WSHD_REPLY_ERROR, serial);
+        m.error = ERRNO_VALUE(error);
+        m.message = text;
+        return connection_reply(s, c, &m);
+}
+
+static void stop_check(Server *s) {
+        int n;
+
+        if (!s->stopping)
+                return;
+
+        reap_children();
+        n = count_processes(s);
+        if (n < 0) {
+                log_warning_errno(n, "Failed to count processes, ignoring: %m");
+                return;
+        }
+        if (n > 0) {
+                bool waited_for = false;
+
+                if (monotonic_usec() < s->kill_at)
+                        return;
+                /* again on every round: something may have forked meanwhile */
+                (void) kill(-1, SIGKILL);
+
+                /* Once everybody who asked has hung up (their own timeout), stop killing: what is left
+                 * cannot be killed (a zombie whose parent is outside, or stuck in the kernel), and
+                 * processes started later must not die for an old STOP. */
+                FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX)
+                        if (c->fd >= 0 && c->n_pending_stops > 0)
+                                waited_for = true;
+                if (!waited_for) {
+                        log_warning("%i process(es) survived SIGKILL and nobody waits for them any more.",
+                                    n);
+                        s->stopping = false;
+                }
+                return;
+        }
+
+        log_info("All processes are gone.");
+        s->stopping = false;
+        FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX) {
+                size_t k = c->n_pending_stops;
+
+                c->n_pending_stops = 0;
+                for (size_t i = 0; i < k && c->fd >= 0; i++) {
+                        WshdMessage m;
+
+                        wshd_message_init(&m, WSHD_REPLY_OK, c->pending_stops[i]);
+                        (void) connection_reply(s, c, &m);
+                }
+        }
+}
+
+static void handle_stop(Server *s, Connection *c, const WshdMessage *req) {
+        uint64_t deadline;
+
+        if (c->n_pending_stops >= PENDING_STOPS_MAX) {
+                (void) connection_reply_error(s, c, req->serial, EBUSY, "Too many STOP requests pending.");
+                return;
+        }
+        c->pending_stops[c->n_pending_stops++] = req->serial;
+
+        log_info("Stopping all processes (SIGKILL after %" PRIu32 " ms).", req->timeout_ms);
+        deadline = monotonic_usec() + (uint64_t) req->timeout_ms * USEC_PER_MSEC;
+        if (req->timeout_ms == 0)
+                (void) kill(-1, SIGKILL);
+        else {
+                /* PID 1 of a namespace signals everybody in it but itself with kill(-1). SIGCONT so that
+                 * stopped processes get to handle the SIGTERM. */
+                (void) kill(-1, SIGTERM);
+                (void) kill(-1, SIGCONT);
+        }
+        if (!s->stopping || deadline < s->kill_at)
+                s->kill_at = deadline;
+        s->stopping = true;
+
+        stop_check(s);
+}
+
+static void handle_request(Server *s, Connection *c, const WshdMessage *req) {
+        WshdMessage m;
+        int n;
+
+        switch (req->type) {
+        case WSHD_REQUEST_HELLO:
+                reap_children();
+                n = count_processes(s);
+                if (n < 0) {
+                        (void) connection_reply_error(s, c, req->serial, n, "Failed to count processes.");
+                        return;
+                }
+                wshd_message_init(&m, WSHD_REPLY_HELLO, req->serial);
+                m.version = WSHD_PROTOCOL_VERSION;
+                m.pid = s->host_pid;
+                m.n_processes = (uint32_t) n;
+                (void) connection_reply(s, c, &m);
+                return;
+
+        case WSHD_REQUEST_STOP:
+                handle_stop(s, c, req);
+                return;
+
+        default:
+                log_debug("Unknown request type %u.", req->type);
+                (void) connection_reply_error(
+                                s, c, req->serial, EOPNOTSUPP, "Unknown request type %u.", req->type);
+        }
+}
+
+static void connection_process(Server *s, Connection *c) {
+        for (unsigned i = 0; i < MESSAGES_PER_WAKEUP && c->fd >= 0; i++) {
+                WshdMessage req;
+                int r;
+
+                r = wshd_message_recv(c->fd, &req);
+                if (r == -EAGAIN)
+                        return;
+                if (r == -EBADMSG || r == -EPROTO) {
+                        log_debug_errno(r, "Malformed request, closing connection: %m");
+                        (void) connection_reply_error(s, c, 0, r, "Malformed request.");
+                        connection_close(s, c);
+                        return;
+                }
+                if (r < 0) {
+                        if (r != -ECONNRESET)
+                                log_debug_errno(r, "Failed to receive request, closing connection: %m");
+                        connection_close(s, c);
+                        return;
+                }
+
+                c->last_active = monotonic_usec();
+                handle_request(s, c, &req);
+                wshd_message_done(&req); /* also closes fds nobody asked for */
+        }
+}
+
+/* A free slot; if there is none, the one idle for the longest time is closed to make room, so that clients
+ * that connect and then say nothing cannot lock others out. Only connections waiting for a STOP are safe. */
+static Connection *connection_slot(Server *s) {
+        Connection *oldest = NULL;
+
+        FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX) {
+                if (c->fd < 0)
+                        return c;
+                if (c->n_pending_stops == 0 && (!oldest || c->last_active < oldest->last_active))
+                        oldest = c;
+        }
+        if (oldest) {
+                log_debug("Too many connections, closing the one idle for the longest time.");
+                connection_close(s, oldest);
+        }
+        return oldest;
+}
+
+static void server_accept(Server *s) {
+        for (;;) {
+                struct epoll_event ev = { .events = EPOLLIN };
+                Connection *slot = NULL;
+                int fd;
+
+                fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                                return;
+                        /* Out of fds or memory: stop listening for a moment rather than spin. */
+                        log_warning_errno(errno, "Failed to accept connection, pausing: %m");
+                        ev.events = 0;
+                        ev.data.u64 = EPOLL_LISTEN;
+                        (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+                        s->listen_resume_at = monotonic_usec() + ACCEPT_RETRY_USEC;
+                        return;
+                }
+
+                slot = connection_slot(s);
+                if (!slot) {
+                        log_warning("Too many connections waiting for STOP, refusing one.");
+                        (void) close(fd);
+                        continue;
+                }
+
+                ev.data.u64 = EPOLL_CONNECTION + (uint64_t) (slot - s->connections);
+                if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                        log_warning_errno(errno, "Failed to watch connection, refusing it: %m");
+                        (void) close(fd);
+                        continue;
+                }
+                *slot = (Connection){ .fd = fd, .last_active = monotonic_usec() };
+        }
+}
+
+static void server_signal(Server *s) {
+        struct signalfd_siginfo si;
+
+        while (read(s->signal_fd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                switch (si.ssi_signo) {
+                case SIGCHLD:
+                        reap_children();
+                        break;
+                case SIGTERM:
+                case SIGINT:
+                        /* The scope is being stopped. Leaving is enough: when PID 1 of a namespace exits,
+                         * the kernel kills everything else in it. */
+                        log_info("Received SIG%s, exiting.", si.ssi_signo == SIGTERM ? "TERM" : "INT");
+                        _exit(EXIT_SUCCESS);
+                default:
+                        break;
+                }
+}
+
+static int server_timeout_ms(Server *s) {
+        uint64_t now = monotonic_usec(), next = UINT64_MAX;
+
+        if (s->stopping) {
+                next = now + STOP_POLL_USEC;
+                /* before the deadline, wake up for it; after it, keep polling (not spinning) */
+                if (s->kill_at > now)
+                        next = MIN(next, s->kill_at);
+        }
+        if (s->listen_resume_at > 0)
+                next = MIN(next, s->listen_resume_at);
+        if (next == UINT64_MAX)
+                return -1;
+        /* round up, so that we do not wake up just before the deadline */
+        return (int) MIN((next - MIN(next, now) + 999) / 1000, (uint64_t) INT32_MAX);
+}
+
+static _noreturn_ void server_run(Server *s) {
+        for (;;) {
+                struct epoll_event events[16];
+                int n;
+
+                n = epoll_wait(s->epoll_fd, events, ELEMENTSOF(events), server_timeout_ms(s));
+                if (n < 0) {
+                        if (errno != EINTR) {
+                                log_error_errno(errno, "epoll_wait failed: %m");
+                                (void) usleep(100 * 1000);
+                        }
+                        continue;
+                }
+
+                for (int i = 0; i < n; i++) {
+                        uint64_t d = events[i].data.u64;
+                        Connection *c;
+
+                        if (d == EPOLL_LISTEN)
+                                server_accept(s);
+                        else if (d == EPOLL_SIGNAL)
+                                server_signal(s);
+                        else if ((c = connection_from_index(s, d)) && c->fd >= 0)
+                                connection_process(s, c);
+                }
+
+                if (s->listen_resume_at > 0 && monotonic_usec() >= s->listen_resume_at) {
+                        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EPOLL_LISTEN };
+
+                        (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+                        s->listen_resume_at = 0;
+                }
+                stop_check(s);
+        }
+}
+
+/* PID 1 of the new namespaces. Never returns. */
+static _noreturn_ void run_wshd(int pid_fd) {
+        Server s = {
+                .epoll_fd = -1,
+                .listen_fd = -1,
+                .signal_fd = -1,
+                .proc_fd = -1,
+        };
+        pid_t host_pid;
+        ssize_t n;
+
+        FOREACH_ARRAY(c, s.connections, CONNECTIONS_MAX)
+                c->fd = -1;
+
+        /* The helper sends our PID as it sees it (fork()'s return value) once it has written PID=. EOF
+         * means it died before that: wardend gave up on us. */
+        do
+                n = read(pid_fd, &host_pid, sizeof(host_pid));
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t) sizeof(host_pid))
+                _exit(EXIT_FAILURE);
+        (void) close(pid_fd);
+        s.host_pid = (uint32_t) host_pid;
+
+        setup_root(&s);
+        server_setup_loop(&s);
+
+        log_info("Ready, PID %" PRIu32 " on the host.", s.host_pid);
+        status_write("READY=1\n");
+        arg_status_fd = safe_close(arg_status_fd);
+        arg_status_fd = -1;
+
+        server_run(&s);
+}
+
+int main(int argc, char *argv[]) {
+        static char prefix[128];
+        int pid_pipe[2];
+        sigset_t mask;
+        char go = 0;
+        pid_t pid;
+        ssize_t n;
+        int r;
+
+        log_set_prefix("wshd");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        (void) snprintf(prefix, sizeof(prefix), "wshd[%s]", arg_hostname);
+        log_set_prefix(prefix);
+        log_set_max_level(arg_verbose ? LOG_DEBUG : LOG_INFO);
+
+        /* Blocked before the fork so that no signal is lost before wshd reads them from its signalfd.
+         * SIGPIPE is blocked (not ignored) so that writes to a closed pipe fail with EPIPE instead; a
+         * blocked mask is reset before exec, an ignored disposition would be inherited. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                setup_fail(errno, "sigprocmask");
+
+        /* Nothing happens before wardend says so: it first moves us into the container's scope. */
+        do
+                n = read(arg_go_fd, &go, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1 || go != 'G')
+                _exit(EXIT_FAILURE);
+        (void) close(arg_go_fd);
+
+        if (pipe2(pid_pipe, O_CLOEXEC) < 0)
+                setup_fail(errno, "pipe2");
+
+        /* unshare() and then fork() rather than clone(): the same namespaces, but glibc's fork() keeps its
+         * own state consistent in the child. The first child after CLONE_NEWPID is PID 1 of the new PID
+         * namespace; the other namespaces are ours already and it inherits them. */
+        if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+                setup_fail(errno, "unshare namespaces");
+
+        pid = fork();
+        if (pid < 0)
+                setup_fail(errno, "fork into the new namespaces");
+        if (pid == 0) {
+                (void) close(pid_pipe[1]);
+                run_wshd(pid_pipe[0]);
+        }
+
+        /* The helper: report and leave without waiting, wshd is reparented to the host's reaper. */
+        {
+                char line[64];
+
+                (void) snprintf(line, sizeof(line), "PID=%d\n", (int) pid);
+                status_write(line);
+        }
+        (void) close(pid_pipe[0]);
+        if (write(pid_pipe[1], &pid, sizeof(pid)) != (ssize_t) sizeof(pid))
+                log_error_errno(errno, "Failed to pass PID to wshd: %m"); /* wshd then exits on EOF */
+        _exit(EXIT_SUCCESS);
 }
