@@ -66,13 +66,6 @@ static int pair_call_done(sd_bus_message *reply, void *userdata, sd_bus_error *e
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 int bus_pair_call(
                 sd_bus *server,
                 sd_bus *client,
@@ -81,7 +74,7 @@ int bus_pair_call(
                 sd_bus_error *reterr) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         PairCall pc = {};
-        uint64_t deadline = now_usec() + 5000000;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 5000000;
         int r;
 
         r = sd_bus_call_async(client, &slot, call, pair_call_done, &pc, 0);
@@ -91,7 +84,7 @@ int bus_pair_call(
         while (!pc.done) {
                 int a, b;
 
-                if (now_usec() > deadline)
+                if (now_usec(CLOCK_MONOTONIC) > deadline)
                         return -ETIMEDOUT;
                 a = sd_bus_process(server, NULL);
                 if (a < 0)

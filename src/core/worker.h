@@ -17,7 +17,13 @@ typedef int (*worker_run_t)(void *userdata);
 typedef void (*worker_done_t)(Worker *w, int result, void *userdata);
 
 /* 'name' shows in logs and as the worker's comm. */
-int worker_start(sd_event *e, const char *name, worker_run_t run, worker_done_t done, void *userdata, Worker **ret);
+int worker_start(
+                sd_event *e,
+                const char *name,
+                worker_run_t run,
+                worker_done_t done,
+                void *userdata,
+                Worker **ret);
 /* Freeing a running worker kills it (SIGKILL) and reaps it; done is not called. */
 Worker *worker_free(Worker *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Worker *, worker_free);

@@ -1,3 +1,230 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-event.h>
+
+#include "log.h"
 #include "wshd-client.h"
+
+/* A full listen backlog makes connect() on a non-blocking unix socket fail with EAGAIN instead of waiting;
+ * the socket stays unconnected, so we simply try again a little later (until the call's timeout). */
+#define CONNECT_RETRY_USEC (10U * 1000U)
+
+struct WshdCall {
+        sd_event *event;
+        sd_event_source *io_source;
+        sd_event_source *timer_source;
+        sd_event_source *retry_source;
+        int fd;
+
+        struct sockaddr_un address;
+        socklen_t address_size;
+
+        void *request; /* encoded, NULL once sent */
+        size_t request_size;
+        int fds[WSHD_FDS_MAX]; /* our duplicates of the request's fds, closed once sent */
+        size_t n_fds;
+        uint32_t serial;
+
+        WshdMessage reply;
+
+        wshd_callback_t callback;
+        void *userdata;
+};
+
+static uint32_t next_serial(void) {
+        static uint32_t counter = 0;
+
+        /* 0 is what wshd uses when it cannot tell which request a reply is for: never use it */
+        if (++counter == 0)
+                ++counter;
+        return counter;
+}
+
+static void call_close_request_fds(WshdCall *c) {
+        for (size_t i = 0; i < c->n_fds; i++)
+                c->fds[i] = safe_close(c->fds[i]);
+        c->n_fds = 0;
+}
+
+static void call_release(WshdCall *c) {
+        c->io_source = sd_event_source_disable_unref(c->io_source);
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        c->retry_source = sd_event_source_disable_unref(c->retry_source);
+        c->fd = safe_close(c->fd);
+        c->request = mfree(c->request);
+        call_close_request_fds(c);
+}
+
+WshdCall *wshd_call_free(WshdCall *c) {
+        if (!c)
+                return NULL;
+
+        call_release(c);
+        wshd_message_done(&c->reply);
+        sd_event_unref(c->event);
+        return mfree(c);
+}
+
+/* Calls back exactly once. The callback may free the call, so nothing touches it afterwards. */
+static void call_finish(WshdCall *c, int error) {
+        call_release(c);
+        c->callback(c, error, error >= 0 ? &c->reply : NULL, c->userdata);
+}
+
+static int call_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        WshdCall *c = userdata;
+        int r;
+
+        if (c->request) {
+                r = wshd_message_send_buffer(c->fd, c->request, c->request_size, c->fds, c->n_fds);
+                if (r == -EAGAIN)
+                        return 0;
+                if (r < 0) {
+                        call_finish(c, r);
+                        return 0;
+                }
+                c->request = mfree(c->request);
+                call_close_request_fds(c);
+
+                r = sd_event_source_set_io_events(c->io_source, EPOLLIN);
+                if (r < 0)
+                        call_finish(c, r);
+                return 0;
+        }
+
+        r = wshd_message_recv(c->fd, &c->reply);
+        if (r == -EAGAIN)
+                return 0;
+        if (r < 0) {
+                call_finish(c, r);
+                return 0;
+        }
+        if (c->reply.serial != c->serial) {
+                /* One request per connection: any other serial is a confused peer. */
+                wshd_message_done(&c->reply);
+                wshd_message_init(&c->reply, 0, 0);
+                call_finish(c, -EBADMSG);
+                return 0;
+        }
+
+        call_finish(c, 0);
+        return 0;
+}
+
+static int call_connect(WshdCall *c);
+
+static int call_on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        WshdCall *c = userdata;
+        int r;
+
+        c->retry_source = sd_event_source_disable_unref(c->retry_source);
+        r = call_connect(c);
+        if (r < 0)
+                call_finish(c, r);
+        return 0;
+}
+
+static int call_on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        call_finish(userdata, -ETIMEDOUT);
+        return 0;
+}
+
+static int call_connect(WshdCall *c) {
+        if (connect(c->fd, (const struct sockaddr *) &c->address, c->address_size) < 0) {
+                if (errno == EAGAIN)
+                        return sd_event_add_time_relative(
+                                        c->event,
+                                        &c->retry_source,
+                                        CLOCK_MONOTONIC,
+                                        CONNECT_RETRY_USEC,
+                                        0,
+                                        call_on_retry,
+                                        c);
+                /* Unix sockets do not return this today, but if they did, writability says when. */
+                if (errno != EINPROGRESS)
+                        return -errno;
+        }
+
+        return sd_event_add_io(c->event, &c->io_source, c->fd, EPOLLOUT, call_on_io, c);
+}
+
+int wshd_call(sd_event *e,
+              const char *socket_path,
+              const WshdMessage *request,
+              uint64_t timeout_usec,
+              wshd_callback_t callback,
+              void *userdata,
+              WshdCall **ret) {
+        _cleanup_(wshd_call_freep) WshdCall *c = NULL;
+        WshdMessage m;
+        size_t n;
+        int r;
+
+        assert_return(e, -EINVAL);
+        assert_return(socket_path, -EINVAL);
+        assert_return(request, -EINVAL);
+        assert_return(request->n_fds <= WSHD_FDS_MAX, -EINVAL);
+        assert_return(callback, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        n = strlen(socket_path);
+        if (n == 0)
+                return -EINVAL;
+        if (n >= sizeof(c->address.sun_path))
+                return -ENAMETOOLONG;
+
+        c = calloc(1, sizeof(WshdCall));
+        if (!c)
+                return -ENOMEM;
+        c->fd = -EBADF;
+        for (size_t i = 0; i < WSHD_FDS_MAX; i++)
+                c->fds[i] = -EBADF;
+        wshd_message_init(&c->reply, 0, 0);
+        c->event = sd_event_ref(e);
+        c->callback = callback;
+        c->userdata = userdata;
+
+        c->address.sun_family = AF_UNIX;
+        memcpy(c->address.sun_path, socket_path, n);
+        c->address_size = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n + 1);
+
+        /* Encode now: the caller's request (strings, fds) need not outlive this function. */
+        m = *request;
+        m.serial = c->serial = next_serial();
+        r = wshd_message_encode(&m, &c->request, &c->request_size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < request->n_fds; i++) {
+                c->fds[i] = fcntl(request->fds[i], F_DUPFD_CLOEXEC, 3);
+                if (c->fds[i] < 0)
+                        return -errno;
+                c->n_fds++;
+        }
+
+        c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (c->fd < 0)
+                return -errno;
+
+        /* Errors that are known at once (no such socket, nobody listening) are returned here rather than
+         * through the callback. */
+        r = call_connect(c);
+        if (r < 0)
+                return r;
+
+        if (timeout_usec > 0) {
+                r = sd_event_add_time_relative(
+                                e, &c->timer_source, CLOCK_MONOTONIC, timeout_usec, 0, call_on_timeout, c);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -14,12 +14,19 @@
 
 typedef struct WshdCall WshdCall;
 
-/* error: 0 and a reply (which may be WSHD_REPLY_ERROR), or a negative errno and reply NULL. The reply and its
- * fds belong to the call: take what you keep (e.g. set reply->fds[i] = -1). The callback may free the call. */
+/* error: 0 and a reply (which may be WSHD_REPLY_ERROR), or a negative errno and reply NULL. The reply and
+ * its fds belong to the call: take what you keep (e.g. set reply->fds[i] = -1). The callback may free the
+ * call. */
 typedef void (*wshd_callback_t)(WshdCall *call, int error, WshdMessage *reply, void *userdata);
 
 /* timeout_usec: 0 means none. On success *ret is the call, to be freed with wshd_call_free() at the latest
- * after the callback ran; freeing it earlier cancels the call and the callback is not called. */
+ * after the callback ran; freeing it earlier cancels the call and the callback is not called. The request is
+ * copied (its fds duplicated) and its serial replaced by one from a counter; the caller keeps its request.
+ *
+ * Returns at once: -ENOENT (no socket), -ECONNREFUSED (nobody listens on it), -ENAMETOOLONG, -EINVAL/-E2BIG
+ * (request cannot be encoded), -ENOMEM. Through the callback: -ETIMEDOUT; -ECONNRESET or -EPIPE (wshd closed
+ * the connection without a reply, e.g. it exited); -EBADMSG/-EPROTO (malformed reply, or one with another
+ * serial); other negative errnos from the socket. */
 int wshd_call(sd_event *e,
               const char *socket_path,
               const WshdMessage *request,

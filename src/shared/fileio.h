@@ -20,3 +20,6 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
 
 /* mkdir -p with 'mode' for the created directories; existing ones are left alone. */
 int mkdir_p(const char *path, mode_t mode);
+
+/* Writes all of buf, retrying on EINTR and short writes. */
+int loop_write(int fd, const void *buf, size_t size);

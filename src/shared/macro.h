@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,3 +143,52 @@ static inline const char *yes_no(bool b) {
 }
 
 #define FOREACH_ARRAY(i, array, num) for (__typeof__(array[0]) *i = (array); i && i < (array) + (num); i++)
+
+static inline bool isempty(const char *s) {
+        return !s || !s[0];
+}
+
+/* The rest of 's' after 'prefix', or NULL if it does not start with it. */
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+static inline const char *endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && streq(s + a - b, suffix) ? s + a - b : NULL;
+}
+
+#define assert_not_reached() abort()
+
+#define EBADF_PAIR \
+        { -EBADF, -EBADF }
+
+static inline void close_pairp(int (*p)[2]) {
+        (*p)[0] = safe_close((*p)[0]);
+        (*p)[1] = safe_close((*p)[1]);
+}
+#define _cleanup_close_pair_ _cleanup_(close_pairp)
+
+#include <time.h>
+static inline uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        assert_se(clock_gettime(clock, &ts) == 0);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / UINT64_C(1000);
+}
+
+/* x equals one of the (integer) arguments. */
+#define IN_SET(x, first, ...)                                             \
+        ({                                                                \
+                const __typeof__(first) _set_[] = { first, __VA_ARGS__ }; \
+                bool _found_ = false;                                     \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++)      \
+                        if (_set_[_i_] == (x)) {                          \
+                                _found_ = true;                           \
+                                break;                                    \
+                        }                                                 \
+                _found_;                                                  \
+        })
