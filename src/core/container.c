@@ -58,6 +58,9 @@ Container *container_free(Container *c) {
                 return NULL;
         if (c->manager)
                 manager_remove_container(c->manager, c);
+        sd_event_source_disable_unref(c->leader_source);
+        sd_event_source_disable_unref(c->grace_source);
+        sd_bus_track_unref(c->track);
         free(c->handle);
         free(c->unit);
         free(c->rootfs);
@@ -192,6 +195,16 @@ int container_serialize(const Container *c, char **ret) {
         serialize_string(f, "CONTAINER_IP", c->container_ip);
         fprintf(f, "GRACE_TIME=%u\n", c->grace_time);
         fprintf(f, "CREATED=%llu\n", (unsigned long long) c->created_usec);
+        if (c->uid > 0)
+                fprintf(f, "UID=%u\n", c->uid);
+        if (c->has_net)
+                fprintf(f, "NET_ID=%u\n", c->net_id);
+        if (c->memory_limit > 0)
+                fprintf(f, "MEMORY_LIMIT=%llu\n", (unsigned long long) c->memory_limit);
+        if (c->cpu_weight > 0)
+                fprintf(f, "CPU_WEIGHT=%llu\n", (unsigned long long) c->cpu_weight);
+        if (c->pids_limit > 0)
+                fprintf(f, "PIDS_LIMIT=%llu\n", (unsigned long long) c->pids_limit);
         for (char **p = c->properties; p && p[0] && p[1]; p += 2) {
                 fputs("PROPERTY=", f);
                 escape_value(f, p[0]);
@@ -297,6 +310,22 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
                         return -EINVAL;
         } else if (streq(key, "CREATED")) {
                 if (parse_uint64(value, &c->created_usec) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "UID")) {
+                if (parse_uint32(value, &c->uid) < 0 || c->uid == 0)
+                        return -EINVAL;
+        } else if (streq(key, "NET_ID")) {
+                if (parse_uint32(value, &c->net_id) < 0)
+                        return -EINVAL;
+                c->has_net = true;
+        } else if (streq(key, "MEMORY_LIMIT")) {
+                if (parse_uint64(value, &c->memory_limit) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "CPU_WEIGHT")) {
+                if (parse_uint64(value, &c->cpu_weight) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "PIDS_LIMIT")) {
+                if (parse_uint64(value, &c->pids_limit) < 0)
                         return -EINVAL;
         } else if (streq(key, "ENV"))
                 return strv_consume(&c->env, TAKE_PTR(value));

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "macro.h"
 
@@ -37,6 +39,18 @@ typedef struct Container {
         char **env;            /* KEY=VALUE */
         char **events;         /* e.g. "out of memory" */
         uint64_t created_usec; /* CLOCK_REALTIME */
+        uint32_t uid;          /* of the container's user, from the uid pool; 0 if none */
+        uint32_t net_id;       /* index of its /30 in the address pool; names its veth w-<id>-0 */
+        bool has_net;
+        uint64_t memory_limit; /* create-time limits, 0 = none */
+        uint64_t cpu_weight;
+        uint64_t pids_limit;
+
+        /* Runtime only, never persisted. */
+        sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
+        sd_event_source *grace_source;  /* armed while no client references the container */
+        sd_bus_track *track;            /* the clients that reference it */
+        void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;

@@ -16,7 +16,11 @@
 #define DEFAULT_MAX_CONTAINERS 1024
 #define DEFAULT_GRACE_TIME_USEC (300 * USEC_PER_SEC)
 #define DEFAULT_DEPOT_PATH LOCALSTATEDIR "/lib/warden/containers"
-#define DEFAULT_ROOTFS LOCALSTATEDIR "/lib/warden/rootfs"
+#define DEFAULT_ROOTFS WARDEN_ROOTFS_DIR
+#define DEFAULT_USER "vcap"
+#define DEFAULT_UID_BASE 10001
+#define DEFAULT_UID_COUNT 65536
+#define DEFAULT_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define DEFAULT_POOL_ADDRESS 0x0afe0000u /* 10.254.0.0 */
 #define DEFAULT_POOL_PREFIXLEN 20        /* 1024 /30 networks */
 #define DEFAULT_MTU 1500
@@ -64,6 +68,48 @@ static int config_parse_max_containers(const char *value, void *data) {
         return 0;
 }
 
+static int config_parse_depot(const char *value, void *data) {
+        if (strlen(value) > DEPOT_PATH_MAX)
+                return -ENAMETOOLONG;
+        return config_parse_absolute_path(value, data);
+}
+
+/* A portable user name, as useradd accepts it by default. */
+static int config_parse_user(const char *value, void *data) {
+        size_t n = strlen(value);
+
+        if (n == 0 || n > 32 || !strchr("abcdefghijklmnopqrstuvwxyz_", value[0]) ||
+            strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+                return -EINVAL;
+        return config_parse_string(value, data);
+}
+
+static int config_parse_uid_base(const char *value, void *data) {
+        uint32_t v;
+        int r;
+
+        r = parse_uint32(value, &v);
+        if (r < 0)
+                return r;
+        if (v < 1000 || v > UINT32_C(0x7fffffff)) /* not a system uid; well below (uid_t) -1 */
+                return -ERANGE;
+        *(uint32_t *) data = v;
+        return 0;
+}
+
+static int config_parse_uid_count(const char *value, void *data) {
+        uint32_t v;
+        int r;
+
+        r = parse_uint32(value, &v);
+        if (r < 0)
+                return r;
+        if (v < 1 || v > UINT32_C(0x1000000))
+                return -ERANGE;
+        *(uint32_t *) data = v;
+        return 0;
+}
+
 static const ConfigItem config_items[] = {
         { "daemon",
           "idle_timeout",
@@ -87,14 +133,34 @@ static const ConfigItem config_items[] = {
           "a time span such as 300, 5min, or 0 for never" },
         { "containers",
           "depot",
-          config_parse_absolute_path,
+          config_parse_depot,
           offsetof(ManagerConfig, depot_path),
-          "an absolute path without '..'" },
+          "an absolute path without '..' of at most 32 characters" },
         { "containers",
           "rootfs",
           config_parse_absolute_path,
           offsetof(ManagerConfig, default_rootfs),
           "an absolute path without '..'" },
+        { "containers",
+          "user",
+          config_parse_user,
+          offsetof(ManagerConfig, user),
+          "a user name of [a-z0-9_-], starting with a letter or '_', at most 32 characters" },
+        { "containers",
+          "uid_base",
+          config_parse_uid_base,
+          offsetof(ManagerConfig, uid_base),
+          "a number from 1000 to 2147483647" },
+        { "containers",
+          "uid_count",
+          config_parse_uid_count,
+          offsetof(ManagerConfig, uid_count),
+          "a number from 1 to 16777216" },
+        { "containers",
+          "stop_timeout",
+          config_parse_sec,
+          offsetof(ManagerConfig, stop_timeout_usec),
+          "a time span such as 10, 10s, 500ms" },
         { "network",
           "pool",
           config_parse_pool,
@@ -111,6 +177,10 @@ void manager_config_init(ManagerConfig *c) {
                 .grace_time_usec = DEFAULT_GRACE_TIME_USEC,
                 .depot_path = NULL,
                 .default_rootfs = NULL,
+                .user = NULL,
+                .uid_base = DEFAULT_UID_BASE,
+                .uid_count = DEFAULT_UID_COUNT,
+                .stop_timeout_usec = DEFAULT_STOP_TIMEOUT_USEC,
                 .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
                 .mtu = DEFAULT_MTU,
         };
@@ -119,6 +189,7 @@ void manager_config_init(ManagerConfig *c) {
 void manager_config_done(ManagerConfig *c) {
         c->depot_path = mfree(c->depot_path);
         c->default_rootfs = mfree(c->default_rootfs);
+        c->user = mfree(c->user);
 }
 
 static int manager_config_fill_defaults(ManagerConfig *c) {
@@ -132,6 +203,13 @@ static int manager_config_fill_defaults(ManagerConfig *c) {
                 if (!c->default_rootfs)
                         return -ENOMEM;
         }
+        if (!c->user) {
+                c->user = strdup(DEFAULT_USER);
+                if (!c->user)
+                        return -ENOMEM;
+        }
+        if ((uint64_t) c->uid_base + c->uid_count > UINT32_C(0xffffffff))
+                return -ERANGE;
         return 0;
 }
 
@@ -190,6 +268,10 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_sec(f, "grace_time", c->grace_time_usec);
         fprintf(f, "depot = %s\n", strna(c->depot_path));
         fprintf(f, "rootfs = %s\n", strna(c->default_rootfs));
+        fprintf(f, "user = %s\n", strna(c->user));
+        fprintf(f, "uid_base = %u\n", c->uid_base);
+        fprintf(f, "uid_count = %u\n", c->uid_count);
+        dump_sec(f, "stop_timeout", c->stop_timeout_usec);
         fputs("\n[network]\n", f);
         fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
         fprintf(f, "mtu = %u\n", c->mtu);

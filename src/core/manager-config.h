@@ -24,12 +24,20 @@ typedef struct ManagerConfig {
         uint64_t grace_time_usec; /* 0: never destroy unreferenced containers */
         char *depot_path;
         char *default_rootfs;
+        char *user;        /* the containers' unprivileged user */
+        uint32_t uid_base; /* its uid (= gid) comes from [uid_base, uid_base + uid_count) */
+        uint32_t uid_count;
+        uint64_t stop_timeout_usec; /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;
 } ManagerConfig;
 
 #define MANAGER_CONFIG_PATH SYSCONFDIR "/warden/wardend.conf"
+
+/* wshd's socket is <depot>/<handle>/wshd.sock and must fit in sun_path (108 bytes) with a 64-character
+ * handle. */
+#define DEPOT_PATH_MAX 32
 
 void manager_config_init(ManagerConfig *c);
 void manager_config_done(ManagerConfig *c);

@@ -59,7 +59,8 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         m->config_path = strdup(config_path ?: MANAGER_CONFIG_PATH);
         m->state_dir = strdup(state_dir ?: MANAGER_STATE_DIR);
         m->containers = hashmap_new();
-        if (!m->config_path || !m->state_dir || !m->containers)
+        m->jobs = hashmap_new();
+        if (!m->config_path || !m->state_dir || !m->containers || !m->jobs)
                 return log_oom();
 
         r = manager_reload_config(m);
@@ -104,6 +105,9 @@ Manager *manager_free(Manager *m) {
         HASHMAP_FOREACH(c, m->containers)
                 container_free(c);
         hashmap_free(m->containers);
+        hashmap_free(m->jobs);
+        id_pool_free(m->uids);
+        address_pool_free(m->addresses);
 
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->idle_source);
@@ -234,16 +238,29 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
                 return 0;
         }
 
-        if (c->leader_pid > 0 && kill(c->leader_pid, 0) < 0 && errno == ESRCH) {
-                log_event(LOG_WARNING,
-                          SYNTHETIC_ERRNO(ESRCH),
-                          c->handle,
-                          WARDEN_MESSAGE_CONTAINER_LOST,
-                          "Container '%s': its init (PID %i) is gone, forgetting it.",
-                          c->handle,
-                          (int) c->leader_pid);
-                (void) unlinkat(dir_fd, name, 0);
-                return 0;
+        /* Whether its wshd still lives is checked once the bus is up (lifecycle_adopt()), since a dead
+         * container needs systemd to be cleaned up. Here it only gets its resources back. */
+        if (c->uid > 0) {
+                r = id_pool_reserve(m->uids, c->uid);
+                if (r < 0 && r != -ERANGE)
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        c->handle,
+                                        "Container '%s': cannot reserve uid %u: %m",
+                                        c->handle,
+                                        c->uid);
+        }
+        if (c->has_net) {
+                r = address_pool_reserve_index(m->addresses, c->net_id);
+                if (r < 0 && r != -ERANGE)
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        c->handle,
+                                        "Container '%s': cannot reserve network %u: %m",
+                                        c->handle,
+                                        c->net_id);
         }
 
         r = manager_add_container(m, c);
@@ -265,6 +282,13 @@ int manager_startup(Manager *m) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int r;
+
+        r = id_pool_new(m->config.uid_base, m->config.uid_count, &m->uids);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the uid pool: %m");
+        r = address_pool_new(m->config.pool.address, m->config.pool.prefixlen, &m->addresses);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the address pool: %m");
 
         if (asprintf(&dir, "%s/containers", m->state_dir) < 0)
                 return log_oom();

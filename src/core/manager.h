@@ -16,6 +16,7 @@
 #include "container.h"
 #include "hashmap.h"
 #include "manager-config.h"
+#include "pool.h"
 
 typedef struct Manager Manager;
 
@@ -30,6 +31,12 @@ struct Manager {
         char *state_dir;
 
         Hashmap *containers; /* handle → Container */
+        Hashmap *jobs;       /* systemd job object path → SystemdJob (src/bus/bus-systemd.c) */
+
+        /* Per-container resources; what re-adopted containers hold is reserved at start-up. The pools
+         * follow the configuration of the moment wardend started. */
+        IdPool *uids;
+        AddressPool *addresses;
 
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;

@@ -33,7 +33,9 @@ TEST(defaults_when_missing) {
         ASSERT_EQ(c.max_containers, 1024);
         ASSERT_EQ(c.grace_time_usec, 300 * USEC_PER_SEC);
         ASSERT_STREQ(c.depot_path, LOCALSTATEDIR "/lib/warden/containers");
-        ASSERT_STREQ(c.default_rootfs, LOCALSTATEDIR "/lib/warden/rootfs");
+        ASSERT_STREQ(c.default_rootfs, WARDEN_ROOTFS_DIR);
+        ASSERT_STREQ(c.user, "vcap");
+        ASSERT_EQ(c.uid_base, 10001u);
         ASSERT_EQ(c.pool.address, 0x0afe0000u);
         ASSERT_EQ(c.pool.prefixlen, 20);
         ASSERT_TRUE(manager_config_pool_size(&c) >= 1024);
