@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "bus-container.h"
+#include "bus-error.h"
+#include "bus-lifecycle.h"
 #include "bus-util.h"
 #include "log.h"
 #include "strv.h"
@@ -113,14 +115,18 @@ static int close_info_entry(sd_bus_message *reply) {
         return sd_bus_message_close_container(reply); /* dict entry */
 }
 
-int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Container *c = userdata;
+/* Resource usage of the scope, from systemd's unit properties; UINT64_MAX where systemd does not know. */
+typedef struct UnitStats {
+        uint64_t memory_current;
+        uint64_t cpu_usage_ns;
+        uint64_t tasks_current;
+} UnitStats;
+
+#define UNIT_STATS_UNKNOWN ((UnitStats){ UINT64_MAX, UINT64_MAX, UINT64_MAX })
+
+static int append_info(sd_bus_message *reply, const Container *c, const UnitStats *stats) {
         int r;
 
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
         r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r < 0)
                 return r;
@@ -182,10 +188,152 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_close_container(reply);
+        /* Limits as set at Create (0: none); usage only where systemd reports it. */
+        r = sd_bus_message_append(
+                        reply,
+                        "{sv}{sv}{sv}",
+                        "memory_limit",
+                        "t",
+                        c->memory_limit,
+                        "cpu_weight",
+                        "t",
+                        c->cpu_weight,
+                        "pids_limit",
+                        "t",
+                        c->pids_limit);
+        if (r < 0)
+                return r;
+        if (stats->memory_current != UINT64_MAX) {
+                r = sd_bus_message_append(reply, "{sv}", "memory_current", "t", stats->memory_current);
+                if (r < 0)
+                        return r;
+        }
+        if (stats->cpu_usage_ns != UINT64_MAX) {
+                r = sd_bus_message_append(reply, "{sv}", "cpu_usage_ns", "t", stats->cpu_usage_ns);
+                if (r < 0)
+                        return r;
+        }
+        if (stats->tasks_current != UINT64_MAX) {
+                r = sd_bus_message_append(reply, "{sv}", "tasks_current", "t", stats->tasks_current);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_close_container(reply);
+}
+
+static int reply_info(sd_bus_message *request, const Container *c, const UnitStats *stats) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(request, &reply);
+        if (r < 0)
+                return r;
+        r = append_info(reply, c, stats);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+typedef struct InfoRequest {
+        Manager *manager;
+        sd_bus_message *request;
+        char *handle;
+} InfoRequest;
+
+static void info_request_free(InfoRequest *i) {
+        sd_bus_message_unref(i->request);
+        free(i->handle);
+        free(i);
+}
+
+static void read_unit_stats(sd_bus_message *reply, UnitStats *stats) {
+        const char *name;
+
+        if (sd_bus_message_enter_container(reply, 'a', "{sv}") <= 0)
+                return;
+        while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+                uint64_t *field = NULL;
+
+                if (sd_bus_message_read(reply, "s", &name) < 0)
+                        return;
+                if (streq(name, "MemoryCurrent"))
+                        field = &stats->memory_current;
+                else if (streq(name, "CPUUsageNSec"))
+                        field = &stats->cpu_usage_ns;
+                else if (streq(name, "TasksCurrent"))
+                        field = &stats->tasks_current;
+                if (field) {
+                        if (sd_bus_message_read(reply, "v", "t", field) < 0)
+                                return;
+                } else if (sd_bus_message_skip(reply, "v") < 0)
+                        return;
+                if (sd_bus_message_exit_container(reply) < 0)
+                        return;
+        }
+}
+
+static int info_got_unit_properties(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        InfoRequest *i = userdata;
+        UnitStats stats = UNIT_STATS_UNKNOWN;
+        Container *c;
+
+        /* The container may have gone while systemd answered. */
+        c = manager_get_container(i->manager, i->handle);
+        if (!c)
+                (void) sd_bus_reply_method_errorf(
+                                i->request, WARDEN_ERROR_NO_SUCH_CONTAINER, "No container '%s'.", i->handle);
+        else {
+                if (!sd_bus_message_is_method_error(reply, NULL))
+                        read_unit_stats(reply, &stats);
+                if (reply_info(i->request, c, &stats) < 0)
+                        (void) sd_bus_reply_method_errno(i->request, ENOMEM, NULL);
+        }
+        info_request_free(i);
+        return 0;
+}
+
+int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *unit_path = NULL;
+        Container *c = userdata;
+        Manager *manager = c->manager;
+        UnitStats stats = UNIT_STATS_UNKNOWN;
+        InfoRequest *i;
+        int r;
+
+        if (!manager || !manager->bus || !IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED))
+                return reply_info(m, c, &stats);
+
+        /* Usage comes from systemd, asynchronously: the unit's accounting properties. */
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", c->unit, &unit_path);
+        if (r < 0)
+                return r;
+        i = calloc(1, sizeof(InfoRequest));
+        if (!i)
+                return -ENOMEM;
+        i->manager = manager;
+        i->request = sd_bus_message_ref(m);
+        i->handle = strdup(c->handle);
+        if (!i->handle) {
+                info_request_free(i);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_method_async(
+                        manager->bus,
+                        NULL,
+                        "org.freedesktop.systemd1",
+                        unit_path,
+                        "org.freedesktop.DBus.Properties",
+                        "GetAll",
+                        info_got_unit_properties,
+                        i,
+                        "s",
+                        "org.freedesktop.systemd1.Scope");
+        if (r < 0) {
+                info_request_free(i);
+                return reply_info(m, c, &stats);
+        }
+        return 1;
 }
 
 int bus_container_method_not_supported(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -218,8 +366,8 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("GraceTime", "u", NULL, offsetof(Container, grace_time), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Jobs", "au", property_get_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
-        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("b", kill), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("b", kill), SD_BUS_NO_RESULT, bus_lifecycle_method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_lifecycle_method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Info", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", info), bus_container_method_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),

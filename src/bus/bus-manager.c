@@ -5,6 +5,7 @@
 
 #include "bus-container.h"
 #include "bus-error.h"
+#include "bus-lifecycle.h"
 #include "bus-manager.h"
 #include "bus-util.h"
 #include "handle.h"
@@ -80,10 +81,6 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_create(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return bus_container_method_not_supported(m, userdata, error);
-}
-
 /*
  * The Manager's methods that name a container: read and check the handle, look the container up, then run
  * the same implementation as the container object. A caller who may not change anything learns
@@ -131,6 +128,8 @@ static int method_by_handle(
         }
 
 DEFINE_METHOD_BY_HANDLE(info, bus_container_method_info, false)
+DEFINE_METHOD_BY_HANDLE(stop, bus_lifecycle_method_stop, true)
+DEFINE_METHOD_BY_HANDLE(destroy, bus_lifecycle_method_destroy, true)
 DEFINE_METHOD_BY_HANDLE(container_not_supported, bus_container_method_not_supported, true)
 
 #define BY_HANDLE method_container_not_supported
@@ -143,9 +142,9 @@ const sd_bus_vtable manager_vtable[] = {
 
         SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_ping, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Echo", SD_BUS_ARGS("s", message), SD_BUS_RESULT("s", message), method_echo, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Create", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("s", handle, "o", container), method_create, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", handle, "b", kill), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_ARGS("s", handle), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Create", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("s", handle, "o", container), bus_lifecycle_method_create, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", handle, "b", kill), SD_BUS_NO_RESULT, method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_ARGS("s", handle), SD_BUS_NO_RESULT, method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("List", SD_BUS_ARGS("a{ss}", properties), SD_BUS_RESULT("as", handles), method_list, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Info", SD_BUS_ARGS("s", handle), SD_BUS_RESULT("a{sv}", info), method_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),

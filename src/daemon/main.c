@@ -12,7 +12,9 @@
 
 #include "bus-error.h"
 #include "bus-introspect.h"
+#include "bus-lifecycle.h"
 #include "bus-manager.h"
+#include "bus-systemd.h"
 #include "log-journal.h"
 #include "log.h"
 #include "manager.h"
@@ -164,6 +166,12 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
         r = bus_manager_connect(m, arg_bus_address);
+        if (r < 0)
+                return r;
+        r = bus_systemd_setup(m);
+        if (r < 0)
+                return r;
+        r = bus_lifecycle_adopt(m);
         if (r < 0)
                 return r;
         r = bus_manager_setup_idle_exit(m);

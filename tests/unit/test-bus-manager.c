@@ -284,29 +284,129 @@ TEST(unimplemented_methods) {
         fixture_init(&f);
         add_container(&f, "x", NULL, NULL);
 
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 0));
-        expect_error(&f, m, expected);
-
-        m = manager_call(&f, "Destroy");
-        ASSERT_OK(sd_bus_message_append(m, "s", "x"));
-        expect_error(&f, m, expected);
-
-        m = manager_call(&f, "Stop");
-        ASSERT_OK(sd_bus_message_append(m, "sb", "x", true));
-        expect_error(&f, m, expected);
-
         m = manager_call(&f, "LimitMemory");
         ASSERT_OK(sd_bus_message_append(m, "st", "x", (uint64_t) 0));
         expect_error(&f, m, expected);
 
-        m = new_call(&f, "/org/warden/container/x", WARDEN_CONTAINER_INTERFACE, "Destroy");
+        m = new_call(&f, "/org/warden/container/x", WARDEN_CONTAINER_INTERFACE, "Spawn");
+        ASSERT_OK(sd_bus_message_append(m, "asa{sv}", 1, "true", 0));
         expect_error(&f, m, expected);
 
         /* a missing container: root learns it is missing */
         m = manager_call(&f, "Destroy");
         ASSERT_OK(sd_bus_message_append(m, "s", "gone"));
         expect_error(&f, m, geteuid() == 0 ? WARDEN_ERROR_NO_SUCH_CONTAINER : SD_BUS_ERROR_ACCESS_DENIED);
+        fixture_done(&f);
+}
+
+/* Create checks every option before it allocates or starts anything. */
+TEST(create_validation) {
+        Fixture f;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        if (geteuid() != 0) {
+                m = manager_call(&f, "Create");
+                ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "handle", "s", "ok"));
+                expect_error(&f, m, SD_BUS_ERROR_ACCESS_DENIED);
+                fixture_done(&f);
+                return;
+        }
+        add_container(&f, "taken", NULL, NULL);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "handle", "s", "bad/handle"));
+        expect_error(&f, m, WARDEN_ERROR_INVALID_HANDLE);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "handle", "s", "taken"));
+        expect_error(&f, m, WARDEN_ERROR_CONTAINER_EXISTS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "bogus", "s", "x"));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "grace_time", "s", "x"));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "rootfs", "s", "/nonexistent/rootfs"));
+        expect_error(&f, m, WARDEN_ERROR_ROOTFS_NOT_FOUND);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "rootfs", "s", "relative"));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(
+                        m,
+                        "a{sv}",
+                        2,
+                        "rootfs",
+                        "s",
+                        "/",
+                        "bind_mounts",
+                        "a(ssb)",
+                        1,
+                        "/nonexistent",
+                        "/mnt",
+                        0));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* rootfs "/" is refused first */
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(
+                        m,
+                        "a{sv}",
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "bind_mounts",
+                        "a(ssb)",
+                        1,
+                        "/nonexistent",
+                        "/mnt",
+                        0));
+        expect_error(&f, m, WARDEN_ERROR_BIND_MOUNT_SOURCE);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(
+                        m,
+                        "a{sv}",
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "bind_mounts",
+                        "a(ssb)",
+                        1,
+                        "/tmp",
+                        "/mnt/../..",
+                        0));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 2, "rootfs", "s", "/usr", "env", "as", 1, "NOEQUALS"));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(
+                        m, "a{sv}", 2, "rootfs", "s", "/usr", "cpu_weight", "t", (uint64_t) 20000));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_append(
+                        m, "a{sv}", 2, "rootfs", "s", "/usr", "disk_limit", "t", (uint64_t) 1));
+        expect_error(&f, m, SD_BUS_ERROR_NOT_SUPPORTED);
+
+        /* nothing was registered by any of these */
+        ASSERT_EQ(hashmap_size(f.manager.containers), 1);
+
+        /* a container that is not running cannot be stopped */
+        m = manager_call(&f, "Stop");
+        ASSERT_OK(sd_bus_message_append(m, "sb", "taken", false));
+        expect_error(&f, m, WARDEN_ERROR_INVALID_STATE);
         fixture_done(&f);
 }
 

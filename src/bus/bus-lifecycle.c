@@ -1,0 +1,1649 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus-container.h"
+#include "bus-error.h"
+#include "bus-lifecycle.h"
+#include "bus-systemd.h"
+#include "bus-util.h"
+#include "fileio.h"
+#include "handle.h"
+#include "log.h"
+#include "network.h"
+#include "parse-util.h"
+#include "rootfs.h"
+#include "strv.h"
+#include "warden-messages.h"
+#include "worker.h"
+#include "wshd-client.h"
+
+#define WSHD_PATH LIBEXECDIR "/wshd"
+#define CREATE_TIMEOUT_USEC (120 * USEC_PER_SEC)
+#define HELLO_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define STATUS_MAX 1024
+
+typedef enum OperationType {
+        OPERATION_CREATE,
+        OPERATION_STOP,
+        OPERATION_TEARDOWN,
+} OperationType;
+
+static const char *const operation_names[] = {
+        [OPERATION_CREATE] = "being created",
+        [OPERATION_STOP] = "being stopped",
+        [OPERATION_TEARDOWN] = "being destroyed",
+};
+
+typedef struct CreateOperation {
+        OperationType type;
+        Manager *manager;
+        Container *container;
+        sd_bus_message *request;
+        uint64_t started_usec;
+
+        BindMount *bind_mounts;
+        size_t n_bind_mounts;
+
+        sd_event_source *timeout_source;
+        Worker *worker;
+        SystemdJob *job;
+        WshdCall *call;
+
+        pid_t helper_pid;
+        sd_event_source *helper_source; /* reaps the helper */
+        int go_fd;                      /* write 'G' to release the helper into its scope */
+        int status_fd;
+        sd_event_source *status_source;
+        char status[STATUS_MAX];
+        size_t status_size;
+
+        int netns_fd;
+        NetworkConfig network;
+        bool scope_started;
+        bool network_done;
+} CreateOperation;
+
+typedef struct StopOperation {
+        OperationType type;
+        Container *container;
+        sd_bus_message *request;
+        WshdCall *call;
+} StopOperation;
+
+typedef struct TeardownOperation {
+        OperationType type;
+        Manager *manager;
+        Container *container;
+        sd_bus_message *request;       /* Destroy: answered at the end; NULL otherwise */
+        sd_bus_message *failed_create; /* a failed Create: answered with 'error' at the end */
+        sd_bus_error error;
+        bool stop_unit;
+        bool announce; /* emit ContainerDestroyed */
+        SystemdJob *job;
+        Worker *worker;
+        char *path;
+        char host_ifname[NETWORK_IFNAME_MAX];
+} TeardownOperation;
+
+static void container_teardown(
+                Container *c,
+                sd_bus_message *request,
+                sd_bus_message *failed_create,
+                const sd_bus_error *error,
+                bool stop_unit,
+                bool delete_link);
+
+static const char *container_busy_reason(const Container *c) {
+        const OperationType *t = c->operation;
+
+        return t ? operation_names[*t] : NULL;
+}
+
+static void container_emit_changed(Container *c, const char *property, ...) {
+        _cleanup_free_ char *path = NULL;
+        Manager *m = c->manager;
+
+        if (!m || !m->bus || container_bus_path(c, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(m->bus, path, WARDEN_CONTAINER_INTERFACE, property, NULL);
+}
+
+static void container_set_state(Container *c, ContainerState state) {
+        int r;
+
+        if (c->state == state)
+                return;
+        c->state = state;
+        r = container_save(c);
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to save the state of '%s': %m",
+                                c->handle);
+        container_emit_changed(c, "State");
+}
+
+/* ---- grace time ---------------------------------------------------------------------------------- */
+
+static int grace_expired(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+
+        c->grace_source = sd_event_source_disable_unref(c->grace_source);
+        if (c->operation)
+                return 0; /* being destroyed or changed already; the next reference decides */
+        log_full_errno_container(
+                        LOG_INFO,
+                        0,
+                        c->handle,
+                        "Container '%s' was not referenced by any client for %us, destroying it.",
+                        c->handle,
+                        c->grace_time);
+        container_teardown(c, NULL, NULL, NULL, true, true);
+        return 0;
+}
+
+static void container_arm_grace(Container *c) {
+        int r;
+
+        if (c->grace_time == 0 || c->grace_source || !c->manager)
+                return;
+        r = sd_event_add_time_relative(
+                        c->manager->event,
+                        &c->grace_source,
+                        CLOCK_MONOTONIC,
+                        (uint64_t) c->grace_time * USEC_PER_SEC,
+                        USEC_PER_SEC / 10,
+                        grace_expired,
+                        c);
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to start the grace timer of '%s': %m",
+                                c->handle);
+        else
+                log_full_errno_container(
+                                LOG_DEBUG,
+                                0,
+                                c->handle,
+                                "Grace timer of '%s' started (%us).",
+                                c->handle,
+                                c->grace_time);
+}
+
+static int track_empty(sd_bus_track *t, void *userdata) {
+        Container *c = userdata;
+
+        /* The last client that referenced the container went away. */
+        c->track = sd_bus_track_unref(c->track);
+        container_arm_grace(c);
+        return 0;
+}
+
+void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
+        int r;
+
+        if (!c->manager || !c->manager->bus || c->state == CONTAINER_DESTROYED)
+                return;
+        if (!c->track) {
+                r = sd_bus_track_new(c->manager->bus, &c->track, track_empty, c);
+                if (r < 0)
+                        goto fail;
+        }
+        r = sd_bus_track_add_sender(c->track, m);
+        if (r < 0)
+                goto fail;
+        c->grace_source = sd_event_source_disable_unref(c->grace_source);
+        return;
+fail:
+        log_full_errno_container(
+                        LOG_WARNING,
+                        r,
+                        c->handle,
+                        "Failed to reference container '%s' for its caller: %m",
+                        c->handle);
+}
+
+/* ---- wshd watch ---------------------------------------------------------------------------------- */
+
+static int leader_exited(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+
+        c->leader_source = sd_event_source_disable_unref(c->leader_source);
+        if (c->operation && *(OperationType *) c->operation == OPERATION_TEARDOWN)
+                return 0; /* expected */
+
+        log_event(LOG_WARNING,
+                  SYNTHETIC_ERRNO(ESRCH),
+                  c->handle,
+                  WARDEN_MESSAGE_CONTAINER_LOST,
+                  "Container '%s': its wshd (PID %i) exited, cleaning the container up.",
+                  c->handle,
+                  (int) c->leader_pid);
+        if (c->operation)
+                /* a Stop in flight learns it from its wshd call failing; tear down once it is over */
+                return 0;
+        container_teardown(c, NULL, NULL, NULL, true, true);
+        return 0;
+}
+
+static int pidfd_open_pid(pid_t pid) {
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        return fd < 0 ? -errno : fd;
+}
+
+static int container_watch_leader(Container *c) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = pidfd_open_pid(c->leader_pid);
+        if (fd < 0)
+                return fd;
+        r = sd_event_add_io(c->manager->event, &c->leader_source, fd, EPOLLIN, leader_exited, c);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_io_fd_own(c->leader_source, true);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd);
+        return 0;
+}
+
+/* ---- teardown ------------------------------------------------------------------------------------ */
+
+static void teardown_operation_free(TeardownOperation *op) {
+        if (!op)
+                return;
+        if (op->container && op->container->operation == op)
+                op->container->operation = NULL;
+        bus_systemd_job_free(op->job);
+        worker_free(op->worker);
+        sd_bus_message_unref(op->request);
+        sd_bus_message_unref(op->failed_create);
+        sd_bus_error_free(&op->error);
+        free(op->path);
+        free(op);
+}
+
+static void teardown_finish(TeardownOperation *op) {
+        Manager *m = op->manager;
+        Container *c = op->container;
+        _cleanup_free_ char *handle = strdup(c->handle);
+        int r;
+
+        if (c->uid > 0)
+                id_pool_release(m->uids, c->uid);
+        if (c->has_net)
+                address_pool_release(m->addresses, c->net_id);
+        r = container_remove_state(c);
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to remove the state file of '%s': %m",
+                                c->handle);
+
+        c->state = CONTAINER_DESTROYED;
+        container_emit_changed(c, "State");
+        op->container = NULL;
+        c->operation = NULL;
+        container_free(c); /* unregisters it: Containers changes */
+
+        if (op->announce && handle && m->bus)
+                (void) sd_bus_emit_signal(
+                                m->bus,
+                                WARDEN_MANAGER_PATH,
+                                WARDEN_MANAGER_INTERFACE,
+                                "ContainerDestroyed",
+                                "s",
+                                handle);
+        log_full_errno_container(LOG_INFO, 0, handle, "Container '%s' destroyed.", strna(handle));
+
+        if (op->request)
+                (void) sd_bus_reply_method_return(op->request, NULL);
+        if (op->failed_create)
+                (void) sd_bus_reply_method_error(op->failed_create, &op->error);
+        assert(m->n_operations > 0);
+        m->n_operations--;
+        teardown_operation_free(op);
+}
+
+static int teardown_work(void *userdata) {
+        TeardownOperation *op = userdata;
+        int r, ret = 0;
+
+        if (op->host_ifname[0]) {
+                r = network_teardown(op->host_ifname);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to delete link '%s': %m", op->host_ifname);
+                        ret = r;
+                }
+        }
+        if (op->path) {
+                r = rootfs_teardown(op->path);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to remove '%s': %m", op->path);
+                        ret = r;
+                }
+        }
+        return ret;
+}
+
+static void teardown_work_done(Worker *w, int result, void *userdata) {
+        TeardownOperation *op = userdata;
+
+        op->worker = worker_free(op->worker);
+        if (result < 0)
+                log_full_errno_container(
+                                LOG_ERR,
+                                result,
+                                op->container->handle,
+                                "Cleaning up container '%s' was incomplete: %m",
+                                op->container->handle);
+        teardown_finish(op);
+}
+
+static void teardown_start_work(TeardownOperation *op) {
+        int r;
+
+        if (!op->host_ifname[0] && !op->path) {
+                teardown_finish(op);
+                return;
+        }
+        r =
+                        worker_start(op->manager->event,
+                                     "warden-cleanup",
+                                     teardown_work,
+                                     teardown_work_done,
+                                     op,
+                                     &op->worker);
+        if (r < 0) {
+                log_full_errno_container(
+                                LOG_ERR, r, op->container->handle, "Failed to start the cleanup worker: %m");
+                teardown_finish(op);
+        }
+}
+
+static void
+teardown_unit_stopped(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
+        TeardownOperation *op = userdata;
+
+        op->job = NULL;
+        if (!result)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                0,
+                                op->container->handle,
+                                "Failed to stop %s: %s",
+                                op->container->unit,
+                                error && error->message ? error->message : "unknown error");
+        else if (!streq(result, "done"))
+                log_full_errno_container(
+                                LOG_WARNING,
+                                0,
+                                op->container->handle,
+                                "Stopping %s finished with '%s'.",
+                                op->container->unit,
+                                result);
+        teardown_start_work(op);
+}
+
+/*
+ * Tears c down completely. 'request' (Destroy) is answered with success at the end, 'failed_create' with
+ * 'error'. The container must not have another operation in flight.
+ */
+static void container_teardown(
+                Container *c,
+                sd_bus_message *request,
+                sd_bus_message *failed_create,
+                const sd_bus_error *error,
+                bool stop_unit,
+                bool delete_link) {
+        Manager *m = c->manager;
+        TeardownOperation *op;
+        int r;
+
+        assert(m);
+        assert(!c->operation);
+
+        op = calloc(1, sizeof(TeardownOperation));
+        if (!op) {
+                log_oom();
+                if (request)
+                        (void) sd_bus_reply_method_errno(request, ENOMEM, NULL);
+                if (failed_create)
+                        (void) sd_bus_reply_method_error(failed_create, error);
+                return;
+        }
+        op->type = OPERATION_TEARDOWN;
+        op->manager = m;
+        op->container = c;
+        op->request = sd_bus_message_ref(request);
+        op->failed_create = sd_bus_message_ref(failed_create);
+        if (error)
+                (void) sd_bus_error_copy(&op->error, error);
+        op->stop_unit = stop_unit;
+        op->announce = !failed_create && c->state != CONTAINER_BORN;
+        op->path = c->path ? strdup(c->path) : NULL;
+        /* A Create that failed before its veth existed must not delete a link of that name: it is someone
+         * else's (that is why it failed). */
+        if (c->has_net && delete_link) {
+                NetworkConfig n = {};
+
+                if (network_ifnames(c->net_id, &n) >= 0)
+                        memcpy(op->host_ifname, n.host_ifname, sizeof(op->host_ifname));
+        }
+        c->operation = op;
+        m->n_operations++;
+        c->grace_source = sd_event_source_disable_unref(c->grace_source);
+        c->track = sd_bus_track_unref(c->track);
+
+        if (stop_unit && c->unit) {
+                r = bus_systemd_stop_unit(m, c->unit, teardown_unit_stopped, op, &op->job);
+                if (r >= 0)
+                        return;
+                log_full_errno_container(LOG_WARNING, r, c->handle, "Failed to stop %s: %m", c->unit);
+        }
+        teardown_start_work(op);
+}
+
+/* ---- create: options ----------------------------------------------------------------------------- */
+
+typedef struct CreateOptions {
+        const char *handle;
+        const char *rootfs;
+        BindMount *bind_mounts;
+        size_t n_bind_mounts;
+        uint32_t grace_time;
+        bool have_grace_time;
+        const char *network;
+        char **properties;
+        char **env;
+        uint64_t memory_limit;
+        uint64_t cpu_weight;
+        uint64_t pids_limit;
+} CreateOptions;
+
+static void create_options_done(CreateOptions *o) {
+        bind_mounts_free(o->bind_mounts, o->n_bind_mounts);
+        strv_free(o->properties);
+        strv_free(o->env);
+}
+
+static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+        const char *src, *dst;
+        int ro, r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(ssb)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(ssb)", &src, &dst, &ro)) > 0) {
+                BindMount *b;
+
+                b = reallocarray(o->bind_mounts, o->n_bind_mounts + 1, sizeof(BindMount));
+                if (!b)
+                        return -ENOMEM;
+                o->bind_mounts = b;
+                b = &o->bind_mounts[o->n_bind_mounts];
+                *b = (BindMount){ .source = strdup(src), .destination = strdup(dst), .read_only = ro };
+                o->n_bind_mounts++;
+                if (!b->source || !b->destination)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_env(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read_strv(m, &o->env);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(e, o->env) {
+                const char *eq = strchr(*e, '=');
+
+                if (!eq || eq == *e)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'env': '%s' is not of the form KEY=VALUE.",
+                                        *e);
+        }
+        return 0;
+}
+
+typedef struct OptionSpec {
+        const char *key;
+        const char *signature;
+} OptionSpec;
+
+static const OptionSpec create_option_specs[] = {
+        { "handle", "s" },     { "rootfs", "s" },       { "bind_mounts", "a(ssb)" },
+        { "grace_time", "u" }, { "network", "s" },      { "properties", "a{ss}" },
+        { "env", "as" },       { "memory_limit", "t" }, { "cpu_weight", "t" },
+        { "pids_limit", "t" }, { "disk_limit", "t" },   { "bandwidth", "(tt)" },
+};
+
+static int read_create_option(sd_bus_message *m, const char *key, CreateOptions *o, sd_bus_error *error) {
+        uint64_t unused_t1, unused_t2;
+
+        if (streq(key, "handle"))
+                return sd_bus_message_read(m, "s", &o->handle);
+        if (streq(key, "rootfs"))
+                return sd_bus_message_read(m, "s", &o->rootfs);
+        if (streq(key, "bind_mounts"))
+                return read_bind_mounts(m, o, error);
+        if (streq(key, "grace_time")) {
+                o->have_grace_time = true;
+                return sd_bus_message_read(m, "u", &o->grace_time);
+        }
+        if (streq(key, "network"))
+                return sd_bus_message_read(m, "s", &o->network);
+        if (streq(key, "properties")) {
+                int r = bus_message_read_string_pairs(m, &o->properties);
+
+                if (r == -EINVAL)
+                        return sd_bus_error_set(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'properties': duplicate key.");
+                return r;
+        }
+        if (streq(key, "env"))
+                return read_env(m, o, error);
+        if (streq(key, "memory_limit"))
+                return sd_bus_message_read(m, "t", &o->memory_limit);
+        if (streq(key, "cpu_weight"))
+                return sd_bus_message_read(m, "t", &o->cpu_weight);
+        if (streq(key, "pids_limit"))
+                return sd_bus_message_read(m, "t", &o->pids_limit);
+        if (streq(key, "disk_limit") || streq(key, "bandwidth")) {
+                (void) sd_bus_message_read(
+                                m, streq(key, "bandwidth") ? "(tt)" : "t", &unused_t1, &unused_t2);
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_NOT_SUPPORTED,
+                                "Option '%s' is not supported by this version of wardend.",
+                                key);
+        }
+        assert_not_reached();
+}
+
+static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const OptionSpec *spec = NULL;
+                const char *key, *contents;
+
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                FOREACH_ARRAY(s, create_option_specs, ELEMENTSOF(create_option_specs))
+                        if (streq(s->key, key))
+                                spec = s;
+                if (!spec)
+                        return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (!streq(contents, spec->signature))
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option '%s' must be of type '%s', got '%s'.",
+                                        key,
+                                        spec->signature,
+                                        contents);
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        return r;
+                r = read_create_option(m, key, o, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error *error) {
+        int r;
+
+        if (o->handle && !handle_is_valid(o->handle))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_HANDLE,
+                                "Invalid container handle '%s': a handle has 1 to %i characters of "
+                                "[A-Za-z0-9_.-] and "
+                                "does not start with '.' or '-'.",
+                                o->handle,
+                                HANDLE_MAX);
+        if (o->handle && manager_get_container(manager, o->handle))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_CONTAINER_EXISTS,
+                                "Container '%s' exists already.",
+                                o->handle);
+
+        r = rootfs_check(o->rootfs ?: manager->config.default_rootfs);
+        if (r == -ENOMEDIUM)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_ROOTFS_NOT_FOUND,
+                                "Root file system '%s' does not exist or is not a directory%s.",
+                                o->rootfs ?: manager->config.default_rootfs,
+                                o->rootfs ? "" : " (build the default one with warden-mkrootfs)");
+        if (r < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
+                                "other than '/'.",
+                                o->rootfs);
+
+        FOREACH_ARRAY(b, o->bind_mounts, o->n_bind_mounts) {
+                _cleanup_free_ char *msg = NULL;
+
+                r = bind_mount_check(b, &msg);
+                if (r == -EMEDIUMTYPE)
+                        return sd_bus_error_setf(
+                                        error,
+                                        WARDEN_ERROR_BIND_MOUNT_SOURCE,
+                                        "Bind mount source '%s' does not exist.",
+                                        b->source);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'bind_mounts': %s",
+                                        msg ?: "invalid bind mount.");
+        }
+
+        if (o->cpu_weight > 10000)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
+        for (char **p = o->properties; p && p[0]; p += 2)
+                if (isempty(p[0]))
+                        return sd_bus_error_set(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Option 'properties': empty key.");
+        return 0;
+}
+
+/* ---- create: the operation ----------------------------------------------------------------------- */
+
+static CreateOperation *create_operation_free(CreateOperation *op) {
+        if (!op)
+                return NULL;
+        if (op->container && op->container->operation == op)
+                op->container->operation = NULL;
+        sd_event_source_disable_unref(op->timeout_source);
+        worker_free(op->worker);
+        bus_systemd_job_free(op->job);
+        wshd_call_free(op->call);
+        if (op->helper_pid > 0 && op->helper_source) {
+                (void) kill(op->helper_pid, SIGKILL);
+                (void) waitpid(op->helper_pid, NULL, 0);
+        }
+        sd_event_source_disable_unref(op->helper_source);
+        sd_event_source_disable_unref(op->status_source);
+        safe_close(op->go_fd);
+        safe_close(op->status_fd);
+        safe_close(op->netns_fd);
+        bind_mounts_free(op->bind_mounts, op->n_bind_mounts);
+        sd_bus_message_unref(op->request);
+        free(op);
+        return NULL;
+}
+
+static void create_log_step(CreateOperation *op, const char *step) {
+        log_full_errno_container(
+                        LOG_DEBUG,
+                        0,
+                        op->container->handle,
+                        "Create '%s': %s after %.1f ms.",
+                        op->container->handle,
+                        step,
+                        (double) (now_usec(CLOCK_MONOTONIC) - op->started_usec) / USEC_PER_MSEC);
+}
+
+/* Fails the Create: undoes everything, then answers with 'error'. */
+static void create_fail(CreateOperation *op, const sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = sd_bus_message_ref(op->request);
+        Container *c = op->container;
+        Manager *m = op->manager;
+        bool stop_unit = op->scope_started || op->job;
+        bool network_done = op->network_done;
+
+        log_full_errno_container(
+                        LOG_WARNING,
+                        0,
+                        c->handle,
+                        "Creating container '%s' failed: %s",
+                        c->handle,
+                        error->message ?: error->name);
+        create_operation_free(op); /* kills the helper if it is still blocked */
+        assert(m->n_operations > 0);
+        m->n_operations--;
+        container_teardown(c, NULL, request, error, stop_unit, network_done);
+}
+
+static void create_failf(CreateOperation *op, const char *name, int error, const char *fmt, ...)
+                _printf_(4, 5);
+static void create_failf(CreateOperation *op, const char *name, int error, const char *fmt, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        va_list ap;
+
+        errno = error < 0 ? -error : error;
+        va_start(ap, fmt);
+        if (name)
+                (void) sd_bus_error_setfv(&e, name, fmt, ap);
+        else
+                (void) sd_bus_error_set_errnofv(&e, error, fmt, ap);
+        va_end(ap);
+        create_fail(op, &e);
+}
+
+static void create_succeed(CreateOperation *op) {
+        Container *c = op->container;
+        Manager *m = op->manager;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = container_bus_path(c, &path);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to build the object path: %m");
+                return;
+        }
+        r = container_watch_leader(c);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to watch wshd (PID %i): %m", (int) c->leader_pid);
+                return;
+        }
+
+        container_set_state(c, CONTAINER_ACTIVE); /* also writes the state file */
+        container_emit_changed(c, "LeaderPID");
+        bus_lifecycle_reference(c, op->request);
+        if (!c->track)
+                container_arm_grace(c);
+
+        (void) sd_bus_reply_method_return(op->request, "so", c->handle, path);
+        (void) sd_bus_emit_signal(
+                        m->bus,
+                        WARDEN_MANAGER_PATH,
+                        WARDEN_MANAGER_INTERFACE,
+                        "ContainerCreated",
+                        "so",
+                        c->handle,
+                        path);
+        create_log_step(op, "ready");
+        log_full_errno_container(
+                        LOG_INFO,
+                        0,
+                        c->handle,
+                        "Container '%s' created: %s, wshd PID %i, %s ↔ %s.",
+                        c->handle,
+                        c->unit,
+                        (int) c->leader_pid,
+                        strna(c->host_ip),
+                        strna(c->container_ip));
+        create_operation_free(op);
+        assert(m->n_operations > 0);
+        m->n_operations--;
+}
+
+static void create_hello_done(WshdCall *call, int error, WshdMessage *reply, void *userdata) {
+        CreateOperation *op = userdata;
+
+        op->call = wshd_call_free(op->call);
+        if (error < 0) {
+                create_failf(op, NULL, error, "wshd did not answer on its socket: %m");
+                return;
+        }
+        if (reply->type != WSHD_REPLY_HELLO) {
+                create_failf(op,
+                             NULL,
+                             reply->type == WSHD_REPLY_ERROR ? -reply->error : -EPROTO,
+                             "wshd refused the greeting: %s",
+                             strna(reply->message));
+                return;
+        }
+        create_succeed(op);
+}
+
+static void create_say_hello(CreateOperation *op) {
+        _cleanup_free_ char *socket_path = NULL;
+        WshdMessage hello;
+        int r;
+
+        create_log_step(op, "network up");
+        if (asprintf(&socket_path, "%s/wshd.sock", op->container->path) < 0) {
+                create_failf(op, NULL, -ENOMEM, "Out of memory.");
+                return;
+        }
+        wshd_message_init(&hello, WSHD_REQUEST_HELLO, 0);
+        r = wshd_call(op->manager->event,
+                      socket_path,
+                      &hello,
+                      HELLO_TIMEOUT_USEC,
+                      create_hello_done,
+                      op,
+                      &op->call);
+        wshd_message_done(&hello);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to connect to wshd: %m");
+}
+
+static int create_network_work(void *userdata) {
+        CreateOperation *op = userdata;
+
+        return network_setup(&op->network, op->netns_fd);
+}
+
+static void create_network_done(Worker *w, int result, void *userdata) {
+        CreateOperation *op = userdata;
+
+        op->worker = worker_free(op->worker);
+        op->netns_fd = safe_close(op->netns_fd);
+        if (result == -EEXIST) {
+                create_failf(op,
+                             NULL,
+                             result,
+                             "Failed to set up the network: a link named '%s' exists already.",
+                             op->network.host_ifname);
+                return;
+        }
+        if (result < 0) {
+                create_failf(op,
+                             NULL,
+                             result,
+                             "Failed to set up the network (%s): %m",
+                             op->network.host_ifname);
+                return;
+        }
+        op->network_done = true;
+        create_say_hello(op);
+}
+
+static void create_start_network(CreateOperation *op) {
+        Container *c = op->container;
+        _cleanup_free_ char *ns = NULL;
+        int r;
+
+        create_log_step(op, "wshd ready");
+        if (asprintf(&ns, "/proc/%i/ns/net", (int) c->leader_pid) < 0) {
+                create_failf(op, NULL, -ENOMEM, "Out of memory.");
+                return;
+        }
+        op->netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        if (op->netns_fd < 0) {
+                create_failf(op, NULL, -errno, "Failed to open the network namespace of wshd: %m");
+                return;
+        }
+        r = network_ifnames(c->net_id, &op->network);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to name the network interfaces: %m");
+                return;
+        }
+        op->network.host_ip = c->host_ip;
+        op->network.container_ip = c->container_ip;
+        op->network.prefixlen = 30;
+        op->network.mtu = op->manager->config.mtu;
+        r =
+                        worker_start(op->manager->event,
+                                     "warden-network",
+                                     create_network_work,
+                                     create_network_done,
+                                     op,
+                                     &op->worker);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to start the network worker: %m");
+}
+
+/* The status pipe: "PID=<wshd's pid>" from the helper, then "READY=1" from wshd, or "ERROR=<errno> <text>".
+ */
+static void create_status_eof(CreateOperation *op) {
+        Container *c = op->container;
+        pid_t pid = 0;
+        bool ready = false;
+        char *p, *line;
+
+        op->status_source = sd_event_source_disable_unref(op->status_source);
+        op->status_fd = safe_close(op->status_fd);
+        op->status[op->status_size] = '\0';
+
+        for (p = op->status; (line = strsep(&p, "\n"));) {
+                if (startswith(line, "PID=")) {
+                        uint32_t v;
+
+                        if (parse_uint32(line + 4, &v) >= 0 && v > 1 && v <= INT32_MAX)
+                                pid = (pid_t) v;
+                } else if (streq(line, "READY=1"))
+                        ready = true;
+                else if (startswith(line, "ERROR=")) {
+                        const char *text = line + 6;
+                        int e = (int) strtol(text, (char **) &text, 10);
+
+                        create_failf(op,
+                                     NULL,
+                                     e > 0 ? -e : -EIO,
+                                     "Failed to start wshd: %s",
+                                     isempty(text) ? "unknown error" : text + strspn(text, " "));
+                        return;
+                }
+        }
+        if (pid <= 0 || !ready) {
+                create_failf(op,
+                             NULL,
+                             -EIO,
+                             "wshd exited before it was ready (see the journal of warden.service).");
+                return;
+        }
+        c->leader_pid = pid;
+        create_start_network(op);
+}
+
+static int create_status_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        CreateOperation *op = userdata;
+        ssize_t n;
+
+        n = read(fd, op->status + op->status_size, sizeof(op->status) - 1 - op->status_size);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                create_failf(op, NULL, -errno, "Failed to read wshd's status: %m");
+                return 0;
+        }
+        if (n == 0 || op->status_size + (size_t) n >= sizeof(op->status) - 1) {
+                op->status_size += (size_t) n;
+                create_status_eof(op);
+                return 0;
+        }
+        op->status_size += (size_t) n;
+        return 0;
+}
+
+static void create_scope_started(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
+        CreateOperation *op = userdata;
+        int r;
+
+        op->job = NULL;
+        if (!result) {
+                if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
+                        create_failf(op,
+                                     WARDEN_ERROR_CONTAINER_EXISTS,
+                                     0,
+                                     "Unit %s exists already: %s",
+                                     op->container->unit,
+                                     error->message ?: "");
+                else
+                        create_failf(op,
+                                     error && error->name ? error->name : SD_BUS_ERROR_FAILED,
+                                     0,
+                                     "Failed to start %s: %s",
+                                     op->container->unit,
+                                     error && error->message ? error->message : "unknown error");
+                return;
+        }
+        op->scope_started = true;
+        if (!streq(result, "done")) {
+                create_failf(op,
+                             NULL,
+                             -EIO,
+                             "Starting %s failed: job result '%s'.",
+                             op->container->unit,
+                             result);
+                return;
+        }
+        create_log_step(op, "scope started");
+
+        /* The helper is in the scope now: let it clone wshd. */
+        r = loop_write(op->go_fd, "G", 1);
+        op->go_fd = safe_close(op->go_fd);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to release wshd: %m");
+}
+
+static int helper_exited(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        CreateOperation *op = userdata;
+
+        op->helper_source = sd_event_source_disable_unref(op->helper_source);
+        op->helper_pid = 0;
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_full_errno_container(
+                                LOG_DEBUG,
+                                0,
+                                op->container->handle,
+                                "wshd's helper exited with status %i.",
+                                si->si_status);
+        return 0;
+}
+
+/* Forks the helper: it execs wshd, which waits on the go pipe until its scope exists. */
+static int create_spawn_helper(CreateOperation *op) {
+        Container *c = op->container;
+        _cleanup_close_pair_ int go[2] = EBADF_PAIR, status[2] = EBADF_PAIR;
+        _cleanup_free_ char *arg_root = NULL, *arg_socket = NULL, *arg_hostname = NULL;
+        pid_t pid;
+        int r;
+
+        if (asprintf(&arg_root, "--root=%s/rootfs", c->path) < 0 ||
+            asprintf(&arg_socket, "--socket=%s/wshd.sock", c->path) < 0 ||
+            asprintf(&arg_hostname, "--hostname=%s", c->handle) < 0)
+                return -ENOMEM;
+        if (pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0)
+                return -errno;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                char *argv[] = {
+                        (char *) "wshd",          arg_root, arg_socket, arg_hostname, (char *) "--go-fd=3",
+                        (char *) "--status-fd=4", NULL
+                };
+                sigset_t all;
+                int null_fd;
+
+                sigfillset(&all);
+                (void) sigprocmask(SIG_UNBLOCK, &all, NULL);
+                /* stdin/stdout: /dev/null; stderr stays (the journal); go → 3, status → 4 */
+                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(go[0], 3) < 0 ||
+                    dup2(status[1], 4) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) close_range(5, ~0U, 0);
+                execv(WSHD_PATH, argv);
+                fprintf(stderr, "Failed to execute %s: %m\n", WSHD_PATH);
+                _exit(127);
+        }
+
+        op->helper_pid = pid;
+        r = sd_event_add_child(op->manager->event, &op->helper_source, pid, WEXITED, helper_exited, op);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                op->helper_pid = 0;
+                return r;
+        }
+        op->go_fd = TAKE_FD(go[1]);
+        op->status_fd = TAKE_FD(status[0]);
+        r =
+                        sd_event_add_io(op->manager->event,
+                                        &op->status_source,
+                                        op->status_fd,
+                                        EPOLLIN,
+                                        create_status_readable,
+                                        op);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+static int create_rootfs_work(void *userdata) {
+        CreateOperation *op = userdata;
+        Container *c = op->container;
+        RootfsConfig cfg = {
+                .base = c->rootfs,
+                .path = c->path,
+                .hostname = c->handle,
+                .user = op->manager->config.user,
+                .uid = c->uid,
+                .host_ip = c->host_ip,
+                .container_ip = c->container_ip,
+                .bind_mounts = op->bind_mounts,
+                .n_bind_mounts = op->n_bind_mounts,
+        };
+
+        return rootfs_setup(&cfg);
+}
+
+static void create_rootfs_done(Worker *w, int result, void *userdata) {
+        CreateOperation *op = userdata;
+        int r;
+
+        op->worker = worker_free(op->worker);
+        if (result == -ENOMEDIUM) {
+                create_failf(op,
+                             WARDEN_ERROR_ROOTFS_NOT_FOUND,
+                             0,
+                             "Root file system '%s' vanished.",
+                             op->container->rootfs);
+                return;
+        }
+        if (result == -EMEDIUMTYPE) {
+                create_failf(op, WARDEN_ERROR_BIND_MOUNT_SOURCE, 0, "A bind mount source vanished.");
+                return;
+        }
+        if (result < 0) {
+                create_failf(op,
+                             NULL,
+                             result,
+                             "Failed to set up the root file system in '%s': %m",
+                             op->container->path);
+                return;
+        }
+        create_log_step(op, "rootfs mounted");
+
+        r = create_spawn_helper(op);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to start wshd: %m");
+                return;
+        }
+        r = bus_systemd_start_scope(
+                        op->manager, op->container, op->helper_pid, create_scope_started, op, &op->job);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to ask systemd for %s: %m", op->container->unit);
+}
+
+static int create_timed_out(sd_event_source *s, uint64_t usec, void *userdata) {
+        CreateOperation *op = userdata;
+
+        create_failf(op, NULL, -ETIMEDOUT, "Creating the container timed out.");
+        return 0;
+}
+
+/* Step 1: everything that can be decided at once — the handle, the uid and the /30. */
+static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus_error *error) {
+        _cleanup_(container_freep) Container *c = NULL;
+        char handle[HANDLE_MAX + 1], host[INET_ADDRSTRLEN], cont[INET_ADDRSTRLEN];
+        int r;
+
+        if (o->handle)
+                strncpy(handle, o->handle, sizeof(handle) - 1), handle[HANDLE_MAX] = '\0';
+        else
+                do {
+                        r = handle_generate(handle, sizeof(handle));
+                        if (r < 0)
+                                return r;
+                } while (manager_get_container(m, handle));
+
+        r = container_new(handle, &c);
+        if (r < 0)
+                return r;
+        c->rootfs = strdup(o->rootfs ?: m->config.default_rootfs);
+        if (asprintf(&c->path, "%s/%s", m->config.depot_path, handle) < 0 || !c->rootfs)
+                return -ENOMEM;
+        c->grace_time = o->have_grace_time ? o->grace_time
+                                           : (uint32_t) (m->config.grace_time_usec / USEC_PER_SEC);
+        c->properties = TAKE_PTR(o->properties);
+        c->env = TAKE_PTR(o->env);
+        c->memory_limit = o->memory_limit;
+        c->cpu_weight = o->cpu_weight;
+        c->pids_limit = o->pids_limit;
+        c->created_usec = now_usec(CLOCK_REALTIME);
+
+        r = id_pool_allocate(m->uids, &c->uid);
+        if (r == -ENOSR)
+                return sd_bus_error_set(
+                                error,
+                                WARDEN_ERROR_POOL_EXHAUSTED,
+                                "No uid left in the pool (see uid_count).");
+        if (r < 0)
+                return r;
+
+        if (o->network) {
+                r = address_pool_reserve(m->addresses, o->network, &c->net_id);
+                if (r == -EINVAL || r == -ERANGE) {
+                        id_pool_release(m->uids, c->uid);
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'network': '%s' is not an IPv4 address inside the pool.",
+                                        o->network);
+                }
+                if (r == -EADDRINUSE) {
+                        id_pool_release(m->uids, c->uid);
+                        return sd_bus_error_setf(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "Network '%s' is taken by another container.",
+                                        o->network);
+                }
+        } else {
+                r = address_pool_allocate(m->addresses, &c->net_id);
+                if (r == -ENOSR) {
+                        id_pool_release(m->uids, c->uid);
+                        return sd_bus_error_set(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "No network left in the address pool.");
+                }
+        }
+        if (r < 0) {
+                id_pool_release(m->uids, c->uid);
+                return r;
+        }
+        c->has_net = true;
+        r = address_pool_addresses(m->addresses, c->net_id, host, cont);
+        if (r >= 0) {
+                c->host_ip = strdup(host);
+                c->container_ip = strdup(cont);
+                if (!c->host_ip || !c->container_ip)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = manager_add_container(m, c);
+        if (r < 0) {
+                id_pool_release(m->uids, c->uid);
+                address_pool_release(m->addresses, c->net_id);
+                if (r == -EEXIST)
+                        return sd_bus_error_setf(
+                                        error,
+                                        WARDEN_ERROR_CONTAINER_EXISTS,
+                                        "Container '%s' exists already.",
+                                        handle);
+                if (r == -EUSERS)
+                        return sd_bus_error_setf(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "Too many containers (max_containers=%u).",
+                                        m->config.max_containers);
+                return r;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(create_options_done) CreateOptions o = {};
+        Manager *manager = userdata;
+        CreateOperation *op;
+        Container *c = NULL;
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        r = read_create_options(m, &o, error);
+        if (r < 0)
+                return r;
+        r = check_create_options(manager, &o, error);
+        if (r < 0)
+                return r;
+
+        op = calloc(1, sizeof(CreateOperation));
+        if (!op)
+                return -ENOMEM;
+        *op = (CreateOperation){
+                .type = OPERATION_CREATE,
+                .manager = manager,
+                .request = sd_bus_message_ref(m),
+                .started_usec = now_usec(CLOCK_MONOTONIC),
+                .go_fd = -EBADF,
+                .status_fd = -EBADF,
+                .netns_fd = -EBADF,
+                .bind_mounts = TAKE_PTR(o.bind_mounts),
+                .n_bind_mounts = o.n_bind_mounts,
+        };
+        o.n_bind_mounts = 0;
+
+        r = create_allocate(manager, &o, &c, error);
+        if (r < 0) {
+                create_operation_free(op);
+                return r;
+        }
+        op->container = c;
+        c->operation = op;
+        manager->n_operations++;
+
+        /* Recorded before anything exists outside: a wardend that dies from here on finds a "born" container
+         * at its next start and cleans up whatever this one left. */
+        r = container_save(c);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to write the state file: %m");
+                return 1;
+        }
+        r = sd_event_add_time_relative(
+                        manager->event,
+                        &op->timeout_source,
+                        CLOCK_MONOTONIC,
+                        CREATE_TIMEOUT_USEC,
+                        0,
+                        create_timed_out,
+                        op);
+        if (r >= 0)
+                r =
+                                worker_start(manager->event,
+                                             "warden-rootfs",
+                                             create_rootfs_work,
+                                             create_rootfs_done,
+                                             op,
+                                             &op->worker);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to start setting up the root file system: %m");
+        return 1;
+}
+
+/* ---- stop ---------------------------------------------------------------------------------------- */
+
+static void stop_operation_free(StopOperation *op) {
+        if (!op)
+                return;
+        if (op->container && op->container->operation == op)
+                op->container->operation = NULL;
+        wshd_call_free(op->call);
+        sd_bus_message_unref(op->request);
+        free(op);
+}
+
+static void stop_done(WshdCall *call, int error, WshdMessage *reply, void *userdata) {
+        StopOperation *op = userdata;
+        Container *c = op->container;
+        Manager *m = c->manager;
+
+        op->call = wshd_call_free(op->call);
+        if (error >= 0 && reply->type == WSHD_REPLY_ERROR)
+                error = reply->error > 0 ? -reply->error : -EIO;
+        else if (error >= 0 && reply->type != WSHD_REPLY_OK)
+                error = -EPROTO;
+
+        if (error < 0) {
+                (void) sd_bus_reply_method_errnof(
+                                op->request, -error, "Failed to stop the processes of '%s': %m", c->handle);
+        } else {
+                container_set_state(c, CONTAINER_STOPPED);
+                (void) sd_bus_reply_method_return(op->request, NULL);
+                log_full_errno_container(LOG_INFO, 0, c->handle, "Container '%s' stopped.", c->handle);
+        }
+        stop_operation_free(op);
+        m->n_operations--;
+
+        /* wshd died while we waited: now that the stop is over, clean up */
+        if (!c->leader_source && c->state != CONTAINER_DESTROYED)
+                container_teardown(c, NULL, NULL, NULL, true, true);
+}
+
+int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *socket_path = NULL;
+        Container *c = userdata;
+        StopOperation *op;
+        WshdMessage req;
+        uint64_t timeout;
+        int kill_now, r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "b", &kill_now);
+        if (r < 0)
+                return r;
+        bus_lifecycle_reference(c, m);
+        if (c->operation)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_STATE,
+                                "Container '%s' is %s.",
+                                c->handle,
+                                container_busy_reason(c));
+        if (c->state != CONTAINER_ACTIVE && c->state != CONTAINER_STOPPED)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_STATE,
+                                "Container '%s' is %s.",
+                                c->handle,
+                                container_state_to_string(c->state));
+
+        timeout = kill_now ? 0 : c->manager->config.stop_timeout_usec;
+        if (asprintf(&socket_path, "%s/wshd.sock", c->path) < 0)
+                return -ENOMEM;
+        op = calloc(1, sizeof(StopOperation));
+        if (!op)
+                return -ENOMEM;
+        op->type = OPERATION_STOP;
+        op->container = c;
+        op->request = sd_bus_message_ref(m);
+
+        wshd_message_init(&req, WSHD_REQUEST_STOP, 0);
+        req.timeout_ms = (uint32_t) (timeout / USEC_PER_MSEC);
+        r = wshd_call(c->manager->event,
+                      socket_path,
+                      &req,
+                      timeout + 10 * USEC_PER_SEC,
+                      stop_done,
+                      op,
+                      &op->call);
+        wshd_message_done(&req);
+        if (r < 0) {
+                stop_operation_free(op);
+                return sd_bus_error_set_errnof(error, r, "Failed to reach wshd of '%s': %m", c->handle);
+        }
+        c->operation = op;
+        c->manager->n_operations++;
+        return 1;
+}
+
+/* ---- destroy ------------------------------------------------------------------------------------- */
+
+int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        if (c->operation)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_STATE,
+                                "Container '%s' is %s.",
+                                c->handle,
+                                container_busy_reason(c));
+        log_full_errno_container(LOG_INFO, 0, c->handle, "Destroying container '%s'.", c->handle);
+        container_teardown(c, m, NULL, NULL, true, true);
+        return 1;
+}
+
+/* ---- re-adoption --------------------------------------------------------------------------------- */
+
+/* Is 'pid' still the container's wshd? Guards against a recycled PID: it must live in the container's scope.
+ */
+static bool leader_is_alive(const Container *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *needle = NULL;
+
+        if (c->leader_pid <= 0)
+                return false;
+        if (asprintf(&path, "/proc/%i/cgroup", (int) c->leader_pid) < 0 ||
+            asprintf(&needle, "/%s\n", c->unit) < 0)
+                return false;
+        if (read_full_file(path, 64 * 1024, &text, NULL) < 0)
+                return false;
+        return strstr(text, needle);
+}
+
+static void adopt_cleanup(Container *c, const char *why) {
+        log_event(LOG_WARNING,
+                  SYNTHETIC_ERRNO(ESRCH),
+                  c->handle,
+                  WARDEN_MESSAGE_CONTAINER_LOST,
+                  "Container '%s': %s; cleaning it up.",
+                  c->handle,
+                  why);
+        container_teardown(c, NULL, NULL, NULL, true, true);
+}
+
+static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *unit;
+        int r;
+
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                log_debug("Listing warden scopes failed: %s", sd_bus_message_get_error(reply)->message);
+                return 0;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        if (r < 0)
+                return 0;
+        while (sd_bus_message_read(
+                               reply,
+                               "(ssssssouso)",
+                               &unit,
+                               NULL,
+                               NULL,
+                               NULL,
+                               NULL,
+                               NULL,
+                               NULL,
+                               NULL,
+                               NULL,
+                               NULL) > 0) {
+                Container *c;
+                const char *handle;
+                _cleanup_free_ char *h = NULL;
+
+                handle = startswith(unit, "warden-");
+                if (!handle || !endswith(unit, ".scope"))
+                        continue;
+                h = strndup(handle, strlen(handle) - strlen(".scope"));
+                if (!h)
+                        return 0;
+                c = manager_get_container(m, h);
+                if (c)
+                        continue;
+                log_event(LOG_WARNING,
+                          0,
+                          h,
+                          WARDEN_MESSAGE_CONTAINER_LOST,
+                          "Scope %s belongs to no known container; stopping it.",
+                          unit);
+                (void) sd_bus_call_method_async(
+                                m->bus,
+                                NULL,
+                                "org.freedesktop.systemd1",
+                                "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager",
+                                "StopUnit",
+                                NULL,
+                                NULL,
+                                "ss",
+                                unit,
+                                "fail");
+        }
+        return 0;
+}
+
+static int orphan_dirs_work(void *userdata) {
+        char **dirs = userdata;
+        int ret = 0;
+
+        STRV_FOREACH(d, dirs) {
+                int r = rootfs_teardown(*d);
+
+                if (r < 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+static void orphan_dirs_done(Worker *w, int result, void *userdata) {
+        worker_free(w);
+        strv_free(userdata);
+        if (result < 0)
+                log_warning_errno(result, "Failed to remove some orphaned container directories: %m");
+}
+
+/* Directories in the depot that no container owns: left by a wardend that died in the middle of a Create
+ * before it wrote the state file (it writes it first), or by a failed cleanup. */
+static void adopt_orphan_dirs(Manager *m) {
+        _cleanup_strv_free_ char **dirs = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        Worker *w;
+
+        d = opendir(m->config.depot_path);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char *p;
+
+                if (de->d_name[0] == '.' || manager_get_container(m, de->d_name))
+                        continue;
+                if (asprintf(&p, "%s/%s", m->config.depot_path, de->d_name) < 0 ||
+                    strv_consume(&dirs, p) < 0)
+                        return;
+                log_warning("Removing '%s', which belongs to no known container.", p);
+        }
+        if (!dirs)
+                return;
+        if (worker_start(m->event, "warden-cleanup", orphan_dirs_work, orphan_dirs_done, dirs, &w) >= 0)
+                TAKE_PTR(dirs);
+}
+
+int bus_lifecycle_adopt(Manager *m) {
+        Container *c;
+        int r;
+
+        HASHMAP_FOREACH(c, m->containers) {
+                if (c->state == CONTAINER_BORN) {
+                        adopt_cleanup(c, "wardend stopped while creating it");
+                        continue;
+                }
+                if (c->state == CONTAINER_DESTROYED) {
+                        adopt_cleanup(c, "wardend stopped while destroying it");
+                        continue;
+                }
+                if (!leader_is_alive(c)) {
+                        adopt_cleanup(c, "its wshd is gone");
+                        continue;
+                }
+                r = container_watch_leader(c);
+                if (r < 0) {
+                        adopt_cleanup(c, "its wshd cannot be watched");
+                        continue;
+                }
+                container_arm_grace(c);
+        }
+
+        adopt_orphan_dirs(m);
+        r = sd_bus_call_method_async(
+                        m->bus,
+                        NULL,
+                        "org.freedesktop.systemd1",
+                        "/org/freedesktop/systemd1",
+                        "org.freedesktop.systemd1.Manager",
+                        "ListUnitsByPatterns",
+                        reply_list_units,
+                        m,
+                        "asas",
+                        0,
+                        1,
+                        "warden-*.scope");
+        if (r < 0)
+                log_debug_errno(r, "Failed to list warden scopes: %m");
+        return 0;
+}
