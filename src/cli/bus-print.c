@@ -73,27 +73,39 @@ static int print_basic(FILE *f, sd_bus_message *m, char type, PrintMode mode) {
         return 1;
 }
 
-static int print_value(FILE *f, sd_bus_message *m, PrintMode mode);
+static int print_value(FILE *f, sd_bus_message *m, PrintMode mode, unsigned depth);
 
-static int print_container(FILE *f, sd_bus_message *m, char type, const char *contents, PrintMode mode) {
-        bool dict = type == SD_BUS_TYPE_ARRAY && contents[0] == SD_BUS_TYPE_DICT_ENTRY_BEGIN;
-        /* JSON object keys must be strings: keys of other types are quoted. */
-        bool quote_key = dict && mode == PRINT_JSON && !strchr("sog", contents[1]);
-        bool first = true;
+/* Prints the container whose type print_value() just peeked. */
+static int print_container(FILE *f, sd_bus_message *m, PrintMode mode, unsigned depth) {
+        bool dict, quote_key, bracket, first = true;
+        const char *contents;
+        char type;
         int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        assert(r > 0);
+
+        dict = type == SD_BUS_TYPE_ARRAY && contents[0] == SD_BUS_TYPE_DICT_ENTRY_BEGIN;
+        /* JSON object keys must be strings: keys of other types are quoted. */
+        quote_key = dict && mode == PRINT_JSON && !strchr("sog", contents[1]);
+        /* In text, an array or dictionary inside another value is bracketed, so that "a(qq)" or "aa{sv}"
+         * stays readable; at the top it is bare ("app=web team=a"). */
+        bracket = mode == PRINT_JSON || (type == SD_BUS_TYPE_ARRAY && depth > 0);
 
         r = sd_bus_message_enter_container(m, type, contents);
         if (r < 0)
                 return r;
 
         if (type == SD_BUS_TYPE_VARIANT) {
-                r = print_value(f, m, mode);
+                r = print_value(f, m, mode, depth);
                 if (r < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
         }
 
-        if (mode == PRINT_JSON)
+        if (bracket)
                 fputc(dict ? '{' : '[', f);
         else if (type == SD_BUS_TYPE_STRUCT)
                 fputc('(', f);
@@ -114,34 +126,34 @@ static int print_container(FILE *f, sd_bus_message *m, char type, const char *co
                                 return r;
                         if (quote_key)
                                 fputc('"', f);
-                        r = print_value(f, m, mode); /* key */
+                        r = print_value(f, m, mode, depth + 1); /* key */
                         if (r < 0)
                                 return r;
                         if (quote_key)
                                 fputc('"', f);
                         fputs(mode == PRINT_JSON ? ": " : "=", f);
-                        r = print_value(f, m, mode);
+                        r = print_value(f, m, mode, depth + 1);
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_exit_container(m);
                         if (r < 0)
                                 return r;
                 } else {
-                        r = print_value(f, m, mode);
+                        r = print_value(f, m, mode, depth + 1);
                         if (r < 0)
                                 return r;
                 }
                 first = false;
         }
 
-        if (mode == PRINT_JSON)
+        if (bracket)
                 fputc(dict ? '}' : ']', f);
         else if (type == SD_BUS_TYPE_STRUCT)
                 fputc(')', f);
         return sd_bus_message_exit_container(m);
 }
 
-static int print_value(FILE *f, sd_bus_message *m, PrintMode mode) {
+static int print_value(FILE *f, sd_bus_message *m, PrintMode mode, unsigned depth) {
         const char *contents;
         char type;
         int r;
@@ -151,16 +163,16 @@ static int print_value(FILE *f, sd_bus_message *m, PrintMode mode) {
                 return r;
         if (type == SD_BUS_TYPE_ARRAY || type == SD_BUS_TYPE_STRUCT || type == SD_BUS_TYPE_VARIANT ||
             type == SD_BUS_TYPE_DICT_ENTRY) {
-                r = print_container(f, m, type, contents, mode);
+                r = print_container(f, m, mode, depth);
                 return r < 0 ? r : 1;
         }
         return print_basic(f, m, type, mode);
 }
 
 int bus_print_json_value(FILE *f, sd_bus_message *m) {
-        return print_value(f, m, PRINT_JSON);
+        return print_value(f, m, PRINT_JSON, 0);
 }
 
 int bus_print_text_value(FILE *f, sd_bus_message *m) {
-        return print_value(f, m, PRINT_TEXT);
+        return print_value(f, m, PRINT_TEXT, 0);
 }

@@ -11,5 +11,6 @@
  * container, 1 if a value was written, negative errno. */
 int bus_print_json_value(FILE *f, sd_bus_message *m);
 
-/* Same, as text: arrays space-separated, dictionaries as key=value, structs as (a b). */
+/* Same, as text: arrays space-separated, dictionaries as key=value, structs as (a b); arrays and
+ * dictionaries inside another value are bracketed, [a b] and {k=v}. */
 int bus_print_text_value(FILE *f, sd_bus_message *m);

@@ -6,6 +6,8 @@
  */
 
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +19,52 @@
 #include "bus-util.h"
 #include "json-util.h"
 #include "log.h"
+#include "parse-util.h"
 #include "strv.h"
 
 #define EXIT_USAGE 2
 
+/*
+ * Create waits for systemd and wshd, Stop for the container's stop_timeout and Destroy for both: longer than
+ * sd-bus's default of 25 s is possible on a loaded machine, and giving up early would leave the caller
+ * guessing whether the call took effect.
+ */
+#define SLOW_CALL_TIMEOUT_USEC (120 * USEC_PER_SEC)
+
+typedef struct BindMount {
+        char *source;
+        char *destination;
+        bool read_only;
+} BindMount;
+
 static bool arg_json = false;
 static const char *arg_bus_address = NULL;
 static char **arg_properties = NULL; /* key, value, … */
+static bool arg_kill = false;
+static const char *arg_handle = NULL;
+static const char *arg_rootfs = NULL;
+static const char *arg_network = NULL;
+static BindMount *arg_bind_mounts = NULL;
+static size_t arg_n_bind_mounts = 0;
+static char **arg_env = NULL;
+static bool arg_grace_time_set = false;
+static uint32_t arg_grace_time = 0;
+static bool arg_memory_limit_set = false, arg_cpu_weight_set = false, arg_pids_limit_set = false;
+static uint64_t arg_memory_limit = 0, arg_cpu_weight = 0, arg_pids_limit = 0;
+
+typedef enum VerbFlags {
+        VERB_OPTIONS = 1 << 0,        /* options may follow the command (echo: its argument is verbatim) */
+        VERB_CREATE_OPTIONS = 1 << 1, /* --handle, --rootfs, --bind, … */
+        VERB_PROPERTY = 1 << 2,       /* --property */
+        VERB_KILL = 1 << 3,           /* --kill */
+} VerbFlags;
+
+#define ARGS_ANY INT_MAX
 
 typedef struct Verb {
         const char *name;
         int min_args, max_args; /* not counting the verb itself */
+        VerbFlags flags;
         int (*run)(sd_bus *bus, char **args);
 } Verb;
 
@@ -37,6 +74,10 @@ static void help(void) {
                "Commands:\n"
                "  ping                   Check that wardend answers (activating it if needed)\n"
                "  echo MESSAGE           Send MESSAGE to wardend and print its answer\n"
+               "  create [OPTIONS...]    Create a container and print its handle\n"
+               "  stop [--kill] HANDLE...\n"
+               "                         Stop every process of the containers\n"
+               "  destroy HANDLE...      Destroy the containers and everything they hold\n"
                "  list                   List container handles (filter with --property)\n"
                "  info HANDLE            Show a container's state and resources\n"
                "  version                Show the versions of wardenctl and wardend\n\n"
@@ -44,17 +85,24 @@ static void help(void) {
                "  -h --help              Show this help\n"
                "     --version           Show the version of wardenctl\n"
                "     --json              Print structured output as JSON\n"
-               "  -p --property=KEY=VAL  With list: only containers with this property (repeatable)\n"
+               "  -p --property=KEY=VAL  With list: only containers with this property;\n"
+               "                         with create: set this property (repeatable)\n"
                "     --bus-address=ADDR  Talk to the wardend on this bus instead of the system bus\n\n"
+               "Options of create:\n"
+               "     --handle=HANDLE     Name the container (default: a generated handle)\n"
+               "     --rootfs=DIR        Use DIR as the read-only root file system\n"
+               "     --bind=SRC:DST[:ro|:rw]\n"
+               "                         Bind-mount host SRC at DST (default read-only; repeatable)\n"
+               "     --grace-time=TIME   Destroy this long after the last client is gone (0: never)\n"
+               "     --network=ADDR      Give the container the pool's /30 that holds ADDR\n"
+               "     --env=KEY=VALUE     Default environment of its processes (repeatable)\n"
+               "     --memory-limit=SIZE Memory limit in bytes (K, M, G, T suffixes)\n"
+               "     --cpu-weight=N      CPU weight, 1-10000\n"
+               "     --pids-limit=N      Maximum number of tasks\n\n"
+               "Options of stop:\n"
+               "     --kill              Send SIGKILL at once instead of SIGTERM first\n\n"
                "See wardenctl(1) for details.\n",
                program_invocation_short_name);
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
 /* Prints the daemon's own message: it is written for people already ("No container 'x'."). */
@@ -64,27 +112,43 @@ static int log_bus_error(const sd_bus_error *e, int r, const char *what) {
         return log_error_errno(r, "%s: %m", what);
 }
 
-static int call(sd_bus *bus, const char *method, sd_bus_message **reply, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        va_list ap;
+static int new_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
         int r;
 
         r = sd_bus_message_new_method_call(
-                        bus, &m, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
+                        bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a %s() call: %m", method);
-        if (types) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
+        return 0;
+}
+
+/* Sends 'm' and waits up to 'usec' (0: sd-bus's default) for the reply; logs a failure. */
+static int send_call(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_message **reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call(bus, m, usec, &e, reply);
+        if (r < 0)
+                return log_bus_error(&e, r, sd_bus_message_get_member(m));
+        return 0;
+}
+
+static int call(sd_bus *bus, const char *method, uint64_t usec, sd_bus_message **ret, const char *sig, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = new_call(bus, method, &m);
+        if (r < 0)
+                return r;
+        if (sig) {
+                va_start(ap, sig);
+                r = sd_bus_message_appendv(m, sig, ap);
                 va_end(ap);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create a %s() call: %m", method);
         }
-        r = sd_bus_call(bus, m, 0, &e, reply);
-        if (r < 0)
-                return log_bus_error(&e, r, method);
-        return 0;
+        return send_call(bus, m, usec, ret);
 }
 
 static int get_version(sd_bus *bus, char **ret) {
@@ -109,11 +173,11 @@ static int verb_ping(sd_bus *bus, char **args) {
         uint64_t start, end;
         int r;
 
-        start = now_usec();
-        r = call(bus, "Ping", NULL, NULL);
+        start = now_usec(CLOCK_MONOTONIC);
+        r = call(bus, "Ping", 0, NULL, NULL);
         if (r < 0)
                 return r;
-        end = now_usec();
+        end = now_usec(CLOCK_MONOTONIC);
         r = get_version(bus, &version);
         if (r < 0)
                 return r;
@@ -135,7 +199,7 @@ static int verb_echo(sd_bus *bus, char **args) {
         const char *s;
         int r;
 
-        r = call(bus, "Echo", &reply, "s", args[0]);
+        r = call(bus, "Echo", 0, &reply, "s", args[0]);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "s", &s);
@@ -165,26 +229,33 @@ static int verb_version(sd_bus *bus, char **args) {
         return 0;
 }
 
-static int verb_list(sd_bus *bus, char **args) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_strv_free_ char **handles = NULL;
+/* Appends the key, value, … list 'l' as an a{ss}. */
+static int append_string_pairs(sd_bus_message *m, char **l) {
         int r;
 
-        r = sd_bus_message_new_method_call(
-                        bus, &m, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "List");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
-        for (char **p = arg_properties; r >= 0 && p && p[0] && p[1]; p += 2)
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
+        for (char **p = l; r >= 0 && p && p[0] && p[1]; p += 2)
                 r = sd_bus_message_append(m, "{ss}", p[0], p[1]);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int verb_list(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_strv_free_ char **handles = NULL;
+        int r;
+
+        r = new_call(bus, "List", &m);
+        if (r < 0)
+                return r;
+        r = append_string_pairs(m, arg_properties);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a List() call: %m");
 
-        r = sd_bus_call(bus, m, 0, &e, &reply);
+        r = send_call(bus, m, 0, &reply);
         if (r < 0)
-                return log_bus_error(&e, r, "List");
+                return r;
         r = sd_bus_message_read_strv(reply, &handles);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the reply: %m");
@@ -208,13 +279,238 @@ static int verb_list(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* Opens the dict entry of an a{sv} for 'key' and its variant of type 'contents'. */
+static int open_option(sd_bus_message *m, const char *key, const char *contents) {
+        int r;
+
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, contents);
+        return r;
+}
+
+static int close_option(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_close_container(m); /* variant */
+        if (r >= 0)
+                r = sd_bus_message_close_container(m); /* dict entry */
+        return r;
+}
+
+/* The Create options a{sv}: only the options given, so that wardend's defaults apply to the others. */
+static int append_create_options(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+        if (arg_handle) {
+                r = sd_bus_message_append(m, "{sv}", "handle", "s", arg_handle);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_rootfs) {
+                r = sd_bus_message_append(m, "{sv}", "rootfs", "s", arg_rootfs);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_n_bind_mounts > 0) {
+                r = open_option(m, "bind_mounts", "a(ssb)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(ssb)");
+                for (size_t i = 0; r >= 0 && i < arg_n_bind_mounts; i++)
+                        r = sd_bus_message_append(
+                                        m,
+                                        "(ssb)",
+                                        arg_bind_mounts[i].source,
+                                        arg_bind_mounts[i].destination,
+                                        (int) arg_bind_mounts[i].read_only);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = close_option(m);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_grace_time_set) {
+                r = sd_bus_message_append(m, "{sv}", "grace_time", "u", arg_grace_time);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_network) {
+                r = sd_bus_message_append(m, "{sv}", "network", "s", arg_network);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_properties) {
+                r = open_option(m, "properties", "a{ss}");
+                if (r >= 0)
+                        r = append_string_pairs(m, arg_properties);
+                if (r >= 0)
+                        r = close_option(m);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_env) {
+                r = open_option(m, "env", "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, arg_env);
+                if (r >= 0)
+                        r = close_option(m);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_memory_limit_set) {
+                r = sd_bus_message_append(m, "{sv}", "memory_limit", "t", arg_memory_limit);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_cpu_weight_set) {
+                r = sd_bus_message_append(m, "{sv}", "cpu_weight", "t", arg_cpu_weight);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_pids_limit_set) {
+                r = sd_bus_message_append(m, "{sv}", "pids_limit", "t", arg_pids_limit);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
+static int verb_create(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *handle, *object;
+        int r;
+
+        r = new_call(bus, "Create", &m);
+        if (r < 0)
+                return r;
+        r = append_create_options(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a Create() call: %m");
+
+        r = send_call(bus, m, SLOW_CALL_TIMEOUT_USEC, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "so", &handle, &object);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply: %m");
+
+        if (arg_json) {
+                fputs("{\"handle\": ", stdout);
+                json_write_string(stdout, handle);
+                fputs(", \"object\": ", stdout);
+                json_write_string(stdout, object);
+                puts("}");
+        } else
+                puts(handle);
+        return 0;
+}
+
+/* Calls 'method' for each handle; every failure is reported, and the first one is returned. */
+static int call_each(sd_bus *bus, const char *method, char **handles) {
+        int ret = 0, r;
+
+        STRV_FOREACH(h, handles) {
+                if (streq(method, "Stop"))
+                        r = call(bus, method, SLOW_CALL_TIMEOUT_USEC, NULL, "sb", *h, (int) arg_kill);
+                else
+                        r = call(bus, method, SLOW_CALL_TIMEOUT_USEC, NULL, "s", *h);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+static int verb_stop(sd_bus *bus, char **args) {
+        return call_each(bus, "Stop", args);
+}
+
+static int verb_destroy(sd_bus *bus, char **args) {
+        return call_each(bus, "Destroy", args);
+}
+
+static bool info_key_is_bytes(const char *key) {
+        return strv_contains(
+                        STRV_MAKE("memory_current",
+                                  "memory_limit",
+                                  "disk_bytes_used",
+                                  "disk_limit",
+                                  "rx_bytes",
+                                  "tx_bytes"),
+                        key);
+}
+
+/* Writes 'bytes' with a binary suffix ("1.5M") after the exact number, so that both people and scripts can
+ * read the line. */
+static void print_bytes(FILE *f, uint64_t bytes) {
+        static const char suffixes[] = "KMGTPE";
+        double v = (double) bytes;
+        size_t i = 0;
+
+        fprintf(f, "%" PRIu64, bytes);
+        if (bytes == UINT64_MAX) {
+                fputs(" (unlimited)", f);
+                return;
+        }
+        if (bytes < 1024)
+                return;
+        v /= 1024.0;
+        while (v >= 1024.0 && i + 1 < sizeof(suffixes) - 1) {
+                v /= 1024.0;
+                i++;
+        }
+        fprintf(f, " (%.1f%c)", v, suffixes[i]);
+}
+
+/*
+ * Writes the value of the Info entry 'key' (the next value of 'reply', a variant) as text. Numbers whose
+ * unit is known get a readable form appended; everything else is printed by bus_print_text_value().
+ */
+static int print_info_value(FILE *f, sd_bus_message *reply, const char *key) {
+        const char *contents;
+        uint64_t t;
+        uint32_t u;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(reply, &type, &contents);
+        if (r < 0)
+                return r;
+        if (r == 0 || type != SD_BUS_TYPE_VARIANT)
+                return bus_print_text_value(f, reply);
+
+        if (streq(contents, "t") && (info_key_is_bytes(key) || streq(key, "cpu_usage_ns"))) {
+                r = sd_bus_message_read(reply, "v", "t", &t);
+                if (r < 0)
+                        return r;
+                if (streq(key, "cpu_usage_ns"))
+                        fprintf(f, "%" PRIu64 " (%.3fs)", t, (double) t / 1e9);
+                else
+                        print_bytes(f, t);
+                return 1;
+        }
+        if (streq(contents, "u") && streq(key, "grace_time")) {
+                r = sd_bus_message_read(reply, "v", "u", &u);
+                if (r < 0)
+                        return r;
+                fprintf(f, "%" PRIu32 "%s", u, u == 0 ? " (never)" : "s");
+                return 1;
+        }
+        return bus_print_text_value(f, reply);
+}
+
 static int verb_info(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *key;
         bool first = true;
         int r;
 
-        r = call(bus, "Info", &reply, "s", args[0]);
+        r = call(bus, "Info", 0, &reply, "s", args[0]);
         if (r < 0)
                 return r;
 
@@ -234,9 +530,19 @@ static int verb_info(sd_bus *bus, char **args) {
                         fputs(": ", stdout);
                         r = bus_print_json_value(stdout, reply);
                 } else {
-                        printf("%16s: ", key);
-                        r = bus_print_text_value(stdout, reply);
-                        putchar('\n');
+                        _cleanup_free_ char *value = NULL;
+                        size_t size = 0;
+                        FILE *f;
+
+                        /* Into a buffer first, so that an empty value leaves no trailing blank. */
+                        f = open_memstream(&value, &size);
+                        if (!f)
+                                return log_oom();
+                        r = print_info_value(f, reply, key);
+                        if (fclose(f) != 0 && r >= 0)
+                                r = -ENOMEM;
+                        if (r >= 0)
+                                printf("%16s:%s%s\n", key, size > 0 ? " " : "", value);
                 }
                 if (r < 0)
                         return log_error_errno(r, "Failed to parse the reply: %m");
@@ -252,48 +558,218 @@ static int verb_info(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* clang-format off */
 static const Verb verbs[] = {
-        { "ping", 0, 0, verb_ping }, { "echo", 1, 1, verb_echo },       { "list", 0, 0, verb_list },
-        { "info", 1, 1, verb_info }, { "version", 0, 0, verb_version },
+        { "ping",    0, 0,        VERB_OPTIONS,                       verb_ping    },
+        { "echo",    1, 1,        0,                                  verb_echo    },
+        { "create",  0, 0,        VERB_OPTIONS | VERB_CREATE_OPTIONS |
+                                  VERB_PROPERTY,                      verb_create  },
+        { "stop",    1, ARGS_ANY, VERB_OPTIONS | VERB_KILL,           verb_stop    },
+        { "destroy", 1, ARGS_ANY, VERB_OPTIONS,                       verb_destroy },
+        { "list",    0, 0,        VERB_OPTIONS | VERB_PROPERTY,       verb_list    },
+        { "info",    1, 1,        VERB_OPTIONS,                       verb_info    },
+        { "version", 0, 0,        VERB_OPTIONS,                       verb_version },
 };
+/* clang-format on */
 
-static int add_property_filter(const char *s) {
+/* Splits "KEY=VALUE" (KEY not empty) for --property= and --env=. */
+static int split_key_value(const char *option, const char *s, char **ret_key) {
         const char *eq = strchr(s, '=');
         char *k;
-        int r;
 
         if (!eq || eq == s)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--property= takes KEY=VALUE, got '%s'.", s);
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "--%s= takes KEY=VALUE, got '%s'.", option, s);
         k = strndup(s, (size_t) (eq - s));
         if (!k)
                 return log_oom();
+        *ret_key = k;
+        return 0;
+}
+
+static int add_property(const char *s) {
+        char *k;
+        int r;
+
+        r = split_key_value("property", s, &k);
+        if (r < 0)
+                return r;
         r = strv_consume(&arg_properties, k);
         if (r >= 0)
-                r = strv_extend(&arg_properties, eq + 1);
+                r = strv_extend(&arg_properties, strchr(s, '=') + 1);
         if (r < 0)
                 return log_oom();
         return 0;
 }
 
-/* Returns 1 to go on, 0 to exit successfully, negative errno on a usage error. */
-static int parse_argv(int argc, char *argv[]) {
-        enum {
-                ARG_VERSION = 0x100,
-                ARG_JSON,
-                ARG_BUS_ADDRESS,
+static int add_env(const char *s) {
+        _cleanup_free_ char *k = NULL;
+        int r;
+
+        r = split_key_value("env", s, &k);
+        if (r < 0)
+                return r;
+        if (strv_extend(&arg_env, s) < 0)
+                return log_oom();
+        return 0;
+}
+
+/*
+ * "SRC:DST", "SRC:DST:ro" or "SRC:DST:rw". Read-only by default, as in Warden. Only the syntax is checked
+ * here; whether SRC exists and DST is usable is wardend's to say.
+ */
+static int add_bind_mount(const char *s) {
+        _cleanup_free_ char *source = NULL, *destination = NULL;
+        const char *colon, *end = s + strlen(s);
+        bool read_only = true;
+        BindMount *b;
+
+        if (end - s > 3 && (streq(end - 3, ":ro") || streq(end - 3, ":rw"))) {
+                read_only = streq(end - 3, ":ro");
+                end -= 3;
+        }
+        colon = memchr(s, ':', (size_t) (end - s));
+        if (!colon || colon == s || colon + 1 == end)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "--bind= takes SRC:DST[:ro|:rw], got '%s'.", s);
+
+        source = strndup(s, (size_t) (colon - s));
+        destination = strndup(colon + 1, (size_t) (end - colon - 1));
+        if (!source || !destination)
+                return log_oom();
+        b = reallocarray(arg_bind_mounts, arg_n_bind_mounts + 1, sizeof(BindMount));
+        if (!b)
+                return log_oom();
+        arg_bind_mounts = b;
+        arg_bind_mounts[arg_n_bind_mounts++] = (BindMount){
+                .source = TAKE_PTR(source),
+                .destination = TAKE_PTR(destination),
+                .read_only = read_only,
         };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "property", required_argument, NULL, 'p' },
-                { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
-                {},
-        };
+        return 0;
+}
+
+static void free_args(void) {
+        for (size_t i = 0; i < arg_n_bind_mounts; i++) {
+                free(arg_bind_mounts[i].source);
+                free(arg_bind_mounts[i].destination);
+        }
+        arg_bind_mounts = mfree(arg_bind_mounts);
+        arg_n_bind_mounts = 0;
+        arg_properties = strv_free(arg_properties);
+        arg_env = strv_free(arg_env);
+}
+
+static int parse_grace_time(const char *s) {
+        uint64_t usec;
+        int r;
+
+        r = parse_sec(s, &usec);
+        if (r < 0)
+                return log_error_errno(r, "Invalid --grace-time= '%s': %m", s);
+        /* "infinity" means what 0 means to wardend: never. Fractions round up, so that "500ms" is not 0. */
+        if (usec == USEC_INFINITY)
+                usec = 0;
+        usec = (usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+        if (usec > UINT32_MAX)
+                return log_error_errno(SYNTHETIC_ERRNO(ERANGE), "--grace-time= '%s' is too long.", s);
+        arg_grace_time = (uint32_t) usec;
+        arg_grace_time_set = true;
+        return 0;
+}
+
+static int parse_number_option(const char *name, const char *s, bool size, uint64_t *ret, bool *ret_set) {
+        int r;
+
+        r = size ? parse_size(s, ret) : parse_uint64(s, ret);
+        if (r < 0)
+                return log_error_errno(r, "Invalid --%s= '%s': %m", name, s);
+        *ret_set = true;
+        return 0;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_JSON,
+        ARG_BUS_ADDRESS,
+        ARG_HANDLE,
+        ARG_ROOTFS,
+        ARG_BIND,
+        ARG_GRACE_TIME,
+        ARG_NETWORK,
+        ARG_ENV,
+        ARG_MEMORY_LIMIT,
+        ARG_CPU_WEIGHT,
+        ARG_PIDS_LIMIT,
+        ARG_KILL,
+};
+
+static const struct option options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, ARG_VERSION },
+        { "json", no_argument, NULL, ARG_JSON },
+        { "property", required_argument, NULL, 'p' },
+        { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
+        { "handle", required_argument, NULL, ARG_HANDLE },
+        { "rootfs", required_argument, NULL, ARG_ROOTFS },
+        { "bind", required_argument, NULL, ARG_BIND },
+        { "grace-time", required_argument, NULL, ARG_GRACE_TIME },
+        { "network", required_argument, NULL, ARG_NETWORK },
+        { "env", required_argument, NULL, ARG_ENV },
+        { "memory-limit", required_argument, NULL, ARG_MEMORY_LIMIT },
+        { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
+        { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+        { "kill", no_argument, NULL, ARG_KILL },
+        {},
+};
+
+/* Which verbs an option belongs to; 0 for the options every command takes. */
+static VerbFlags option_verb_flag(int c) {
+        switch (c) {
+        case 'p':
+                return VERB_PROPERTY;
+        case ARG_KILL:
+                return VERB_KILL;
+        case ARG_HANDLE ... ARG_PIDS_LIMIT:
+                return VERB_CREATE_OPTIONS;
+        default:
+                return 0;
+        }
+}
+
+static const char *option_name(int c) {
+        for (const struct option *o = options; o->name; o++)
+                if (o->val == c)
+                        return o->name;
+        return "?";
+}
+
+/*
+ * Parses options up to the command (verb == NULL) or after it (the command's own options, which may be
+ * mixed with its arguments). Returns 1 to go on, 0 to exit successfully, negative errno on a usage error.
+ */
+static int parse_options(int argc, char *argv[], const Verb *verb) {
+        VerbFlags flag;
         int c, r;
 
-        /* '+': stop at the first non-option, so that arguments of commands are never taken for options. */
-        while ((c = getopt_long(argc, argv, "+hp:", options, NULL)) >= 0)
+        /* Before the command, '+' stops at the first non-option, so that the command's arguments are
+         * never taken for global options; after it, getopt may reorder ("info HANDLE --json"). */
+        optind = 0;
+        while ((c = getopt_long(argc, argv, verb ? "hp:" : "+hp:", options, NULL)) >= 0) {
+                flag = option_verb_flag(c);
+                /* --property before the command is accepted for compatibility and checked by run(). */
+                if (flag != 0 && verb && !(verb->flags & flag))
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Option --%s does not apply to '%s'.",
+                                        option_name(c),
+                                        verb->name);
+                if (flag != 0 && !verb && c != 'p')
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Option --%s must follow the command it belongs to.",
+                                        option_name(c));
+
                 switch (c) {
                 case 'h':
                         help();
@@ -305,12 +781,61 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_json = true;
                         break;
                 case 'p':
-                        r = add_property_filter(optarg);
+                        r = add_property(optarg);
                         if (r < 0)
                                 return r;
                         break;
                 case ARG_BUS_ADDRESS:
                         arg_bus_address = optarg;
+                        break;
+                case ARG_HANDLE:
+                        arg_handle = optarg;
+                        break;
+                case ARG_ROOTFS:
+                        arg_rootfs = optarg;
+                        break;
+                case ARG_BIND:
+                        r = add_bind_mount(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_GRACE_TIME:
+                        r = parse_grace_time(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_NETWORK:
+                        arg_network = optarg;
+                        break;
+                case ARG_ENV:
+                        r = add_env(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_MEMORY_LIMIT:
+                        r = parse_number_option(
+                                        "memory-limit",
+                                        optarg,
+                                        true,
+                                        &arg_memory_limit,
+                                        &arg_memory_limit_set);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_CPU_WEIGHT:
+                        r = parse_number_option(
+                                        "cpu-weight", optarg, false, &arg_cpu_weight, &arg_cpu_weight_set);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PIDS_LIMIT:
+                        r = parse_number_option(
+                                        "pids-limit", optarg, false, &arg_pids_limit, &arg_pids_limit_set);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_KILL:
+                        arg_kill = true;
                         break;
                 case '?':
                         return log_error_errno(
@@ -320,6 +845,7 @@ static int parse_argv(int argc, char *argv[]) {
                 default:
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unhandled option.");
                 }
+        }
         return 1;
 }
 
@@ -349,9 +875,10 @@ static int connect_bus(sd_bus **ret) {
 static int run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const Verb *verb = NULL;
-        int r, n_args;
+        char **args;
+        int r, n_args, verb_index;
 
-        r = parse_argv(argc, argv);
+        r = parse_options(argc, argv, NULL);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
@@ -359,33 +886,54 @@ static int run(int argc, char *argv[]) {
                 log_error("No command given. Try '%s --help'.", program_invocation_short_name);
                 return EXIT_USAGE;
         }
+        verb_index = optind;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(verbs[i].name, argv[optind]))
+                if (streq(verbs[i].name, argv[verb_index]))
                         verb = &verbs[i];
         if (!verb) {
                 log_error("Unknown command '%s'. Try '%s --help'.",
-                          argv[optind],
+                          argv[verb_index],
                           program_invocation_short_name);
                 return EXIT_USAGE;
         }
-        n_args = argc - optind - 1;
+
+        args = argv + verb_index + 1;
+        n_args = argc - verb_index - 1;
+        if (verb->flags & VERB_OPTIONS) {
+                /* getopt skips its argv[0]: let that be the program name again, so that its messages
+                 * start with "wardenctl:" and not with the command. */
+                argv[verb_index] = argv[0];
+                r = parse_options(argc - verb_index, argv + verb_index, verb);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                args = argv + verb_index + optind;
+                n_args = argc - verb_index - optind;
+        }
+
         if (n_args < verb->min_args || n_args > verb->max_args) {
-                log_error("'%s' takes %s%i argument%s, got %i.",
-                          verb->name,
-                          verb->min_args == verb->max_args ? "" : "at most ",
-                          verb->max_args,
-                          verb->max_args == 1 ? "" : "s",
-                          n_args);
+                if (verb->max_args == ARGS_ANY)
+                        log_error("'%s' takes at least %i argument%s, got %i.",
+                                  verb->name,
+                                  verb->min_args,
+                                  verb->min_args == 1 ? "" : "s",
+                                  n_args);
+                else
+                        log_error("'%s' takes %s%i argument%s, got %i.",
+                                  verb->name,
+                                  verb->min_args == verb->max_args ? "" : "at most ",
+                                  verb->max_args,
+                                  verb->max_args == 1 ? "" : "s",
+                                  n_args);
                 return EXIT_USAGE;
         }
-        if (arg_properties && !streq(verb->name, "list")) {
-                log_error("--property= only applies to 'list'.");
+        if (arg_properties && !(verb->flags & VERB_PROPERTY)) {
+                log_error("--property= only applies to 'list' and 'create'.");
                 return EXIT_USAGE;
         }
 
         r = connect_bus(&bus);
         if (r >= 0)
-                r = verb->run(bus, argv + optind + 1);
+                r = verb->run(bus, args);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
@@ -396,6 +944,6 @@ int main(int argc, char *argv[]) {
         (void) bus_error_register_map();
 
         r = run(argc, argv);
-        arg_properties = strv_free(arg_properties);
+        free_args();
         return r;
 }

@@ -76,6 +76,21 @@ err=$(ctl info ../x 2>&1 >/dev/null) && rc=0 || rc=$?
 check "info of an invalid handle fails" test "$rc" = 1
 check "invalid handle message" grep -q "^wardenctl: Invalid container handle" <<<"$err"
 
+# --- create/stop/destroy: errors come from wardend, exit 1 with its message. Create cannot succeed here
+# (no systemd), but wardend checks the options before it needs systemd.
+rc=0; err=$(ctl create --handle 'bad/handle' 2>&1) || rc=$?
+expect "create with an invalid handle fails with wardend's message" 1 "^wardenctl: Invalid container handle"
+rc=0; err=$(ctl destroy nosuch 2>&1) || rc=$?
+expect "destroy of a missing container exits 1" 1 "^wardenctl: No container 'nosuch'\.$"
+rc=0; err=$(ctl destroy nosuch other 2>&1) || rc=$?
+expect "destroy reports every failed handle" 1 "No container 'other'\."
+check "destroy reports the first failed handle too" grep -q "No container 'nosuch'\." <<<"$err"
+rc=0; err=$(ctl stop --kill nosuch 2>&1) || rc=$?
+expect "stop --kill of a missing container exits 1" 1 "^wardenctl: No container 'nosuch'\.$"
+rc=0; err=$(ctl stop -- -x 2>&1) || rc=$?
+expect "stop of an invalid handle exits 1" 1 "^wardenctl: Invalid container handle"
+check "failed calls created nothing" test -z "$(ctl list)"
+
 check "busctl sees the Version property" bash -c "busctl --address='$addr' get-property org.warden.Manager /org/warden/Manager org.warden.Manager Version | grep -q '^s \"[0-9.]*\"$'"
 err=$(busctl --address="$addr" call org.warden.Manager /org/warden/Manager org.warden.Manager Create 'a{sv}' 0 2>&1) && rc=0 || rc=$?
 expect "Create answers NotSupported (as root) or AccessDenied" 1 "not implemented|Only root"
@@ -158,6 +173,31 @@ rc=0; err=$("$wardenctl" --bus-address="unix:path=$tmp/nothing" ping 2>&1) || rc
 expect "no bus: exit 1 with a message" 1 "^wardenctl: Failed to connect to the given bus"
 check "wardenctl --version" bash -c "'$wardenctl' --version | grep -q '^wardenctl [0-9.]*$'"
 
+# --- create/stop/destroy: what wardenctl refuses by itself (exit 2, before it connects)
+rc=0; err=$("$wardenctl" create --bind nocolon 2>&1) || rc=$?
+expect "create --bind without ':' exits 2" 2 "^wardenctl: --bind= takes SRC:DST\[:ro\|:rw\], got 'nocolon'\.$"
+rc=0; err=$("$wardenctl" create --bind /a: 2>&1) || rc=$?
+expect "create --bind with an empty destination exits 2" 2 "^wardenctl: --bind= takes"
+rc=0; err=$("$wardenctl" create --env NOVALUE 2>&1) || rc=$?
+expect "create --env without '=' exits 2" 2 "^wardenctl: --env= takes KEY=VALUE"
+rc=0; err=$("$wardenctl" create --grace-time soon 2>&1) || rc=$?
+expect "create --grace-time that is no time exits 2" 2 "^wardenctl: Invalid --grace-time= 'soon'"
+rc=0; err=$("$wardenctl" create --memory-limit 1Q 2>&1) || rc=$?
+expect "create --memory-limit that is no size exits 2" 2 "^wardenctl: Invalid --memory-limit= '1Q'"
+rc=0; err=$("$wardenctl" create extra 2>&1) || rc=$?
+expect "create takes no arguments" 2 "^wardenctl: 'create' takes 0 arguments, got 1\.$"
+rc=0; err=$("$wardenctl" list --kill 2>&1) || rc=$?
+expect "an option of another command exits 2" 2 "^wardenctl: Option --kill does not apply to 'list'\.$"
+rc=0; err=$("$wardenctl" --handle x create 2>&1) || rc=$?
+expect "a command's option before the command exits 2" 2 "^wardenctl: Option --handle must follow the command"
+rc=0; err=$("$wardenctl" stop 2>&1) || rc=$?
+expect "stop without a handle exits 2" 2 "^wardenctl: 'stop' takes at least 1 argument, got 0\.$"
+rc=0; err=$("$wardenctl" destroy 2>&1) || rc=$?
+expect "destroy without a handle exits 2" 2 "^wardenctl: 'destroy' takes at least 1 argument"
+rc=0; out=$("$wardenctl" stop --help 2>&1) || rc=$?
+check "stop --help exits 0" test "$rc" = 0
+check "stop --help describes stop" grep -q -- "--kill" <<<"$out"
+
 # --- a re-adopted container, shown by list and info (text and JSON)
 mkdir -p "$tmp/state3/containers"
 printf 'VERSION=1\nHANDLE=web-1\nSTATE=active\nLEADER_PID=%s\nPROPERTY=app=web\nPROPERTY=team=a b\nEVENT=out of memory\nGRACE_TIME=30\n' \
@@ -180,6 +220,13 @@ json=$(ctl --json info web-1)
 check "info --json is valid JSON" python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["properties"] == {"app": "web", "team": "a b"} and d["grace_time"] == 30 and d["job_ids"] == [] and d["events"] == ["out of memory"]' <<<"$json"
 check "Containers property" test "$(busctl --address="$addr" get-property org.warden.Manager /org/warden/Manager org.warden.Manager Containers)" = 'as 1 "web-1"'
 check "container object" test "$(busctl --address="$addr" get-property org.warden.Manager /org/warden/container/web_2d1 org.warden.Container Unit)" = 's "warden-web-1.scope"'
+check "options after the command: list -p" test "$(ctl list -p app=web)" = "web-1"
+check "options after the argument: info HANDLE --json" python3 -c 'import json, sys; assert json.load(sys.stdin)["handle"] == "web-1"' <<<"$(ctl info web-1 --json)"
+
+rc=0; err=$(ctl create --handle web-1 2>&1) || rc=$?
+expect "create with a handle in use fails" 1 "^wardenctl: .*'web-1'"
+check "the failed create left the container alone" test "$(ctl list)" = "web-1"
+
 kill -TERM "$wpid"; wait "$wpid" || true
 check "the state file outlives wardend" test -s "$tmp/state3/containers/web-1"
 
