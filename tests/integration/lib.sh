@@ -94,3 +94,66 @@ error_of() {
         grep -o 'org\.[A-Za-z.]*Error\.[A-Za-z]*' <<<"$out" | head -n1
     fi
 }
+
+# ---- containers ---------------------------------------------------------------------------------------
+WARDEN_DEPOT=/var/lib/warden/containers
+BUSCTL_MANAGER=(busctl --timeout=120 call org.warden.Manager /org/warden/Manager org.warden.Manager)
+GDBUS_MANAGER=(gdbus call --system --timeout 120 --dest org.warden.Manager --object-path /org/warden/Manager)
+
+# create HANDLE [BUSCTL-A{SV}-TAIL...]: Create with handle HANDLE, grace_time 0 and the given extra
+# options, e.g. create c1 1 network s 10.254.0.9  (the count is of the extra options)
+create() {
+    local handle=$1 n=${2:-0}
+    shift 2 || shift $#
+    "${BUSCTL_MANAGER[@]}" Create 'a{sv}' $((n + 2)) handle s "$handle" grace_time u 0 "$@" >/dev/null
+}
+
+# info HANDLE KEY: one value of Info (from wardenctl --json info; arrays and dicts as JSON)
+info() {
+    wardenctl --json info "$1" | python3 -c '
+import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print("" if v is None else (json.dumps(v) if isinstance(v, (list, dict)) else v))' "$2"
+}
+
+# leader HANDLE: wshd's PID
+leader() {
+    info "$1" leader_pid
+}
+
+# in_container HANDLE CMD...: run CMD inside the container (all its namespaces and its root)
+in_container() {
+    local pid
+    pid=$(leader "$1"); shift
+    nsenter -t "$pid" -m -u -i -n -p -r -w -- "$@"
+}
+
+# leftovers HANDLE [LINK]: print everything of container HANDLE that still exists (empty: nothing)
+leftovers() {
+    local h=$1 link=${2:-}
+    grep -F " $WARDEN_DEPOT/$h" /proc/self/mountinfo | sed 's/^/mount: /' || true
+    [[ -e $WARDEN_DEPOT/$h ]] && echo "directory: $WARDEN_DEPOT/$h"
+    [[ -e /run/warden/containers/$h ]] && echo "state file: /run/warden/containers/$h"
+    if [[ -n $link ]] && ip link show "$link" >/dev/null 2>&1; then echo "link: $link"; fi
+    local state
+    state=$(systemctl show -P ActiveState "warden-$h.scope" 2>/dev/null || true)
+    [[ -n $state && $state != inactive ]] && echo "unit: warden-$h.scope is $state"
+    find /sys/fs/cgroup -maxdepth 3 -type d -name "warden-$h.scope" 2>/dev/null | sed 's/^/cgroup: /'
+    wardenctl list | grep -qx -- "$h" && echo "registered: $h"
+    true
+}
+
+# assert_clean HANDLE [LINK]: nothing of HANDLE is left
+assert_clean() {
+    local left
+    left=$(leftovers "$@")
+    [[ -z $left ]] || fail "left behind by '$1': $left"
+}
+
+# destroy_all: destroy every container (cleanup traps)
+destroy_all() {
+    local h
+    for h in $(wardenctl list 2>/dev/null); do
+        "${BUSCTL_MANAGER[@]}" Destroy s "$h" >/dev/null 2>&1 || true
+    done
+}

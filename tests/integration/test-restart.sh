@@ -1,68 +1,71 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Restart safety of the registry: a container recorded in /run/warden/containers whose init is alive is
-# re-adopted by the next wardend (after a restart, a kill -9, or an activation); one whose init is gone, or
-# whose state file is garbage, is logged and removed. While it holds a container, wardend does not exit
-# on idle.
+# Restart safety: systemctl restart, kill -9 and an idle exit of wardend keep every container running; the
+# next wardend re-adopts them (same addresses, uids, grace timers) and hands out neither again. A container
+# whose wshd died is cleaned up completely and reported, and so is one whose state file is garbage; a state
+# file of a create that never finished ("born") is cleaned up too.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-conf=$WARDEN_CONF
 save_config
 state=/run/warden/containers
-leader=restart-test-leader.service
-cleanup() {
-    rm -f "$state/adopted" "$state/dead" "$state/garbage"
-    systemctl stop "$leader" 2>/dev/null || true
-    restore_config
-}
+cleanup() { destroy_all; restore_config; }
 trap cleanup EXIT
-printf '[daemon]\nidle_timeout = 1s\n' >"$conf"
+printf '[daemon]\nidle_timeout = 1s\n' >"$WARDEN_CONF"
 
-# a stand-in for a container's init: a process in a unit of its own
-systemd-run --unit="$leader" --quiet sleep 1000
-lpid=$(systemctl show -P MainPID "$leader")
-mkdir -p "$state"
-printf 'VERSION=1\nHANDLE=adopted\nSTATE=active\nLEADER_PID=%s\nPROPERTY=app=web\nGRACE_TIME=0\n' "$lpid" \
-    >"$state/adopted"
-printf 'VERSION=1\nHANDLE=dead\nSTATE=active\nLEADER_PID=4194305\n' >"$state/dead"
-echo garbage >"$state/garbage"
+create r1 1 properties 'a{ss}' 1 app web
+pid=$(leader r1)
+ip1=$(info r1 container_ip)
 
 systemctl restart warden.service
-assert_eq "$(wardenctl list)" adopted "re-adopted containers"
-assert_eq "$(wardenctl --property app=web list)" adopted "properties survive"
-[[ -e $state/dead ]] && fail "state of a container whose init is gone was kept"
-[[ -e $state/garbage ]] && fail "an unreadable state file was kept"
-journalctl -b -u warden.service -o cat | grep -q "Container 'dead': its init (PID 4194305) is gone" \
-    || fail "the dead container is not reported"
-journalctl -b -u warden.service -o export | grep -q '^WARDEN_CONTAINER=dead$' \
-    || fail "no WARDEN_CONTAINER= field"
-journalctl -b MESSAGE_ID=36dbd72c868244f6b858f219007aba6d WARDEN_CONTAINER=dead -o cat | grep -q 'is gone' \
-    || fail "the lost container's message has no MESSAGE_ID"
-journalctl -b MESSAGE_ID=03ceaa37242844529e550d3b578706c7 WARDEN_CONTAINER=adopted -o cat | grep -q 'Re-adopted' \
-    || fail "the re-adoption message has no MESSAGE_ID"
-assert_eq "$(busctl get-property org.warden.Manager /org/warden/Manager org.warden.Manager Containers)" \
-    'as 1 "adopted"' "Containers property"
-info=$(wardenctl info adopted)
-assert_match "$info" "leader_pid: $lpid" "info leader_pid"
-assert_match "$info" "state: active" "info state"
-busctl introspect org.warden.Manager /org/warden/container/adopted org.warden.Container >/dev/null \
-    || fail "no container object"
+assert_eq "$(wardenctl list)" r1 "re-adopted after restart"
+assert_eq "$(leader r1)" "$pid" "same wshd"
+assert_eq "$(wardenctl list --property app=web)" r1 "properties survive"
+journalctl -b MESSAGE_ID=03ceaa37242844529e550d3b578706c7 WARDEN_CONTAINER=r1 -o cat | grep -q 'Re-adopted' \
+    || fail "no re-adoption message"
 
-# with a container it does not exit on idle (timeout is 1 s)
-pid=$(systemctl show -P MainPID warden.service)
-sleep 3
-assert_eq "$(systemctl show -P MainPID warden.service)" "$pid" "exited although it holds a container"
+# kill -9: the next call activates a new wardend, which still has the container, usable
+wpid=$(systemctl show -P MainPID warden.service)
+kill -9 "$wpid"
+wait_until 10 bash -c "wardenctl list 2>/dev/null | grep -qx r1"
+[[ $(systemctl show -P MainPID warden.service) != "$wpid" ]] || fail "not a new wardend"
+kill -0 "$pid" || fail "wshd died with wardend"
+ping -c1 -W2 "$ip1" >/dev/null || fail "container unreachable after kill -9"
+# its address and uid are not handed out again
+create r2
+[[ $(info r2 container_ip) != "$ip1" ]] || fail "address handed out twice"
+uid1=$(in_container r1 sed -n 's/^vcap:x:\([0-9]*\):.*/\1/p' /etc/passwd)
+uid2=$(in_container r2 sed -n 's/^vcap:x:\([0-9]*\):.*/\1/p' /etc/passwd)
+[[ -n $uid1 && $uid1 != "$uid2" ]] || fail "uid handed out twice: $uid1 and $uid2"
+"${BUSCTL_MANAGER[@]}" Stop sb r1 false
+assert_eq "$(info r1 state)" stopped "Stop after kill -9"
 
-# kill -9: the next call activates a new wardend, which re-adopts the container; nothing is lost
+# with containers wardend does not exit on idle (idle_timeout is 1 s)
+wpid=$(systemctl show -P MainPID warden.service)
+sleep 2.5
+assert_eq "$(systemctl show -P MainPID warden.service)" "$wpid" "exited on idle although it holds containers"
+
+# wshd dies while wardend runs: cleaned up and reported
+kill -9 "$(leader r2)"
+wait_until 10 bash -c '! wardenctl list | grep -qx r2'
+assert_clean r2
+journalctl -b MESSAGE_ID=36dbd72c868244f6b858f219007aba6d WARDEN_CONTAINER=r2 -o cat | grep -q 'wshd' \
+    || fail "the lost container is not reported"
+
+# wshd dies while wardend is down; a garbage state file; a "born" one: all cleaned at the next start
+systemctl stop warden.service
+kill -0 "$pid" || fail "stopping wardend stopped the container"
 kill -9 "$pid"
-wait_until 10 bash -c "wardenctl list 2>/dev/null | grep -qx adopted"
-[[ $(systemctl show -P MainPID warden.service) != "$pid" ]] || fail "not a new wardend"
+echo garbage >"$state/garbage"
+printf 'VERSION=1\nHANDLE=born1\nSTATE=born\nPATH=%s/born1\n' "$WARDEN_DEPOT" >"$state/born1"
+mkdir -p "$WARDEN_DEPOT/born1/upper" "$WARDEN_DEPOT/orphan/upper"
+wardenctl ping
+wait_until 10 bash -c '[[ -z $(wardenctl list) ]]'
+assert_clean r1
+assert_clean born1
+[[ ! -e $state/garbage ]] || fail "garbage state file kept"
+wait_until 10 bash -c "[[ ! -e $WARDEN_DEPOT/orphan ]]"
 
-# the init goes away: the next wardend forgets the container, then idles out
-systemctl stop "$leader"
-systemctl restart warden.service
-assert_eq "$(wardenctl list)" "" "the container whose init died is forgotten"
-[[ -e $state/adopted ]] && fail "its state file was kept"
+# no containers left: idle exit works again
 wait_until 10 bash -c '[[ $(systemctl is-active warden.service) == inactive ]]'
 echo "ok: restart" >&2

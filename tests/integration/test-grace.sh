@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Grace time: a container that no client references is destroyed grace_time seconds after its last client
+# left; one whose client is still connected is kept; grace_time 0 never expires.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+trap destroy_all EXIT
+
+# created by a client that leaves at once (busctl): gone after ~2 s
+"${BUSCTL_MANAGER[@]}" Create 'a{sv}' 2 handle s gone grace_time u 2 >/dev/null
+"${BUSCTL_MANAGER[@]}" Create 'a{sv}' 2 handle s forever grace_time u 0 >/dev/null
+assert_eq "$(info gone state)" active "right after Create"
+wait_until 10 bash -c '! wardenctl list | grep -qx gone'
+assert_clean gone
+
+# created by a client that stays connected for 5 s: kept while it is there, gone 2 s after it left
+python3 - <<'PY' &
+import dbus, time
+bus = dbus.SystemBus()
+m = dbus.Interface(bus.get_object('org.warden.Manager', '/org/warden/Manager'), 'org.warden.Manager')
+m.Create({'handle': 'kept', 'grace_time': dbus.UInt32(2)}, timeout=120)
+time.sleep(5)
+PY
+holder=$!
+wait_until 30 bash -c 'wardenctl list | grep -qx kept'
+sleep 3.5
+wardenctl list | grep -qx kept || fail "a referenced container was destroyed"
+wait "$holder"
+wait_until 10 bash -c '! wardenctl list | grep -qx kept'
+assert_clean kept
+
+wardenctl list | grep -qx forever || fail "grace_time 0 expired"
+echo "ok: grace" >&2
