@@ -29,8 +29,8 @@ typedef struct NetworkConfig {
 int network_ifnames(uint32_t id, NetworkConfig *cfg);
 
 /*
- * Creates and configures the pair; netns_fd is an open /proc/<pid>/ns/net of the container. Must be called in
- * the host's network namespace; it enters netns_fd only on a thread-local basis or in a child and always
+ * Creates and configures the pair; netns_fd is an open /proc/<pid>/ns/net of the container. Must be called
+ * in the host's network namespace; it enters netns_fd only on a thread-local basis or in a child and always
  * returns in the caller's own namespace. On failure nothing of it remains. Negative errno (-EEXIST: the host
  * interface name is taken).
  */
