@@ -28,6 +28,7 @@ typedef struct BindMount {
         bool read_only;
 } BindMount;
 
+/* Frees the n entries and the array itself. */
 void bind_mounts_free(BindMount *b, size_t n);
 
 /*
@@ -37,8 +38,9 @@ void bind_mounts_free(BindMount *b, size_t n);
  */
 int bind_mount_check(const BindMount *b, char **reterr_message);
 
-/* Checks a base rootfs: an absolute path to a directory. -ENOMEDIUM if missing or not a directory; -EINVAL if
- * not absolute/normalised, or "/". */
+/* Checks a base rootfs: an absolute path to a directory. -ENOMEDIUM if missing or not a directory; -EINVAL
+ * if not absolute/normalised, "/", or containing a character that the overlay's mount options cannot carry
+ * (',' ':' '\\' or a control character). */
 int rootfs_check(const char *path);
 
 typedef struct RootfsConfig {
@@ -54,15 +56,28 @@ typedef struct RootfsConfig {
 } RootfsConfig;
 
 /*
- * Creates <path> and its layout, mounts the overlay and the bind mounts (read-only ones really read-only: the
- * bind is remounted MS_RDONLY), each destination resolved inside <path>/rootfs with openat2(RESOLVE_IN_ROOT)
- * and created if missing (a directory, or an empty file if the source is not a directory), so that ".." and
- * symlinks in the rootfs can never make it point outside. Also makes sure the mount points /proc, /dev, /sys,
- * /tmp exist in the container. On failure everything it did is undone (nothing mounted, <path> removed).
- * -ENOMEDIUM: base rootfs missing; -EMEDIUMTYPE: a bind source vanished; other negative errno.
+ * Creates <path> and its layout, mounts the overlay and the bind mounts (read-only ones really read-only,
+ * submounts included: MOUNT_ATTR_RDONLY on the whole cloned tree), each destination resolved inside
+ * <path>/rootfs with openat2(RESOLVE_IN_ROOT) and created if missing (a directory, or an empty file if the
+ * source is not a directory), so that ".." and symlinks in the rootfs can never make it point outside. Also
+ * makes sure the mount points /proc, /dev, /sys, /tmp exist in the container. On failure everything it did
+ * is undone (nothing mounted, <path> removed). -ENOMEDIUM: base rootfs missing; -EMEDIUMTYPE: a bind source
+ * vanished; -EEXIST: <path> exists already (it is left alone); -EINVAL: a bad path, user name, hostname or
+ * address in cfg (see rootfs_check() and bind_mount_check()); other negative errno. Needs Linux >= 5.12
+ * (open_tree(), move_mount(), mount_setattr(), openat2()).
  */
 int rootfs_setup(const RootfsConfig *cfg);
 
 /* Lazily detaches <path>/rootfs with everything mounted below it, then removes <path> without crossing into
  * other file systems. 0 if <path> does not exist. */
 int rootfs_teardown(const char *path);
+
+/*
+ * The container's /etc/passwd and /etc/group, from the base rootfs' files ('contents'; NULL if the base has
+ * none, then a root entry is made up): every line is kept except one for 'user', which is replaced by
+ * "user:x:uid:uid::/home/user:/bin/sh" (passwd) or "user:x:gid:" (group), appended at the end. Pure
+ * functions. -EINVAL: 'user' is not a valid user name (letters, digits, '_', '-', '.', starting with a
+ * letter or '_', at most 31 characters); -ENOMEM.
+ */
+int rootfs_passwd_add(const char *contents, const char *user, uid_t uid, char **ret);
+int rootfs_group_add(const char *contents, const char *user, gid_t gid, char **ret);
