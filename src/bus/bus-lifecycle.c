@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -45,18 +46,21 @@ static const char *const operation_names[] = {
         [OPERATION_TEARDOWN] = "being destroyed",
 };
 
-typedef struct CreateOperation {
+typedef struct CreateOperation CreateOperation;
+struct CreateOperation {
         OperationType type;
         Manager *manager;
         Container *container;
         sd_bus_message *request;
         uint64_t started_usec;
+        uint64_t step_usec;
 
         BindMount *bind_mounts;
         size_t n_bind_mounts;
 
         sd_event_source *timeout_source;
-        Worker *worker;
+        Worker *rootfs_worker;
+        Worker *network_worker;
         SystemdJob *job;
         WshdCall *call;
 
@@ -70,9 +74,15 @@ typedef struct CreateOperation {
 
         int netns_fd;
         NetworkConfig network;
+        bool rootfs_done;
         bool scope_started;
+        bool network_started;
+        bool ready;
+        bool hello_done;
         bool network_done;
-} CreateOperation;
+        bool failing;
+        sd_bus_error failure;
+};
 
 typedef struct StopOperation {
         OperationType type;
@@ -91,9 +101,12 @@ typedef struct TeardownOperation {
         bool stop_unit;
         bool announce; /* emit ContainerDestroyed */
         SystemdJob *job;
-        Worker *worker;
+        Worker *rootfs_worker;
+        bool rootfs_done;
         char *path;
         char host_ifname[NETWORK_IFNAME_MAX];
+        uint64_t started_usec;
+        uint64_t step_usec;
 } TeardownOperation;
 
 static void container_teardown(
@@ -108,6 +121,21 @@ static const char *container_busy_reason(const Container *c) {
         const OperationType *t = c->operation;
 
         return t ? operation_names[*t] : NULL;
+}
+
+/* Debug log of how long each step took ("step NAME took Nus", which bench/run collects). */
+static void log_step(const char *handle, const char *step, uint64_t *since) {
+        uint64_t n = now_usec(CLOCK_MONOTONIC);
+
+        log_full_errno_container(
+                        LOG_DEBUG,
+                        0,
+                        handle,
+                        "Container '%s': step %s took %lluus.",
+                        handle,
+                        step,
+                        (unsigned long long) (n - *since));
+        *since = n;
 }
 
 static void container_emit_changed(Container *c, const char *property, ...) {
@@ -241,6 +269,8 @@ static int leader_exited(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
+static bool leader_is_alive(const Container *c);
+
 static int pidfd_open_pid(pid_t pid) {
         int fd = (int) syscall(SYS_pidfd_open, pid, 0);
 
@@ -264,7 +294,129 @@ static int container_watch_leader(Container *c) {
         return 0;
 }
 
+/* ---- veths being deleted -------------------------------------------------------------------------- */
+
+/*
+ * Deleting a veth makes the kernel wait for RCU grace periods (~25 ms here): that is the slowest part of a
+ * teardown and it is kept off the caller's path. Destroy answers once the container's processes, scope and
+ * files are gone and its /30 is free again; the link is deleted meanwhile by a worker (and would go with
+ * the container's network namespace anyway). A Create that gets the same /30 before that has finished waits
+ * for it before it builds its own veth of the same name. Manager.links_deleting: host ifname → LinkDeletion.
+ */
+static void create_network_go(CreateOperation *op);
+
+typedef struct LinkDeletion {
+        Manager *manager;
+        char ifname[NETWORK_IFNAME_MAX];
+        Worker *worker;
+        CreateOperation **waiters;
+        size_t n_waiters;
+} LinkDeletion;
+
+static int link_deletion_work(void *data) {
+        const char *ifname = data;
+        int r;
+
+        r = network_teardown(ifname);
+        if (r < 0)
+                log_warning_errno(r, "Failed to delete link '%s': %m", ifname);
+        return r;
+}
+
+static void link_deletion_done(Worker *w, int result, void *userdata) {
+        LinkDeletion *ld = userdata;
+        Manager *m = ld->manager;
+
+        worker_free(ld->worker);
+        (void) hashmap_remove(m->links_deleting, ld->ifname);
+        log_debug("Link %s deleted%s.", ld->ifname, result < 0 ? " (with errors)" : "");
+        /* the waiters go on; each removes itself from nothing, the entry is gone already */
+        for (size_t i = 0; i < ld->n_waiters; i++)
+                create_network_go(ld->waiters[i]);
+        free(ld->waiters);
+        free(ld);
+        assert(m->n_operations > 0);
+        m->n_operations--;
+}
+
+static void link_deletion_start(Manager *m, const char *ifname) {
+        LinkDeletion *ld;
+        int r;
+
+        if (hashmap_get(m->links_deleting, ifname))
+                return;
+        ld = calloc(1, sizeof(LinkDeletion));
+        if (!ld) {
+                log_oom();
+                return;
+        }
+        ld->manager = m;
+        if (strlen(ifname) >= sizeof(ld->ifname)) {
+                free(ld);
+                return;
+        }
+        strcpy(ld->ifname, ifname);
+        r =
+                        worker_start(m->event,
+                                     "warden-network",
+                                     link_deletion_work,
+                                     strdup(ld->ifname),
+                                     free,
+                                     link_deletion_done,
+                                     ld,
+                                     &ld->worker);
+        if (r >= 0)
+                r = hashmap_put(m->links_deleting, ld->ifname, ld);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start deleting link %s: %m", ifname);
+                worker_free(ld->worker);
+                free(ld);
+                return;
+        }
+        m->n_operations++;
+}
+
+static int link_deletion_add_waiter(LinkDeletion *ld, CreateOperation *op) {
+        CreateOperation **w = reallocarray(ld->waiters, ld->n_waiters + 1, sizeof(CreateOperation *));
+
+        if (!w)
+                return -ENOMEM;
+        ld->waiters = w;
+        ld->waiters[ld->n_waiters++] = op;
+        return 0;
+}
+
+static void link_deletion_remove_waiter(Manager *m, const char *ifname, CreateOperation *op) {
+        LinkDeletion *ld = hashmap_get(m->links_deleting, ifname);
+
+        for (size_t i = 0; ld && i < ld->n_waiters; i++)
+                if (ld->waiters[i] == op) {
+                        memmove(ld->waiters + i, ld->waiters + i + 1, (ld->n_waiters - i - 1) * sizeof(op));
+                        ld->n_waiters--;
+                        return;
+                }
+}
+
 /* ---- teardown ------------------------------------------------------------------------------------ */
+
+/* SIGKILL to wshd: as the init of the container's PID namespace takes every process of it along. Through
+ * the pidfd we hold, or one opened after checking that the PID is still wshd in its scope. */
+static void container_kill_leader(Container *c) {
+        _cleanup_close_ int fd = -EBADF;
+        int pidfd = -EBADF;
+
+        if (c->leader_source)
+                pidfd = sd_event_source_get_io_fd(c->leader_source);
+        else if (c->leader_pid > 0 && leader_is_alive(c)) {
+                fd = pidfd_open_pid(c->leader_pid);
+                pidfd = fd;
+        }
+        if (pidfd < 0)
+                return;
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                log_full_errno_container(
+                                LOG_WARNING, errno, c->handle, "Failed to kill wshd of '%s': %m", c->handle);
+}
 
 static void teardown_operation_free(TeardownOperation *op) {
         if (!op)
@@ -272,7 +424,7 @@ static void teardown_operation_free(TeardownOperation *op) {
         if (op->container && op->container->operation == op)
                 op->container->operation = NULL;
         bus_systemd_job_free(op->job);
-        worker_free(op->worker);
+        worker_free(op->rootfs_worker);
         sd_bus_message_unref(op->request);
         sd_bus_message_unref(op->failed_create);
         sd_bus_error_free(&op->error);
@@ -286,6 +438,7 @@ static void teardown_finish(TeardownOperation *op) {
         _cleanup_free_ char *handle = strdup(c->handle);
         int r;
 
+        log_step(c->handle, "destroy.total", &op->started_usec);
         if (c->uid > 0)
                 id_pool_release(m->uids, c->uid);
         if (c->has_net)
@@ -324,59 +477,79 @@ static void teardown_finish(TeardownOperation *op) {
         teardown_operation_free(op);
 }
 
-static int teardown_work(void *userdata) {
-        TeardownOperation *op = userdata;
-        int r, ret = 0;
+/*
+ * wshd is killed (and with it every process of the container), the scope is stopped and the root file system
+ * is detached and removed (a worker thread), side by side; Destroy answers when all of that is done. The
+ * veth is deleted meanwhile, off the caller's path (see "veths being deleted").
+ */
+static int teardown_rootfs_work(void *data) {
+        const char *path = data;
+        int r;
 
-        if (op->host_ifname[0]) {
-                r = network_teardown(op->host_ifname);
-                if (r < 0) {
-                        log_warning_errno(r, "Failed to delete link '%s': %m", op->host_ifname);
-                        ret = r;
-                }
+        /* The container's processes were sent SIGKILL when this started; one that is still dying might
+         * create a file under our feet: try again for a while. */
+        for (unsigned i = 0;; i++) {
+                r = rootfs_teardown(path);
+                if (!IN_SET(r, -ENOTEMPTY, -EBUSY) || i >= 100)
+                        break;
+                (void) usleep(10 * USEC_PER_MSEC);
         }
-        if (op->path) {
-                r = rootfs_teardown(op->path);
-                if (r < 0) {
-                        log_warning_errno(r, "Failed to remove '%s': %m", op->path);
-                        ret = r;
-                }
-        }
-        return ret;
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove '%s': %m", path);
+        return r;
 }
 
-static void teardown_work_done(Worker *w, int result, void *userdata) {
+static void teardown_maybe_finish(TeardownOperation *op) {
+        if (op->job || op->rootfs_worker || !op->rootfs_done)
+                return;
+        teardown_finish(op);
+}
+
+/* The steps overlap: each is logged as the time since the start. */
+static void teardown_log_step(TeardownOperation *op, const char *step) {
+        uint64_t since = op->started_usec;
+
+        log_step(op->container->handle, step, &since);
+}
+
+static void teardown_worker_done(Worker *w, int result, void *userdata) {
         TeardownOperation *op = userdata;
 
-        op->worker = worker_free(op->worker);
+        op->rootfs_worker = worker_free(op->rootfs_worker);
+        op->rootfs_done = true;
+        teardown_log_step(op, "destroy.rootfs");
         if (result < 0)
                 log_full_errno_container(
                                 LOG_ERR,
                                 result,
                                 op->container->handle,
-                                "Cleaning up container '%s' was incomplete: %m",
+                                "Cleaning up the root file system of container '%s' was incomplete: %m",
                                 op->container->handle);
-        teardown_finish(op);
+        teardown_maybe_finish(op);
 }
 
-static void teardown_start_work(TeardownOperation *op) {
+static void teardown_start_rootfs(TeardownOperation *op) {
         int r;
 
-        if (!op->host_ifname[0] && !op->path) {
-                teardown_finish(op);
+        if (!op->path) {
+                op->rootfs_done = true;
+                teardown_maybe_finish(op);
                 return;
         }
         r =
                         worker_start(op->manager->event,
-                                     "warden-cleanup",
-                                     teardown_work,
-                                     teardown_work_done,
+                                     "warden-rootfs",
+                                     teardown_rootfs_work,
+                                     strdup(op->path),
+                                     free,
+                                     teardown_worker_done,
                                      op,
-                                     &op->worker);
+                                     &op->rootfs_worker);
         if (r < 0) {
                 log_full_errno_container(
                                 LOG_ERR, r, op->container->handle, "Failed to start the cleanup worker: %m");
-                teardown_finish(op);
+                op->rootfs_done = true;
+                teardown_maybe_finish(op);
         }
 }
 
@@ -385,6 +558,7 @@ teardown_unit_stopped(Manager *m, const char *result, const sd_bus_error *error,
         TeardownOperation *op = userdata;
 
         op->job = NULL;
+        teardown_log_step(op, "destroy.unit");
         if (!result)
                 log_full_errno_container(
                                 LOG_WARNING,
@@ -401,7 +575,23 @@ teardown_unit_stopped(Manager *m, const char *result, const sd_bus_error *error,
                                 "Stopping %s finished with '%s'.",
                                 op->container->unit,
                                 result);
-        teardown_start_work(op);
+        teardown_maybe_finish(op);
+}
+
+/* After the veth: kill wshd (and with it every process), stop the scope and remove the root file system,
+ * side by side. */
+static void teardown_stop(TeardownOperation *op) {
+        Container *c = op->container;
+        int r;
+
+        container_kill_leader(c);
+        if (op->stop_unit && c->unit) {
+                r = bus_systemd_stop_unit(op->manager, c->unit, teardown_unit_stopped, op, &op->job);
+                if (r < 0)
+                        log_full_errno_container(
+                                        LOG_WARNING, r, c->handle, "Failed to stop %s: %m", c->unit);
+        }
+        teardown_start_rootfs(op);
 }
 
 /*
@@ -417,7 +607,6 @@ static void container_teardown(
                 bool delete_link) {
         Manager *m = c->manager;
         TeardownOperation *op;
-        int r;
 
         assert(m);
         assert(!c->operation);
@@ -432,6 +621,7 @@ static void container_teardown(
                 return;
         }
         op->type = OPERATION_TEARDOWN;
+        op->started_usec = op->step_usec = now_usec(CLOCK_MONOTONIC);
         op->manager = m;
         op->container = c;
         op->request = sd_bus_message_ref(request);
@@ -454,13 +644,9 @@ static void container_teardown(
         c->grace_source = sd_event_source_disable_unref(c->grace_source);
         c->track = sd_bus_track_unref(c->track);
 
-        if (stop_unit && c->unit) {
-                r = bus_systemd_stop_unit(m, c->unit, teardown_unit_stopped, op, &op->job);
-                if (r >= 0)
-                        return;
-                log_full_errno_container(LOG_WARNING, r, c->handle, "Failed to stop %s: %m", c->unit);
-        }
-        teardown_start_work(op);
+        if (op->host_ifname[0])
+                link_deletion_start(m, op->host_ifname);
+        teardown_stop(op);
 }
 
 /* ---- create: options ----------------------------------------------------------------------------- */
@@ -707,13 +893,23 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
 
 /* ---- create: the operation ----------------------------------------------------------------------- */
 
+/*
+ * The steps overlap where they can: the rootfs worker and the scope (helper + StartTransientUnit) run side
+ * by side and wshd is released when both are done; the veth is made as soon as wshd's network namespace
+ * exists (its PID is known) while wshd still sets up its mounts; the greeting goes out when wshd is ready.
+ * The container is there when both the greeting and the network are.
+ */
+
 static CreateOperation *create_operation_free(CreateOperation *op) {
         if (!op)
                 return NULL;
         if (op->container && op->container->operation == op)
                 op->container->operation = NULL;
+        if (op->network_started && !op->network_worker && !op->network_done && op->network.host_ifname[0])
+                link_deletion_remove_waiter(op->manager, op->network.host_ifname, op);
         sd_event_source_disable_unref(op->timeout_source);
-        worker_free(op->worker);
+        worker_free(op->rootfs_worker);
+        worker_free(op->network_worker);
         bus_systemd_job_free(op->job);
         wshd_call_free(op->call);
         if (op->helper_pid > 0 && op->helper_source) {
@@ -727,40 +923,54 @@ static CreateOperation *create_operation_free(CreateOperation *op) {
         safe_close(op->netns_fd);
         bind_mounts_free(op->bind_mounts, op->n_bind_mounts);
         sd_bus_message_unref(op->request);
+        sd_bus_error_free(&op->failure);
         free(op);
         return NULL;
 }
 
 static void create_log_step(CreateOperation *op, const char *step) {
-        log_full_errno_container(
-                        LOG_DEBUG,
-                        0,
-                        op->container->handle,
-                        "Create '%s': %s after %.1f ms.",
-                        op->container->handle,
-                        step,
-                        (double) (now_usec(CLOCK_MONOTONIC) - op->started_usec) / USEC_PER_MSEC);
+        uint64_t since = op->started_usec; /* steps overlap: each is logged as time since the start */
+
+        log_step(op->container->handle, step, &since);
 }
 
-/* Fails the Create: undoes everything, then answers with 'error'. */
-static void create_fail(CreateOperation *op, const sd_bus_error *error) {
+/* Undoes everything and answers with the failure. */
+static void create_finish_failure(CreateOperation *op) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *request = sd_bus_message_ref(op->request);
+        _cleanup_(sd_bus_error_free) sd_bus_error failure = SD_BUS_ERROR_NULL;
         Container *c = op->container;
         Manager *m = op->manager;
         bool stop_unit = op->scope_started || op->job;
-        bool network_done = op->network_done;
+        bool delete_link = op->network_done;
 
+        (void) sd_bus_error_move(&failure, &op->failure);
         log_full_errno_container(
                         LOG_WARNING,
                         0,
                         c->handle,
                         "Creating container '%s' failed: %s",
                         c->handle,
-                        error->message ?: error->name);
+                        failure.message ?: failure.name);
         create_operation_free(op); /* kills the helper if it is still blocked */
         assert(m->n_operations > 0);
         m->n_operations--;
-        container_teardown(c, NULL, request, error, stop_unit, network_done);
+        container_teardown(c, NULL, request, &failure, stop_unit, delete_link);
+}
+
+/* Fails the Create (the first failure is the one reported). A running network worker is left to finish: only
+ * if it made the veth may the cleanup delete a link of that name. */
+static void create_fail(CreateOperation *op, const sd_bus_error *error) {
+        if (op->failing)
+                return;
+        op->failing = true;
+        (void) sd_bus_error_copy(&op->failure, error);
+
+        op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
+        op->call = wshd_call_free(op->call);
+        op->status_source = sd_event_source_disable_unref(op->status_source);
+        if (op->network_worker)
+                return; /* create_network_done() finishes the failure */
+        create_finish_failure(op);
 }
 
 static void create_failf(CreateOperation *op, const char *name, int error, const char *fmt, ...)
@@ -811,7 +1021,7 @@ static void create_succeed(CreateOperation *op) {
                         "so",
                         c->handle,
                         path);
-        create_log_step(op, "ready");
+        create_log_step(op, "create.total");
         log_full_errno_container(
                         LOG_INFO,
                         0,
@@ -825,6 +1035,11 @@ static void create_succeed(CreateOperation *op) {
         create_operation_free(op);
         assert(m->n_operations > 0);
         m->n_operations--;
+}
+
+static void create_maybe_succeed(CreateOperation *op) {
+        if (op->hello_done && op->network_done)
+                create_succeed(op);
 }
 
 static void create_hello_done(WshdCall *call, int error, WshdMessage *reply, void *userdata) {
@@ -843,7 +1058,9 @@ static void create_hello_done(WshdCall *call, int error, WshdMessage *reply, voi
                              strna(reply->message));
                 return;
         }
-        create_succeed(op);
+        create_log_step(op, "create.hello");
+        op->hello_done = true;
+        create_maybe_succeed(op);
 }
 
 static void create_say_hello(CreateOperation *op) {
@@ -851,7 +1068,6 @@ static void create_say_hello(CreateOperation *op) {
         WshdMessage hello;
         int r;
 
-        create_log_step(op, "network up");
         if (asprintf(&socket_path, "%s/wshd.sock", op->container->path) < 0) {
                 create_failf(op, NULL, -ENOMEM, "Out of memory.");
                 return;
@@ -869,17 +1085,42 @@ static void create_say_hello(CreateOperation *op) {
                 create_failf(op, NULL, r, "Failed to connect to wshd: %m");
 }
 
-static int create_network_work(void *userdata) {
-        CreateOperation *op = userdata;
+/* What the network worker needs, its own copy. */
+typedef struct NetworkJob {
+        NetworkConfig config;
+        char *host_ip;
+        char *container_ip;
+        int netns_fd;
+} NetworkJob;
 
-        return network_setup(&op->network, op->netns_fd);
+static void network_job_free(void *data) {
+        NetworkJob *j = data;
+
+        if (!j)
+                return;
+        free(j->host_ip);
+        free(j->container_ip);
+        safe_close(j->netns_fd);
+        free(j);
+}
+
+static int create_network_work(void *data) {
+        NetworkJob *j = data;
+
+        return network_setup(&j->config, j->netns_fd);
 }
 
 static void create_network_done(Worker *w, int result, void *userdata) {
         CreateOperation *op = userdata;
 
-        op->worker = worker_free(op->worker);
+        op->network_worker = worker_free(op->network_worker);
         op->netns_fd = safe_close(op->netns_fd);
+        if (op->failing) {
+                /* Something else failed meanwhile: the veth is ours to delete only if we made it. */
+                op->network_done = result >= 0;
+                create_finish_failure(op);
+                return;
+        }
         if (result == -EEXIST) {
                 create_failf(op,
                              NULL,
@@ -896,17 +1137,54 @@ static void create_network_done(Worker *w, int result, void *userdata) {
                              op->network.host_ifname);
                 return;
         }
+        create_log_step(op, "create.network");
         op->network_done = true;
-        create_say_hello(op);
+        create_maybe_succeed(op);
+}
+
+/* The helper made wshd's network namespace before anything else: build the veth in it while the rootfs is
+ * mounted and systemd starts the scope. */
+static void create_network_go(CreateOperation *op) {
+        Container *c = op->container;
+        NetworkJob *job;
+        int r;
+
+        job = calloc(1, sizeof(NetworkJob));
+        if (!job) {
+                create_failf(op, NULL, -ENOMEM, "Out of memory.");
+                return;
+        }
+        job->config = op->network;
+        job->host_ip = strdup(c->host_ip);
+        job->container_ip = strdup(c->container_ip);
+        job->netns_fd = TAKE_FD(op->netns_fd);
+        if (!job->host_ip || !job->container_ip) {
+                network_job_free(job);
+                create_failf(op, NULL, -ENOMEM, "Out of memory.");
+                return;
+        }
+        job->config.host_ip = job->host_ip;
+        job->config.container_ip = job->container_ip;
+        r =
+                        worker_start(op->manager->event,
+                                     "warden-network",
+                                     create_network_work,
+                                     job,
+                                     network_job_free,
+                                     create_network_done,
+                                     op,
+                                     &op->network_worker);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to start the network worker: %m");
 }
 
 static void create_start_network(CreateOperation *op) {
         Container *c = op->container;
         _cleanup_free_ char *ns = NULL;
+        LinkDeletion *ld;
         int r;
 
-        create_log_step(op, "wshd ready");
-        if (asprintf(&ns, "/proc/%i/ns/net", (int) c->leader_pid) < 0) {
+        if (asprintf(&ns, "/proc/%i/ns/net", (int) op->helper_pid) < 0) {
                 create_failf(op, NULL, -ENOMEM, "Out of memory.");
                 return;
         }
@@ -924,62 +1202,80 @@ static void create_start_network(CreateOperation *op) {
         op->network.container_ip = c->container_ip;
         op->network.prefixlen = 30;
         op->network.mtu = op->manager->config.mtu;
-        r =
-                        worker_start(op->manager->event,
-                                     "warden-network",
-                                     create_network_work,
-                                     create_network_done,
-                                     op,
-                                     &op->worker);
-        if (r < 0)
-                create_failf(op, NULL, r, "Failed to start the network worker: %m");
-}
+        op->network_started = true;
 
-/* The status pipe: "PID=<wshd's pid>" from the helper, then "READY=1" from wshd, or "ERROR=<errno> <text>".
- */
-static void create_status_eof(CreateOperation *op) {
-        Container *c = op->container;
-        pid_t pid = 0;
-        bool ready = false;
-        char *p, *line;
-
-        op->status_source = sd_event_source_disable_unref(op->status_source);
-        op->status_fd = safe_close(op->status_fd);
-        op->status[op->status_size] = '\0';
-
-        for (p = op->status; (line = strsep(&p, "\n"));) {
-                if (startswith(line, "PID=")) {
-                        uint32_t v;
-
-                        if (parse_uint32(line + 4, &v) >= 0 && v > 1 && v <= INT32_MAX)
-                                pid = (pid_t) v;
-                } else if (streq(line, "READY=1"))
-                        ready = true;
-                else if (startswith(line, "ERROR=")) {
-                        const char *text = line + 6;
-                        int e = (int) strtol(text, (char **) &text, 10);
-
-                        create_failf(op,
-                                     NULL,
-                                     e > 0 ? -e : -EIO,
-                                     "Failed to start wshd: %s",
-                                     isempty(text) ? "unknown error" : text + strspn(text, " "));
-                        return;
-                }
-        }
-        if (pid <= 0 || !ready) {
-                create_failf(op,
-                             NULL,
-                             -EIO,
-                             "wshd exited before it was ready (see the journal of warden.service).");
+        /* The /30 was just released by a destroyed container whose veth of the same name is still being
+         * deleted: build ours once that is done. */
+        ld = hashmap_get(op->manager->links_deleting, op->network.host_ifname);
+        if (ld) {
+                r = link_deletion_add_waiter(ld, op);
+                if (r < 0)
+                        create_failf(op, NULL, r, "Out of memory.");
                 return;
         }
-        c->leader_pid = pid;
-        create_start_network(op);
+        create_network_go(op);
+}
+
+static void create_maybe_release(CreateOperation *op);
+
+/* One line of the status pipe: "NETNS=1" and "PID=<wshd's pid>" from the helper, then "READY=1" from wshd,
+ * or "ERROR=<errno> <text>". Returns false once the operation has failed. */
+static bool create_status_line(CreateOperation *op, const char *line) {
+        Container *c = op->container;
+
+        if (streq(line, "NETNS=1")) {
+                if (op->helper_pid <= 0 || op->network_worker || op->network_done) {
+                        create_failf(op,
+                                     NULL,
+                                     -EPROTO,
+                                     "wshd reported its network namespace twice or too late.");
+                        return false;
+                }
+                create_log_step(op, "create.netns");
+                create_start_network(op);
+                if (op->failing)
+                        return false;
+                create_maybe_release(op);
+                return !op->failing;
+        }
+        if (startswith(line, "PID=")) {
+                uint32_t v;
+
+                if (c->leader_pid > 0 || parse_uint32(line + 4, &v) < 0 || v <= 1 || v > INT32_MAX) {
+                        create_failf(op, NULL, -EPROTO, "wshd reported a bad PID line '%s'.", line);
+                        return false;
+                }
+                c->leader_pid = (pid_t) v;
+                create_log_step(op, "create.wshd-forked");
+                return true;
+        }
+        if (streq(line, "READY=1")) {
+                if (c->leader_pid <= 0) {
+                        create_failf(op, NULL, -EPROTO, "wshd was ready before its PID was known.");
+                        return false;
+                }
+                op->ready = true;
+                create_log_step(op, "create.wshd");
+                create_say_hello(op);
+                return !op->failing;
+        }
+        if (startswith(line, "ERROR=")) {
+                char *text;
+                long e = strtol(line + 6, &text, 10);
+
+                create_failf(op,
+                             NULL,
+                             e > 0 && e < 4096 ? (int) -e : -EIO,
+                             "Failed to start wshd: %s",
+                             isempty(text) ? "unknown error" : text + strspn(text, " "));
+                return false;
+        }
+        return true; /* something newer: ignore */
 }
 
 static int create_status_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         CreateOperation *op = userdata;
+        char *nl;
         ssize_t n;
 
         n = read(fd, op->status + op->status_size, sizeof(op->status) - 1 - op->status_size);
@@ -989,18 +1285,48 @@ static int create_status_readable(sd_event_source *s, int fd, uint32_t revents, 
                 create_failf(op, NULL, -errno, "Failed to read wshd's status: %m");
                 return 0;
         }
-        if (n == 0 || op->status_size + (size_t) n >= sizeof(op->status) - 1) {
-                op->status_size += (size_t) n;
-                create_status_eof(op);
-                return 0;
-        }
         op->status_size += (size_t) n;
+        op->status[op->status_size] = '\0';
+
+        while ((nl = strchr(op->status, '\n'))) {
+                size_t len = (size_t) (nl - op->status) + 1;
+
+                *nl = '\0';
+                if (!create_status_line(op, op->status))
+                        return 0;
+                memmove(op->status, op->status + len, op->status_size - len + 1);
+                op->status_size -= len;
+        }
+
+        if (n == 0) {
+                /* EOF: the helper and wshd closed their ends */
+                op->status_source = sd_event_source_disable_unref(op->status_source);
+                op->status_fd = safe_close(op->status_fd);
+                if (!op->ready)
+                        create_failf(op,
+                                     NULL,
+                                     -EIO,
+                                     "wshd exited before it was ready (see the journal of warden.service).");
+        } else if (op->status_size >= sizeof(op->status) - 1)
+                create_failf(op, NULL, -EPROTO, "wshd's status is garbage.");
         return 0;
+}
+
+/* Both the rootfs and the scope exist: let the helper fork wshd. */
+static void create_maybe_release(CreateOperation *op) {
+        int r;
+
+        /* ... and once we hold its network namespace: after 'G' the helper may be gone any moment. */
+        if (!op->rootfs_done || !op->scope_started || !op->network_started || op->go_fd < 0)
+                return;
+        r = loop_write(op->go_fd, "G", 1);
+        op->go_fd = safe_close(op->go_fd);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to release wshd: %m");
 }
 
 static void create_scope_started(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
         CreateOperation *op = userdata;
-        int r;
 
         op->job = NULL;
         if (!result) {
@@ -1030,13 +1356,8 @@ static void create_scope_started(Manager *m, const char *result, const sd_bus_er
                              result);
                 return;
         }
-        create_log_step(op, "scope started");
-
-        /* The helper is in the scope now: let it clone wshd. */
-        r = loop_write(op->go_fd, "G", 1);
-        op->go_fd = safe_close(op->go_fd);
-        if (r < 0)
-                create_failf(op, NULL, r, "Failed to release wshd: %m");
+        create_log_step(op, "create.scope");
+        create_maybe_release(op);
 }
 
 static int helper_exited(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -1054,11 +1375,16 @@ static int helper_exited(sd_event_source *s, const siginfo_t *si, void *userdata
         return 0;
 }
 
-/* Forks the helper: it execs wshd, which waits on the go pipe until its scope exists. */
+/* Spawns the helper: wshd, which waits on the go pipe until its scope exists. posix_spawn() (vfork-like, no
+ * copy of our memory, safe with worker threads around) with go → fd 3, status → fd 4, stdin/stdout
+ * /dev/null, stderr inherited (the journal), nothing else, no blocked signals. */
 static int create_spawn_helper(CreateOperation *op) {
         Container *c = op->container;
         _cleanup_close_pair_ int go[2] = EBADF_PAIR, status[2] = EBADF_PAIR;
         _cleanup_free_ char *arg_root = NULL, *arg_socket = NULL, *arg_hostname = NULL;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none;
         pid_t pid;
         int r;
 
@@ -1068,30 +1394,37 @@ static int create_spawn_helper(CreateOperation *op) {
                 return -ENOMEM;
         if (pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0)
                 return -errno;
-
-        pid = fork();
-        if (pid < 0)
+        /* only our end is non-blocking */
+        if (fcntl(status[0], F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
-        if (pid == 0) {
-                char *argv[] = {
-                        (char *) "wshd",          arg_root, arg_socket, arg_hostname, (char *) "--go-fd=3",
-                        (char *) "--status-fd=4", NULL
-                };
-                sigset_t all;
-                int null_fd;
 
-                sigfillset(&all);
-                (void) sigprocmask(SIG_UNBLOCK, &all, NULL);
-                /* stdin/stdout: /dev/null; stderr stays (the journal); go → 3, status → 4 */
-                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(go[0], 3) < 0 ||
-                    dup2(status[1], 4) < 0)
-                        _exit(EXIT_FAILURE);
-                (void) close_range(5, ~0U, 0);
-                execv(WSHD_PATH, argv);
-                fprintf(stderr, "Failed to execute %s: %m\n", WSHD_PATH);
-                _exit(127);
+        char *argv[] = { (char *) "wshd",          arg_root, arg_socket, arg_hostname, (char *) "--go-fd=3",
+                         (char *) "--status-fd=4", NULL };
+        char *envp[] = { NULL };
+
+        sigemptyset(&none);
+        r = -posix_spawn_file_actions_init(&fa);
+        if (r < 0)
+                return r;
+        r = -posix_spawnattr_init(&attr);
+        if (r < 0) {
+                posix_spawn_file_actions_destroy(&fa);
+                return r;
         }
+        if ((r = -posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&fa, 0, 1)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&fa, go[0], 3)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&fa, status[1], 4)) < 0 ||
+            (r = -posix_spawn_file_actions_addclosefrom_np(&fa, 5)) < 0 ||
+            (r = -posix_spawnattr_setsigmask(&attr, &none)) < 0 ||
+            (r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK)) < 0)
+                goto finish;
+        r = -posix_spawn(&pid, WSHD_PATH, &fa, &attr, argv, envp);
+finish:
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        if (r < 0)
+                return r;
 
         op->helper_pid = pid;
         r = sd_event_add_child(op->manager->event, &op->helper_source, pid, WEXITED, helper_exited, op);
@@ -1103,41 +1436,75 @@ static int create_spawn_helper(CreateOperation *op) {
         }
         op->go_fd = TAKE_FD(go[1]);
         op->status_fd = TAKE_FD(status[0]);
-        r =
-                        sd_event_add_io(op->manager->event,
-                                        &op->status_source,
-                                        op->status_fd,
-                                        EPOLLIN,
-                                        create_status_readable,
-                                        op);
-        if (r < 0)
-                return r;
-        return 0;
+        return sd_event_add_io(
+                        op->manager->event,
+                        &op->status_source,
+                        op->status_fd,
+                        EPOLLIN,
+                        create_status_readable,
+                        op);
 }
 
-static int create_rootfs_work(void *userdata) {
-        CreateOperation *op = userdata;
-        Container *c = op->container;
-        RootfsConfig cfg = {
-                .base = c->rootfs,
-                .path = c->path,
-                .hostname = c->handle,
-                .user = op->manager->config.user,
-                .uid = c->uid,
-                .host_ip = c->host_ip,
-                .container_ip = c->container_ip,
-                .bind_mounts = op->bind_mounts,
-                .n_bind_mounts = op->n_bind_mounts,
-        };
+/* What the rootfs worker needs, its own copy. */
+typedef struct RootfsJob {
+        RootfsConfig config;
+        char *strings[6];
+        BindMount *bind_mounts;
+        size_t n_bind_mounts;
+} RootfsJob;
 
-        return rootfs_setup(&cfg);
+static void rootfs_job_free(void *data) {
+        RootfsJob *j = data;
+
+        if (!j)
+                return;
+        FOREACH_ARRAY(p, j->strings, ELEMENTSOF(j->strings))
+                free(*p);
+        bind_mounts_free(j->bind_mounts, j->n_bind_mounts);
+        free(j);
+}
+
+static int create_rootfs_work(void *data) {
+        RootfsJob *j = data;
+
+        return rootfs_setup(&j->config);
+}
+
+static int rootfs_job_new(CreateOperation *op, RootfsJob **ret) {
+        Container *c = op->container;
+        RootfsJob *j;
+
+        j = calloc(1, sizeof(RootfsJob));
+        if (!j)
+                return -ENOMEM;
+        /* the bind mounts are needed by this job only: hand them over */
+        j->bind_mounts = TAKE_PTR(op->bind_mounts);
+        j->n_bind_mounts = op->n_bind_mounts;
+        op->n_bind_mounts = 0;
+        j->config = (RootfsConfig){
+                .base = j->strings[0] = strdup(c->rootfs),
+                .path = j->strings[1] = strdup(c->path),
+                .hostname = j->strings[2] = strdup(c->handle),
+                .user = j->strings[3] = strdup(op->manager->config.user),
+                .uid = c->uid,
+                .host_ip = j->strings[4] = strdup(c->host_ip),
+                .container_ip = j->strings[5] = strdup(c->container_ip),
+                .bind_mounts = j->bind_mounts,
+                .n_bind_mounts = j->n_bind_mounts,
+        };
+        FOREACH_ARRAY(p, j->strings, ELEMENTSOF(j->strings))
+                if (!*p) {
+                        rootfs_job_free(j);
+                        return -ENOMEM;
+                }
+        *ret = j;
+        return 0;
 }
 
 static void create_rootfs_done(Worker *w, int result, void *userdata) {
         CreateOperation *op = userdata;
-        int r;
 
-        op->worker = worker_free(op->worker);
+        op->rootfs_worker = worker_free(op->rootfs_worker);
         if (result == -ENOMEDIUM) {
                 create_failf(op,
                              WARDEN_ERROR_ROOTFS_NOT_FOUND,
@@ -1158,17 +1525,9 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
                              op->container->path);
                 return;
         }
-        create_log_step(op, "rootfs mounted");
-
-        r = create_spawn_helper(op);
-        if (r < 0) {
-                create_failf(op, NULL, r, "Failed to start wshd: %m");
-                return;
-        }
-        r = bus_systemd_start_scope(
-                        op->manager, op->container, op->helper_pid, create_scope_started, op, &op->job);
-        if (r < 0)
-                create_failf(op, NULL, r, "Failed to ask systemd for %s: %m", op->container->unit);
+        create_log_step(op, "create.rootfs");
+        op->rootfs_done = true;
+        create_maybe_release(op);
 }
 
 static int create_timed_out(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -1176,6 +1535,43 @@ static int create_timed_out(sd_event_source *s, uint64_t usec, void *userdata) {
 
         create_failf(op, NULL, -ETIMEDOUT, "Creating the container timed out.");
         return 0;
+}
+
+/* Steps 2 and 3 side by side: the rootfs in a worker, the helper into a new scope. */
+static int create_start(CreateOperation *op) {
+        Manager *m = op->manager;
+        RootfsJob *job;
+        int r;
+
+        r = sd_event_add_time_relative(
+                        m->event,
+                        &op->timeout_source,
+                        CLOCK_MONOTONIC,
+                        CREATE_TIMEOUT_USEC,
+                        0,
+                        create_timed_out,
+                        op);
+        if (r < 0)
+                return r;
+        /* The scope first: systemd's job is the longest step. */
+        r = create_spawn_helper(op);
+        if (r < 0)
+                return r;
+        r = bus_systemd_start_scope(m, op->container, op->helper_pid, create_scope_started, op, &op->job);
+        if (r < 0)
+                return r;
+        r = rootfs_job_new(op, &job);
+        if (r < 0)
+                return r;
+        return worker_start(
+                        m->event,
+                        "warden-rootfs",
+                        create_rootfs_work,
+                        job,
+                        rootfs_job_free,
+                        create_rootfs_done,
+                        op,
+                        &op->rootfs_worker);
 }
 
 /* Step 1: everything that can be decided at once — the handle, the uid and the /30. */
@@ -1305,6 +1701,7 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                 .manager = manager,
                 .request = sd_bus_message_ref(m),
                 .started_usec = now_usec(CLOCK_MONOTONIC),
+                .step_usec = now_usec(CLOCK_MONOTONIC),
                 .go_fd = -EBADF,
                 .status_fd = -EBADF,
                 .netns_fd = -EBADF,
@@ -1329,24 +1726,9 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                 create_failf(op, NULL, r, "Failed to write the state file: %m");
                 return 1;
         }
-        r = sd_event_add_time_relative(
-                        manager->event,
-                        &op->timeout_source,
-                        CLOCK_MONOTONIC,
-                        CREATE_TIMEOUT_USEC,
-                        0,
-                        create_timed_out,
-                        op);
-        if (r >= 0)
-                r =
-                                worker_start(manager->event,
-                                             "warden-rootfs",
-                                             create_rootfs_work,
-                                             create_rootfs_done,
-                                             op,
-                                             &op->worker);
+        r = create_start(op);
         if (r < 0)
-                create_failf(op, NULL, r, "Failed to start setting up the root file system: %m");
+                create_failf(op, NULL, r, "Failed to start creating the container: %m");
         return 1;
 }
 
@@ -1557,8 +1939,8 @@ static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
-static int orphan_dirs_work(void *userdata) {
-        char **dirs = userdata;
+static int orphan_dirs_work(void *data) {
+        char **dirs = data;
         int ret = 0;
 
         STRV_FOREACH(d, dirs) {
@@ -1570,9 +1952,12 @@ static int orphan_dirs_work(void *userdata) {
         return ret;
 }
 
+static void strv_free_void(void *p) {
+        strv_free(p);
+}
+
 static void orphan_dirs_done(Worker *w, int result, void *userdata) {
         worker_free(w);
-        strv_free(userdata);
         if (result < 0)
                 log_warning_errno(result, "Failed to remove some orphaned container directories: %m");
 }
@@ -1600,8 +1985,15 @@ static void adopt_orphan_dirs(Manager *m) {
         }
         if (!dirs)
                 return;
-        if (worker_start(m->event, "warden-cleanup", orphan_dirs_work, orphan_dirs_done, dirs, &w) >= 0)
-                TAKE_PTR(dirs);
+        (void) worker_start(
+                        m->event,
+                        "warden-orphans",
+                        orphan_dirs_work,
+                        TAKE_PTR(dirs),
+                        strv_free_void,
+                        orphan_dirs_done,
+                        NULL,
+                        &w);
 }
 
 int bus_lifecycle_adopt(Manager *m) {

@@ -60,7 +60,8 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         m->state_dir = strdup(state_dir ?: MANAGER_STATE_DIR);
         m->containers = hashmap_new();
         m->jobs = hashmap_new();
-        if (!m->config_path || !m->state_dir || !m->containers || !m->jobs)
+        m->links_deleting = hashmap_new();
+        if (!m->config_path || !m->state_dir || !m->containers || !m->jobs || !m->links_deleting)
                 return log_oom();
 
         r = manager_reload_config(m);
@@ -106,6 +107,7 @@ Manager *manager_free(Manager *m) {
                 container_free(c);
         hashmap_free(m->containers);
         hashmap_free(m->jobs);
+        hashmap_free(m->links_deleting); /* entries: their worker threads are detached at exit */
         id_pool_free(m->uids);
         address_pool_free(m->addresses);
 

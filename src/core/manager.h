@@ -30,8 +30,9 @@ struct Manager {
         char *config_path;
         char *state_dir;
 
-        Hashmap *containers; /* handle → Container */
-        Hashmap *jobs;       /* systemd job object path → SystemdJob (src/bus/bus-systemd.c) */
+        Hashmap *containers;     /* handle → Container */
+        Hashmap *jobs;           /* systemd job object path → SystemdJob (src/bus/bus-systemd.c) */
+        Hashmap *links_deleting; /* host ifname → LinkDeletion (src/bus/bus-lifecycle.c) */
 
         /* Per-container resources; what re-adopted containers hold is reserved at start-up. The pools
          * follow the configuration of the moment wardend started. */

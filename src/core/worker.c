@@ -1,55 +1,95 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include "log.h"
 #include "worker.h"
 
 struct Worker {
-        sd_event_source *child_source;
+        pthread_mutex_t lock;
+        pthread_t thread;
+        int event_fd;
+        sd_event_source *source;
         char *name;
+
+        worker_run_t run;
+        void *data;
+        void (*data_free)(void *data);
         worker_done_t done;
         void *userdata;
+
+        int result;    /* under lock */
+        bool finished; /* under lock: run() returned */
+        bool detached; /* under lock: nobody waits; the thread cleans up */
 };
 
-Worker *worker_free(Worker *w) {
-        if (!w)
-                return NULL;
-        if (w->child_source) {
-                /* Still running: nobody wants the result any more. Kill it and reap it now, so that no
-                 * zombie outlives its watcher. */
-                pid_t pid;
-
-                if (sd_event_source_get_child_pid(w->child_source, &pid) >= 0 && pid > 0) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                }
-                sd_event_source_disable_unref(w->child_source);
-        }
+static void worker_destroy(Worker *w) {
+        if (w->data_free)
+                w->data_free(w->data);
+        safe_close(w->event_fd);
+        pthread_mutex_destroy(&w->lock);
         free(w->name);
         free(w);
+}
+
+static void *worker_thread(void *userdata) {
+        Worker *w = userdata;
+        bool detached;
+        int r;
+
+        (void) pthread_setname_np(pthread_self(), w->name);
+        r = w->run(w->data);
+
+        pthread_mutex_lock(&w->lock);
+        w->result = r;
+        w->finished = true;
+        detached = w->detached;
+        if (!detached)
+                (void) eventfd_write(w->event_fd, 1);
+        pthread_mutex_unlock(&w->lock);
+
+        if (detached)
+                worker_destroy(w);
         return NULL;
 }
 
-static int worker_dispatch_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+Worker *worker_free(Worker *w) {
+        bool finished;
+
+        if (!w)
+                return NULL;
+        w->source = sd_event_source_disable_unref(w->source);
+
+        pthread_mutex_lock(&w->lock);
+        finished = w->finished;
+        if (!finished)
+                w->detached = true;
+        pthread_mutex_unlock(&w->lock);
+
+        if (finished) {
+                /* run() has returned; the thread is at most a few instructions from its end */
+                (void) pthread_join(w->thread, NULL);
+                worker_destroy(w);
+        } else
+                (void) pthread_detach(w->thread); /* it frees itself */
+        return NULL;
+}
+
+static int worker_dispatch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Worker *w = userdata;
+        eventfd_t v;
         int result;
 
-        if (si->si_code == CLD_EXITED)
-                /* The worker exits with the errno of its failure (0..255 covers every errno). */
-                result = -si->si_status;
-        else {
-                log_warning("Worker '%s' was killed by signal %s.", w->name, strsignal(si->si_status));
-                result = -EINTR;
-        }
+        (void) eventfd_read(fd, &v);
+        pthread_mutex_lock(&w->lock);
+        result = w->result;
+        pthread_mutex_unlock(&w->lock);
 
-        w->child_source = sd_event_source_disable_unref(w->child_source);
-        w->done(w, result, w->userdata);
+        w->source = sd_event_source_disable_unref(w->source);
+        w->done(w, result, w->userdata); /* may free w */
         return 0;
 }
 
@@ -57,47 +97,47 @@ int worker_start(
                 sd_event *e,
                 const char *name,
                 worker_run_t run,
+                void *data,
+                void (*data_free)(void *data),
                 worker_done_t done,
                 void *userdata,
                 Worker **ret) {
-        _cleanup_(worker_freep) Worker *w = NULL;
-        pid_t pid;
+        Worker *w;
         int r;
 
         assert(e && name && run && done && ret);
 
         w = calloc(1, sizeof(Worker));
-        if (!w)
+        if (!w) {
+                if (data_free)
+                        data_free(data);
                 return -ENOMEM;
-        w->name = strdup(name);
-        if (!w->name)
-                return -ENOMEM;
+        }
+        pthread_mutex_init(&w->lock, NULL);
+        w->run = run;
+        w->data = data;
+        w->data_free = data_free;
         w->done = done;
         w->userdata = userdata;
-
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                /* The worker: wardend's memory, its own process. It only calls 'run' and exits; it never
-                 * touches the event loop or the bus connection it inherited. SIGTERM/SIGCHLD are blocked in
-                 * wardend: unblock them, and die with wardend. */
-                sigset_t all;
-
-                sigfillset(&all);
-                (void) sigprocmask(SIG_UNBLOCK, &all, NULL);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                (void) prctl(PR_SET_NAME, name);
-                r = run(userdata);
-                _exit(r < 0 ? (-r > 255 ? EIO : -r) : 0);
-        }
-
-        r = sd_event_add_child(e, &w->child_source, pid, WEXITED, worker_dispatch_child, w);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+        w->name = strndup(name, 15); /* a thread name has 16 bytes */
+        w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (!w->name || w->event_fd < 0) {
+                r = w->name ? -errno : -ENOMEM;
+                worker_destroy(w);
                 return r;
         }
-        *ret = TAKE_PTR(w);
+        r = sd_event_add_io(e, &w->source, w->event_fd, EPOLLIN, worker_dispatch, w);
+        if (r < 0) {
+                worker_destroy(w);
+                return r;
+        }
+        /* Signals stay blocked in the thread (it inherits wardend's mask): they are the loop's. */
+        r = -pthread_create(&w->thread, NULL, worker_thread, w);
+        if (r < 0) {
+                w->source = sd_event_source_disable_unref(w->source);
+                worker_destroy(w);
+                return r;
+        }
+        *ret = w;
         return 0;
 }

@@ -2,13 +2,15 @@
 
 /*
  * wshd: the container's init. wardend forks a helper, execs this binary in it and moves it into the
- * container's scope. The helper waits for the go byte, creates the namespaces and forks wshd proper, which
- * is PID 1 of the new PID namespace; the helper reports wshd's PID and exits at once, so that wshd is
- * reparented to the host's reaper and outlives wardend. wshd prepares the root (proc, dev, sys), pivots into
- * it, reports READY=1 and then serves requests on its unix socket (src/shared/wshd-proto.h) and reaps every
- * process that is reparented to it.
+ * container's scope. The helper makes the network, IPC and UTS namespaces at once (so that wardend can build
+ * the veth in parallel with the rest), waits for the go byte, creates the mount and PID namespaces and forks
+ * wshd proper, which is PID 1 of the new PID namespace; the helper reports wshd's PID and exits at once, so
+ * that wshd is reparented to the host's reaper and outlives wardend. wshd prepares the root (proc, dev,
+ * sys), pivots into it, reports READY=1 and then serves requests on its unix socket
+ * (src/shared/wshd-proto.h) and reaps every process that is reparented to it.
  *
  * Status lines on --status-fd, each written with a single write(2):
+ *     NETNS=1\n                from the helper, before the go byte: its (= wshd's) network namespace exists
  *     PID=<pid>\n              from the helper: wshd's PID in the helper's (= wardend's) PID namespace
  *     READY=1\n                from wshd: set up and listening
  *     ERROR=<errno> <text>\n   from either: set-up failed, <text> says what ("mount proc on '...': ...")
@@ -899,7 +901,13 @@ int main(int argc, char *argv[]) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 setup_fail(errno, "sigprocmask");
 
-        /* Nothing happens before wardend says so: it first moves us into the container's scope. */
+        /* Namespaces are not processes: they may be made before we are in the scope. The network namespace
+         * first, so that wardend can create the veth while systemd starts the scope. */
+        if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+                setup_fail(errno, "unshare network, IPC and UTS namespaces");
+        status_write("NETNS=1\n");
+
+        /* No process is made before wardend says so: it first moves us into the container's scope. */
         do
                 n = read(arg_go_fd, &go, 1);
         while (n < 0 && errno == EINTR);
@@ -913,8 +921,8 @@ int main(int argc, char *argv[]) {
         /* unshare() and then fork() rather than clone(): the same namespaces, but glibc's fork() keeps its
          * own state consistent in the child. The first child after CLONE_NEWPID is PID 1 of the new PID
          * namespace; the other namespaces are ours already and it inherits them. */
-        if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-                setup_fail(errno, "unshare namespaces");
+        if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0)
+                setup_fail(errno, "unshare mount and PID namespaces");
 
         pid = fork();
         if (pid < 0)

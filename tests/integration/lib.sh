@@ -143,9 +143,11 @@ leftovers() {
     true
 }
 
-# assert_clean HANDLE [LINK]: nothing of HANDLE is left
+# assert_clean HANDLE [LINK]: nothing of HANDLE is left. The veth is deleted right after Destroy answers
+# (off the caller's path, see org.warden.Manager(5)): give that a moment.
 assert_clean() {
-    local left
+    local left tries=50
+    while [[ -n ${2:-} ]] && ip link show "$2" >/dev/null 2>&1 && ((tries-- > 0)); do sleep 0.1; done
     left=$(leftovers "$@")
     [[ -z $left ]] || fail "left behind by '$1': $left"
 }

@@ -37,6 +37,6 @@ for p in "${pids[@]}"; do wait "$p" || fail "a client failed to destroy its cont
 
 assert_eq "$(wardenctl list)" "" "all destroyed"
 for c in 1 2 3 4; do for i in $(seq 1 8); do assert_clean "c$c-$i"; done; done
-[[ -z $(ip -o link show | grep -E ': w-[0-9]+-0[@:]') ]] || fail "links left: $(ip -o link show | grep -E ': w-')"
+wait_until 10 bash -c "! ip -o link show | grep -qE ': w-[0-9]+-0[@:]'"
 [[ -z $(ls -A "$WARDEN_DEPOT") ]] || fail "depot not empty"
 echo "ok: concurrent" >&2

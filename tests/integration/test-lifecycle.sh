@@ -50,6 +50,20 @@ vcap_uid=$(in_container "$h" sed -n 's/^vcap:x:\([0-9]*\):\1::\/home\/vcap:\/bin
 in_container "$h" grep -q "^vcap:x:$vcap_uid:" /etc/group || fail "no vcap group"
 in_container "$h" test -d /home/vcap || fail "no home for vcap"
 
+# a bind destination cannot leave the container's root through a symlink in the rootfs
+evilroot=$(mktemp -d /var/tmp/evilroot.XXXXXX)
+cp -a /usr/lib/warden/rootfs/. "$evilroot/"
+ln -s / "$evilroot/evil"
+ln -s ../../../../../../tmp "$evilroot/up"
+trap 'destroy_all; rm -rf "$ro_src" "$rw_src" "$evilroot"' EXIT
+create evil 2 rootfs s "$evilroot" bind_mounts 'a(ssb)' 2 "$ro_src" /evil/tmp/escape1 true "$ro_src" /up/escape2 true
+[[ ! -e /tmp/escape1 && ! -e /tmp/escape2 ]] || fail "a bind mount landed on the host through a symlink"
+assert_eq "$(in_container evil cat /tmp/escape1/file)" hello "the symlinked destination resolved inside the root"
+assert_eq "$(in_container evil cat /tmp/escape2/file)" hello "the relative symlink resolved inside the root"
+[[ ! -e $evilroot/tmp/escape1 ]] || fail "the base rootfs was written"
+"${BUSCTL_MANAGER[@]}" Destroy s evil
+assert_clean evil
+
 # the root is the overlay; writes land in the writable layer only
 path=$(info "$h" container_path)
 assert_eq "$path" "$WARDEN_DEPOT/$h" "container_path"
@@ -71,8 +85,8 @@ in_container "$h" grep -E '^[0-9]+ [0-9]+ [0-9:]+ / /sys (ro|[^ ]*,ro)[, ]' /pro
 
 # bind mounts: read-only refuses writes, read-write works and is the host directory
 assert_eq "$(in_container "$h" cat /mnt/ro/file)" hello "read-only bind content"
-assert_fails in_container "$h" sh -c 'echo x >/mnt/ro/file'
-assert_fails in_container "$h" touch /mnt/ro/new
+assert_fails in_container "$h" sh -c 'exec 2>/dev/null; echo x >/mnt/ro/file'
+assert_fails in_container "$h" sh -c 'touch /mnt/ro/new 2>/dev/null'
 in_container "$h" sh -c 'echo y >/data/rw/out'
 assert_eq "$(cat "$rw_src/out")" y "read-write bind writes reach the host"
 
@@ -88,9 +102,9 @@ in_container "$h" ip route | grep -q "default via $host_ip" || fail "no default 
 
 # Stop: processes but wshd go, wshd stays; state stopped
 # (a process entered with nsenter is in the container's PID namespace, a child of wshd once orphaned)
-in_container "$h" sh -c 'sleep 1000 >/dev/null 2>&1 &'
+in_container "$h" sh -c 'sleep 1000 >/dev/null 2>&1 &' >/dev/null
 in_container "$h" sh -c 'trap "" TERM; exec sleep 1001' >/dev/null 2>&1 &
-wait_until 5 in_container "$h" pidof sleep
+wait_until 5 bash -c "[[ \$(nsenter -t $pid -m -p -r -w pidof sleep | wc -w) == 2 ]]"
 start=$(date +%s%N)
 "${BUSCTL_MANAGER[@]}" Stop sb "$h" false
 took=$((($(date +%s%N) - start) / 1000000))
@@ -118,6 +132,10 @@ kill "$monitor"
 grep -q "ContainerCreated ('$h', objectpath '/org/warden/container/$h')" /run/life-signals.txt \
     || fail "no ContainerCreated: $(cat /run/life-signals.txt)"
 grep -q "ContainerDestroyed ('$h',)" /run/life-signals.txt || fail "no ContainerDestroyed"
+grep -q "/org/warden/container/$h: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Container', {'State': <'stopped'>}" \
+    /run/life-signals.txt || fail "no PropertiesChanged for State"
+grep -qF "/org/warden/Manager: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Manager', {'Containers': <['life1']>}" \
+    /run/life-signals.txt || fail "no PropertiesChanged for Containers"
 
 # a generated handle and the default grace time
 out=$("${BUSCTL_MANAGER[@]}" Create 'a{sv}' 0)
