@@ -43,11 +43,13 @@ member_send() {
     setpriv --reuid=wardentest --regid=wardentest --init-groups -- \
         "${GDBUS[@]}" --method "org.warden.Manager.$1" "${@:2}"
 }
-assert_eq "$(error_of member_send Create "@a{sv} {}")" \
-    org.freedesktop.DBus.Error.NotSupported "warden member's Create"
-assert_eq "$(error_of member_send Destroy x)" org.warden.Error.NoSuchContainer "warden member's Destroy"
+trap destroy_all EXIT
+out=$(member_send Create "{'handle': <'by-member'>, 'grace_time': <uint32 0>}") || fail "warden member's Create: $out"
+assert_eq "$(member_send Destroy by-member)" "()" "warden member's Destroy"
+assert_eq "$(error_of member_send Destroy x)" org.warden.Error.NoSuchContainer "warden member's Destroy of nothing"
+assert_eq "$(error_of member_send LimitMemory x 0)" org.warden.Error.NoSuchContainer "warden member's LimitMemory"
 
 # root too
-assert_eq "$(error_of send Create "@a{sv} {}")" org.freedesktop.DBus.Error.NotSupported \
+assert_eq "$(error_of send Create "{'rootfs': <'/nonexistent'>}")" org.warden.Error.RootfsNotFound \
     "root's Create"
 echo "ok: access" >&2

@@ -25,7 +25,8 @@ assert_eq "$(error_of raw Info string:a string:b)" org.freedesktop.DBus.Error.In
 assert_eq "$(error_of raw List string:a)" org.freedesktop.DBus.Error.InvalidArgs "List with a string"
 assert_eq "$(error_of raw Info string:café)" org.warden.Error.InvalidHandle "non-ASCII handle"
 assert_eq "$(error_of raw Info string:$'a\nb')" org.warden.Error.InvalidHandle "newline in a handle"
-assert_eq "$(error_of mgr Create '@a{sv} {}')" org.freedesktop.DBus.Error.NotSupported "Create"
+assert_eq "$(error_of mgr Create "{'handle': <'no/slash'>}")" org.warden.Error.InvalidHandle "Create with a bad handle"
+assert_eq "$(error_of raw Create string:x)" org.freedesktop.DBus.Error.InvalidArgs "Create with a string"
 assert_eq "$(error_of "${GDBUS[@]}" --object-path /org/warden/container/nope \
     --method org.warden.Container.Info)" org.freedesktop.DBus.Error.UnknownObject "unknown container object"
 assert_eq "$(error_of "${GDBUS[@]}" --object-path /org/warden/Nothing --method org.warden.Manager.Ping)" \

@@ -31,4 +31,12 @@ wait_until 10 bash -c '! wardenctl list | grep -qx kept'
 assert_clean kept
 
 wardenctl list | grep -qx forever || fail "grace_time 0 expired"
+
+# a restarted wardend re-arms the grace timer of a container nobody references
+"${BUSCTL_MANAGER[@]}" Create 'a{sv}' 2 handle s rearmed grace_time u 3 >/dev/null
+systemctl restart warden.service
+wardenctl list | grep -qx rearmed || fail "lost by the restart"
+wait_until 10 bash -c '! wardenctl list | grep -qx rearmed'
+assert_clean rearmed
+wardenctl list | grep -qx forever || fail "the restart lost a container with grace_time 0"
 echo "ok: grace" >&2

@@ -52,8 +52,14 @@ assert_clean r2
 journalctl -b MESSAGE_ID=36dbd72c868244f6b858f219007aba6d WARDEN_CONTAINER=r2 -o cat | grep -q 'wshd' \
     || fail "the lost container is not reported"
 
+# a real container whose state file became garbage: its scope, root and veth are cleaned up as orphans
+create g1
+glink=$(ip -o addr show to "$(info g1 host_ip)" | awk '{print $2}')
+assert_match "$glink" '^w-[0-9]+-0$' "g1's link"
+
 # wshd dies while wardend is down; a garbage state file; a "born" one: all cleaned at the next start
 systemctl stop warden.service
+echo garbage >"$state/g1"
 kill -0 "$pid" || fail "stopping wardend stopped the container"
 kill -9 "$pid"
 echo garbage >"$state/garbage"
@@ -63,6 +69,8 @@ wardenctl ping
 wait_until 10 bash -c '[[ -z $(wardenctl list) ]]'
 assert_clean r1
 assert_clean born1
+wait_until 10 bash -c "[[ ! -e $WARDEN_DEPOT/g1 ]]"
+assert_clean g1 "$glink"
 [[ ! -e $state/garbage ]] || fail "garbage state file kept"
 wait_until 10 bash -c "[[ ! -e $WARDEN_DEPOT/orphan ]]"
 
