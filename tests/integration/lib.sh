@@ -98,6 +98,7 @@ error_of() {
 # ---- containers ---------------------------------------------------------------------------------------
 WARDEN_DEPOT=/var/lib/warden/containers
 BUSCTL_MANAGER=(busctl --timeout=120 call org.warden.Manager /org/warden/Manager org.warden.Manager)
+# shellcheck disable=SC2034 # used by the test scripts
 GDBUS_MANAGER=(gdbus call --system --timeout 120 --dest org.warden.Manager --object-path /org/warden/Manager)
 
 # create HANDLE [BUSCTL-A{SV}-TAIL...]: Create with handle HANDLE, grace_time 0 and the given extra
