@@ -32,6 +32,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-client.h"
 #include "log.h"
 #include "macro.h"
 #include "strv.h"
@@ -228,29 +229,6 @@ static int log_call_error(const char *method, const char *handle, const sd_bus_e
         else
                 log_error_errno(r, "%s failed: %m", method);
         return r < 0 ? r : -EIO;
-}
-
-static int connect_bus(sd_bus **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        if (arg_bus_address) {
-                r = sd_bus_new(&bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(bus, arg_bus_address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else
-                r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return log_error_errno(
-                                r,
-                                "Failed to connect to the %s bus: %m",
-                                arg_bus_address ? "given" : "system");
-        *ret = TAKE_PTR(bus);
-        return 0;
 }
 
 /* Ping once, untimed: activates wardend if needed, so that its start-up is not in the first Create. */
@@ -490,7 +468,7 @@ _noreturn_ static void client_main(unsigned n, int go_fd, int result_fd) {
         ms = calloc(n, sizeof(double));
         if (!ms)
                 _exit(EXIT_FAILURE);
-        r = connect_bus(&bus);
+        r = bus_connect_client(arg_bus_address, &bus);
         if (r < 0)
                 _exit(EXIT_FAILURE);
         if (write_all(result_fd, &b, 1) < 0)
@@ -833,7 +811,7 @@ static int run(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 phases[n_phases++] = (Phase){ "command", stats_compute(create_ms, arg_iterations) };
         } else {
-                r = connect_bus(&bus);
+                r = bus_connect_client(arg_bus_address, &bus);
                 if (r >= 0)
                         r = call_ping(bus);
                 if (r >= 0)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bus-error.h"
+#include "bus-client.h"
 #include "bus-print.h"
 #include "bus-util.h"
 #include "json-util.h"
@@ -849,29 +850,6 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
         return 1;
 }
 
-static int connect_bus(sd_bus **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        if (arg_bus_address) {
-                r = sd_bus_new(&bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(bus, arg_bus_address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else
-                r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return log_error_errno(
-                                r,
-                                "Failed to connect to the %s bus: %m",
-                                arg_bus_address ? "given" : "system");
-        *ret = TAKE_PTR(bus);
-        return 0;
-}
-
 static int run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const Verb *verb = NULL;
@@ -931,7 +909,7 @@ static int run(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
-        r = connect_bus(&bus);
+        r = bus_connect_client(arg_bus_address, &bus);
         if (r >= 0)
                 r = verb->run(bus, args);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

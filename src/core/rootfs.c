@@ -301,21 +301,6 @@ static int mkdir_in_root(int root_fd, const char *path, mode_t mode, bool final_
         return TAKE_FD(parent_fd);
 }
 
-static int write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 /*
  * Writes <dir>/<name> inside the root as a new file renamed over the old one: the old one is never opened,
  * so a base rootfs whose /etc/hosts is a device node, a FIFO or a symlink gets it replaced, not written to.
@@ -344,7 +329,7 @@ write_file_in_root(int root_fd, const char *dir, const char *name, const char *d
 
         r = RET_NERRNO(fchmod(fd, mode));
         if (r >= 0)
-                r = write_all(fd, data, strlen(data));
+                r = loop_write(fd, data, strlen(data));
         if (r >= 0)
                 r = RET_NERRNO(renameat(dir_fd, tmp, dir_fd, name));
         if (r < 0)

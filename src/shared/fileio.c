@@ -11,23 +11,6 @@
 #include "fileio.h"
 #include "macro.h"
 
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -41,7 +24,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
 
         r = RET_NERRNO(fchmod(fd, mode));
         if (r >= 0)
-                r = write_all(fd, data, size);
+                r = loop_write(fd, data, size);
         if (r >= 0)
                 r = RET_NERRNO(fsync(fd));
         if (r >= 0)

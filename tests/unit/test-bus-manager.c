@@ -5,6 +5,7 @@
  * systemd): arguments, replies and named errors of every method that exists so far.
  */
 
+#include <stdarg.h>
 #include <unistd.h>
 
 #include "bus-container.h"
@@ -300,6 +301,17 @@ TEST(unimplemented_methods) {
 }
 
 /* Create checks every option before it allocates or starts anything. */
+/* Create with an a{sv} of the given entries (count first, as sd_bus_message_append() takes it). */
+static void expect_create_error(Fixture *f, const char *name, ...) {
+        sd_bus_message *m = manager_call(f, "Create");
+        va_list ap;
+
+        va_start(ap, name);
+        ASSERT_OK(sd_bus_message_appendv(m, "a{sv}", ap));
+        va_end(ap);
+        expect_error(f, m, name);
+}
+
 TEST(create_validation) {
         Fixture f;
         sd_bus_message *m;
@@ -314,34 +326,15 @@ TEST(create_validation) {
         }
         add_container(&f, "taken", NULL, NULL);
 
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "handle", "s", "bad/handle"));
-        expect_error(&f, m, WARDEN_ERROR_INVALID_HANDLE);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "handle", "s", "taken"));
-        expect_error(&f, m, WARDEN_ERROR_CONTAINER_EXISTS);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "bogus", "s", "x"));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "grace_time", "s", "x"));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "rootfs", "s", "/nonexistent/rootfs"));
-        expect_error(&f, m, WARDEN_ERROR_ROOTFS_NOT_FOUND);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "rootfs", "s", "relative"));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(
-                        m,
-                        "a{sv}",
+        expect_create_error(&f, WARDEN_ERROR_INVALID_HANDLE, 1, "handle", "s", "bad/handle");
+        expect_create_error(&f, WARDEN_ERROR_CONTAINER_EXISTS, 1, "handle", "s", "taken");
+        expect_create_error(&f, SD_BUS_ERROR_INVALID_ARGS, 1, "bogus", "s", "x");
+        expect_create_error(&f, SD_BUS_ERROR_INVALID_ARGS, 1, "grace_time", "s", "x");
+        expect_create_error(&f, WARDEN_ERROR_ROOTFS_NOT_FOUND, 1, "rootfs", "s", "/nonexistent/rootfs");
+        expect_create_error(&f, SD_BUS_ERROR_INVALID_ARGS, 1, "rootfs", "s", "relative");
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
                         2,
                         "rootfs",
                         "s",
@@ -351,13 +344,10 @@ TEST(create_validation) {
                         1,
                         "/nonexistent",
                         "/mnt",
-                        0));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* rootfs "/" is refused first */
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(
-                        m,
-                        "a{sv}",
+                        0); /* rootfs "/" is refused first */
+        expect_create_error(
+                        &f,
+                        WARDEN_ERROR_BIND_MOUNT_SOURCE,
                         2,
                         "rootfs",
                         "s",
@@ -367,13 +357,10 @@ TEST(create_validation) {
                         1,
                         "/nonexistent",
                         "/mnt",
-                        0));
-        expect_error(&f, m, WARDEN_ERROR_BIND_MOUNT_SOURCE);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(
-                        m,
-                        "a{sv}",
+                        0);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
                         2,
                         "rootfs",
                         "s",
@@ -383,22 +370,31 @@ TEST(create_validation) {
                         1,
                         "/tmp",
                         "/mnt/../..",
-                        0));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+                        0);
+        expect_create_error(
+                        &f, SD_BUS_ERROR_INVALID_ARGS, 2, "rootfs", "s", "/usr", "env", "as", 1, "NOEQUALS");
 
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 2, "rootfs", "s", "/usr", "env", "as", 1, "NOEQUALS"));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "cpu_weight",
+                        "t",
+                        (uint64_t) 20000);
 
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(
-                        m, "a{sv}", 2, "rootfs", "s", "/usr", "cpu_weight", "t", (uint64_t) 20000));
-        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
-
-        m = manager_call(&f, "Create");
-        ASSERT_OK(sd_bus_message_append(
-                        m, "a{sv}", 2, "rootfs", "s", "/usr", "disk_limit", "t", (uint64_t) 1));
-        expect_error(&f, m, SD_BUS_ERROR_NOT_SUPPORTED);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_NOT_SUPPORTED,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "disk_limit",
+                        "t",
+                        (uint64_t) 1);
 
         /* nothing was registered by any of these */
         ASSERT_EQ(hashmap_size(f.manager.containers), 1);
