@@ -344,9 +344,7 @@ write_file_in_root(int root_fd, const char *dir, const char *name, const char *d
  */
 static int read_file_in_root(int root_fd, const char *path, char **ret) {
         _cleanup_close_ int path_fd = -EBADF, fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
         struct stat st, st2;
-        size_t size = 0;
 
         path_fd = openat_in_root(root_fd, path, O_PATH, 0);
         if (path_fd < 0)
@@ -365,26 +363,7 @@ static int read_file_in_root(int root_fd, const char *path, char **ret) {
         if (st2.st_size > (off_t) ETC_FILE_MAX)
                 return -EFBIG;
 
-        buf = malloc(ETC_FILE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + size, ETC_FILE_MAX + 1 - size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > ETC_FILE_MAX)
-                        return -EFBIG;
-        }
-        buf[size] = '\0';
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_full_fd(fd, ETC_FILE_MAX, ret, NULL);
 }
 
 /* The host's resolver configuration. systemd-resolved's stub (127.0.0.53) is not reachable from the

@@ -17,6 +17,8 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
  * it does not exist, other negative errno from open()/read().
  */
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+/* The same from an open fd, read to its end from where it stands. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
 
 /* mkdir -p with 'mode' for the created directories; existing ones are left alone. */
 int mkdir_p(const char *path, mode_t mode);
