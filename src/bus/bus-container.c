@@ -7,7 +7,9 @@
 #include "bus-error.h"
 #include "bus-lifecycle.h"
 #include "bus-util.h"
+#include "fileio.h"
 #include "log.h"
+#include "parse-util.h"
 #include "strv.h"
 
 int container_bus_path(const Container *c, char **ret) {
@@ -273,6 +275,42 @@ static void read_unit_stats(sd_bus_message *reply, UnitStats *stats) {
         }
 }
 
+/*
+ * systemd 252 reports no CPUUsageNSec where cpu and cpuacct are separate cgroup v1 hierarchies (it expects
+ * them mounted together, "cpu,cpuacct", and leaves the separate cpuacct one alone). The scope's cgroup2
+ * directory has the usage then: cpu.stat's usage_usec exists in every cgroup2 cgroup, with or without
+ * controllers (on a hybrid layout, in /sys/fs/cgroup/unified). Found through wshd's /proc/PID/cgroup, and
+ * used only if wshd really is in the scope's cgroup there.
+ */
+static uint64_t cgroup_cpu_usage(const Container *c) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *suffix = NULL, *stat_path = NULL, *stat = NULL;
+        const char *root = access("/sys/fs/cgroup/unified", F_OK) >= 0 ? "/sys/fs/cgroup/unified"
+                                                                       : "/sys/fs/cgroup";
+        char *line, *p;
+        uint64_t v;
+
+        if (c->leader_pid <= 0 || asprintf(&path, "/proc/%i/cgroup", (int) c->leader_pid) < 0 ||
+            asprintf(&suffix, "/%s", c->unit) < 0 || read_full_file(path, 64 * 1024, &text, NULL) < 0)
+                return UINT64_MAX;
+        for (p = text; (line = strsep(&p, "\n"));) {
+                const char *cgroup = startswith(line, "0::");
+
+                if (!cgroup)
+                        continue;
+                if (!endswith(cgroup, suffix) || asprintf(&stat_path, "%s%s/cpu.stat", root, cgroup) < 0 ||
+                    read_full_file(stat_path, 4096, &stat, NULL) < 0)
+                        return UINT64_MAX;
+                for (char *q = stat, *l; (l = strsep(&q, "\n"));) {
+                        const char *value = startswith(l, "usage_usec ");
+
+                        if (value && parse_uint64(value, &v) >= 0 && v <= UINT64_MAX / 1000)
+                                return v * 1000;
+                }
+                return UINT64_MAX;
+        }
+        return UINT64_MAX;
+}
+
 static int info_got_unit_properties(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         InfoRequest *i = userdata;
         UnitStats stats = UNIT_STATS_UNKNOWN;
@@ -286,6 +324,8 @@ static int info_got_unit_properties(sd_bus_message *reply, void *userdata, sd_bu
         else {
                 if (!sd_bus_message_is_method_error(reply, NULL))
                         read_unit_stats(reply, &stats);
+                if (stats.cpu_usage_ns == UINT64_MAX)
+                        stats.cpu_usage_ns = cgroup_cpu_usage(c);
                 if (reply_info(i->request, c, &stats) < 0)
                         (void) sd_bus_reply_method_errno(i->request, ENOMEM, NULL);
         }

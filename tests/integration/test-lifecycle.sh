@@ -118,6 +118,7 @@ kill -0 "$pid" || fail "wshd died in Stop"
 # Info has the usage from systemd
 [[ $(info "$h" tasks_current) == 1 ]] || fail "tasks_current: $(info "$h" tasks_current)"
 [[ -n $(info "$h" memory_current) ]] || fail "no memory_current"
+[[ $(info "$h" cpu_usage_ns) -gt 0 ]] || fail "no cpu_usage_ns: '$(info "$h" cpu_usage_ns)'"
 
 # Destroy: nothing left
 "${BUSCTL_MANAGER[@]}" Destroy s "$h"
