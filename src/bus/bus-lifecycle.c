@@ -466,7 +466,12 @@ static void teardown_finish(TeardownOperation *op) {
                                 "ContainerDestroyed",
                                 "s",
                                 handle);
-        log_full_errno_container(LOG_INFO, 0, handle, "Container '%s' destroyed.", strna(handle));
+        log_event(LOG_INFO,
+                  0,
+                  handle,
+                  WARDEN_MESSAGE_CONTAINER_DESTROYED,
+                  "Container '%s' destroyed.",
+                  strna(handle));
 
         if (op->request)
                 (void) sd_bus_reply_method_return(op->request, NULL);
@@ -1022,16 +1027,16 @@ static void create_succeed(CreateOperation *op) {
                         c->handle,
                         path);
         create_log_step(op, "create.total");
-        log_full_errno_container(
-                        LOG_INFO,
-                        0,
-                        c->handle,
-                        "Container '%s' created: %s, wshd PID %i, %s ↔ %s.",
-                        c->handle,
-                        c->unit,
-                        (int) c->leader_pid,
-                        strna(c->host_ip),
-                        strna(c->container_ip));
+        log_event(LOG_INFO,
+                  0,
+                  c->handle,
+                  WARDEN_MESSAGE_CONTAINER_CREATED,
+                  "Container '%s' created: %s, wshd PID %i, %s ↔ %s.",
+                  c->handle,
+                  c->unit,
+                  (int) c->leader_pid,
+                  strna(c->host_ip),
+                  strna(c->container_ip));
         create_operation_free(op);
         assert(m->n_operations > 0);
         m->n_operations--;

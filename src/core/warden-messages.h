@@ -9,5 +9,7 @@
 #define WARDEN_MESSAGE_STARTED "3cb3864b30734005978b35ae799fd0c7"           /* wardend is up */
 #define WARDEN_MESSAGE_IDLE_EXIT "42201c2e8f3c49b0a600990b563cecae"         /* exiting after idle_timeout */
 #define WARDEN_MESSAGE_CONTAINER_ADOPTED "03ceaa37242844529e550d3b578706c7" /* re-adopted at start-up */
-#define WARDEN_MESSAGE_CONTAINER_LOST "36dbd72c868244f6b858f219007aba6d"    /* state dropped: init gone */
+#define WARDEN_MESSAGE_CONTAINER_LOST "36dbd72c868244f6b858f219007aba6d"    /* wshd gone: cleaned up */
 #define WARDEN_MESSAGE_CONFIG_INVALID "f109d1fdb1ff4164b4375a16c0b1c516"    /* configuration refused */
+#define WARDEN_MESSAGE_CONTAINER_CREATED "feafccafc5f7454b8e405fadeb8f99a0" /* a container is ready */
+#define WARDEN_MESSAGE_CONTAINER_DESTROYED "bfe8c24e0ede430985b43bc3b9ce7919" /* and is gone */

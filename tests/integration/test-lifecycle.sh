@@ -133,6 +133,10 @@ kill "$monitor"
 grep -q "ContainerCreated ('$h', objectpath '/org/warden/container/$h')" /run/life-signals.txt \
     || fail "no ContainerCreated: $(cat /run/life-signals.txt)"
 grep -q "ContainerDestroyed ('$h',)" /run/life-signals.txt || fail "no ContainerDestroyed"
+journalctl -b MESSAGE_ID=feafccafc5f7454b8e405fadeb8f99a0 WARDEN_CONTAINER="$h" -o cat | grep -q "created: warden-$h.scope" \
+    || fail "no 'created' journal entry with its MESSAGE_ID"
+journalctl -b MESSAGE_ID=bfe8c24e0ede430985b43bc3b9ce7919 WARDEN_CONTAINER="$h" -o cat | grep -q "destroyed" \
+    || fail "no 'destroyed' journal entry with its MESSAGE_ID"
 grep -q "/org/warden/container/$h: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Container', {'State': <'stopped'>}" \
     /run/life-signals.txt || fail "no PropertiesChanged for State"
 grep -qF "/org/warden/Manager: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Manager', {'Containers': <['life1']>}" \
