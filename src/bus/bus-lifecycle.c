@@ -1049,18 +1049,18 @@ static void create_maybe_succeed(CreateOperation *op) {
 
 static void create_hello_done(WshdCall *call, int error, WshdMessage *reply, void *userdata) {
         CreateOperation *op = userdata;
+        int reply_error = 0;
 
+        /* the reply belongs to the call: look at it before the call goes */
+        if (error >= 0 && reply->type != WSHD_REPLY_HELLO)
+                reply_error = reply->type == WSHD_REPLY_ERROR && reply->error > 0 ? -reply->error : -EPROTO;
         op->call = wshd_call_free(op->call);
         if (error < 0) {
                 create_failf(op, NULL, error, "wshd did not answer on its socket: %m");
                 return;
         }
-        if (reply->type != WSHD_REPLY_HELLO) {
-                create_failf(op,
-                             NULL,
-                             reply->type == WSHD_REPLY_ERROR ? -reply->error : -EPROTO,
-                             "wshd refused the greeting: %s",
-                             strna(reply->message));
+        if (reply_error < 0) {
+                create_failf(op, NULL, reply_error, "wshd refused the greeting: %m");
                 return;
         }
         create_log_step(op, "create.hello");
@@ -1754,11 +1754,12 @@ static void stop_done(WshdCall *call, int error, WshdMessage *reply, void *userd
         Container *c = op->container;
         Manager *m = c->manager;
 
-        op->call = wshd_call_free(op->call);
+        /* the reply belongs to the call: look at it before the call goes */
         if (error >= 0 && reply->type == WSHD_REPLY_ERROR)
                 error = reply->error > 0 ? -reply->error : -EIO;
         else if (error >= 0 && reply->type != WSHD_REPLY_OK)
                 error = -EPROTO;
+        op->call = wshd_call_free(op->call);
 
         if (error < 0) {
                 (void) sd_bus_reply_method_errnof(
