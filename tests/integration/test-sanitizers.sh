@@ -1,0 +1,14 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Runs last. tools/test-all runs the integration suite a second time with wardend, wshd and wardenctl built
+# with ASan+UBSan installed; their reports land in warden.service's journal (wshd writes to the stderr it
+# inherits from wardend). Any report fails the suite. With a normal build this checks that nothing ever
+# printed one either.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+systemctl stop warden.service # LeakSanitizer reports at exit
+reports=$(journalctl -b -u warden.service -o cat |
+    grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' || true)
+[[ -z $reports ]] || fail "sanitizer reports from wardend/wshd: $reports"
+echo "ok: no sanitizer reports" >&2
