@@ -61,6 +61,12 @@ TEST(serialize_roundtrip) {
         c->container_ip = strdup("10.254.0.2");
         c->grace_time = 300;
         c->created_usec = 1234567890123ULL;
+        c->uid = 10007;
+        c->net_id = 0; /* index 0 is a real network: has_net says it is set */
+        c->has_net = true;
+        c->memory_limit = 64ULL << 20;
+        c->cpu_weight = 200;
+        c->pids_limit = 512;
         ASSERT_OK(container_set_property(c, "owner", "team=a\\b"));
         ASSERT_OK(container_set_property(c, "weird\tkey", "line1\nline2\x7f"));
         ASSERT_OK(strv_extend(&c->env, "PATH=/bin:/usr/bin"));
@@ -79,6 +85,12 @@ TEST(serialize_roundtrip) {
         ASSERT_STREQ(d->container_ip, "10.254.0.2");
         ASSERT_EQ(d->grace_time, 300);
         ASSERT_EQ(d->created_usec, 1234567890123ULL);
+        ASSERT_EQ(d->uid, 10007u);
+        ASSERT_TRUE(d->has_net);
+        ASSERT_EQ(d->net_id, 0u);
+        ASSERT_EQ(d->memory_limit, 64ULL << 20);
+        ASSERT_EQ(d->cpu_weight, 200u);
+        ASSERT_EQ(d->pids_limit, 512u);
         ASSERT_STREQ(container_get_property(d, "owner"), "team=a\\b");
         ASSERT_STREQ(container_get_property(d, "weird\tkey"), "line1\nline2\x7f");
         ASSERT_STREQ(d->env[0], "PATH=/bin:/usr/bin");
@@ -108,6 +120,10 @@ TEST(deserialize_rejects_garbage) {
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPATH=\\xzz\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=novalue\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=a=1\nPROPERTY=a=2\n", /* duplicate */
+                "VERSION=1\nHANDLE=x\nSTATE=active\nUID=0\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nUID=4294967296\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nNET_ID=-1\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nMEMORY_LIMIT=lots\n",
         };
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
