@@ -43,4 +43,17 @@ printf '[daemon]\nlog_level = debug\n' >"$conf"
 out=$(/usr/libexec/wardend 2>&1) && fail "a second wardend started"
 assert_contains "$out" "is owned by another process; is wardend already running?" "second instance"
 assert_eq "$(systemctl show -P MainPID warden.service)" "$pid" "first instance disturbed"
+
+# the container keys take effect: MTU of both veth ends, the user's name, the uid range, another pool
+trap 'destroy_all; restore_config' EXIT
+printf '[containers]\nuser = app\nuid_base = 20000\nuid_count = 10\n[network]\npool = 10.99.0.0/24\nmtu = 1400\n' >"$conf"
+systemctl restart warden.service
+create cfg
+assert_eq "$(info cfg host_ip)" 10.99.0.1 "address from the configured pool"
+link=$(ip -o addr show to 10.99.0.1 | awk '{print $2}')
+assert_match "$(ip -o link show "$link")" ' mtu 1400 ' "host side MTU"
+assert_match "$(in_container cfg ip -o link show "${link%-0}-1")" ' mtu 1400 ' "container side MTU"
+in_container cfg grep -qE '^app:x:200[0-9][0-9]:' /etc/passwd || fail "configured user and uid range"
+"${BUSCTL_MANAGER[@]}" Destroy s cfg
+assert_clean cfg "$link"
 echo "ok: config" >&2
