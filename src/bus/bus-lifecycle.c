@@ -53,7 +53,6 @@ struct CreateOperation {
         Container *container;
         sd_bus_message *request;
         uint64_t started_usec;
-        uint64_t step_usec;
 
         BindMount *bind_mounts;
         size_t n_bind_mounts;
@@ -102,11 +101,9 @@ typedef struct TeardownOperation {
         bool announce; /* emit ContainerDestroyed */
         SystemdJob *job;
         Worker *rootfs_worker;
-        bool rootfs_done;
         char *path;
         char host_ifname[NETWORK_IFNAME_MAX];
         uint64_t started_usec;
-        uint64_t step_usec;
 } TeardownOperation;
 
 static void container_teardown(
@@ -123,10 +120,9 @@ static const char *container_busy_reason(const Container *c) {
         return t ? operation_names[*t] : NULL;
 }
 
-/* Debug log of how long each step took ("step NAME took Nus", which bench/run collects). */
-static void log_step(const char *handle, const char *step, uint64_t *since) {
-        uint64_t n = now_usec(CLOCK_MONOTONIC);
-
+/* Debug log of each step's time since the start of its operation (the steps overlap), as "step NAME took
+ * Nus", which bench/run collects. */
+static void log_step(const char *handle, const char *step, uint64_t started_usec) {
         log_full_errno_container(
                         LOG_DEBUG,
                         0,
@@ -134,8 +130,7 @@ static void log_step(const char *handle, const char *step, uint64_t *since) {
                         "Container '%s': step %s took %lluus.",
                         handle,
                         step,
-                        (unsigned long long) (n - *since));
-        *since = n;
+                        (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
 }
 
 static void container_emit_changed(Container *c, const char *property, ...) {
@@ -438,7 +433,7 @@ static void teardown_finish(TeardownOperation *op) {
         _cleanup_free_ char *handle = strdup(c->handle);
         int r;
 
-        log_step(c->handle, "destroy.total", &op->started_usec);
+        log_step(c->handle, "destroy.total", op->started_usec);
         if (c->uid > 0)
                 id_pool_release(m->uids, c->uid);
         if (c->has_net)
@@ -505,24 +500,16 @@ static int teardown_rootfs_work(void *data) {
 }
 
 static void teardown_maybe_finish(TeardownOperation *op) {
-        if (op->job || op->rootfs_worker || !op->rootfs_done)
+        if (op->job || op->rootfs_worker)
                 return;
         teardown_finish(op);
-}
-
-/* The steps overlap: each is logged as the time since the start. */
-static void teardown_log_step(TeardownOperation *op, const char *step) {
-        uint64_t since = op->started_usec;
-
-        log_step(op->container->handle, step, &since);
 }
 
 static void teardown_worker_done(Worker *w, int result, void *userdata) {
         TeardownOperation *op = userdata;
 
         op->rootfs_worker = worker_free(op->rootfs_worker);
-        op->rootfs_done = true;
-        teardown_log_step(op, "destroy.rootfs");
+        log_step(op->container->handle, "destroy.rootfs", op->started_usec);
         if (result < 0)
                 log_full_errno_container(
                                 LOG_ERR,
@@ -537,7 +524,6 @@ static void teardown_start_rootfs(TeardownOperation *op) {
         int r;
 
         if (!op->path) {
-                op->rootfs_done = true;
                 teardown_maybe_finish(op);
                 return;
         }
@@ -553,7 +539,6 @@ static void teardown_start_rootfs(TeardownOperation *op) {
         if (r < 0) {
                 log_full_errno_container(
                                 LOG_ERR, r, op->container->handle, "Failed to start the cleanup worker: %m");
-                op->rootfs_done = true;
                 teardown_maybe_finish(op);
         }
 }
@@ -563,7 +548,7 @@ teardown_unit_stopped(Manager *m, const char *result, const sd_bus_error *error,
         TeardownOperation *op = userdata;
 
         op->job = NULL;
-        teardown_log_step(op, "destroy.unit");
+        log_step(op->container->handle, "destroy.unit", op->started_usec);
         if (!result)
                 log_full_errno_container(
                                 LOG_WARNING,
@@ -626,7 +611,7 @@ static void container_teardown(
                 return;
         }
         op->type = OPERATION_TEARDOWN;
-        op->started_usec = op->step_usec = now_usec(CLOCK_MONOTONIC);
+        op->started_usec = now_usec(CLOCK_MONOTONIC);
         op->manager = m;
         op->container = c;
         op->request = sd_bus_message_ref(request);
@@ -934,9 +919,7 @@ static CreateOperation *create_operation_free(CreateOperation *op) {
 }
 
 static void create_log_step(CreateOperation *op, const char *step) {
-        uint64_t since = op->started_usec; /* steps overlap: each is logged as time since the start */
-
-        log_step(op->container->handle, step, &since);
+        log_step(op->container->handle, step, op->started_usec);
 }
 
 /* Undoes everything and answers with the failure. */
@@ -1706,7 +1689,6 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                 .manager = manager,
                 .request = sd_bus_message_ref(m),
                 .started_usec = now_usec(CLOCK_MONOTONIC),
-                .step_usec = now_usec(CLOCK_MONOTONIC),
                 .go_fd = -EBADF,
                 .status_fd = -EBADF,
                 .netns_fd = -EBADF,
