@@ -434,10 +434,7 @@ static void teardown_finish(TeardownOperation *op) {
         int r;
 
         log_step(c->handle, "destroy.total", op->started_usec);
-        if (c->uid > 0)
-                id_pool_release(m->uids, c->uid);
-        if (c->has_net)
-                address_pool_release(m->addresses, c->net_id);
+        manager_release_container_resources(m, c);
         r = container_remove_state(c);
         if (r < 0)
                 log_full_errno_container(
@@ -1601,40 +1598,14 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         if (r < 0)
                 return r;
 
-        if (o->network) {
+        if (o->network)
                 r = address_pool_reserve(m->addresses, o->network, &c->net_id);
-                if (r == -EINVAL || r == -ERANGE) {
-                        id_pool_release(m->uids, c->uid);
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'network': '%s' is not an IPv4 address inside the pool.",
-                                        o->network);
-                }
-                if (r == -EADDRINUSE) {
-                        id_pool_release(m->uids, c->uid);
-                        return sd_bus_error_setf(
-                                        error,
-                                        WARDEN_ERROR_POOL_EXHAUSTED,
-                                        "Network '%s' is taken by another container.",
-                                        o->network);
-                }
-        } else {
+        else
                 r = address_pool_allocate(m->addresses, &c->net_id);
-                if (r == -ENOSR) {
-                        id_pool_release(m->uids, c->uid);
-                        return sd_bus_error_set(
-                                        error,
-                                        WARDEN_ERROR_POOL_EXHAUSTED,
-                                        "No network left in the address pool.");
-                }
+        if (r >= 0) {
+                c->has_net = true;
+                r = address_pool_addresses(m->addresses, c->net_id, host, cont);
         }
-        if (r < 0) {
-                id_pool_release(m->uids, c->uid);
-                return r;
-        }
-        c->has_net = true;
-        r = address_pool_addresses(m->addresses, c->net_id, host, cont);
         if (r >= 0) {
                 c->host_ip = strdup(host);
                 c->container_ip = strdup(cont);
@@ -1644,21 +1615,41 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         if (r >= 0)
                 r = manager_add_container(m, c);
         if (r < 0) {
-                id_pool_release(m->uids, c->uid);
-                address_pool_release(m->addresses, c->net_id);
-                if (r == -EEXIST)
+                manager_release_container_resources(m, c);
+                switch (r) {
+                case -EINVAL:
+                case -ERANGE:
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'network': '%s' is not an IPv4 address inside the pool.",
+                                        o->network);
+                case -EADDRINUSE:
+                        return sd_bus_error_setf(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "Network '%s' is taken by another container.",
+                                        o->network);
+                case -ENOSR:
+                        return sd_bus_error_set(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "No network left in the address pool.");
+                case -EEXIST:
                         return sd_bus_error_setf(
                                         error,
                                         WARDEN_ERROR_CONTAINER_EXISTS,
                                         "Container '%s' exists already.",
                                         handle);
-                if (r == -EUSERS)
+                case -EUSERS:
                         return sd_bus_error_setf(
                                         error,
                                         WARDEN_ERROR_POOL_EXHAUSTED,
                                         "Too many containers (max_containers=%u).",
                                         m->config.max_containers);
-                return r;
+                default:
+                        return r;
+                }
         }
         *ret = TAKE_PTR(c);
         return 0;

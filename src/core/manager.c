@@ -175,6 +175,15 @@ int manager_list_containers(Manager *m, char *const *filter, char ***ret) {
         return 0;
 }
 
+void manager_release_container_resources(Manager *m, Container *c) {
+        if (c->uid > 0)
+                id_pool_release(m->uids, c->uid);
+        if (c->has_net)
+                address_pool_release(m->addresses, c->net_id);
+        c->uid = 0;
+        c->has_net = false;
+}
+
 bool manager_is_idle(Manager *m) {
         return hashmap_size(m->containers) == 0 && m->n_operations == 0;
 }

@@ -67,6 +67,9 @@ Container *manager_get_container(Manager *m, const char *handle);
 /* Sorted handles of the containers whose properties contain every pair of 'filter' (key, value, …). */
 int manager_list_containers(Manager *m, char *const *filter, char ***ret);
 
+/* Gives the container's uid and /30 back to the pools (and forgets them in c). */
+void manager_release_container_resources(Manager *m, Container *c);
+
 /* No containers and nothing in flight: the daemon may exit and be activated again later. */
 bool manager_is_idle(Manager *m);
 
