@@ -7,6 +7,7 @@
 #include "bus-error.h"
 #include "bus-lifecycle.h"
 #include "bus-util.h"
+#include "cgroup-util.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
@@ -283,30 +284,21 @@ static void read_unit_stats(sd_bus_message *reply, UnitStats *stats) {
  * used only if wshd really is in the scope's cgroup there.
  */
 static uint64_t cgroup_cpu_usage(const Container *c) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *suffix = NULL, *stat_path = NULL, *stat = NULL;
+        _cleanup_free_ char *cgroup = NULL, *suffix = NULL, *stat_path = NULL, *stat = NULL;
         const char *root = access("/sys/fs/cgroup/unified", F_OK) >= 0 ? "/sys/fs/cgroup/unified"
                                                                        : "/sys/fs/cgroup";
-        char *line, *p;
         uint64_t v;
 
-        if (c->leader_pid <= 0 || asprintf(&path, "/proc/%i/cgroup", (int) c->leader_pid) < 0 ||
-            asprintf(&suffix, "/%s", c->unit) < 0 || read_full_file(path, 64 * 1024, &text, NULL) < 0)
+        if (c->leader_pid <= 0 || asprintf(&suffix, "/%s", c->unit) < 0 ||
+            cg_pid_get_path(c->leader_pid, "", &cgroup) < 0 || !endswith(cgroup, suffix) ||
+            asprintf(&stat_path, "%s%s/cpu.stat", root, cgroup) < 0 ||
+            read_full_file(stat_path, 4096, &stat, NULL) < 0)
                 return UINT64_MAX;
-        for (p = text; (line = strsep(&p, "\n"));) {
-                const char *cgroup = startswith(line, "0::");
+        for (char *q = stat, *l; (l = strsep(&q, "\n"));) {
+                const char *value = startswith(l, "usage_usec ");
 
-                if (!cgroup)
-                        continue;
-                if (!endswith(cgroup, suffix) || asprintf(&stat_path, "%s%s/cpu.stat", root, cgroup) < 0 ||
-                    read_full_file(stat_path, 4096, &stat, NULL) < 0)
-                        return UINT64_MAX;
-                for (char *q = stat, *l; (l = strsep(&q, "\n"));) {
-                        const char *value = startswith(l, "usage_usec ");
-
-                        if (value && parse_uint64(value, &v) >= 0 && v <= UINT64_MAX / 1000)
-                                return v * 1000;
-                }
-                return UINT64_MAX;
+                if (value && parse_uint64(value, &v) >= 0 && v <= UINT64_MAX / 1000)
+                        return v * 1000;
         }
         return UINT64_MAX;
 }

@@ -18,6 +18,7 @@
 #include "bus-lifecycle.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
+#include "cgroup-util.h"
 #include "fileio.h"
 #include "handle.h"
 #include "log.h"
@@ -1835,16 +1836,18 @@ int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error
 /* Is 'pid' still the container's wshd? Guards against a recycled PID: it must live in the container's scope.
  */
 static bool leader_is_alive(const Container *c) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *needle = NULL;
+        _cleanup_free_ char *suffix = NULL;
 
-        if (c->leader_pid <= 0)
+        if (c->leader_pid <= 0 || asprintf(&suffix, "/%s", c->unit) < 0)
                 return false;
-        if (asprintf(&path, "/proc/%i/cgroup", (int) c->leader_pid) < 0 ||
-            asprintf(&needle, "/%s\n", c->unit) < 0)
-                return false;
-        if (read_full_file(path, 64 * 1024, &text, NULL) < 0)
-                return false;
-        return strstr(text, needle);
+        /* the hierarchy systemd tracks units in: cgroup2 (hybrid or unified), or name=systemd (legacy) */
+        FOREACH_ARRAY(h, STRV_MAKE("", "name=systemd"), 2) {
+                _cleanup_free_ char *cgroup = NULL;
+
+                if (cg_pid_get_path(c->leader_pid, *h, &cgroup) >= 0)
+                        return endswith(cgroup, suffix);
+        }
+        return false;
 }
 
 static void adopt_cleanup(Container *c, const char *why) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup-util.h"
 #include "container.h"
 #include "fileio.h"
 #include "manager.h"
@@ -250,4 +251,14 @@ TEST(manager_limits) {
         container_free(dup);
         container_free(b);
         free(conf);
+}
+
+TEST(cgroup_path_of_a_pid) {
+        _cleanup_free_ char *path = NULL;
+
+        /* every process has a cgroup2 line ("0::") on a unified or hybrid host, as on ours */
+        ASSERT_OK(cg_pid_get_path(getpid(), "", &path));
+        ASSERT_TRUE(path[0] == '/');
+        ASSERT_ERROR(cg_pid_get_path(getpid(), "no-such-controller", &path), ENOENT);
+        ASSERT_ERROR(cg_pid_get_path(4194305, "", &path), ENOENT); /* above pid_max: never a process */
 }
