@@ -206,18 +206,18 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                         c->pids_limit);
         if (r < 0)
                 return r;
-        if (stats->memory_current != UINT64_MAX) {
-                r = sd_bus_message_append(reply, "{sv}", "memory_current", "t", stats->memory_current);
-                if (r < 0)
-                        return r;
-        }
-        if (stats->cpu_usage_ns != UINT64_MAX) {
-                r = sd_bus_message_append(reply, "{sv}", "cpu_usage_ns", "t", stats->cpu_usage_ns);
-                if (r < 0)
-                        return r;
-        }
-        if (stats->tasks_current != UINT64_MAX) {
-                r = sd_bus_message_append(reply, "{sv}", "tasks_current", "t", stats->tasks_current);
+        const struct {
+                const char *key;
+                uint64_t value;
+        } usage[] = {
+                { "memory_current", stats->memory_current },
+                { "cpu_usage_ns", stats->cpu_usage_ns },
+                { "tasks_current", stats->tasks_current },
+        };
+        FOREACH_ARRAY(u, usage, ELEMENTSOF(usage)) {
+                if (u->value == UINT64_MAX)
+                        continue;
+                r = sd_bus_message_append(reply, "{sv}", u->key, "t", u->value);
                 if (r < 0)
                         return r;
         }
