@@ -1836,12 +1836,13 @@ int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error
 /* Is 'pid' still the container's wshd? Guards against a recycled PID: it must live in the container's scope.
  */
 static bool leader_is_alive(const Container *c) {
+        /* the hierarchy systemd tracks units in: cgroup2 (hybrid or unified), or name=systemd (legacy) */
+        static const char *const hierarchies[] = { "", "name=systemd" };
         _cleanup_free_ char *suffix = NULL;
 
         if (c->leader_pid <= 0 || asprintf(&suffix, "/%s", c->unit) < 0)
                 return false;
-        /* the hierarchy systemd tracks units in: cgroup2 (hybrid or unified), or name=systemd (legacy) */
-        FOREACH_ARRAY(h, STRV_MAKE("", "name=systemd"), 2) {
+        FOREACH_ARRAY(h, hierarchies, ELEMENTSOF(hierarchies)) {
                 _cleanup_free_ char *cgroup = NULL;
 
                 if (cg_pid_get_path(c->leader_pid, *h, &cgroup) >= 0)
