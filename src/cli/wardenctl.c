@@ -18,10 +18,13 @@
 #include "bus-client.h"
 #include "bus-print.h"
 #include "bus-util.h"
+#include "job-args.h"
 #include "json-util.h"
 #include "log.h"
 #include "parse-util.h"
 #include "strv.h"
+#include "verb-copy.h"
+#include "verb-job.h"
 
 #define EXIT_USAGE 2
 
@@ -52,12 +55,22 @@ static bool arg_grace_time_set = false;
 static uint32_t arg_grace_time = 0;
 static bool arg_memory_limit_set = false, arg_cpu_weight_set = false, arg_pids_limit_set = false;
 static uint64_t arg_memory_limit = 0, arg_cpu_weight = 0, arg_pids_limit = 0;
+static JobOptions arg_job = JOB_OPTIONS_INIT; /* run, spawn, shell; its env is arg_env */
+static const char *arg_owner = NULL;
+static uint32_t arg_job_id = 0;
+static int arg_signal = 0;
 
 typedef enum VerbFlags {
         VERB_OPTIONS = 1 << 0,        /* options may follow the command (echo: its argument is verbatim) */
         VERB_CREATE_OPTIONS = 1 << 1, /* --handle, --rootfs, --bind, … */
         VERB_PROPERTY = 1 << 2,       /* --property */
         VERB_KILL = 1 << 3,           /* --kill */
+        VERB_COMMAND = 1 << 4,        /* HANDLE [OPTIONS...] [--] COMMAND...: the command is verbatim */
+        VERB_USER = 1 << 5,           /* --user, --privileged */
+        VERB_PROCESS = 1 << 6,        /* --env, --dir, --rlimit, --tty */
+        VERB_DISCARD_OUTPUT = 1 << 7, /* --discard-output */
+        VERB_OWNER = 1 << 8,          /* --owner */
+        VERB_EXIT_STATUS = 1 << 9,    /* run() returns the exit status itself (a job's) */
 } VerbFlags;
 
 #define ARGS_ANY INT_MAX
@@ -67,6 +80,9 @@ typedef struct Verb {
         int min_args, max_args; /* not counting the verb itself */
         VerbFlags flags;
         int (*run)(sd_bus *bus, char **args);
+        /* Optional: checks the arguments and stores them in arg_*, before wardenctl connects; a negative
+         * errno (logged) is a usage error. */
+        int (*parse_args)(char **args);
 } Verb;
 
 static void help(void) {
@@ -81,7 +97,21 @@ static void help(void) {
                "  destroy HANDLE...      Destroy the containers and everything they hold\n"
                "  list                   List container handles (filter with --property)\n"
                "  info HANDLE            Show a container's state and resources\n"
-               "  version                Show the versions of wardenctl and wardend\n\n"
+               "  version                Show the versions of wardenctl and wardend\n"
+               "  run HANDLE [OPTIONS...] [--] COMMAND [ARGS...]\n"
+               "                         Run COMMAND in the container with this terminal's\n"
+               "                         input and output; exit with its exit status\n"
+               "  spawn HANDLE [OPTIONS...] [--] COMMAND [ARGS...]\n"
+               "                         Start COMMAND, capturing its output; print its job id\n"
+               "  link HANDLE JOB        Wait for the job, print its output, exit with its status\n"
+               "  stream HANDLE JOB      Print the job's output, from its start to its end\n"
+               "  signal HANDLE JOB SIGNAL\n"
+               "                         Send SIGNAL (TERM, SIGKILL, 9, ...) to the job\n"
+               "  shell HANDLE [--user=USER] [--privileged]\n"
+               "                         Start an interactive login shell in the container\n"
+               "  copy-in HANDLE SRC DST Copy the host path SRC to DST in the container\n"
+               "  copy-out HANDLE SRC DST [--owner=USER:GROUP]\n"
+               "                         Copy SRC in the container to the host path DST\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version of wardenctl\n"
@@ -102,6 +132,17 @@ static void help(void) {
                "     --pids-limit=N      Maximum number of tasks\n\n"
                "Options of stop:\n"
                "     --kill              Send SIGKILL at once instead of SIGTERM first\n\n"
+               "Options of run, spawn (and shell: --user, --privileged):\n"
+               "     --user=USER         Run as USER (default: the container's own user)\n"
+               "     --privileged        Run as root\n"
+               "     --env=KEY=VALUE     Set an environment variable (repeatable)\n"
+               "     --dir=DIR           Working directory in the container\n"
+               "     --rlimit=NAME=N     Set a resource limit: nofile, nproc, as, core, cpu, ...\n"
+               "                         (repeatable; N may be 'infinity')\n"
+               "     --tty               Give the command a terminal (run: this one, raw)\n"
+               "     --discard-output    spawn: throw the output away instead of keeping it\n\n"
+               "Options of copy-out:\n"
+               "     --owner=USER:GROUP  Owner of the copied files on the host\n\n"
                "See wardenctl(1) for details.\n",
                program_invocation_short_name);
 }
@@ -559,6 +600,70 @@ static int verb_info(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* Verbs with VERB_EXIT_STATUS return what wardenctl exits with: the job's status. */
+static int verb_run(sd_bus *bus, char **args) {
+        arg_job.env = arg_env;
+        return job_run(bus, args[0], args + 1, &arg_job);
+}
+
+static int verb_spawn(sd_bus *bus, char **args) {
+        arg_job.env = arg_env;
+        return job_spawn(bus, args[0], args + 1, &arg_job, arg_json);
+}
+
+static int verb_shell(sd_bus *bus, char **args) {
+        /* A login shell: it reads the container's profile; wardend picks the rest of the environment. */
+        arg_job.tty = true;
+        return job_run(bus, args[0], STRV_MAKE("/bin/sh", "-l"), &arg_job);
+}
+
+/* HANDLE JOB ... */
+static int parse_job_args(char **args) {
+        if (job_id_parse(args[1], &arg_job_id) < 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Invalid job id '%s': expected a number from 1 to %" PRIu32 ".",
+                                args[1],
+                                UINT32_MAX);
+        return 0;
+}
+
+/* HANDLE JOB SIGNAL */
+static int parse_signal_args(char **args) {
+        int r;
+
+        r = parse_job_args(args);
+        if (r < 0)
+                return r;
+        arg_signal = signal_from_string(args[2]);
+        if (arg_signal < 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Invalid signal '%s': expected a name such as TERM or SIGKILL, or a number.",
+                                args[2]);
+        return 0;
+}
+
+static int verb_link(sd_bus *bus, char **args) {
+        return job_link(bus, args[0], arg_job_id, arg_json);
+}
+
+static int verb_stream(sd_bus *bus, char **args) {
+        return job_stream(bus, args[0], arg_job_id);
+}
+
+static int verb_signal(sd_bus *bus, char **args) {
+        return job_signal(bus, args[0], arg_job_id, arg_signal);
+}
+
+static int verb_copy_in(sd_bus *bus, char **args) {
+        return copy_in(bus, args[0], args[1], args[2]);
+}
+
+static int verb_copy_out(sd_bus *bus, char **args) {
+        return copy_out(bus, args[0], args[1], args[2], arg_owner);
+}
+
 /* clang-format off */
 static const Verb verbs[] = {
         { "ping",    0, 0,        VERB_OPTIONS,                       verb_ping    },
@@ -570,6 +675,17 @@ static const Verb verbs[] = {
         { "list",    0, 0,        VERB_OPTIONS | VERB_PROPERTY,       verb_list    },
         { "info",    1, 1,        VERB_OPTIONS,                       verb_info    },
         { "version", 0, 0,        VERB_OPTIONS,                       verb_version },
+        { "run",     2, ARGS_ANY, VERB_OPTIONS | VERB_COMMAND | VERB_USER |
+                                  VERB_PROCESS | VERB_EXIT_STATUS,    verb_run     },
+        { "spawn",   2, ARGS_ANY, VERB_OPTIONS | VERB_COMMAND | VERB_USER |
+                                  VERB_PROCESS | VERB_DISCARD_OUTPUT, verb_spawn   },
+        { "link",    2, 2,        VERB_OPTIONS | VERB_EXIT_STATUS,    verb_link,   parse_job_args    },
+        { "stream",  2, 2,        VERB_OPTIONS,                       verb_stream, parse_job_args    },
+        { "signal",  3, 3,        VERB_OPTIONS,                       verb_signal, parse_signal_args },
+        { "shell",   1, 1,        VERB_OPTIONS | VERB_USER |
+                                  VERB_EXIT_STATUS,                   verb_shell   },
+        { "copy-in", 3, 3,        VERB_OPTIONS,                       verb_copy_in },
+        { "copy-out", 3, 3,       VERB_OPTIONS | VERB_OWNER,          verb_copy_out },
 };
 /* clang-format on */
 
@@ -679,6 +795,24 @@ static int parse_grace_time(const char *s) {
         return 0;
 }
 
+static int add_rlimit(const char *s) {
+        JobRlimit resource;
+        uint64_t value;
+        int r;
+
+        r = job_rlimit_parse(s, &resource, &value);
+        if (r < 0)
+                return log_error_errno(
+                                r,
+                                "Invalid --rlimit= '%s': expected NAME=NUMBER or NAME=infinity, NAME one of "
+                                "as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, "
+                                "rss, rtprio, rttime, sigpending, stack.",
+                                s);
+        arg_job.rlimit[resource] = value;
+        arg_job.rlimit_set[resource] = true;
+        return 0;
+}
+
 static int parse_number_option(const char *name, const char *s, bool size, uint64_t *ret, bool *ret_set) {
         int r;
 
@@ -703,6 +837,13 @@ enum {
         ARG_CPU_WEIGHT,
         ARG_PIDS_LIMIT,
         ARG_KILL,
+        ARG_USER,
+        ARG_PRIVILEGED,
+        ARG_DIR,
+        ARG_RLIMIT,
+        ARG_TTY,
+        ARG_DISCARD_OUTPUT,
+        ARG_OWNER,
 };
 
 static const struct option options[] = {
@@ -721,16 +862,37 @@ static const struct option options[] = {
         { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
         { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
         { "kill", no_argument, NULL, ARG_KILL },
+        { "user", required_argument, NULL, ARG_USER },
+        { "privileged", no_argument, NULL, ARG_PRIVILEGED },
+        { "dir", required_argument, NULL, ARG_DIR },
+        { "rlimit", required_argument, NULL, ARG_RLIMIT },
+        { "tty", no_argument, NULL, ARG_TTY },
+        { "discard-output", no_argument, NULL, ARG_DISCARD_OUTPUT },
+        { "owner", required_argument, NULL, ARG_OWNER },
         {},
 };
 
 /* Which verbs an option belongs to; 0 for the options every command takes. */
 static VerbFlags option_verb_flag(int c) {
+        /* --env is an option of create and of the process commands alike. */
+        if (c == ARG_ENV)
+                return VERB_CREATE_OPTIONS | VERB_PROCESS;
         switch (c) {
         case 'p':
                 return VERB_PROPERTY;
         case ARG_KILL:
                 return VERB_KILL;
+        case ARG_USER:
+        case ARG_PRIVILEGED:
+                return VERB_USER;
+        case ARG_DIR:
+        case ARG_RLIMIT:
+        case ARG_TTY:
+                return VERB_PROCESS;
+        case ARG_DISCARD_OUTPUT:
+                return VERB_DISCARD_OUTPUT;
+        case ARG_OWNER:
+                return VERB_OWNER;
         case ARG_HANDLE ... ARG_PIDS_LIMIT:
                 return VERB_CREATE_OPTIONS;
         default:
@@ -754,9 +916,12 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
         int c, r;
 
         /* Before the command, '+' stops at the first non-option, so that the command's arguments are
-         * never taken for global options; after it, getopt may reorder ("info HANDLE --json"). */
+         * never taken for global options; after it, getopt may reorder ("info HANDLE --json"), except for
+         * the commands that end in a command line of their own (run HANDLE ls -l). */
+        const char *optstring = verb && !(verb->flags & VERB_COMMAND) ? "hp:" : "+hp:";
+
         optind = 0;
-        while ((c = getopt_long(argc, argv, verb ? "hp:" : "+hp:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, optstring, options, NULL)) >= 0) {
                 flag = option_verb_flag(c);
                 /* --property before the command is accepted for compatibility and checked by run(). */
                 if (flag != 0 && verb && !(verb->flags & flag))
@@ -838,6 +1003,29 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                 case ARG_KILL:
                         arg_kill = true;
                         break;
+                case ARG_USER:
+                        arg_job.user = optarg;
+                        break;
+                case ARG_PRIVILEGED:
+                        arg_job.privileged = true;
+                        break;
+                case ARG_DIR:
+                        arg_job.dir = optarg;
+                        break;
+                case ARG_RLIMIT:
+                        r = add_rlimit(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_TTY:
+                        arg_job.tty = true;
+                        break;
+                case ARG_DISCARD_OUTPUT:
+                        arg_job.discard_output = true;
+                        break;
+                case ARG_OWNER:
+                        arg_owner = optarg;
+                        break;
                 case '?':
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(EINVAL),
@@ -887,6 +1075,21 @@ static int run(int argc, char *argv[]) {
                 args = argv + verb_index + optind;
                 n_args = argc - verb_index - optind;
         }
+        if ((verb->flags & VERB_COMMAND) && n_args > 0) {
+                /* The options before HANDLE are parsed; those between it and the command follow. Parsing
+                 * stops at the command or after "--": the command's own options are its own. */
+                char *handle = args[0];
+                int base = (int) (args - argv);
+
+                argv[base] = argv[0];
+                r = parse_options(n_args, argv + base, verb);
+                if (r <= 0)
+                        return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+                /* optind >= 1: the slot before the command is the handle's or a parsed option's. */
+                args = argv + base + optind - 1;
+                args[0] = handle;
+                n_args = n_args - optind + 1;
+        }
 
         if (n_args < verb->min_args || n_args > verb->max_args) {
                 if (verb->max_args == ARGS_ANY)
@@ -909,10 +1112,15 @@ static int run(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
 
+        if (verb->parse_args && verb->parse_args(args) < 0)
+                return EXIT_USAGE;
+
         r = bus_connect_client(arg_bus_address, &bus);
         if (r >= 0)
                 r = verb->run(bus, args);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (r < 0)
+                return EXIT_FAILURE;
+        return verb->flags & VERB_EXIT_STATUS ? r : EXIT_SUCCESS;
 }
 
 int main(int argc, char *argv[]) {

@@ -3,7 +3,7 @@
 /*
  * The pieces of wardenctl's process and file commands that need no wardend: parsing of --rlimit=, signals
  * and job ids, the Spawn options a{sv} (read back from a real message), raw mode and size of a terminal (on
- * a pty of our own) and JSON of arbitrary bytes.
+ * a pty of our own), JSON of arbitrary bytes and absolute host paths.
  */
 
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include "strv.h"
 #include "tests.h"
 #include "tty-util.h"
+#include "verb-copy.h"
 
 TEST(rlimit_parse) {
         JobRlimit res = _JOB_RLIMIT_INVALID;
@@ -342,4 +343,22 @@ TEST(json_bytes) {
         ASSERT_JSON("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
         ASSERT_JSON("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
         ASSERT_JSON("a\xffz", "\"a\\ufffdz\"");
+}
+
+TEST(path_make_absolute_cwd) {
+        _cleanup_free_ char *cwd = getcwd(NULL, 0), *p = NULL, *expected = NULL;
+
+        ASSERT_NOT_NULL(cwd);
+        ASSERT_OK(path_make_absolute_cwd("/etc/passwd", &p));
+        ASSERT_STREQ(p, "/etc/passwd");
+        p = mfree(p);
+        ASSERT_OK(path_make_absolute_cwd("a/b", &p));
+        ASSERT_TRUE(asprintf(&expected, "%s/a/b", cwd) > 0);
+        ASSERT_STREQ(p, expected);
+        p = mfree(p);
+
+        ASSERT_OK(chdir("/"));
+        ASSERT_OK(path_make_absolute_cwd("../x", &p));
+        ASSERT_STREQ(p, "/../x");
+        ASSERT_OK(chdir(cwd));
 }
