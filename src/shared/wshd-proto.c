@@ -10,12 +10,31 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "strv.h"
 #include "wshd-proto.h"
 
-/* Duplicates of known fields are tracked in a 64-bit mask. */
-_Static_assert(WSHD_FIELD_MESSAGE < 64, "too many known fields for the duplicate mask");
+/* Duplicates of known scalar fields are tracked in a 64-bit mask. */
+_Static_assert(WSHD_FIELD_EXITED < 64, "too many known fields for the duplicate mask");
+
+#define FIELD_BIT(tag) (UINT64_C(1) << (tag))
+/* Fields that may appear once; the repeated ones (argv, env, groups, rlimit, fd_role, running, exited) and
+ * unknown tags (a newer peer's tag may be a repeated one) are not checked. */
+#define SCALAR_FIELDS                                                                                     \
+        (FIELD_BIT(WSHD_FIELD_VERSION) | FIELD_BIT(WSHD_FIELD_PID) | FIELD_BIT(WSHD_FIELD_N_PROCESSES) |  \
+         FIELD_BIT(WSHD_FIELD_TIMEOUT_MS) | FIELD_BIT(WSHD_FIELD_ERROR) | FIELD_BIT(WSHD_FIELD_MESSAGE) | \
+         FIELD_BIT(WSHD_FIELD_DIR) | FIELD_BIT(WSHD_FIELD_UID) | FIELD_BIT(WSHD_FIELD_GID) |              \
+         FIELD_BIT(WSHD_FIELD_TTY) | FIELD_BIT(WSHD_FIELD_JOB_ID) | FIELD_BIT(WSHD_FIELD_WAIT_STATUS) |   \
+         FIELD_BIT(WSHD_FIELD_SIGNAL))
 
 #define ALIGN4(x) (((x) + 3U) & ~(size_t) 3U)
+
+#define RLIMIT_FIELD_SIZE 24U
+#define TTY_FIELD_SIZE 8U
+#define EXITED_FIELD_SIZE 12U
+#define SIGNAL_MAX 64U
+
+/* Messages up to this size are received into a buffer on the stack; larger ones get one of their size. */
+#define RECV_STACK_SIZE 4096U
 
 static void put_u16(uint8_t *p, uint16_t v) {
         p[0] = (uint8_t) v;
@@ -29,12 +48,21 @@ static void put_u32(uint8_t *p, uint32_t v) {
         p[3] = (uint8_t) (v >> 24);
 }
 
+static void put_u64(uint8_t *p, uint64_t v) {
+        put_u32(p, (uint32_t) v);
+        put_u32(p + 4, (uint32_t) (v >> 32));
+}
+
 static uint16_t get_u16(const uint8_t *p) {
         return (uint16_t) (p[0] | p[1] << 8);
 }
 
 static uint32_t get_u32(const uint8_t *p) {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+        return (uint64_t) get_u32(p) | (uint64_t) get_u32(p + 4) << 32;
 }
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF, and no NUL (the decoded string is
@@ -96,6 +124,17 @@ void wshd_message_done(WshdMessage *m) {
                 return;
 
         m->message = mfree(m->message);
+        m->argv = strv_free(m->argv);
+        m->env = strv_free(m->env);
+        m->dir = mfree(m->dir);
+        m->groups = mfree(m->groups);
+        m->n_groups = 0;
+        m->rlimits = mfree(m->rlimits);
+        m->n_rlimits = 0;
+        m->running = mfree(m->running);
+        m->n_running = 0;
+        m->exited = mfree(m->exited);
+        m->n_exited = 0;
         for (size_t i = 0; i < WSHD_FDS_MAX; i++) {
                 (void) safe_close(m->fds[i]);
                 m->fds[i] = -1;
@@ -103,8 +142,45 @@ void wshd_message_done(WshdMessage *m) {
         m->n_fds = 0;
 }
 
+bool wshd_env_valid(const char *s) {
+        /* "K=V": the name is non-empty and, being everything before the first '=', has no '=' in it. */
+        return s && s[0] != '=' && strchr(s, '=');
+}
+
+/* What both sides check beyond the wire format; the encoder answers -EINVAL/-E2BIG, the decoder -EBADMSG.
+ * Strings are checked for UTF-8 separately (the decoder does it on the bytes). */
+static int message_check(const WshdMessage *m) {
+        size_t n_argv = strv_length(m->argv), n_env = strv_length(m->env);
+
+        if (n_argv > WSHD_ARGV_MAX || n_env > WSHD_ARGV_MAX || m->n_groups > WSHD_GROUPS_MAX ||
+            m->n_rlimits > WSHD_RLIMITS_MAX || m->n_running > WSHD_JOBS_MAX || m->n_exited > WSHD_JOBS_MAX)
+                return -E2BIG;
+        if (m->n_fd_roles > WSHD_FDS_MAX)
+                return -EINVAL;
+        if ((m->n_groups > 0 && !m->groups) || (m->n_rlimits > 0 && !m->rlimits) ||
+            (m->n_running > 0 && !m->running) || (m->n_exited > 0 && !m->exited))
+                return -EINVAL;
+
+        STRV_FOREACH(e, m->env)
+                if (!wshd_env_valid(*e))
+                        return -EINVAL;
+        if (m->dir && m->dir[0] != '/')
+                return -EINVAL;
+        if (m->signal > SIGNAL_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < m->n_fd_roles; i++)
+                if (m->fd_roles[i] >= _WSHD_FD_ROLE_MAX)
+                        return -EINVAL;
+
+        if (m->type == WSHD_REQUEST_SPAWN && n_argv == 0)
+                return -EINVAL;
+        if (m->type == WSHD_REQUEST_SIGNAL && m->signal == 0)
+                return -EINVAL;
+        return 0;
+}
+
 /* Unset (zero) integers and NULL strings are left out: the decoder reads an absent field as 0/NULL, so the
- * result is the same and messages stay short. */
+ * result is the same and messages stay short. Elements of lists are always written, zero or not. */
 typedef struct Writer {
         uint8_t *buf; /* NULL while only measuring */
         size_t size;
@@ -122,13 +198,16 @@ static void writer_field(Writer *w, uint16_t tag, const void *data, size_t size)
         w->size += WSHD_FIELD_HEADER_SIZE + ALIGN4(size);
 }
 
-static void writer_u32(Writer *w, uint16_t tag, uint32_t v) {
+static void writer_u32_always(Writer *w, uint16_t tag, uint32_t v) {
         uint8_t b[4];
 
-        if (v == 0)
-                return;
         put_u32(b, v);
         writer_field(w, tag, b, sizeof(b));
+}
+
+static void writer_u32(Writer *w, uint16_t tag, uint32_t v) {
+        if (v != 0)
+                writer_u32_always(w, tag, v);
 }
 
 static void writer_string(Writer *w, uint16_t tag, const char *s) {
@@ -138,29 +217,106 @@ static void writer_string(Writer *w, uint16_t tag, const char *s) {
 }
 
 static void write_fields(Writer *w, const WshdMessage *m) {
+        bool spawn = m->type == WSHD_REQUEST_SPAWN;
+
         writer_u32(w, WSHD_FIELD_VERSION, m->version);
         writer_u32(w, WSHD_FIELD_PID, m->pid);
         writer_u32(w, WSHD_FIELD_N_PROCESSES, m->n_processes);
         writer_u32(w, WSHD_FIELD_TIMEOUT_MS, m->timeout_ms);
         writer_u32(w, WSHD_FIELD_ERROR, (uint32_t) m->error);
         writer_string(w, WSHD_FIELD_MESSAGE, m->message);
+
+        STRV_FOREACH(a, m->argv)
+                writer_string(w, WSHD_FIELD_ARGV, *a);
+        STRV_FOREACH(e, m->env)
+                writer_string(w, WSHD_FIELD_ENV, *e);
+        writer_string(w, WSHD_FIELD_DIR, m->dir);
+        /* SPAWN requires both: a forgotten uid must not silently mean root. */
+        if (spawn) {
+                writer_u32_always(w, WSHD_FIELD_UID, m->uid);
+                writer_u32_always(w, WSHD_FIELD_GID, m->gid);
+        } else {
+                writer_u32(w, WSHD_FIELD_UID, m->uid);
+                writer_u32(w, WSHD_FIELD_GID, m->gid);
+        }
+        for (size_t i = 0; i < m->n_groups; i++)
+                writer_u32_always(w, WSHD_FIELD_GROUPS, m->groups[i]);
+        for (size_t i = 0; i < m->n_rlimits; i++) {
+                uint8_t b[RLIMIT_FIELD_SIZE] = {};
+
+                put_u32(b, m->rlimits[i].resource);
+                put_u64(b + 8, m->rlimits[i].soft);
+                put_u64(b + 16, m->rlimits[i].hard);
+                writer_field(w, WSHD_FIELD_RLIMIT, b, sizeof(b));
+        }
+        if (m->tty) {
+                uint8_t b[TTY_FIELD_SIZE];
+
+                put_u32(b, m->tty_rows);
+                put_u32(b + 4, m->tty_cols);
+                writer_field(w, WSHD_FIELD_TTY, b, sizeof(b));
+        }
+        writer_u32(w, WSHD_FIELD_JOB_ID, m->job_id);
+        if (m->type == WSHD_EVENT_EXIT)
+                writer_u32_always(w, WSHD_FIELD_WAIT_STATUS, m->wait_status);
+        else
+                writer_u32(w, WSHD_FIELD_WAIT_STATUS, m->wait_status);
+        writer_u32(w, WSHD_FIELD_SIGNAL, m->signal);
+        for (size_t i = 0; i < m->n_fd_roles; i++)
+                writer_u32_always(w, WSHD_FIELD_FD_ROLE, m->fd_roles[i]);
+        for (size_t i = 0; i < m->n_running; i++)
+                writer_u32_always(w, WSHD_FIELD_RUNNING, m->running[i]);
+        for (size_t i = 0; i < m->n_exited; i++) {
+                uint8_t b[EXITED_FIELD_SIZE];
+
+                put_u32(b, m->exited[i].job_id);
+                put_u32(b + 4, m->exited[i].pid);
+                put_u32(b + 8, m->exited[i].wait_status);
+                writer_field(w, WSHD_FIELD_EXITED, b, sizeof(b));
+        }
+}
+
+/* A string the peer would accept; its length is checked before measuring so that the size arithmetic
+ * cannot overflow (the number of strings is limited by message_check()). */
+static int check_string(const char *s) {
+        size_t n;
+
+        if (!s)
+                return 0;
+        n = strlen(s);
+        if (n > WSHD_MESSAGE_MAX)
+                return -E2BIG;
+        if (!utf8_valid((const uint8_t *) s, n))
+                return -EINVAL;
+        return 0;
 }
 
 int wshd_message_encode(const WshdMessage *m, void **ret_buf, size_t *ret_size) {
         Writer w = { .size = WSHD_HEADER_SIZE };
+        int r;
 
         assert(m);
         assert(ret_buf);
         assert(ret_size);
 
-        if (m->message) {
-                size_t n = strlen(m->message);
-
-                /* Checked before measuring so that the size arithmetic below cannot overflow. */
-                if (n > WSHD_MESSAGE_MAX)
-                        return -E2BIG;
-                if (!utf8_valid((const uint8_t *) m->message, n))
-                        return -EINVAL;
+        r = message_check(m);
+        if (r < 0)
+                return r;
+        r = check_string(m->message);
+        if (r < 0)
+                return r;
+        r = check_string(m->dir);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(a, m->argv) {
+                r = check_string(*a);
+                if (r < 0)
+                        return r;
+        }
+        STRV_FOREACH(e, m->env) {
+                r = check_string(*e);
+                if (r < 0)
+                        return r;
         }
 
         /* First pass measures, second pass writes. */
@@ -206,8 +362,45 @@ static int field_string(const uint8_t *data, uint32_t size, char **ret) {
         return 0;
 }
 
+/* Room for one more element of a list of *n (capacity *cap, max elements at most); -EBADMSG beyond max. */
+static int list_grow(void **list, size_t *cap, size_t n, size_t max, size_t element_size, size_t extra) {
+        size_t c;
+        void *p;
+
+        if (n >= max)
+                return -EBADMSG;
+        if (n + extra < *cap)
+                return 0;
+        c = *cap == 0 ? 4 : *cap * 2;
+        p = realloc(*list, c * element_size);
+        if (!p)
+                return -ENOMEM;
+        *list = p;
+        *cap = c;
+        return 0;
+}
+
+static int field_strv(const uint8_t *data, uint32_t size, char ***list, size_t *n, size_t *cap) {
+        char *s = NULL;
+        int r;
+
+        /* one slot more for the terminating NULL */
+        r = list_grow((void **) list, cap, *n, WSHD_ARGV_MAX, sizeof(char *), 1);
+        if (r < 0)
+                return r;
+        (*list)[*n] = NULL; /* terminated even if the string below is refused */
+        r = field_string(data, size, &s);
+        if (r < 0)
+                return r;
+        (*list)[(*n)++] = s;
+        (*list)[*n] = NULL;
+        return 0;
+}
+
 int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
         const uint8_t *p = buf;
+        size_t cap_argv = 0, cap_env = 0, cap_groups = 0, cap_rlimits = 0, cap_running = 0, cap_exited = 0;
+        size_t n_argv = 0, n_env = 0;
         uint64_t seen = 0;
         uint32_t u;
         size_t offset;
@@ -253,12 +446,10 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                                 return -EBADMSG;
                 offset += WSHD_FIELD_HEADER_SIZE + ALIGN4((size_t) fsize);
 
-                /* Every field known so far is a scalar, which may appear once. Unknown tags are not
-                 * checked: a newer peer's tag may be a repeated one. */
-                if (tag <= WSHD_FIELD_MESSAGE) {
-                        uint64_t bit = UINT64_C(1) << tag;
+                if (tag < 64) {
+                        uint64_t bit = FIELD_BIT(tag);
 
-                        if (seen & bit)
+                        if ((seen & bit) && (SCALAR_FIELDS & bit))
                                 return -EBADMSG;
                         seen |= bit;
                 }
@@ -284,6 +475,114 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                 case WSHD_FIELD_MESSAGE:
                         r = field_string(data, fsize, &m.message);
                         break;
+                case WSHD_FIELD_ARGV:
+                        r = field_strv(data, fsize, &m.argv, &n_argv, &cap_argv);
+                        break;
+                case WSHD_FIELD_ENV:
+                        r = field_strv(data, fsize, &m.env, &n_env, &cap_env);
+                        break;
+                case WSHD_FIELD_DIR:
+                        r = field_string(data, fsize, &m.dir);
+                        break;
+                case WSHD_FIELD_UID:
+                        r = field_u32(data, fsize, &m.uid);
+                        break;
+                case WSHD_FIELD_GID:
+                        r = field_u32(data, fsize, &m.gid);
+                        break;
+                case WSHD_FIELD_GROUPS:
+                        r = field_u32(data, fsize, &u);
+                        if (r < 0)
+                                break;
+                        r = list_grow((void **) &m.groups,
+                                      &cap_groups,
+                                      m.n_groups,
+                                      WSHD_GROUPS_MAX,
+                                      sizeof(uint32_t),
+                                      0);
+                        if (r >= 0)
+                                m.groups[m.n_groups++] = u;
+                        break;
+                case WSHD_FIELD_RLIMIT:
+                        if (fsize != RLIMIT_FIELD_SIZE || get_u32(data + 4) != 0) {
+                                r = -EBADMSG;
+                                break;
+                        }
+                        r = list_grow((void **) &m.rlimits,
+                                      &cap_rlimits,
+                                      m.n_rlimits,
+                                      WSHD_RLIMITS_MAX,
+                                      sizeof(WshdRlimit),
+                                      0);
+                        if (r >= 0)
+                                m.rlimits[m.n_rlimits++] = (WshdRlimit){
+                                        .resource = get_u32(data),
+                                        .soft = get_u64(data + 8),
+                                        .hard = get_u64(data + 16),
+                                };
+                        break;
+                case WSHD_FIELD_TTY:
+                        if (fsize != TTY_FIELD_SIZE) {
+                                r = -EBADMSG;
+                                break;
+                        }
+                        m.tty = true;
+                        m.tty_rows = get_u32(data);
+                        m.tty_cols = get_u32(data + 4);
+                        r = 0;
+                        break;
+                case WSHD_FIELD_JOB_ID:
+                        r = field_u32(data, fsize, &m.job_id);
+                        break;
+                case WSHD_FIELD_WAIT_STATUS:
+                        r = field_u32(data, fsize, &m.wait_status);
+                        break;
+                case WSHD_FIELD_SIGNAL:
+                        r = field_u32(data, fsize, &m.signal);
+                        if (r >= 0 && (m.signal == 0 || m.signal > SIGNAL_MAX))
+                                r = -EBADMSG;
+                        break;
+                case WSHD_FIELD_FD_ROLE:
+                        r = field_u32(data, fsize, &u);
+                        if (r < 0)
+                                break;
+                        if (m.n_fd_roles >= WSHD_FDS_MAX || u >= _WSHD_FD_ROLE_MAX) {
+                                r = -EBADMSG;
+                                break;
+                        }
+                        m.fd_roles[m.n_fd_roles++] = u;
+                        break;
+                case WSHD_FIELD_RUNNING:
+                        r = field_u32(data, fsize, &u);
+                        if (r < 0)
+                                break;
+                        r = list_grow((void **) &m.running,
+                                      &cap_running,
+                                      m.n_running,
+                                      WSHD_JOBS_MAX,
+                                      sizeof(uint32_t),
+                                      0);
+                        if (r >= 0)
+                                m.running[m.n_running++] = u;
+                        break;
+                case WSHD_FIELD_EXITED:
+                        if (fsize != EXITED_FIELD_SIZE) {
+                                r = -EBADMSG;
+                                break;
+                        }
+                        r = list_grow((void **) &m.exited,
+                                      &cap_exited,
+                                      m.n_exited,
+                                      WSHD_JOBS_MAX,
+                                      sizeof(WshdExited),
+                                      0);
+                        if (r >= 0)
+                                m.exited[m.n_exited++] = (WshdExited){
+                                        .job_id = get_u32(data),
+                                        .pid = get_u32(data + 4),
+                                        .wait_status = get_u32(data + 8),
+                                };
+                        break;
                 default:
                         /* A newer peer's field: skip it. */
                         r = 0;
@@ -292,9 +591,64 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                         return r;
         }
 
+        if (m.type == WSHD_REQUEST_SPAWN &&
+            (seen & (FIELD_BIT(WSHD_FIELD_UID) | FIELD_BIT(WSHD_FIELD_GID))) !=
+                            (FIELD_BIT(WSHD_FIELD_UID) | FIELD_BIT(WSHD_FIELD_GID)))
+                return -EBADMSG;
+        if (m.type == WSHD_EVENT_EXIT && !(seen & FIELD_BIT(WSHD_FIELD_WAIT_STATUS)))
+                return -EBADMSG;
+        if (message_check(&m) < 0)
+                return -EBADMSG;
+
         *ret = m;
-        m.message = NULL; /* now owned by *ret */
+        /* now owned by *ret */
+        wshd_message_init(&m, 0, 0);
         return 0;
+}
+
+static bool strv_equal(char **a, char **b) {
+        size_t i;
+
+        for (i = 0; a && a[i]; i++)
+                if (!b || !b[i] || !streq(a[i], b[i]))
+                        return false;
+        return !b || !b[i];
+}
+
+bool wshd_message_equal(const WshdMessage *a, const WshdMessage *b) {
+        assert(a);
+        assert(b);
+
+        if (a->type != b->type || a->serial != b->serial || a->version != b->version || a->pid != b->pid ||
+            a->n_processes != b->n_processes || a->timeout_ms != b->timeout_ms || a->error != b->error ||
+            a->job_id != b->job_id || a->uid != b->uid || a->gid != b->gid || a->tty != b->tty ||
+            a->tty_rows != b->tty_rows || a->tty_cols != b->tty_cols || a->wait_status != b->wait_status ||
+            a->signal != b->signal)
+                return false;
+        if (!streq_ptr(a->message, b->message) || !streq_ptr(a->dir, b->dir) ||
+            !strv_equal(a->argv, b->argv) || !strv_equal(a->env, b->env))
+                return false;
+        if (a->n_groups != b->n_groups || a->n_rlimits != b->n_rlimits || a->n_fd_roles != b->n_fd_roles ||
+            a->n_running != b->n_running || a->n_exited != b->n_exited)
+                return false;
+        for (size_t i = 0; i < a->n_groups; i++)
+                if (a->groups[i] != b->groups[i])
+                        return false;
+        for (size_t i = 0; i < a->n_rlimits; i++)
+                if (a->rlimits[i].resource != b->rlimits[i].resource ||
+                    a->rlimits[i].soft != b->rlimits[i].soft || a->rlimits[i].hard != b->rlimits[i].hard)
+                        return false;
+        for (size_t i = 0; i < a->n_fd_roles; i++)
+                if (a->fd_roles[i] != b->fd_roles[i])
+                        return false;
+        for (size_t i = 0; i < a->n_running; i++)
+                if (a->running[i] != b->running[i])
+                        return false;
+        for (size_t i = 0; i < a->n_exited; i++)
+                if (a->exited[i].job_id != b->exited[i].job_id || a->exited[i].pid != b->exited[i].pid ||
+                    a->exited[i].wait_status != b->exited[i].wait_status)
+                        return false;
+        return true;
 }
 
 int wshd_message_send_buffer(int fd, const void *buf, size_t size, const int *fds, size_t n_fds) {
@@ -367,21 +721,40 @@ int wshd_message_recv(int fd, WshdMessage *ret) {
                 struct cmsghdr cmsghdr;
                 uint8_t buf[CMSG_SPACE(sizeof(int) * WSHD_FDS_MAX)];
         } control = {};
+        uint8_t stack[RECV_STACK_SIZE];
+        _cleanup_free_ void *heap = NULL;
         int fds[WSHD_FDS_MAX];
-        size_t n_fds = 0;
+        size_t n_fds = 0, buf_size = sizeof(stack);
+        void *buf = stack;
         ssize_t n;
         int r;
 
         assert(fd >= 0);
         assert(ret);
 
-        _cleanup_free_ void *buf = malloc(WSHD_MESSAGE_MAX);
-        if (!buf)
-                return -ENOMEM;
+        /* Learn the size of the next datagram first (MSG_TRUNC makes recv() return its full length), so
+         * that the common small message needs no allocation and a large one only what it needs. Only one
+         * reader per socket is assumed: nobody can take the datagram between the peek and the read. */
+        do
+                n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n > sizeof(stack)) {
+                /* Larger than any message: read into the stack buffer anyway, which consumes the
+                 * datagram and reports MSG_TRUNC below. */
+                if ((size_t) n <= WSHD_MESSAGE_MAX) {
+                        heap = malloc((size_t) n);
+                        if (!heap)
+                                return -ENOMEM;
+                        buf = heap;
+                        buf_size = (size_t) n;
+                }
+        }
 
         struct iovec iov = {
                 .iov_base = buf,
-                .iov_len = WSHD_MESSAGE_MAX,
+                .iov_len = buf_size,
         };
         struct msghdr mh = {
                 .msg_iov = &iov,

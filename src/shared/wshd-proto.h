@@ -178,11 +178,20 @@ void wshd_message_init(WshdMessage *m, uint16_t type, uint32_t serial);
 /* Frees strings and arrays and closes fds. */
 void wshd_message_done(WshdMessage *m);
 
-/* -ENOMEM; -E2BIG if it would exceed WSHD_MESSAGE_MAX; -EINVAL if a string is not valid UTF-8 (the peer
- * would refuse the message). *ret_buf is freed by the caller. fds are not part of the buffer. */
+/* -ENOMEM; -E2BIG if it would exceed WSHD_MESSAGE_MAX or a list has more entries than its WSHD_*_MAX;
+ * -EINVAL for anything else the peer would refuse: a string that is not valid UTF-8, an env entry that is
+ * not "K=V", a relative dir, a signal above 64, an fd role out of range, more than WSHD_FDS_MAX fd roles, a
+ * SPAWN without argv, a SIGNAL without signal. *ret_buf is freed by the caller. fds are not part of the
+ * buffer. */
 int wshd_message_encode(const WshdMessage *m, void **ret_buf, size_t *ret_size);
-/* -EBADMSG: malformed; -EPROTO: another version; -ENOMEM. On success *ret owns its strings; fds stay -1. */
+/* -EBADMSG: malformed (the wire format above, and what encode refuses with -EINVAL/-E2BIG; also a SPAWN
+ * without uid or gid, an EVENT_EXIT without wait_status); -EPROTO: another version; -ENOMEM. On success *ret
+ * owns its strings and arrays; fds stay -1. */
 int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret);
+/* The fields of two messages are the same (fds are not compared). For tests and fuzzers. */
+bool wshd_message_equal(const WshdMessage *a, const WshdMessage *b);
+/* An env entry as SPAWN accepts it: "K=V" with a non-empty K. */
+bool wshd_env_valid(const char *s);
 
 /* One message (with m->fds) on a SOCK_SEQPACKET socket. -EAGAIN on a non-blocking socket that is full;
  * -EPIPE/-ECONNRESET when the peer is gone; -EINVAL: more than WSHD_FDS_MAX fds or a string that is not

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "strv.h"
 #include "tests.h"
 #include "wshd-proto.h"
 
@@ -94,6 +95,7 @@ static void roundtrip(const WshdMessage *in, WshdMessage *out) {
         ASSERT_EQ(out->n_fds, 0);
         for (size_t i = 0; i < WSHD_FDS_MAX; i++)
                 ASSERT_EQ(out->fds[i], -1);
+        ASSERT_TRUE(wshd_message_equal(in, out));
 }
 
 TEST(roundtrip_every_type) {
@@ -394,8 +396,8 @@ TEST(unknown_fields_skipped) {
 
         ASSERT_NOT_NULL(r);
         raw_header(r, WSHD_PROTOCOL_VERSION, WSHD_REPLY_HELLO, 9);
-        raw_field(r, 16, "argv0", 5); /* a future repeated field: must not count as duplicate */
-        raw_field(r, 16, "argv1", 5);
+        raw_field(r, 40, "argv0", 5); /* a future repeated field: must not count as duplicate */
+        raw_field(r, 40, "argv1", 5);
         raw_field_u32(r, WSHD_FIELD_PID, 77);
         raw_field(r, 0xFFFF, "", 0);
         raw_field(r, 63, "\xff\xfe", 2); /* not UTF-8, but nobody looks at it */
@@ -599,4 +601,654 @@ TEST(recv_errors_close_fds) {
         close(sp[1]);
         ASSERT_ERROR(wshd_message_send(sp[0], &hello), EPIPE);
         close(sp[0]);
+}
+
+/* ---- jobs ------------------------------------------------------------------------------------------- */
+
+static char *argv_true[] = { (char *) "/bin/true", NULL };
+
+/* A full SPAWN: every field it can carry, with zeros where zeros matter (uid/gid 0, group 0, fd role 0). */
+static void spawn_full(WshdMessage *m) {
+        static char *argv[] = {
+                (char *) "/bin/sh", (char *) "-c", (char *) "echo ü; exit 3", (char *) "", NULL
+        };
+        static char *env[] = { (char *) "PATH=/usr/bin:/bin", (char *) "EMPTY=", (char *) "X==y", NULL };
+        static uint32_t groups[] = { 0, 5, UINT32_MAX };
+        static WshdRlimit rlimits[] = {
+                { .resource = 7, .soft = 64, .hard = 128 },
+                { .resource = 3, .soft = UINT64_MAX, .hard = UINT64_MAX },
+        };
+
+        wshd_message_init(m, WSHD_REQUEST_SPAWN, 77);
+        m->job_id = 12;
+        m->argv = argv;
+        m->env = env;
+        m->dir = (char *) "/tmp/dir";
+        m->uid = 0;
+        m->gid = 0;
+        m->groups = groups;
+        m->n_groups = ELEMENTSOF(groups);
+        m->rlimits = rlimits;
+        m->n_rlimits = ELEMENTSOF(rlimits);
+        m->tty = true;
+        m->tty_rows = 24;
+        m->tty_cols = 0;
+        m->fd_roles[0] = WSHD_FD_STDIN;
+        m->fd_roles[1] = WSHD_FD_STDOUT;
+        m->fd_roles[2] = WSHD_FD_STDERR;
+        m->n_fd_roles = 3;
+}
+
+/* Counts the fields with 'tag' in an encoded message. */
+static unsigned count_tag(const uint8_t *buf, size_t size, uint16_t tag) {
+        unsigned n = 0;
+
+        for (size_t o = WSHD_HEADER_SIZE; o < size;) {
+                uint32_t fsize = (uint32_t) buf[o + 4] | (uint32_t) buf[o + 5] << 8 |
+                                 (uint32_t) buf[o + 6] << 16 | (uint32_t) buf[o + 7] << 24;
+
+                if ((uint16_t) (buf[o] | buf[o + 1] << 8) == tag)
+                        n++;
+                o += WSHD_FIELD_HEADER_SIZE + ((fsize + 3) & ~3U);
+        }
+        return n;
+}
+
+TEST(roundtrip_jobs) {
+        WshdMessage in, out;
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t size;
+
+        spawn_full(&in);
+        roundtrip(&in, &out);
+        ASSERT_EQ(strv_length(out.argv), 4);
+        ASSERT_STREQ(out.argv[2], "echo ü; exit 3");
+        ASSERT_STREQ(out.argv[3], "");
+        ASSERT_NULL(out.argv[4]);
+        ASSERT_STREQ(out.env[2], "X==y");
+        ASSERT_STREQ(out.dir, "/tmp/dir");
+        ASSERT_EQ(out.n_groups, 3);
+        ASSERT_EQ(out.groups[0], 0);
+        ASSERT_EQ(out.groups[2], UINT32_MAX);
+        ASSERT_EQ(out.n_rlimits, 2);
+        ASSERT_EQ(out.rlimits[1].soft, UINT64_MAX);
+        ASSERT_EQ(out.rlimits[0].hard, 128);
+        ASSERT_TRUE(out.tty);
+        ASSERT_EQ(out.tty_rows, 24);
+        ASSERT_EQ(out.n_fd_roles, 3);
+        ASSERT_EQ(out.fd_roles[0], WSHD_FD_STDIN);
+        wshd_message_done(&out);
+
+        /* uid and gid are written for SPAWN even when 0; elsewhere a 0 is left out */
+        ASSERT_OK(wshd_message_encode(&in, (void **) &buf, &size));
+        ASSERT_EQ(count_tag(buf, size, WSHD_FIELD_UID), 1);
+        ASSERT_EQ(count_tag(buf, size, WSHD_FIELD_GID), 1);
+        ASSERT_EQ(count_tag(buf, size, WSHD_FIELD_GROUPS), 3);
+        ASSERT_EQ(count_tag(buf, size, WSHD_FIELD_FD_ROLE), 3);
+        buf = mfree(buf);
+
+        /* the smallest SPAWN: argv, uid, gid; no tty */
+        wshd_message_init(&in, WSHD_REQUEST_SPAWN, 1);
+        in.argv = argv_true;
+        in.uid = 10001;
+        in.gid = 10001;
+        roundtrip(&in, &out);
+        ASSERT_FALSE(out.tty);
+        ASSERT_NULL(out.env);
+        ASSERT_NULL(out.dir);
+        ASSERT_NULL(out.groups);
+        ASSERT_EQ(out.uid, 10001);
+        wshd_message_done(&out);
+
+        wshd_message_init(&in, WSHD_REQUEST_SIGNAL, 2);
+        in.job_id = 5;
+        in.signal = 64;
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+
+        wshd_message_init(&in, WSHD_REQUEST_RESIZE, 3);
+        in.job_id = 5;
+        in.tty = true;
+        in.tty_rows = 50;
+        in.tty_cols = 132;
+        roundtrip(&in, &out);
+        ASSERT_EQ(out.tty_cols, 132);
+        wshd_message_done(&out);
+
+        wshd_message_init(&in, WSHD_REQUEST_WATCH, 4);
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+
+        wshd_message_init(&in, WSHD_REQUEST_RELEASE, 5);
+        in.job_id = UINT32_MAX;
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+
+        wshd_message_init(&in, WSHD_REPLY_SPAWN, 6);
+        in.job_id = 0x80000001;
+        in.pid = 2;
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+
+        {
+                uint32_t *running = calloc(WSHD_JOBS_MAX, sizeof(uint32_t));
+                WshdExited *exited = calloc(WSHD_JOBS_MAX, sizeof(WshdExited));
+
+                ASSERT_NOT_NULL(running);
+                ASSERT_NOT_NULL(exited);
+                for (uint32_t i = 0; i < WSHD_JOBS_MAX; i++) {
+                        running[i] = i;
+                        exited[i] = (WshdExited){ .job_id = i + 1, .pid = i * 3, .wait_status = i << 8 };
+                }
+                /* both lists at their maximum fit a message */
+                wshd_message_init(&in, WSHD_REPLY_WATCH, 7);
+                in.running = running;
+                in.n_running = WSHD_JOBS_MAX;
+                in.exited = exited;
+                in.n_exited = WSHD_JOBS_MAX;
+                roundtrip(&in, &out);
+                ASSERT_EQ(out.n_running, WSHD_JOBS_MAX);
+                ASSERT_EQ(out.running[0], 0);
+                ASSERT_EQ(out.exited[WSHD_JOBS_MAX - 1].wait_status, (WSHD_JOBS_MAX - 1) << 8);
+                wshd_message_done(&out);
+
+                /* one more each: E2BIG */
+                in.n_running = WSHD_JOBS_MAX + 1;
+                ASSERT_ERROR(wshd_message_encode(&in, (void **) &buf, &size), E2BIG);
+                free(running);
+                free(exited);
+        }
+
+        /* an empty watch reply */
+        wshd_message_init(&in, WSHD_REPLY_WATCH, 8);
+        roundtrip(&in, &out);
+        ASSERT_EQ(out.n_running, 0);
+        ASSERT_NULL(out.running);
+        wshd_message_done(&out);
+
+        /* an exit with status 0 still carries the field */
+        wshd_message_init(&in, WSHD_EVENT_EXIT, 0);
+        in.job_id = 3;
+        in.pid = 99;
+        in.wait_status = 0;
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+        ASSERT_OK(wshd_message_encode(&in, (void **) &buf, &size));
+        ASSERT_EQ(count_tag(buf, size, WSHD_FIELD_WAIT_STATUS), 1);
+        buf = mfree(buf);
+        in.wait_status = 9; /* SIGKILL */
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+}
+
+TEST(done_frees_everything) {
+        WshdMessage in, out;
+
+        /* (run under valgrind/ASan: nothing may leak) */
+        spawn_full(&in);
+        roundtrip(&in, &out);
+        wshd_message_done(&out);
+        ASSERT_NULL(out.argv);
+        ASSERT_NULL(out.env);
+        ASSERT_NULL(out.dir);
+        ASSERT_NULL(out.groups);
+        ASSERT_NULL(out.rlimits);
+        ASSERT_EQ(out.n_groups, 0);
+        wshd_message_done(&out); /* twice is fine */
+}
+
+TEST(encode_refuses_jobs) {
+        _cleanup_free_ void *buf = NULL;
+        WshdMessage m;
+        size_t size;
+
+        /* SPAWN without argv */
+        wshd_message_init(&m, WSHD_REQUEST_SPAWN, 1);
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+
+        static const char *const bad_env[] = { "=x", "noequals", "", "=" };
+        for (size_t i = 0; i < ELEMENTSOF(bad_env); i++) {
+                char *env[] = { (char *) "A=b", (char *) bad_env[i], NULL };
+
+                spawn_full(&m);
+                m.env = env;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+        }
+
+        spawn_full(&m);
+        m.dir = (char *) "relative/dir";
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+        m.dir = (char *) "";
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+
+        spawn_full(&m);
+        m.fd_roles[1] = _WSHD_FD_ROLE_MAX;
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+        spawn_full(&m);
+        m.n_fd_roles = WSHD_FDS_MAX + 1;
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+
+        {
+                char *argv[] = { (char *) "ok", (char *) "\xff", NULL };
+
+                spawn_full(&m);
+                m.argv = argv;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+        }
+
+        wshd_message_init(&m, WSHD_REQUEST_SIGNAL, 1);
+        m.job_id = 1;
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL); /* no signal */
+        m.signal = 65;
+        ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL);
+        m.signal = 1;
+        ASSERT_OK(wshd_message_encode(&m, &buf, &size));
+        buf = mfree(buf);
+
+        /* more entries than allowed */
+        {
+                _cleanup_free_ char **argv = calloc(WSHD_ARGV_MAX + 2, sizeof(char *));
+                uint32_t groups[WSHD_GROUPS_MAX + 1] = {};
+                WshdRlimit rlimits[WSHD_RLIMITS_MAX + 1] = {};
+
+                ASSERT_NOT_NULL(argv);
+                for (size_t i = 0; i < WSHD_ARGV_MAX + 1; i++)
+                        argv[i] = (char *) "a";
+                spawn_full(&m);
+                m.argv = argv;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), E2BIG);
+                argv[WSHD_ARGV_MAX] = NULL; /* exactly the maximum fits */
+                ASSERT_OK(wshd_message_encode(&m, &buf, &size));
+                buf = mfree(buf);
+                m.env = argv;
+                m.argv = argv_true;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), EINVAL); /* "a" is not K=V */
+
+                spawn_full(&m);
+                m.groups = groups;
+                m.n_groups = WSHD_GROUPS_MAX + 1;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), E2BIG);
+                m.n_groups = WSHD_GROUPS_MAX;
+                ASSERT_OK(wshd_message_encode(&m, &buf, &size));
+                buf = mfree(buf);
+
+                spawn_full(&m);
+                m.rlimits = rlimits;
+                m.n_rlimits = WSHD_RLIMITS_MAX + 1;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), E2BIG);
+        }
+
+        /* argv that does not fit one message */
+        {
+                _cleanup_free_ char *big = malloc(40000);
+                char *argv[] = { big, big, big, big, NULL };
+
+                ASSERT_NOT_NULL(big);
+                memset(big, 'a', 39999);
+                big[39999] = 0;
+                spawn_full(&m);
+                m.argv = argv;
+                ASSERT_ERROR(wshd_message_encode(&m, &buf, &size), E2BIG);
+                argv[3] = NULL;
+                ASSERT_OK(wshd_message_encode(&m, &buf, &size));
+        }
+}
+
+/* A raw SPAWN that decodes, to be spoilt by the tests below. */
+static void raw_spawn(Raw *r, bool uid, bool gid, bool argv) {
+        raw_header(r, WSHD_PROTOCOL_VERSION, WSHD_REQUEST_SPAWN, 1);
+        if (argv)
+                raw_field(r, WSHD_FIELD_ARGV, "true", 4);
+        if (uid)
+                raw_field_u32(r, WSHD_FIELD_UID, 0);
+        if (gid)
+                raw_field_u32(r, WSHD_FIELD_GID, 0);
+}
+
+TEST(decode_refuses_jobs) {
+        Raw *r = calloc(1, sizeof(Raw));
+        uint8_t b24[24] = {};
+        WshdMessage out;
+
+        ASSERT_NOT_NULL(r);
+
+        raw_spawn(r, true, true, true);
+        raw_finish(r);
+        ASSERT_OK(wshd_message_decode(r->b, r->n, &out));
+        ASSERT_EQ(out.uid, 0);
+        ASSERT_STREQ(out.argv[0], "true");
+        wshd_message_done(&out);
+
+        /* uid, gid or argv missing */
+        raw_spawn(r, false, true, true);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+        raw_spawn(r, true, false, true);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+        raw_spawn(r, true, true, false);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+        /* ... which only SPAWN needs */
+        raw_header(r, WSHD_PROTOCOL_VERSION, WSHD_REQUEST_RELEASE, 1);
+        raw_field_u32(r, WSHD_FIELD_JOB_ID, 3);
+        raw_finish(r);
+        ASSERT_OK(raw_decode(r));
+
+        /* every scalar twice */
+        static const uint16_t scalars[] = { WSHD_FIELD_DIR,    WSHD_FIELD_UID,
+                                            WSHD_FIELD_GID,    WSHD_FIELD_TTY,
+                                            WSHD_FIELD_JOB_ID, WSHD_FIELD_WAIT_STATUS,
+                                            WSHD_FIELD_SIGNAL, WSHD_FIELD_N_PROCESSES,
+                                            WSHD_FIELD_MESSAGE };
+        for (size_t i = 0; i < ELEMENTSOF(scalars); i++) {
+                const char *dir = "/a";
+
+                for (unsigned twice = 0; twice < 2; twice++) {
+                        raw_spawn(r, scalars[i] != WSHD_FIELD_UID, scalars[i] != WSHD_FIELD_GID, true);
+                        for (unsigned k = 0; k <= twice; k++)
+                                if (scalars[i] == WSHD_FIELD_DIR || scalars[i] == WSHD_FIELD_MESSAGE)
+                                        raw_field(r, scalars[i], dir, 2);
+                                else if (scalars[i] == WSHD_FIELD_TTY)
+                                        raw_field(r, scalars[i], b24, 8);
+                                else
+                                        raw_field_u32(r, scalars[i], 1);
+                        raw_finish(r);
+                        if (twice)
+                                ASSERT_ERROR(raw_decode(r), EBADMSG);
+                        else
+                                ASSERT_OK(raw_decode(r));
+                }
+        }
+
+        /* repeated fields may repeat */
+        raw_spawn(r, true, true, true);
+        raw_field(r, WSHD_FIELD_ARGV, "x", 1);
+        raw_field(r, WSHD_FIELD_ENV, "A=1", 3);
+        raw_field(r, WSHD_FIELD_ENV, "A=2", 3);
+        raw_field_u32(r, WSHD_FIELD_GROUPS, 1);
+        raw_field_u32(r, WSHD_FIELD_GROUPS, 1);
+        raw_field(r, WSHD_FIELD_RLIMIT, b24, 24);
+        raw_field(r, WSHD_FIELD_RLIMIT, b24, 24);
+        raw_field_u32(r, WSHD_FIELD_FD_ROLE, 0);
+        raw_field_u32(r, WSHD_FIELD_FD_ROLE, 0);
+        raw_field_u32(r, WSHD_FIELD_RUNNING, 1);
+        raw_field_u32(r, WSHD_FIELD_RUNNING, 1);
+        raw_field(r, WSHD_FIELD_EXITED, b24, 12);
+        raw_field(r, WSHD_FIELD_EXITED, b24, 12);
+        raw_finish(r);
+        ASSERT_OK(wshd_message_decode(r->b, r->n, &out));
+        ASSERT_EQ(strv_length(out.argv), 2);
+        ASSERT_EQ(strv_length(out.env), 2);
+        ASSERT_EQ(out.n_groups, 2);
+        ASSERT_EQ(out.n_rlimits, 2);
+        ASSERT_EQ(out.n_fd_roles, 2);
+        ASSERT_EQ(out.n_running, 2);
+        ASSERT_EQ(out.n_exited, 2);
+        wshd_message_done(&out);
+
+        /* env entries that are not K=V */
+        static const char *const bad_env[] = { "=x", "noequals", "", "=" };
+        for (size_t i = 0; i < ELEMENTSOF(bad_env); i++) {
+                raw_spawn(r, true, true, true);
+                raw_field(r, WSHD_FIELD_ENV, bad_env[i], (uint32_t) strlen(bad_env[i]));
+                raw_finish(r);
+                ASSERT_ERROR(raw_decode(r), EBADMSG);
+        }
+        /* strings in lists are UTF-8 too */
+        raw_spawn(r, true, true, true);
+        raw_field(r, WSHD_FIELD_ARGV, "a\0b", 3);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+        raw_spawn(r, true, true, true);
+        raw_field(r, WSHD_FIELD_ENV, "A=\xc0\x80", 4);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+
+        /* relative dir */
+        raw_spawn(r, true, true, true);
+        raw_field(r, WSHD_FIELD_DIR, "tmp", 3);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+
+        /* fd roles: out of range, more than fds can be passed */
+        raw_spawn(r, true, true, true);
+        raw_field_u32(r, WSHD_FIELD_FD_ROLE, _WSHD_FD_ROLE_MAX);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+        raw_spawn(r, true, true, true);
+        for (unsigned i = 0; i <= WSHD_FDS_MAX; i++)
+                raw_field_u32(r, WSHD_FIELD_FD_ROLE, 1);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+
+        /* signal out of range, or missing in SIGNAL */
+        static const uint32_t bad_signals[] = { 0, 65, UINT32_MAX };
+        for (size_t i = 0; i < ELEMENTSOF(bad_signals); i++) {
+                raw_header(r, WSHD_PROTOCOL_VERSION, WSHD_REQUEST_SIGNAL, 1);
+                raw_field_u32(r, WSHD_FIELD_JOB_ID, 1);
+                raw_field_u32(r, WSHD_FIELD_SIGNAL, bad_signals[i]);
+                raw_finish(r);
+                ASSERT_ERROR(raw_decode(r), EBADMSG);
+        }
+        raw_header(r, WSHD_PROTOCOL_VERSION, WSHD_REQUEST_SIGNAL, 1);
+        raw_field_u32(r, WSHD_FIELD_JOB_ID, 1);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+
+        /* an exit without its status */
+        raw_header(r, WSHD_PROTOCOL_VERSION, WSHD_EVENT_EXIT, 0);
+        raw_field_u32(r, WSHD_FIELD_JOB_ID, 1);
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+        raw_field_u32(r, WSHD_FIELD_WAIT_STATUS, 0);
+        raw_finish(r);
+        ASSERT_OK(raw_decode(r));
+
+        /* fields of the wrong size */
+        static const struct {
+                uint16_t tag;
+                uint32_t size;
+        } bad_sizes[] = {
+                { WSHD_FIELD_RLIMIT, 16 },     { WSHD_FIELD_RLIMIT, 20 }, { WSHD_FIELD_RLIMIT, 0 },
+                { WSHD_FIELD_TTY, 4 },         { WSHD_FIELD_TTY, 12 },    { WSHD_FIELD_TTY, 0 },
+                { WSHD_FIELD_EXITED, 8 },      { WSHD_FIELD_EXITED, 16 }, { WSHD_FIELD_GROUPS, 8 },
+                { WSHD_FIELD_RUNNING, 2 },     { WSHD_FIELD_FD_ROLE, 0 }, { WSHD_FIELD_JOB_ID, 8 },
+                { WSHD_FIELD_WAIT_STATUS, 3 }, { WSHD_FIELD_SIGNAL, 1 },  { WSHD_FIELD_UID, 2 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad_sizes); i++) {
+                raw_spawn(r, bad_sizes[i].tag != WSHD_FIELD_UID, true, true);
+                raw_field(r, bad_sizes[i].tag, b24, bad_sizes[i].size);
+                raw_finish(r);
+                ASSERT_ERROR(raw_decode(r), EBADMSG);
+        }
+        /* the reserved word of a rlimit is 0 */
+        raw_spawn(r, true, true, true);
+        b24[4] = 1;
+        raw_field(r, WSHD_FIELD_RLIMIT, b24, 24);
+        b24[4] = 0;
+        raw_finish(r);
+        ASSERT_ERROR(raw_decode(r), EBADMSG);
+
+        /* too many entries */
+        static const struct {
+                uint16_t tag;
+                uint32_t max;
+                uint32_t size;
+        } lists[] = {
+                { WSHD_FIELD_ARGV, WSHD_ARGV_MAX, 1 },     { WSHD_FIELD_ENV, WSHD_ARGV_MAX, 3 },
+                { WSHD_FIELD_GROUPS, WSHD_GROUPS_MAX, 4 }, { WSHD_FIELD_RLIMIT, WSHD_RLIMITS_MAX, 24 },
+                { WSHD_FIELD_RUNNING, WSHD_JOBS_MAX, 4 },  { WSHD_FIELD_EXITED, WSHD_JOBS_MAX, 12 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                for (uint32_t extra = 0; extra < 2; extra++) {
+                        const char *data = lists[i].tag == WSHD_FIELD_ENV ? "A=b" : "a\0\0\0";
+
+                        raw_spawn(r, true, true, lists[i].tag != WSHD_FIELD_ARGV);
+                        for (uint32_t k = 0; k < lists[i].max + extra; k++)
+                                raw_field(r,
+                                          lists[i].tag,
+                                          lists[i].size == 24 || lists[i].size == 12 ? (const void *) b24
+                                                                                     : data,
+                                          lists[i].size);
+                        raw_finish(r);
+                        if (extra)
+                                ASSERT_ERROR(raw_decode(r), EBADMSG);
+                        else
+                                ASSERT_OK(raw_decode(r));
+                }
+
+        free(r);
+}
+
+TEST(truncated_spawn) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        WshdMessage m, out;
+        size_t size;
+
+        spawn_full(&m);
+        ASSERT_OK(wshd_message_encode(&m, (void **) &buf, &size));
+        for (size_t n = 0; n < size; n++) {
+                _cleanup_free_ uint8_t *copy = malloc(n ?: 1);
+                int r;
+
+                memcpy(copy, buf, n);
+                ASSERT_ERROR(wshd_message_decode(copy, n, &out), EBADMSG);
+                if (n < 4)
+                        continue;
+                /* a consistent length: valid only where the cut falls between two fields, and then it is
+                 * a shorter message that still has argv, uid and gid (they come first) */
+                copy[0] = (uint8_t) n;
+                copy[1] = (uint8_t) (n >> 8);
+                copy[2] = copy[3] = 0;
+                r = wshd_message_decode(copy, n, &out);
+                if (r >= 0) {
+                        ASSERT_NOT_NULL(out.argv);
+                        wshd_message_done(&out);
+                } else
+                        ASSERT_EQ(r, -EBADMSG);
+        }
+}
+
+TEST(random_mutations_spawn) {
+        _cleanup_free_ uint8_t *orig = NULL;
+        WshdMessage m, out;
+        size_t size;
+        uint32_t seed = 4242;
+        unsigned ok = 0, bad = 0;
+
+        spawn_full(&m);
+        ASSERT_OK(wshd_message_encode(&m, (void **) &orig, &size));
+
+        for (unsigned i = 0; i < 20000; i++) {
+                _cleanup_free_ uint8_t *copy = malloc(size);
+                unsigned flips = 1 + i % 3;
+                int r;
+
+                memcpy(copy, orig, size);
+                for (unsigned k = 0; k < flips; k++) {
+                        seed = seed * 1103515245 + 12345;
+                        copy[(seed >> 8) % size] ^= (uint8_t) (1u << ((seed >> 4) % 8));
+                }
+                r = wshd_message_decode(copy, size, &out);
+                if (r >= 0) {
+                        _cleanup_free_ void *again = NULL;
+                        size_t again_size;
+                        WshdMessage out2;
+
+                        /* whatever decodes encodes again, to the same message */
+                        ASSERT_OK(wshd_message_encode(&out, &again, &again_size));
+                        ASSERT_TRUE(again_size <= size);
+                        ASSERT_OK(wshd_message_decode(again, again_size, &out2));
+                        ASSERT_TRUE(wshd_message_equal(&out, &out2));
+                        wshd_message_done(&out2);
+                        wshd_message_done(&out);
+                        ok++;
+                } else {
+                        ASSERT_TRUE(r == -EBADMSG || r == -EPROTO);
+                        bad++;
+                }
+        }
+        ASSERT_TRUE(bad > 0);
+        ASSERT_TRUE(ok > 0);
+}
+
+TEST(send_recv_sizes) {
+        _cleanup_free_ char *big = malloc(100000);
+        char *argv[] = { (char *) "x", big, NULL };
+        int sp[2];
+        WshdMessage m, out;
+
+        ASSERT_NOT_NULL(big);
+        memset(big, 'b', 99999);
+        big[99999] = 0;
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp));
+
+        /* small (the stack buffer), large (allocated), exactly at the edge, and small again */
+        for (size_t len = 0; len < 5; len++) {
+                size_t cut[] = { 10,
+                                 99999,
+                                 4096 - WSHD_HEADER_SIZE - 3 * WSHD_FIELD_HEADER_SIZE - 8 - 4,
+                                 4096 - WSHD_HEADER_SIZE - 3 * WSHD_FIELD_HEADER_SIZE - 8 - 3,
+                                 1 };
+
+                memset(big, 'b', 99999);
+                big[cut[len]] = 0;
+                wshd_message_init(&m, WSHD_REQUEST_SPAWN, (uint32_t) len);
+                m.argv = argv;
+                ASSERT_OK(wshd_message_send(sp[0], &m));
+                ASSERT_OK(wshd_message_recv(sp[1], &out));
+                ASSERT_EQ(out.serial, len);
+                ASSERT_EQ(strlen(out.argv[1]), cut[len]);
+                ASSERT_TRUE(wshd_message_equal(&m, &out));
+                wshd_message_done(&out);
+        }
+        close(sp[0]);
+        close(sp[1]);
+}
+
+/* The seed corpus of the fuzz target is written by hand in Python (tests/fuzz/make-corpus-wshd-proto.py)
+ * after the header: its messages decode, or not, as their names say. */
+TEST(corpus_agrees) {
+        const char *root = getenv("WARDEN_SOURCE_ROOT");
+        char dir[4096];
+        struct dirent *de;
+        unsigned good = 0, bad = 0;
+        DIR *d;
+
+        if (!root)
+                tests_skip("WARDEN_SOURCE_ROOT is not set");
+        (void) snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/wshd-proto", root);
+        d = opendir(dir);
+        ASSERT_NOT_NULL(d);
+        while ((de = readdir(d))) {
+                _cleanup_free_ uint8_t *buf = malloc(WSHD_MESSAGE_MAX + 1);
+                char path[8192];
+                WshdMessage m;
+                ssize_t n;
+                int fd, r;
+
+                if (de->d_name[0] == '.' || startswith(de->d_name, "crash-"))
+                        continue;
+                (void) snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                ASSERT_TRUE(fd >= 0);
+                n = read(fd, buf, WSHD_MESSAGE_MAX + 1);
+                close(fd);
+                ASSERT_TRUE(n >= 0);
+                r = wshd_message_decode(buf, (size_t) n, &m);
+                if (startswith(de->d_name, "bad-")) {
+                        if (r >= 0)
+                                tests_fail(__FILE__, __LINE__, "%s decodes", de->d_name);
+                        bad++;
+                } else {
+                        if (r < 0)
+                                tests_fail(__FILE__, __LINE__, "%s: %s", de->d_name, strerror(-r));
+                        wshd_message_done(&m);
+                        good++;
+                }
+        }
+        closedir(d);
+        ASSERT_TRUE(good >= 10);
+        ASSERT_TRUE(bad >= 5);
 }
