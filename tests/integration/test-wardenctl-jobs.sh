@@ -48,6 +48,7 @@ assert_eq "$rc" 143 "SIGTERM to wardenctl run reaches the job"
 # ---- options ------------------------------------------------------------------------------------------
 assert_eq "$(wardenctl run --env FOO=bar --env 'BAZ=a b' "$h" sh -c 'echo "$FOO|$BAZ"')" "bar|a b" "--env"
 assert_eq "$(wardenctl run --dir /tmp "$h" pwd)" /tmp "--dir"
+assert_eq "$(wardenctl run "$h" pwd)" /home/vcap "the user's home without --dir"
 vcap_uid=$(in_container "$h" sed -n 's/^vcap:x:\([0-9]*\):.*/\1/p' /etc/passwd)
 [[ $vcap_uid =~ ^[0-9]+$ && $vcap_uid -ge 10001 ]] || fail "no vcap uid: '$vcap_uid'"
 assert_eq "$(wardenctl run "$h" id -u)" "$vcap_uid" "the container's user by default"
@@ -116,6 +117,8 @@ expect_rc 1 "^wardenctl: No container 'nope'\.$" wardenctl spawn nope true
 expect_rc 1 '^wardenctl: .+' wardenctl link "$h" 99999
 expect_rc 1 '^wardenctl: .+' wardenctl signal "$h" 99999 TERM
 expect_rc 1 '^wardenctl: .+' wardenctl stream "$h" 99999
+expect_rc 1 "^wardenctl: .*'tmp'" wardenctl run --dir tmp "$h" true
+expect_rc 1 "^wardenctl: .*'nosuchuser'" wardenctl run --user nosuchuser "$h" true
 expect_rc 1 'needs a terminal on standard input' wardenctl run --tty "$h" true </dev/null
 expect_rc 1 'needs a terminal on standard input' wardenctl shell "$h" </dev/null
 expect_rc 127 '.' wardenctl run "$h" /no/such/program
