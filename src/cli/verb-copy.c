@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bus-client.h"
@@ -9,20 +11,83 @@
 #include "macro.h"
 #include "verb-copy.h"
 
-int path_make_absolute_cwd(const char *path, char **ret) {
-        _cleanup_free_ char *cwd = NULL;
-        char *p;
+/* Appends "/" and the component 'c' of length 'n' to the path 'p' of length *len (buffer of PATH_MAX). */
+static int path_append(char *p, size_t *len, const char *c, size_t n) {
+        if (*len + 1 + n >= PATH_MAX)
+                return -ENAMETOOLONG;
+        if (*len == 0 || p[*len - 1] != '/')
+                p[(*len)++] = '/';
+        memcpy(p + *len, c, n);
+        *len += n;
+        p[*len] = '\0';
+        return 0;
+}
 
+int path_make_absolute_cwd(const char *path, char **ret) {
+        _cleanup_free_ char *full = NULL;
+        char buf[PATH_MAX] = "", *last_dotdot = NULL, *p;
+        const char *c, *next;
+        size_t len = 0, n;
+        bool contents;
+        int r;
+
+        if (isempty(path))
+                return -EINVAL;
         if (path[0] == '/')
-                p = strdup(path);
+                full = strdup(path);
         else {
-                cwd = getcwd(NULL, 0);
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+
                 if (!cwd)
                         return negative_errno();
-                /* The host paths are wardend's to open: it does not share our working directory. */
-                if (asprintf(&p, "%s%s%s", cwd, streq(cwd, "/") ? "" : "/", path) < 0)
-                        p = NULL;
+                if (asprintf(&full, "%s/%s", cwd, path) < 0)
+                        full = NULL;
         }
+        if (!full)
+                return -ENOMEM;
+
+        /* rsync's rule, which wardend follows: "DIR/" (and so "DIR/." and ".") names DIR's contents. */
+        contents = endswith(full, "/") || endswith(full, "/.");
+
+        /* ".." is resolved by the kernel, as opening the path would: everything up to the last ".." goes
+         * through realpath(), since a component before it may be a symlink. */
+        for (char *d = full; (d = strstr(d, "..")); d += 2)
+                if (d[-1] == '/' && (d[2] == '/' || d[2] == '\0'))
+                        last_dotdot = d;
+        c = full;
+        if (last_dotdot) {
+                char saved = last_dotdot[2];
+
+                last_dotdot[2] = '\0';
+                if (!realpath(full, buf))
+                        return negative_errno();
+                last_dotdot[2] = saved;
+                len = strlen(buf);
+                if (streq(buf, "/"))
+                        len = 0;
+                c = last_dotdot + 2;
+        }
+
+        /* The rest lexically: no empty or "." components. */
+        for (; *c; c = next) {
+                next = strchrnul(c, '/');
+                n = (size_t) (next - c);
+                if (*next == '/')
+                        next++;
+                if (n == 0 || (n == 1 && c[0] == '.'))
+                        continue;
+                r = path_append(buf, &len, c, n);
+                if (r < 0)
+                        return r;
+        }
+        if (len == 0 || contents) {
+                if (len + 1 >= PATH_MAX)
+                        return -ENAMETOOLONG;
+                if (len == 0 || buf[len - 1] != '/')
+                        buf[len++] = '/';
+                buf[len] = '\0';
+        }
+        p = strdup(buf);
         if (!p)
                 return -ENOMEM;
         *ret = p;

@@ -13,6 +13,10 @@ int copy_in(sd_bus *bus, const char *handle, const char *src, const char *dst);
  * absolute, owned by 'owner' ("user:group"; NULL or "": wardend's default). */
 int copy_out(sd_bus *bus, const char *handle, const char *src, const char *dst, const char *owner);
 
-/* 'path' if it is absolute, else the working directory joined with it (nothing resolved). -ENOMEM, or the
- * errno of getcwd(). */
+/*
+ * The absolute, normalised form of the host path 'path' that CopyIn/CopyOut accept: relative to the working
+ * directory unless absolute; no empty or "." components; everything up to the last ".." resolved with
+ * realpath(), as the kernel would resolve it; a trailing "/" kept, and added for "." and "DIR/.", which name
+ * a directory's contents. -EINVAL for "", -ENAMETOOLONG, -ENOMEM, or the errno of getcwd()/realpath().
+ */
 int path_make_absolute_cwd(const char *path, char **ret);

@@ -110,7 +110,7 @@ static void help(void) {
                "  shell HANDLE [--user=USER] [--privileged]\n"
                "                         Start an interactive login shell in the container\n"
                "  copy-in HANDLE SRC DST Copy the host path SRC to DST in the container\n"
-               "  copy-out HANDLE SRC DST [--owner=USER:GROUP]\n"
+               "  copy-out HANDLE SRC DST [--owner=USER[:GROUP]]\n"
                "                         Copy SRC in the container to the host path DST\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
@@ -142,7 +142,8 @@ static void help(void) {
                "     --tty               Give the command a terminal (run: this one, raw)\n"
                "     --discard-output    spawn: throw the output away instead of keeping it\n\n"
                "Options of copy-out:\n"
-               "     --owner=USER:GROUP  Owner of the copied files on the host\n\n"
+               "     --owner=USER[:GROUP]\n"
+               "                         Owner of the copied files on the host (default: root)\n\n"
                "See wardenctl(1) for details.\n",
                program_invocation_short_name);
 }
