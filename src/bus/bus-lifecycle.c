@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bus-container.h"
+#include "bus-copy.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
 #include "bus-systemd.h"
@@ -599,6 +600,7 @@ static void container_teardown(
         assert(m);
         assert(!c->operation);
 
+        bus_copy_cancel(c); /* before the root goes away under them */
         op = calloc(1, sizeof(TeardownOperation));
         if (!op) {
                 log_oom();

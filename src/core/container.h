@@ -51,6 +51,7 @@ typedef struct Container {
         sd_event_source *grace_source;  /* armed while no client references the container */
         sd_bus_track *track;            /* the clients that reference it */
         void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        void *copies;    /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;
