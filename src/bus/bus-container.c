@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-container.h"
+#include "bus-copy.h"
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
@@ -413,8 +414,8 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), bus_job_method_stream, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("u", job_id, "i", signal), SD_BUS_NO_RESULT, bus_job_method_signal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResizeTty", SD_BUS_ARGS("u", job_id, "q", rows, "q", cols), SD_BUS_NO_RESULT, bus_job_method_resize_tty, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", src_path, "s", dst_path), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", src_path, "s", dst_path), SD_BUS_NO_RESULT, bus_copy_method_copy_in, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, bus_copy_method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -664,13 +664,16 @@ static void watch_schedule_retry(JobsRuntime *jr, int error) {
                                 jr->container->handle);
 }
 
-static void watch_exit(JobsRuntime *jr, uint32_t job_id, uint32_t wait_status) {
+/* An exit that wshd reports, as an event or (replayed) in the WATCH reply. */
+static void watch_exit(JobsRuntime *jr, uint32_t job_id, uint32_t wait_status, bool replayed) {
         Job *j = container_get_job(jr->container, job_id);
 
-        if (j)
+        if (j) {
                 job_exited(jr, j, job_exit_status_from_wait(wait_status), NULL);
-        /* Recorded (or not ours: a job discarded long ago): wshd may forget it. */
-        if (job_id > 0 && job_id < UINT32_C(0x80000000))
+                release_job_in_wshd(jr, job_id); /* recorded: wshd may forget it */
+        } else if (replayed && job_id > 0 && job_id < jr->container->next_job_id)
+                /* One of ours that was linked and forgotten by a wardend that died before it released the
+                 * exit in wshd. Jobs others spawned on the socket (root's tools) are left alone. */
                 release_job_in_wshd(jr, job_id);
 }
 
@@ -686,7 +689,7 @@ static void watch_reply(JobsRuntime *jr, const WshdMessage *reply) {
 
         jr->retry_usec = 0;
         for (size_t i = 0; i < reply->n_exited; i++)
-                watch_exit(jr, reply->exited[i].job_id, reply->exited[i].wait_status);
+                watch_exit(jr, reply->exited[i].job_id, reply->exited[i].wait_status, true);
 
         /* What we think runs but wshd knows nothing of is lost (its SPAWN never arrived, say). A job whose
          * SPAWN is in flight now is not known yet, rightly. */
@@ -725,7 +728,7 @@ static void watch_callback(WshdWatch *w, int error, const WshdMessage *message, 
         if (message->type == WSHD_REPLY_WATCH)
                 watch_reply(jr, message);
         else if (message->type == WSHD_EVENT_EXIT)
-                watch_exit(jr, message->job_id, message->wait_status);
+                watch_exit(jr, message->job_id, message->wait_status, false);
 }
 
 static void watch_start(JobsRuntime *jr) {

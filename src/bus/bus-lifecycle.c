@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bus-container.h"
+#include "bus-copy.h"
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
@@ -600,6 +601,7 @@ static void container_teardown(
         assert(m);
         assert(!c->operation);
 
+        bus_copy_cancel(c); /* before the root goes away under them */
         /* Waiters of jobs get their answer now: nothing of the container will report anything any more. */
         bus_job_container_teardown(c);
 

@@ -63,6 +63,7 @@ typedef struct Container {
         void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
         void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
+        void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;
