@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # wardenctl's process commands against the real wardend: run (output kept apart, exit status, options),
-# spawn/link/stream, signal, shell and run --tty on a terminal (driven through tmux), errors and exit codes.
+# spawn/link/stream, signal, shell and run --tty on a terminal (driven through tmux), errors and exit codes;
+# and a smoke test of copy-in/copy-out.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -104,6 +105,27 @@ for sig in TERM:143 SIGKILL:137 hup:129 2:130; do
     assert_eq "$rc" "${sig##*:}" "signal ${sig%%:*}"
 done
 
+# ---- copy-in, copy-out (a smoke test; test-copy has the details) -----------------------------------------
+mkdir -p "$tmp/src/sub"
+echo one >"$tmp/src/sub/f"
+ln -s f "$tmp/src/sub/link"
+chmod 750 "$tmp/src/sub"
+# relative host paths are made absolute against our working directory
+(cd "$tmp" && wardenctl copy-in "$h" src /home/vcap) || fail "copy-in of a relative path"
+assert_eq "$(wardenctl run "$h" cat /home/vcap/src/sub/f)" one "copy-in: a file's content"
+assert_eq "$(wardenctl run "$h" readlink /home/vcap/src/sub/link)" f "copy-in: a symlink as a link"
+assert_eq "$(wardenctl run "$h" stat -c '%a %u' /home/vcap/src/sub)" "750 $vcap_uid" "copy-in: mode, and the container's user"
+# "./" (a trailing slash: the contents) and ".." keep their meaning
+(cd "$tmp/src/sub" && wardenctl copy-in "$h" ../ /tmp/contents/) || fail "copy-in of '../'"
+assert_eq "$(wardenctl run "$h" cat /tmp/contents/sub/f)" one "copy-in of a directory's contents"
+wardenctl run "$h" sh -c 'echo back >/home/vcap/out.txt'
+(cd "$tmp" && wardenctl copy-out "$h" /home/vcap/out.txt ./out.txt --owner nobody) || fail "copy-out"
+assert_eq "$(cat "$tmp/out.txt")" back "copy-out: the content"
+assert_eq "$(stat -c %u "$tmp/out.txt")" 65534 "copy-out --owner"
+(cd "$tmp" && wardenctl copy-out "$h" /home/vcap/src/ back/) || fail "copy-out of a tree"
+assert_eq "$(cat "$tmp/back/sub/f")" one "copy-out of a tree: a file's content"
+assert_eq "$(stat -c '%a %u' "$tmp/back/sub")" "750 0" "copy-out without --owner: root's"
+
 # ---- errors: 1 for failures (wardend's message), 2 for usage ----------------------------------------------
 expect_rc() { # expect_rc RC REGEX CMD...: CMD exits RC and its stderr matches REGEX
     local want=$1 re=$2 rc=0 err
@@ -119,6 +141,12 @@ expect_rc 1 '^wardenctl: .+' wardenctl signal "$h" 99999 TERM
 expect_rc 1 '^wardenctl: .+' wardenctl stream "$h" 99999
 expect_rc 1 "^wardenctl: .*'tmp'" wardenctl run --dir tmp "$h" true
 expect_rc 1 "^wardenctl: .*'nosuchuser'" wardenctl run --user nosuchuser "$h" true
+expect_rc 1 '^wardenctl: .+' wardenctl copy-in "$h" "$tmp/no-such-file" /tmp
+expect_rc 1 '^wardenctl: .+' wardenctl copy-out "$h" relative/path "$tmp/x"
+expect_rc 1 "^wardenctl: .*'no-such-user'" wardenctl copy-out "$h" /home/vcap/out.txt "$tmp/x" --owner no-such-user
+expect_rc 1 "^wardenctl: Failed to make 'nosuchdir/\.\./x' an absolute path: No such file or directory$" \
+    wardenctl copy-in "$h" nosuchdir/../x /tmp
+expect_rc 2 "does not apply to 'copy-in'" wardenctl copy-in --owner root "$h" a /b
 expect_rc 1 'needs a terminal on standard input' wardenctl run --tty "$h" true </dev/null
 expect_rc 1 'needs a terminal on standard input' wardenctl shell "$h" </dev/null
 expect_rc 127 '.' wardenctl run "$h" /no/such/program
