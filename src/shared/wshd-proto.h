@@ -24,7 +24,8 @@
 #include <stdint.h>
 
 #define WSHD_PROTOCOL_VERSION 1
-/* Fits the default socket send buffer (net.core.wmem_default is 208 KiB): argv and env of one SPAWN share it. */
+/* Fits the default socket send buffer (net.core.wmem_default is 208 KiB): argv and env of one SPAWN share
+ * it. */
 #define WSHD_MESSAGE_MAX (128U * 1024U)
 #define WSHD_FDS_MAX 4
 /* Jobs (running, or exited and not yet released) that one wshd keeps at most; SPAWN beyond: EAGAIN. */
@@ -41,12 +42,12 @@ typedef enum WshdMessageType {
                                    SIGKILL after timeout_ms; answered by WSHD_REPLY_OK once none is left */
         WSHD_REQUEST_SPAWN = 3, /* job_id, argv (>= 1), env, dir, uid + gid (both required), groups, rlimits,
                                    tty, fds with fd_roles; answered by WSHD_REPLY_SPAWN. See "Jobs" below. */
-        WSHD_REQUEST_SIGNAL = 4,  /* job_id, signal: to the job's process group; OK, or ESRCH if the job is not
-                                     running (unknown, or exited) */
-        WSHD_REQUEST_RESIZE = 5,  /* job_id, tty (rows, cols): TIOCSWINSZ on its pty; ENOTTY if it has none,
-                                     ESRCH if it is not running */
-        WSHD_REQUEST_WATCH = 6,   /* no fields; answered by WSHD_REPLY_WATCH, after which this connection gets a
-                                     WSHD_EVENT_EXIT for every job that exits, until it is closed */
+        WSHD_REQUEST_SIGNAL = 4, /* job_id, signal: to the job's process group; OK, or ESRCH if the job is
+                                    not running (unknown, or exited) */
+        WSHD_REQUEST_RESIZE = 5, /* job_id, tty (rows, cols): TIOCSWINSZ on its pty; ENOTTY if it has none,
+                                    ESRCH if it is not running */
+        WSHD_REQUEST_WATCH = 6,  /* no fields; answered by WSHD_REPLY_WATCH, after which this connection gets
+                                    a  WSHD_EVENT_EXIT for every job that exits, until it is closed */
         WSHD_REQUEST_RELEASE = 7, /* job_id: forget an exited job (its exit has been recorded); OK, ESRCH if
                                      unknown, EBUSY if still running */
         /* replies */
@@ -64,9 +65,9 @@ typedef enum WshdMessageType {
 /*
  * Jobs. wardend numbers its jobs itself (job_id > 0, unique per container) and SPAWNs them; wshd forks, sets
  * the child up (new session, the fds on 0/1/2 or the pty's slave as controlling terminal, rlimits, groups,
- * gid, uid, no_new_privs unless uid is 0, env, dir) and execs argv[0], searched in the PATH of env. When that
- * fails, the child writes "wshd: <what>: <error>" to its stderr and exits 127 (program not found) or 126
- * (any other failure), as a shell does; SPAWN itself succeeds once the fork did.
+ * gid, uid, no_new_privs unless uid is 0, env, dir) and execs argv[0], searched in the PATH of env. When
+ * that fails, the child writes "wshd: <what>: <error>" to its stderr and exits 127 (program not found) or
+ * 126 (any other failure), as a shell does; SPAWN itself succeeds once the fork did.
  *
  * wshd reaps the job and keeps its wait status until a RELEASE for it, so an exit that happens while nobody
  * watches (wardend restarting) is reported to the next WATCH (in its reply) and is never lost; each exit is
