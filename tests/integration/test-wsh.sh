@@ -112,6 +112,16 @@ for p in /proc/[0-9]*; do
 done
 ((${#left[@]} == 0)) || fail "processes left in the container: ${left[*]}"
 
+# STOP kills jobs too, and their exits are reported as usual
+wsh "$h" sleep 1000 &
+job=$!
+wait_until 10 test "$(python3 "$here/wshd-jobs.py" hello "$sock")" = 1
+wardenctl stop "$h"
+rc=0
+wait "$job" || rc=$?
+assert_eq "$rc" $((128 + 15)) "exit code of a job that STOP terminated"
+assert_eq "$(python3 "$here/wshd-jobs.py" hello "$sock")" 0 "processes after STOP"
+
 "${BUSCTL_MANAGER[@]}" Destroy s "$h" >/dev/null
 assert_clean "$h"
 echo "PASS"
