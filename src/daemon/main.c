@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus-error.h"
@@ -124,6 +125,19 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* wardend holds a few descriptors per container (wshd's pidfd, the job watch, the jobs directory) and per
+ * job and stream: 1024 would cap it at a few hundred containers. Nothing here uses select(). wshd lowers the
+ * limit again for the containers. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(errno, "Failed to raise the limit of open files: %m");
+}
+
 static void apply_overrides(Manager *m) {
         if (arg_idle_timeout_usec != UINT64_MAX - 1)
                 m->config.idle_timeout_usec = arg_idle_timeout_usec;
@@ -152,6 +166,7 @@ static int run(int argc, char *argv[]) {
         if (arg_bus_introspect)
                 return bus_introspect_dump(arg_bus_introspect);
 
+        raise_nofile();
         r = manager_new(arg_config, arg_state_dir, &m);
         if (r < 0)
                 return r;

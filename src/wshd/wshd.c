@@ -1834,6 +1834,17 @@ int main(int argc, char *argv[]) {
 
         (void) snprintf(prefix, sizeof(prefix), "wshd[%s]", arg_hostname);
         log_set_prefix(prefix);
+
+        /* wardend raises its own soft limit of descriptors (it holds a few per container); the container's
+         * processes start from the usual 1024 again, as under systemd. */
+        {
+                struct rlimit rl;
+
+                if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur > 1024) {
+                        rl.rlim_cur = 1024;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
         log_set_max_level(arg_verbose ? LOG_DEBUG : LOG_INFO);
 
         /* Blocked before the fork so that no signal is lost before wshd reads them from its signalfd.
