@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "bus-container.h"
+#include "bus-copy.h"
 #include "bus-error.h"
+#include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
@@ -80,8 +82,7 @@ static int property_get_jobs(
                 sd_bus_message *reply,
                 void *userdata,
                 sd_bus_error *error) {
-        /* Jobs arrive with the process API; until then a container has none. */
-        return sd_bus_message_append(reply, "au", 0);
+        return bus_job_append_ids(reply, userdata);
 }
 
 /* Strings that may be unset are shown as "" on the bus. */
@@ -167,7 +168,13 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_append(reply, "{sv}", "job_ids", "au", 0);
+        r = open_info_entry(reply, "job_ids", "au");
+        if (r < 0)
+                return r;
+        r = bus_job_append_ids(reply, c);
+        if (r < 0)
+                return r;
+        r = close_info_entry(reply);
         if (r < 0)
                 return r;
 
@@ -401,13 +408,14 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("b", kill), SD_BUS_NO_RESULT, bus_lifecycle_method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_lifecycle_method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Info", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", info), bus_container_method_info, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Link", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("u", job_id, "i", signal), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", src_path, "s", dst_path), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), bus_job_method_spawn, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), bus_job_method_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Link", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), bus_job_method_link, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), bus_job_method_stream, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("u", job_id, "i", signal), SD_BUS_NO_RESULT, bus_job_method_signal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResizeTty", SD_BUS_ARGS("u", job_id, "q", rows, "q", cols), SD_BUS_NO_RESULT, bus_job_method_resize_tty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", src_path, "s", dst_path), SD_BUS_NO_RESULT, bus_copy_method_copy_in, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, bus_copy_method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "bus-container.h"
+#include "bus-copy.h"
 #include "bus-error.h"
+#include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
@@ -599,6 +601,10 @@ static void container_teardown(
         assert(m);
         assert(!c->operation);
 
+        bus_copy_cancel(c); /* before the root goes away under them */
+        /* Waiters of jobs get their answer now: nothing of the container will report anything any more. */
+        bus_job_container_teardown(c);
+
         op = calloc(1, sizeof(TeardownOperation));
         if (!op) {
                 log_oom();
@@ -989,6 +995,11 @@ static void create_succeed(CreateOperation *op) {
         r = container_watch_leader(c);
         if (r < 0) {
                 create_failf(op, NULL, r, "Failed to watch wshd (PID %i): %m", (int) c->leader_pid);
+                return;
+        }
+        r = bus_job_container_start(c);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to set up the jobs of the container: %m");
                 return;
         }
 
@@ -2001,6 +2012,7 @@ int bus_lifecycle_adopt(Manager *m) {
                         adopt_cleanup(c, "its wshd cannot be watched");
                         continue;
                 }
+                (void) bus_job_container_adopt(c); /* logs; Spawn refuses without it */
                 container_arm_grace(c);
         }
 

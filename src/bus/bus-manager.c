@@ -4,7 +4,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-container.h"
+#include "bus-copy.h"
 #include "bus-error.h"
+#include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-manager.h"
 #include "bus-util.h"
@@ -130,7 +132,15 @@ static int method_by_handle(
 DEFINE_METHOD_BY_HANDLE(info, bus_container_method_info, false)
 DEFINE_METHOD_BY_HANDLE(stop, bus_lifecycle_method_stop, true)
 DEFINE_METHOD_BY_HANDLE(destroy, bus_lifecycle_method_destroy, true)
+DEFINE_METHOD_BY_HANDLE(spawn, bus_job_method_spawn, true)
+DEFINE_METHOD_BY_HANDLE(run, bus_job_method_run, true)
+DEFINE_METHOD_BY_HANDLE(link, bus_job_method_link, true)
+DEFINE_METHOD_BY_HANDLE(stream, bus_job_method_stream, true)
+DEFINE_METHOD_BY_HANDLE(signal, bus_job_method_signal, true)
+DEFINE_METHOD_BY_HANDLE(resize_tty, bus_job_method_resize_tty, true)
 DEFINE_METHOD_BY_HANDLE(container_not_supported, bus_container_method_not_supported, true)
+DEFINE_METHOD_BY_HANDLE(copy_in, bus_copy_method_copy_in, true)
+DEFINE_METHOD_BY_HANDLE(copy_out, bus_copy_method_copy_out, true)
 
 #define BY_HANDLE method_container_not_supported
 
@@ -147,13 +157,14 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_ARGS("s", handle), SD_BUS_NO_RESULT, method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("List", SD_BUS_ARGS("a{ss}", properties), SD_BUS_RESULT("as", handles), method_list, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Info", SD_BUS_ARGS("s", handle), SD_BUS_RESULT("a{sv}", info), method_info, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Link", SD_BUS_ARGS("s", handle, "u", job_id), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("s", handle, "u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("s", handle, "u", job_id, "i", signal), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Spawn", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("u", job_id), method_spawn, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Link", SD_BUS_ARGS("s", handle, "u", job_id), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), method_link, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stream", SD_BUS_ARGS("s", handle, "u", job_id), SD_BUS_RESULT("h", stdout, "h", stderr), method_stream, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("s", handle, "as", argv, "a{sv}", options), SD_BUS_RESULT("i", exit_status, "ay", stdout, "ay", stderr, "a{sv}", info), method_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Signal", SD_BUS_ARGS("s", handle, "u", job_id, "i", signal), SD_BUS_NO_RESULT, method_signal, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResizeTty", SD_BUS_ARGS("s", handle, "u", job_id, "q", rows, "q", cols), SD_BUS_NO_RESULT, method_resize_tty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path), SD_BUS_NO_RESULT, method_copy_in, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("s", handle, "q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "job.h"
 #include "handle.h"
 #include "manager.h"
 #include "parse-util.h"
@@ -43,6 +44,7 @@ int container_new(const char *handle, Container **ret) {
         if (!c)
                 return -ENOMEM;
         c->state = CONTAINER_BORN;
+        c->next_job_id = 1;
         c->handle = strdup(handle);
         if (!c->handle)
                 return -ENOMEM;
@@ -61,6 +63,11 @@ Container *container_free(Container *c) {
         sd_event_source_disable_unref(c->leader_source);
         sd_event_source_disable_unref(c->grace_source);
         sd_bus_track_unref(c->track);
+        if (c->jobs_runtime_free)
+                c->jobs_runtime_free(c);
+        for (size_t i = 0; i < c->n_jobs; i++)
+                job_free(c->jobs[i]);
+        free(c->jobs);
         free(c->handle);
         free(c->unit);
         free(c->rootfs);
@@ -71,6 +78,36 @@ Container *container_free(Container *c) {
         strv_free(c->env);
         strv_free(c->events);
         free(c);
+        return NULL;
+}
+
+Job *container_get_job(const Container *c, uint32_t id) {
+        for (size_t i = 0; i < c->n_jobs; i++)
+                if (c->jobs[i]->id == id)
+                        return c->jobs[i];
+        return NULL;
+}
+
+int container_add_job(Container *c, Job *j) {
+        Job **n;
+
+        if (container_get_job(c, j->id))
+                return -EEXIST;
+        n = reallocarray(c->jobs, c->n_jobs + 1, sizeof(Job *));
+        if (!n)
+                return -ENOMEM;
+        c->jobs = n;
+        c->jobs[c->n_jobs++] = j;
+        return 0;
+}
+
+Job *container_remove_job(Container *c, Job *j) {
+        for (size_t i = 0; i < c->n_jobs; i++)
+                if (c->jobs[i] == j) {
+                        memmove(c->jobs + i, c->jobs + i + 1, (c->n_jobs - i - 1) * sizeof(Job *));
+                        c->n_jobs--;
+                        return j;
+                }
         return NULL;
 }
 
@@ -205,6 +242,8 @@ int container_serialize(const Container *c, char **ret) {
                 fprintf(f, "CPU_WEIGHT=%llu\n", (unsigned long long) c->cpu_weight);
         if (c->pids_limit > 0)
                 fprintf(f, "PIDS_LIMIT=%llu\n", (unsigned long long) c->pids_limit);
+        if (c->job_ids_reserved > 0)
+                fprintf(f, "JOB_IDS_RESERVED=%u\n", c->job_ids_reserved);
         for (char **p = c->properties; p && p[0] && p[1]; p += 2) {
                 fputs("PROPERTY=", f);
                 escape_value(f, p[0]);
@@ -327,6 +366,10 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
         } else if (streq(key, "PIDS_LIMIT")) {
                 if (parse_uint64(value, &c->pids_limit) < 0)
                         return -EINVAL;
+        } else if (streq(key, "JOB_IDS_RESERVED")) {
+                if (parse_uint32(value, &c->job_ids_reserved) < 0)
+                        return -EINVAL;
+                c->next_job_id = c->job_ids_reserved + 1;
         } else if (streq(key, "ENV"))
                 return strv_consume(&c->env, TAKE_PTR(value));
         else if (streq(key, "EVENT"))

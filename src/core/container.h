@@ -24,6 +24,8 @@ typedef enum ContainerState {
         _CONTAINER_STATE_INVALID = -EINVAL,
 } ContainerState;
 
+struct Job;
+
 typedef struct Container {
         Manager *manager; /* NULL while not registered */
         char *handle;
@@ -45,12 +47,23 @@ typedef struct Container {
         uint64_t memory_limit; /* create-time limits, 0 = none */
         uint64_t cpu_weight;
         uint64_t pids_limit;
+        uint32_t job_ids_reserved; /* job ids up to this one may have been handed out (persisted in blocks)
+                                    */
+
+        /* Jobs (src/core/job.h), by id; running ones and exited ones not linked yet. Loaded from the jobs
+         * directory at re-adoption. */
+        struct Job **jobs;
+        size_t n_jobs;
+        uint32_t next_job_id;
 
         /* Runtime only, never persisted. */
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         sd_bus_track *track;            /* the clients that reference it */
-        void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
+        void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
+        void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;
@@ -65,6 +78,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 const char *container_get_property(const Container *c, const char *key);
 /* 0 or -ENOMEM. Replaces an existing value. */
 int container_set_property(Container *c, const char *key, const char *value);
+/* The job with that id, or NULL. */
+struct Job *container_get_job(const Container *c, uint32_t id);
+/* Adds j (the container owns it then): -EEXIST if the id is taken, -ENOMEM. */
+int container_add_job(Container *c, struct Job *j);
+/* Removes and returns j (not freed). */
+struct Job *container_remove_job(Container *c, struct Job *j);
+
 /* True if every key/value pair of 'filter' (key, value, … as in Container.properties) is set on c. */
 bool container_match_properties(const Container *c, char *const *filter);
 

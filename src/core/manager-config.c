@@ -21,6 +21,7 @@
 #define DEFAULT_UID_BASE 10001
 #define DEFAULT_UID_COUNT 65536
 #define DEFAULT_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define DEFAULT_JOB_OUTPUT_LIMIT (UINT64_C(10) * 1024 * 1024)
 #define DEFAULT_POOL_ADDRESS 0x0afe0000u /* 10.254.0.0 */
 #define DEFAULT_POOL_PREFIXLEN 20        /* 1024 /30 networks */
 #define DEFAULT_MTU 1500
@@ -110,6 +111,21 @@ static int config_parse_uid_count(const char *value, void *data) {
         return 0;
 }
 
+/* Link answers with the whole output in one D-Bus message, and the system bus refuses messages over 32 MiB
+ * (dbus-daemon's default max_message_size). */
+static int config_parse_job_output_limit(const char *value, void *data) {
+        uint64_t v;
+        int r;
+
+        r = parse_size(value, &v);
+        if (r < 0)
+                return r;
+        if (v < 1024 || v > UINT64_C(16) * 1024 * 1024)
+                return -ERANGE;
+        *(uint64_t *) data = v;
+        return 0;
+}
+
 static const ConfigItem config_items[] = {
         { "daemon",
           "idle_timeout",
@@ -161,6 +177,11 @@ static const ConfigItem config_items[] = {
           config_parse_sec,
           offsetof(ManagerConfig, stop_timeout_usec),
           "a time span such as 10, 10s, 500ms" },
+        { "containers",
+          "job_output_limit",
+          config_parse_job_output_limit,
+          offsetof(ManagerConfig, job_output_limit),
+          "a size from 1K to 16M such as 10M (K, M, G: powers of 1024)" },
         { "network",
           "pool",
           config_parse_pool,
@@ -181,6 +202,7 @@ void manager_config_init(ManagerConfig *c) {
                 .uid_base = DEFAULT_UID_BASE,
                 .uid_count = DEFAULT_UID_COUNT,
                 .stop_timeout_usec = DEFAULT_STOP_TIMEOUT_USEC,
+                .job_output_limit = DEFAULT_JOB_OUTPUT_LIMIT,
                 .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
                 .mtu = DEFAULT_MTU,
         };
@@ -272,6 +294,7 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         fprintf(f, "uid_base = %u\n", c->uid_base);
         fprintf(f, "uid_count = %u\n", c->uid_count);
         dump_sec(f, "stop_timeout", c->stop_timeout_usec);
+        fprintf(f, "job_output_limit = %llu\n", (unsigned long long) c->job_output_limit);
         fputs("\n[network]\n", f);
         fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
         fprintf(f, "mtu = %u\n", c->mtu);

@@ -28,6 +28,7 @@ typedef struct ManagerConfig {
         uint32_t uid_base; /* its uid (= gid) comes from [uid_base, uid_base + uid_count) */
         uint32_t uid_count;
         uint64_t stop_timeout_usec; /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
+        uint64_t job_output_limit;  /* bytes of captured output a job may write (stdout + stderr) */
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;

@@ -58,22 +58,6 @@ _printf_(2, 3) static int bad_path(char **reterr_message, const char *format, ..
         return -EINVAL;
 }
 
-/* Absolute and already in normal form: path_normalize() refuses "..", and changes anything else that is not.
- */
-static int path_is_normalized(const char *p) {
-        _cleanup_free_ char *n = NULL;
-        int r;
-
-        if (!path_is_absolute(p))
-                return 0;
-        r = path_normalize(p, &n);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return 0;
-        return streq(n, p);
-}
-
 int bind_mount_check(const BindMount *b, char **reterr_message) {
         struct stat st;
         int r;

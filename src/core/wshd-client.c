@@ -57,7 +57,6 @@ static void call_release(WshdCall *c) {
         c->io_source = sd_event_source_disable_unref(c->io_source);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
         c->retry_source = sd_event_source_disable_unref(c->retry_source);
-        c->fd = safe_close(c->fd);
         c->request = mfree(c->request);
         call_close_request_fds(c);
 }
@@ -67,12 +66,21 @@ WshdCall *wshd_call_free(WshdCall *c) {
                 return NULL;
 
         call_release(c);
+        c->fd = safe_close(c->fd);
         wshd_message_done(&c->reply);
         sd_event_unref(c->event);
         return mfree(c);
 }
 
-/* Calls back exactly once. The callback may free the call, so nothing touches it afterwards. */
+int wshd_call_steal_fd(WshdCall *c) {
+        int fd = c->fd;
+
+        c->fd = -EBADF;
+        return fd;
+}
+
+/* Calls back exactly once. The callback may free the call, so nothing touches it afterwards. The socket
+ * stays open until the call is freed (see wshd_call_steal_fd()). */
 static void call_finish(WshdCall *c, int error) {
         call_release(c);
         c->callback(c, error, error >= 0 ? &c->reply : NULL, c->userdata);
@@ -226,5 +234,138 @@ int wshd_call(sd_event *e,
         }
 
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* ---- WATCH connections ------------------------------------------------------------------------------ */
+
+struct WshdWatch {
+        sd_event *event;
+        WshdCall *call; /* while the WATCH request is in flight */
+        sd_event_source *io_source;
+        int fd;
+        bool dispatching;
+        bool freed;
+
+        wshd_watch_callback_t callback;
+        void *userdata;
+};
+
+WshdWatch *wshd_watch_free(WshdWatch *w) {
+        if (!w)
+                return NULL;
+
+        w->call = wshd_call_free(w->call);
+        w->io_source = sd_event_source_disable_unref(w->io_source);
+        w->fd = safe_close(w->fd);
+        w->event = sd_event_unref(w->event);
+        if (w->dispatching) {
+                /* Freed from its own callback: the dispatcher frees it when the callback returns. */
+                w->freed = true;
+                return NULL;
+        }
+        return mfree(w);
+}
+
+/* Calls back; returns false if the callback freed the watch (then it is gone). */
+static bool watch_dispatch(WshdWatch *w, int error, const WshdMessage *message) {
+        w->dispatching = true;
+        w->callback(w, error, message, w->userdata);
+        w->dispatching = false;
+        if (w->freed) {
+                free(w);
+                return false;
+        }
+        return true;
+}
+
+static void watch_fail(WshdWatch *w, int error) {
+        w->call = wshd_call_free(w->call);
+        w->io_source = sd_event_source_disable_unref(w->io_source);
+        w->fd = safe_close(w->fd);
+        (void) watch_dispatch(w, error, NULL);
+}
+
+static int watch_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        WshdWatch *w = userdata;
+
+        /* Events are small and few; a bounded batch per wake-up keeps other sources served. */
+        for (unsigned i = 0; i < 64; i++) {
+                _cleanup_(wshd_message_done) WshdMessage m;
+                int r;
+
+                wshd_message_init(&m, 0, 0);
+                r = wshd_message_recv(w->fd, &m);
+                if (r == -EAGAIN)
+                        return 0;
+                if (r < 0) {
+                        watch_fail(w, r);
+                        return 0;
+                }
+                if (m.type != WSHD_EVENT_EXIT)
+                        continue; /* a newer wshd's event */
+                if (!watch_dispatch(w, 0, &m))
+                        return 0;
+        }
+        return 0;
+}
+
+static void watch_replied(WshdCall *call, int error, WshdMessage *reply, void *userdata) {
+        WshdWatch *w = userdata;
+        int r;
+
+        if (error < 0) {
+                watch_fail(w, error);
+                return;
+        }
+        if (reply->type == WSHD_REPLY_ERROR) {
+                watch_fail(w, reply->error > 0 ? -reply->error : -EPROTO);
+                return;
+        }
+        if (reply->type != WSHD_REPLY_WATCH) {
+                watch_fail(w, -EBADMSG);
+                return;
+        }
+
+        /* Keep the connection: the events come on it. */
+        w->fd = wshd_call_steal_fd(call);
+        r = sd_event_add_io(w->event, &w->io_source, w->fd, EPOLLIN, watch_on_io, w);
+        if (r < 0) {
+                watch_fail(w, r);
+                return;
+        }
+        if (!watch_dispatch(w, 0, reply))
+                return;
+        w->call = wshd_call_free(w->call);
+}
+
+int wshd_watch_new(
+                sd_event *e,
+                const char *socket_path,
+                wshd_watch_callback_t callback,
+                void *userdata,
+                WshdWatch **ret) {
+        _cleanup_(wshd_watch_freep) WshdWatch *w = NULL;
+        WshdMessage req;
+        int r;
+
+        assert_return(e, -EINVAL);
+        assert_return(callback, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        w = calloc(1, sizeof(WshdWatch));
+        if (!w)
+                return -ENOMEM;
+        w->fd = -EBADF;
+        w->event = sd_event_ref(e);
+        w->callback = callback;
+        w->userdata = userdata;
+
+        wshd_message_init(&req, WSHD_REQUEST_WATCH, 0);
+        r = wshd_call(e, socket_path, &req, 0, watch_replied, w, &w->call);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(w);
         return 0;
 }

@@ -36,3 +36,26 @@ int wshd_call(sd_event *e,
               WshdCall **ret);
 WshdCall *wshd_call_free(WshdCall *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WshdCall *, wshd_call_free);
+/* After the callback: takes the connection's socket (the caller closes it), e.g. to keep receiving on it. */
+int wshd_call_steal_fd(WshdCall *c);
+
+/*
+ * A WATCH connection: a long-lived connection on which wshd reports the exits of jobs
+ * (src/shared/wshd-proto.h). The callback gets the WSHD_REPLY_WATCH first (running and already exited jobs),
+ * then one WSHD_EVENT_EXIT per exit; error < 0 (with message NULL) means the connection is gone (wshd closed
+ * it, exited, or sent something malformed) and no more callbacks come: free the watch and, if the container
+ * still lives, open a new one — the exits in between are in the next reply. message and its fds belong to
+ * the watch and are valid during the callback only. The callback may free the watch.
+ */
+typedef struct WshdWatch WshdWatch;
+typedef void (*wshd_watch_callback_t)(WshdWatch *w, int error, const WshdMessage *message, void *userdata);
+
+/* Returns at once: -ENOENT, -ECONNREFUSED, -ENAMETOOLONG, -ENOMEM as wshd_call(). */
+int wshd_watch_new(
+                sd_event *e,
+                const char *socket_path,
+                wshd_watch_callback_t callback,
+                void *userdata,
+                WshdWatch **ret);
+WshdWatch *wshd_watch_free(WshdWatch *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(WshdWatch *, wshd_watch_free);

@@ -51,3 +51,17 @@ int path_normalize(const char *path, char **ret) {
         *ret = TAKE_PTR(out);
         return 0;
 }
+
+int path_is_normalized(const char *path) {
+        _cleanup_free_ char *n = NULL;
+        int r;
+
+        if (!path_is_absolute(path))
+                return 0;
+        r = path_normalize(path, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        return streq(n, path);
+}

@@ -12,3 +12,9 @@
  */
 int path_normalize(const char *path, char **ret);
 bool path_is_absolute(const char *p);
+
+/*
+ * Absolute and already in the form path_normalize() gives (no "..", "." or empty components, no trailing "/"
+ * except for "/" itself, at most WARDEN_PATH_MAX characters): 1 if so, 0 if not, -ENOMEM.
+ */
+int path_is_normalized(const char *path);

@@ -9,6 +9,13 @@
  * sys), pivots into it, reports READY=1 and then serves requests on its unix socket
  * (src/shared/wshd-proto.h) and reaps every process that is reparented to it.
  *
+ * Jobs (SPAWN): wshd forks, the child sets itself up and execs; the job's exit is recorded when wshd reaps
+ * it and reported to the watchers (or, for an attached job, to the connection that spawned it). A job with
+ * a tty gets a pty made here, inside the container; when the caller passed output fds, wshd relays between
+ * the pty master and them in its own loop, non-blocking, with a bounded buffer per direction, and reports
+ * the exit only once what the job wrote to its terminal has been passed on. Nothing here ever waits for a
+ * child or for a peer: a connection that cannot take a message is closed.
+ *
  * Status lines on --status-fd, each written with a single write(2):
  *     NETNS=1\n                from the helper, before the go byte: its (= wshd's) network namespace exists
  *     PID=<pid>\n              from the helper: wshd's PID in the helper's (= wardend's) PID namespace
@@ -23,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -34,15 +42,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/param.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,7 +62,9 @@
 #include "parse-util.h"
 #include "wshd-proto.h"
 
-#define CONNECTIONS_MAX 64
+/* Watchers, connections waiting for a STOP and the owners of attached jobs are never evicted; the others
+ * share what is left. */
+#define CONNECTIONS_MAX 256
 #define PENDING_STOPS_MAX 8
 /* Messages handled per connection and wake-up, so that one busy client cannot starve the others. */
 #define MESSAGES_PER_WAKEUP 16
@@ -63,6 +76,25 @@
 #define EPOLL_LISTEN 0
 #define EPOLL_SIGNAL 1
 #define EPOLL_CONNECTION 100
+/* + job index * _RELAY_FD_MAX + RelayFd */
+#define EPOLL_JOB (UINT64_C(1) << 32)
+
+/* Per direction of a pty relay. */
+#define RELAY_BUFFER_SIZE (16U * 1024U)
+/* Rounds of reading and writing per relay and wake-up, so that one busy job cannot starve the rest. */
+#define RELAY_ROUNDS 16
+/* After a tty job's exit, what its terminal still holds is passed on before the exit is reported: until the
+ * master has nothing more to give (or says that the slave is closed everywhere), but no more than this (a
+ * process that inherited the terminal may go on writing) and for no longer than this (a reader that never
+ * reads must not keep the exit from being reported). */
+#define DRAIN_BYTES_MAX (1024U * 1024U)
+#define DRAIN_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* Attached jobs (job_id 0 in SPAWN) get ids from here up; wardend's are below. */
+#define ATTACHED_JOB_ID_MIN UINT32_C(0x80000000)
+
+#ifndef TIOCGPTPEER
+#        define TIOCGPTPEER _IO('T', 0x41)
+#endif
 
 static const char *arg_root = NULL;
 static const char *arg_socket = NULL;
@@ -76,7 +108,57 @@ typedef struct Connection {
         uint64_t last_active; /* CLOCK_MONOTONIC usec of the last request */
         uint32_t pending_stops[PENDING_STOPS_MAX];
         size_t n_pending_stops;
+        bool watcher;        /* sent WATCH: gets an EVENT_EXIT for every (non-attached) job that exits */
+        unsigned n_attached; /* running attached jobs whose exit goes here */
 } Connection;
+
+typedef enum JobState {
+        JOB_RUNNING,  /* not reaped yet */
+        JOB_DRAINING, /* reaped; the relay is still passing on what the terminal holds */
+        JOB_EXITED,   /* reported; kept until RELEASE */
+} JobState;
+
+typedef enum RelayFd {
+        RELAY_MASTER,
+        RELAY_IN,
+        RELAY_OUT,
+        _RELAY_FD_MAX,
+} RelayFd;
+
+/* Between a tty job's pty master and the caller's fds: caller's stdin -> in_buf -> master, master -> out_buf
+ * -> caller's stdout. */
+typedef struct Relay {
+        int in_fd;  /* -1: none, at EOF or failed */
+        int out_fd; /* -1: none or failed (what the job writes is then read and dropped) */
+        /* regular files: epoll refuses them and they are always ready */
+        bool plain[_RELAY_FD_MAX];
+        uint32_t watched[_RELAY_FD_MAX]; /* the epoll events registered for each fd, 0: not registered */
+        bool again; /* may make progress without an event (plain files, rounds used up) */
+
+        uint8_t in_buf[RELAY_BUFFER_SIZE];
+        size_t in_len;
+        bool in_line_start; /* the last byte passed on was a newline (or none was) */
+
+        uint8_t out_buf[RELAY_BUFFER_SIZE];
+        size_t out_start, out_len;
+
+        bool master_eof;      /* the slave is closed everywhere: nothing more will come */
+        bool drained;         /* after the exit, a read of the master found nothing more */
+        size_t after_exit;    /* bytes read from the master after the exit */
+        uint64_t drain_until; /* CLOCK_MONOTONIC usec: report the exit then at the latest */
+} Relay;
+
+typedef struct Job {
+        bool in_use;
+        uint32_t id;
+        pid_t pid;
+        JobState state;
+        int wait_status;
+        int master_fd;            /* the pty master while the job runs (RESIZE, relay); -1 without a tty */
+        Relay *relay;             /* with a tty and caller fds */
+        bool attached;            /* spawned with job_id 0: reported to its owner only, then forgotten */
+        struct Connection *owner; /* attached: the connection that spawned it; NULL once that closed */
+} Job;
 
 typedef struct Server {
         int epoll_fd;
@@ -86,6 +168,12 @@ typedef struct Server {
         uint32_t host_pid;
 
         Connection connections[CONNECTIONS_MAX];
+
+        Job jobs[WSHD_JOBS_MAX];
+        size_t n_jobs;
+        size_t n_relays;
+        uint32_t next_attached_id;
+        struct rlimit nofile; /* RLIMIT_NOFILE as wshd got it, for the jobs; wshd raises its own */
 
         bool stopping;
         uint64_t kill_at;          /* CLOCK_MONOTONIC usec: SIGKILL from then on */
@@ -497,14 +585,6 @@ static void server_setup_loop(Server *s) {
                 setup_fail(errno, "epoll_ctl");
 }
 
-static void reap_children(void) {
-        int status;
-
-        /* Orphans of the whole namespace end up here: wshd is their init. */
-        while (waitpid(-1, &status, WNOHANG) > 0)
-                ;
-}
-
 /* Processes in the namespace other than wshd, zombies included. Read from /proc rather than counted from
  * waitpid(), because processes that entered with setns() are children of a host process, not ours. */
 static int count_processes(Server *s) {
@@ -541,6 +621,8 @@ static Connection *connection_from_index(Server *s, uint64_t data) {
         return s->connections + (data - EPOLL_CONNECTION);
 }
 
+static void connection_forget_jobs(Server *s, Connection *c);
+
 static void connection_close(Server *s, Connection *c) {
         if (c->fd < 0)
                 return;
@@ -548,6 +630,8 @@ static void connection_close(Server *s, Connection *c) {
         c->fd = safe_close(c->fd);
         c->fd = -1;
         c->n_pending_stops = 0;
+        c->watcher = false;
+        connection_forget_jobs(s, c);
 }
 
 /* A connection that cannot take a reply (gone, or not reading so that its buffer is full) is closed: wshd
@@ -579,13 +663,826 @@ static _printf_(5, 6) int connection_reply_error(
         return connection_reply(s, c, &m);
 }
 
+/* ---- jobs ------------------------------------------------------------------------------------------- */
+
+static Job *job_find(Server *s, uint32_t id) {
+        if (s->n_jobs == 0)
+                return NULL;
+        FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX)
+                if (j->in_use && j->id == id)
+                        return j;
+        return NULL;
+}
+
+static Job *job_find_running_pid(Server *s, pid_t pid) {
+        if (s->n_jobs == 0)
+                return NULL;
+        FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX)
+                if (j->in_use && j->state == JOB_RUNNING && j->pid == pid)
+                        return j;
+        return NULL;
+}
+
+static Job *job_free_slot(Server *s) {
+        if (s->n_jobs >= WSHD_JOBS_MAX)
+                return NULL;
+        FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX)
+                if (!j->in_use)
+                        return j;
+        return NULL;
+}
+
+static uint64_t relay_key(Server *s, Job *j, RelayFd which) {
+        return EPOLL_JOB + (uint64_t) (j - s->jobs) * _RELAY_FD_MAX + which;
+}
+
+static Job *job_from_key(Server *s, uint64_t data) {
+        uint64_t i;
+
+        if (data < EPOLL_JOB)
+                return NULL;
+        i = (data - EPOLL_JOB) / _RELAY_FD_MAX;
+        if (i >= WSHD_JOBS_MAX || !s->jobs[i].in_use)
+                return NULL;
+        return s->jobs + i;
+}
+
+static int relay_fd(Job *j, RelayFd which) {
+        switch (which) {
+        case RELAY_MASTER:
+                return j->master_fd;
+        case RELAY_IN:
+                return j->relay->in_fd;
+        case RELAY_OUT:
+                return j->relay->out_fd;
+        default:
+                assert_not_reached();
+        }
+}
+
+/* Registers what we wait for on one fd of a relay; nothing means not registered at all, so that a hung-up
+ * fd we are not reading from does not wake us up over and over. */
+static void relay_watch(Server *s, Job *j, RelayFd which, uint32_t events) {
+        Relay *r = j->relay;
+        struct epoll_event ev = { .events = events, .data.u64 = relay_key(s, j, which) };
+        int fd = relay_fd(j, which), op;
+
+        if (fd < 0 || r->plain[which])
+                events = 0;
+        if (events == r->watched[which])
+                return;
+        if (events == 0) {
+                (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+                r->watched[which] = 0;
+                return;
+        }
+        op = r->watched[which] == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+        if (epoll_ctl(s->epoll_fd, op, fd, &ev) < 0) {
+                /* EPERM: a regular file or directory, which is always ready; anything else (ENOMEM)
+                 * is treated the same, which is at worst a busier loop. */
+                log_debug_errno(errno,
+                                "Failed to watch fd %d of job %" PRIu32 ", polling it: %m",
+                                fd,
+                                j->id);
+                r->plain[which] = true;
+                r->watched[which] = 0;
+                r->again = true;
+                return;
+        }
+        r->watched[which] = events;
+}
+
+static void relay_close(Server *s, Job *j, RelayFd which) {
+        Relay *r = j->relay;
+        int *fd = which == RELAY_IN ? &r->in_fd : &r->out_fd;
+
+        assert(which != RELAY_MASTER);
+        relay_watch(s, j, which, 0);
+        *fd = safe_close(*fd);
+        *fd = -1;
+}
+
+/* The pty, the relay and its fds go; the job entry stays. */
+static void job_close_tty(Server *s, Job *j) {
+        if (j->relay) {
+                relay_watch(s, j, RELAY_MASTER, 0);
+                relay_close(s, j, RELAY_IN);
+                relay_close(s, j, RELAY_OUT);
+                j->relay = mfree(j->relay);
+                s->n_relays--;
+        }
+        j->master_fd = safe_close(j->master_fd);
+        j->master_fd = -1;
+}
+
+static void job_free(Server *s, Job *j) {
+        if (!j->in_use)
+                return;
+        job_close_tty(s, j);
+        if (j->attached && j->owner && j->owner->n_attached > 0)
+                j->owner->n_attached--;
+        *j = (Job){ .master_fd = -1 };
+        s->n_jobs--;
+}
+
+static void send_exit(Server *s, Connection *c, uint32_t job_id, pid_t pid, int wait_status) {
+        WshdMessage m;
+
+        if (c->fd < 0)
+                return;
+        wshd_message_init(&m, WSHD_EVENT_EXIT, 0);
+        m.job_id = job_id;
+        m.pid = (uint32_t) pid;
+        m.wait_status = (uint32_t) wait_status;
+        /* The socket is non-blocking: a watcher that does not read is closed (it gets the exits in the
+         * reply to its next WATCH), never waited for. */
+        (void) connection_reply(s, c, &m);
+}
+
+/* The exit is final: tell who needs to know. */
+static void job_report(Server *s, Job *j) {
+        j->state = JOB_EXITED;
+        job_close_tty(s, j);
+
+        if (j->attached) {
+                Connection *owner = j->owner;
+                uint32_t id = j->id;
+                pid_t pid = j->pid;
+                int status = j->wait_status;
+
+                /* forgotten first: sending may close the connection, which would look for it */
+                job_free(s, j);
+                if (owner)
+                        send_exit(s, owner, id, pid, status);
+                return;
+        }
+
+        log_debug("Job %" PRIu32 " (PID %d) exited, status 0x%x.",
+                  j->id,
+                  (int) j->pid,
+                  (unsigned) j->wait_status);
+        FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX)
+                if (c->fd >= 0 && c->watcher)
+                        send_exit(s, c, j->id, j->pid, j->wait_status);
+}
+
+/* Stdin of a tty job ended: a terminal says so with its EOF character (twice if a line is pending, the first
+ * only ends the line), unless the job switched the line discipline to raw mode. */
+static void relay_input_eof(Server *s, Job *j) {
+        Relay *r = j->relay;
+        struct termios t;
+
+        relay_close(s, j, RELAY_IN);
+        if (r->master_eof || tcgetattr(j->master_fd, &t) < 0 || !(t.c_lflag & ICANON))
+                return;
+        /* relay_run() reads at most RELAY_BUFFER_SIZE - 2, so there is room */
+        if (!r->in_line_start)
+                r->in_buf[r->in_len++] = t.c_cc[VEOF];
+        r->in_buf[r->in_len++] = t.c_cc[VEOF];
+}
+
+static bool relay_drain_done(Relay *r) {
+        return r->master_eof || r->drained || r->after_exit >= DRAIN_BYTES_MAX;
+}
+
+/* Moves what can be moved without blocking, then registers for what it waits for. A job that has exited
+ * is reported here once its terminal is drained. */
+static void relay_run(Server *s, Job *j) {
+        Relay *r = j->relay;
+        bool progress = true;
+        ssize_t n;
+
+        assert(r);
+        r->again = false;
+
+        for (unsigned round = 0; round < RELAY_ROUNDS && progress; round++) {
+                progress = false;
+
+                /* caller -> in_buf; two bytes stay free for the EOF characters */
+                if (r->in_fd >= 0 && j->state == JOB_RUNNING && r->in_len + 2 < RELAY_BUFFER_SIZE) {
+                        n = read(r->in_fd, r->in_buf + r->in_len, RELAY_BUFFER_SIZE - 2 - r->in_len);
+                        if (n > 0) {
+                                r->in_len += (size_t) n;
+                                r->in_line_start = r->in_buf[r->in_len - 1] == '\n';
+                                progress = true;
+                        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                                relay_input_eof(s, j);
+                                progress = true;
+                        }
+                }
+
+                /* in_buf -> master */
+                if (r->in_len > 0 && !r->master_eof && j->state == JOB_RUNNING) {
+                        n = write(j->master_fd, r->in_buf, r->in_len);
+                        if (n > 0) {
+                                memmove(r->in_buf, r->in_buf + n, r->in_len - (size_t) n);
+                                r->in_len -= (size_t) n;
+                                progress = true;
+                        } else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                                r->in_len = 0; /* nobody can read it */
+                }
+
+                /* master -> out_buf */
+                if (!r->master_eof && !(j->state != JOB_RUNNING && relay_drain_done(r)) &&
+                    r->out_start + r->out_len < RELAY_BUFFER_SIZE) {
+                        if (r->out_len == 0)
+                                r->out_start = 0;
+                        n = read(j->master_fd,
+                                 r->out_buf + r->out_start + r->out_len,
+                                 RELAY_BUFFER_SIZE - r->out_start - r->out_len);
+                        if (n > 0) {
+                                if (r->out_fd >= 0)
+                                        r->out_len += (size_t) n;
+                                if (j->state != JOB_RUNNING)
+                                        r->after_exit += (size_t) n;
+                                progress = true;
+                        } else if (n < 0 && errno == EAGAIN) {
+                                if (j->state != JOB_RUNNING)
+                                        r->drained = true;
+                        } else if (n == 0 || errno != EINTR) {
+                                /* EIO: the slave is closed everywhere, after everything written to it was
+                                 * read. Input has nowhere to go any more. */
+                                r->master_eof = true;
+                                r->in_len = 0;
+                                relay_close(s, j, RELAY_IN);
+                                progress = true;
+                        }
+                }
+
+                /* out_buf -> caller */
+                if (r->out_len > 0) {
+                        n = write(r->out_fd, r->out_buf + r->out_start, r->out_len);
+                        if (n > 0) {
+                                r->out_start += (size_t) n;
+                                r->out_len -= (size_t) n;
+                                progress = true;
+                        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                                /* The reader is gone: go on reading the terminal (the job must not
+                                 * block on it) and drop what comes. */
+                                log_debug_errno(errno,
+                                                "Output of job %" PRIu32 " failed, dropping it: %m",
+                                                j->id);
+                                relay_close(s, j, RELAY_OUT);
+                                r->out_len = 0;
+                                progress = true;
+                        }
+                }
+        }
+        if (progress)
+                r->again = true;
+
+        if (j->state == JOB_DRAINING &&
+            ((relay_drain_done(r) && r->out_len == 0) || monotonic_usec() >= r->drain_until)) {
+                job_report(s, j);
+                return;
+        }
+
+        relay_watch(s,
+                    j,
+                    RELAY_MASTER,
+                    (!r->master_eof && r->out_start + r->out_len < RELAY_BUFFER_SIZE &&
+                                                     !(j->state != JOB_RUNNING && relay_drain_done(r))
+                                     ? EPOLLIN
+                                     : 0) |
+                                    (!r->master_eof && r->in_len > 0 && j->state == JOB_RUNNING ? EPOLLOUT
+                                                                                                : 0));
+        relay_watch(s,
+                    j,
+                    RELAY_IN,
+                    j->state == JOB_RUNNING && r->in_len + 2 < RELAY_BUFFER_SIZE ? EPOLLIN : 0);
+        relay_watch(s, j, RELAY_OUT, r->out_len > 0 ? EPOLLOUT : 0);
+        /* plain files are ready without an event */
+        if ((r->plain[RELAY_IN] && r->in_fd >= 0 && j->state == JOB_RUNNING &&
+             r->in_len + 2 < RELAY_BUFFER_SIZE) ||
+            (r->plain[RELAY_OUT] && r->out_len > 0))
+                r->again = true;
+}
+
+static void job_exited(Server *s, Job *j, int status) {
+        j->wait_status = status;
+        if (!j->relay) {
+                job_report(s, j);
+                return;
+        }
+
+        /* Input for a dead job is pointless; its output is passed on before the exit is reported (wardend
+         * reads a captured job's output right after the event). */
+        j->state = JOB_DRAINING;
+        j->relay->in_len = 0;
+        relay_close(s, j, RELAY_IN);
+        j->relay->drain_until = monotonic_usec() + DRAIN_TIMEOUT_USEC;
+        relay_run(s, j);
+}
+
+static void reap_children(Server *s) {
+        int status;
+        pid_t pid;
+
+        /* Orphans of the whole namespace end up here too: wshd is their init. They are reaped silently. */
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                Job *j = job_find_running_pid(s, pid);
+
+                if (j)
+                        job_exited(s, j, status);
+        }
+}
+
+/* The owner of attached jobs is gone: they are forgotten (they run on, and are reaped silently). */
+static void connection_forget_jobs(Server *s, Connection *c) {
+        if (c->n_attached == 0)
+                return;
+        FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX)
+                if (j->in_use && j->attached && j->owner == c)
+                        j->owner = NULL;
+        c->n_attached = 0;
+}
+
+/* The child, between fork() and exec(). Reports failures on the job's stderr and exits as a shell would. */
+static _noreturn_ _printf_(2, 3) void child_fail(int exit_status, const char *format, ...) {
+        char what[512];
+        int error = errno;
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(what, sizeof(what), format, ap);
+        va_end(ap);
+        (void) dprintf(STDERR_FILENO, "wshd: %s: %s\n", what, strerror(error));
+        _exit(exit_status);
+}
+
+static _noreturn_ void job_child(Server *s, const WshdMessage *req, const int role_fd[], int slave) {
+        static char *empty_env[] = { NULL };
+        sigset_t mask;
+        int null_fd;
+
+        /* wshd blocks some signals and may have inherited ignored ones (SIGPIPE from wardend; glibc's
+         * posix_spawn() leaves its two internal signals ignored), and both survive exec: the job starts
+         * with every signal at its default. The raw system call, because glibc's sigaction() refuses its
+         * internal signals; all zeros is SIG_DFL with no flags and an empty mask in every architecture's
+         * struct sigaction. */
+        for (int sig = 1; sig < _NSIG; sig++) {
+                uint64_t kernel_sigaction[4] = {};
+
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) syscall(SYS_rt_sigaction, sig, kernel_sigaction, NULL, (size_t) (_NSIG / 8));
+        }
+        sigemptyset(&mask);
+        (void) sigprocmask(SIG_SETMASK, &mask, NULL);
+
+        if (setsid() < 0)
+                child_fail(126, "setsid");
+
+        if (slave >= 0) {
+                if (ioctl(slave, TIOCSCTTY, 0) < 0)
+                        child_fail(126, "make the pty the controlling terminal");
+                for (int i = 0; i < 3; i++)
+                        if (dup2(slave, i) < 0)
+                                child_fail(126, "dup2");
+        } else {
+                /* wshd's stdin is /dev/null (opened before the container could touch /dev): a copy out of
+                 * the way, since 0 itself may be replaced first. */
+                null_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (null_fd < 0)
+                        child_fail(126, "dup /dev/null");
+                for (int i = 0; i < 3; i++)
+                        if (dup2(role_fd[i] >= 0 ? role_fd[i] : null_fd, i) < 0)
+                                child_fail(126, "dup2");
+        }
+        if (syscall(SYS_close_range, 3U, ~0U, 0) < 0)
+                child_fail(126, "close_range");
+
+        if (setrlimit(RLIMIT_NOFILE, &s->nofile) < 0)
+                child_fail(126, "reset RLIMIT_NOFILE");
+        for (size_t i = 0; i < req->n_rlimits; i++) {
+                struct rlimit rl = {
+                        .rlim_cur = (rlim_t) req->rlimits[i].soft,
+                        .rlim_max = (rlim_t) req->rlimits[i].hard,
+                };
+
+                if (setrlimit((int) req->rlimits[i].resource, &rl) < 0)
+                        child_fail(126, "setrlimit %" PRIu32, req->rlimits[i].resource);
+        }
+
+        if (setgroups(req->n_groups, (const gid_t *) req->groups) < 0)
+                child_fail(126, "setgroups");
+        if (setgid((gid_t) req->gid) < 0)
+                child_fail(126, "setgid %" PRIu32, req->gid);
+        if (setuid((uid_t) req->uid) < 0)
+                child_fail(126, "setuid %" PRIu32, req->uid);
+        if (req->uid != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_fail(126, "PR_SET_NO_NEW_PRIVS");
+
+        /* as the job's user: a directory it may not enter is an error, not a back door */
+        if (chdir(req->dir ?: "/") < 0)
+                child_fail(126, "chdir '%s'", req->dir ?: "/");
+
+        /* execvp() searches the PATH of the new environment */
+        environ = req->env ?: empty_env;
+        execvp(req->argv[0], req->argv);
+        child_fail(errno == ENOENT ? 127 : 126, "execute '%s'", req->argv[0]);
+}
+
+/* A pty inside the container for a job: the master for wshd (and maybe the caller), the slave for the job,
+ * owned by the job's user so that an unprivileged job can use it. */
+static int pty_open(const WshdMessage *req, int *ret_master, int *ret_slave) {
+        struct winsize ws = {
+                .ws_row = (unsigned short) req->tty_rows,
+                .ws_col = (unsigned short) req->tty_cols,
+        };
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        char name[64];
+
+        /* O_NOCTTY everywhere: wshd is a session leader without a terminal and must not get one. */
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (master < 0)
+                return -errno;
+        if (grantpt(master) < 0 || unlockpt(master) < 0)
+                return -errno;
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0) {
+                /* kernels before 4.13 */
+                if (ptsname_r(master, name, sizeof(name)) != 0)
+                        return -errno;
+                slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (slave < 0)
+                        return -errno;
+        }
+        if (fchown(slave, (uid_t) req->uid, (gid_t) -1) < 0)
+                return -errno;
+        if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+                return -errno;
+
+        *ret_master = TAKE_FD(master);
+        *ret_slave = TAKE_FD(slave);
+        return 0;
+}
+
+/* One of the caller's fds for the relay, as a private non-blocking file description where possible (a
+ * reopen through /proc, so that O_NONBLOCK does not change the caller's): pipes, FIFOs, terminals. A
+ * regular file is used as it is (reopening would lose its offset; it never blocks). A socket cannot be
+ * reopened: its shared description is made non-blocking. */
+static int relay_open_fd(Server *s, int fd, bool output, int *ret, bool *ret_plain) {
+        char path[64];
+        struct stat st;
+        int flags, nfd;
+
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return -errno;
+        /* never more than the caller gave */
+        if ((flags & O_ACCMODE) == (output ? O_RDONLY : O_WRONLY))
+                return -EBADF;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+
+        if (S_ISREG(st.st_mode)) {
+                nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (nfd < 0)
+                        return -errno;
+                *ret = nfd;
+                *ret_plain = true;
+                return 0;
+        }
+
+        (void) snprintf(path, sizeof(path), "self/fd/%d", fd);
+        nfd = openat(s->proc_fd,
+                     path,
+                     (output ? O_WRONLY | (flags & O_APPEND) : O_RDONLY) | O_NONBLOCK | O_NOCTTY |
+                                     O_CLOEXEC);
+        if (nfd < 0) {
+                nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (nfd < 0)
+                        return -errno;
+                if (!(flags & O_NONBLOCK) && fcntl(nfd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                        int r = -errno;
+
+                        (void) close(nfd);
+                        return r;
+                }
+        }
+        *ret = nfd;
+        *ret_plain = false;
+        return 0;
+}
+
+static int relay_new(Server *s, const int role_fd[], Relay **ret) {
+        _cleanup_free_ Relay *r = malloc(sizeof(Relay));
+        int k;
+
+        if (!r)
+                return -ENOMEM;
+        *r = (Relay){
+                .in_fd = -1,
+                .out_fd = -1,
+                .in_line_start = true,
+        };
+        k = relay_open_fd(s, role_fd[WSHD_FD_STDOUT], true, &r->out_fd, &r->plain[RELAY_OUT]);
+        if (k < 0)
+                return k;
+        if (role_fd[WSHD_FD_STDIN] >= 0) {
+                k = relay_open_fd(s, role_fd[WSHD_FD_STDIN], false, &r->in_fd, &r->plain[RELAY_IN]);
+                if (k < 0) {
+                        r->out_fd = safe_close(r->out_fd);
+                        return k;
+                }
+        }
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+static uint32_t attached_job_id(Server *s) {
+        for (;;) {
+                uint32_t id = s->next_attached_id;
+
+                s->next_attached_id = id == UINT32_MAX ? ATTACHED_JOB_ID_MIN : id + 1;
+                if (!job_find(s, id))
+                        return id;
+        }
+}
+
+static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
+        int role_fd[_WSHD_FD_ROLE_MAX] = { -1, -1, -1 };
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        _cleanup_free_ Relay *relay = NULL;
+        WshdMessage m;
+        uint32_t id;
+        pid_t pid;
+        Job *j;
+        int r;
+
+        if (s->stopping) {
+                (void) connection_reply_error(s, c, req->serial, EBUSY, "The container is being stopped.");
+                return;
+        }
+        if (req->n_fds != req->n_fd_roles) {
+                (void) connection_reply_error(
+                                s,
+                                c,
+                                req->serial,
+                                EINVAL,
+                                "%zu fds but %zu fd roles.",
+                                req->n_fds,
+                                req->n_fd_roles);
+                return;
+        }
+        for (size_t i = 0; i < req->n_fds; i++) {
+                if (role_fd[req->fd_roles[i]] >= 0) {
+                        (void) connection_reply_error(
+                                        s,
+                                        c,
+                                        req->serial,
+                                        EINVAL,
+                                        "fd role %" PRIu32 " given twice.",
+                                        req->fd_roles[i]);
+                        return;
+                }
+                role_fd[req->fd_roles[i]] = req->fds[i];
+        }
+        for (size_t i = 0; i < req->n_rlimits; i++)
+                if (req->rlimits[i].resource >= RLIMIT_NLIMITS ||
+                    req->rlimits[i].soft > req->rlimits[i].hard) {
+                        (void) connection_reply_error(
+                                        s,
+                                        c,
+                                        req->serial,
+                                        EINVAL,
+                                        "Invalid rlimit %" PRIu32 " (%" PRIu64 ", %" PRIu64 ").",
+                                        req->rlimits[i].resource,
+                                        req->rlimits[i].soft,
+                                        req->rlimits[i].hard);
+                        return;
+                }
+        if (req->tty && (req->tty_rows > USHRT_MAX || req->tty_cols > USHRT_MAX)) {
+                (void) connection_reply_error(s, c, req->serial, EINVAL, "Window size out of range.");
+                return;
+        }
+        if (req->tty && req->n_fds > 0 && role_fd[WSHD_FD_STDOUT] < 0) {
+                (void) connection_reply_error(
+                                s, c, req->serial, EINVAL, "A job with a tty and fds needs a STDOUT fd.");
+                return;
+        }
+        if (req->job_id >= ATTACHED_JOB_ID_MIN) {
+                (void) connection_reply_error(
+                                s,
+                                c,
+                                req->serial,
+                                EINVAL,
+                                "Job ids from %" PRIu32 " up are wshd's own.",
+                                ATTACHED_JOB_ID_MIN);
+                return;
+        }
+        if (req->job_id != 0 && job_find(s, req->job_id)) {
+                (void) connection_reply_error(
+                                s, c, req->serial, EEXIST, "Job %" PRIu32 " exists already.", req->job_id);
+                return;
+        }
+        j = job_free_slot(s);
+        if (!j) {
+                (void) connection_reply_error(
+                                s,
+                                c,
+                                req->serial,
+                                EAGAIN,
+                                "Too many jobs (%u), release some.",
+                                WSHD_JOBS_MAX);
+                return;
+        }
+
+        if (req->tty) {
+                r = pty_open(req, &master, &slave);
+                if (r < 0) {
+                        (void) connection_reply_error(
+                                        s, c, req->serial, r, "Failed to make a pty: %s", strerror(-r));
+                        return;
+                }
+                if (req->n_fds > 0) {
+                        r = relay_new(s, role_fd, &relay);
+                        if (r < 0) {
+                                (void) connection_reply_error(
+                                                s,
+                                                c,
+                                                req->serial,
+                                                r,
+                                                "Failed to set up the relay: %s",
+                                                strerror(-r));
+                                return;
+                        }
+                }
+        }
+
+        id = req->job_id != 0 ? req->job_id : attached_job_id(s);
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                (void) connection_reply_error(s, c, req->serial, r, "fork: %s", strerror(-r));
+                return;
+        }
+        if (pid == 0)
+                job_child(s, req, role_fd, slave);
+
+        log_debug("Job %" PRIu32 " is PID %d: %s", id, (int) pid, req->argv[0]);
+        *j = (Job){
+                .in_use = true,
+                .id = id,
+                .pid = pid,
+                .state = JOB_RUNNING,
+                .master_fd = TAKE_FD(master),
+                .relay = TAKE_PTR(relay),
+                .attached = req->job_id == 0,
+                .owner = req->job_id == 0 ? c : NULL,
+        };
+        s->n_jobs++;
+        if (j->relay)
+                s->n_relays++;
+        if (j->attached)
+                c->n_attached++;
+
+        wshd_message_init(&m, WSHD_REPLY_SPAWN, req->serial);
+        m.job_id = id;
+        m.pid = (uint32_t) pid;
+        if (j->master_fd >= 0 && !j->relay) {
+                /* the caller relays; we keep our copy for RESIZE */
+                m.fds[0] = j->master_fd;
+                m.n_fds = 1;
+        }
+        (void) connection_reply(s, c, &m);
+
+        if (j->relay)
+                relay_run(s, j);
+}
+
+static Job *running_job(Server *s, Connection *c, const WshdMessage *req) {
+        Job *j = job_find(s, req->job_id);
+
+        if (!j || j->state != JOB_RUNNING) {
+                (void) connection_reply_error(
+                                s, c, req->serial, ESRCH, "Job %" PRIu32 " is not running.", req->job_id);
+                return NULL;
+        }
+        return j;
+}
+
+static void handle_signal(Server *s, Connection *c, const WshdMessage *req) {
+        WshdMessage m;
+        Job *j;
+
+        j = running_job(s, c, req);
+        if (!j)
+                return;
+        /* The job is a session leader, so its PID is also its process group's. Right after the fork the
+         * child may not have called setsid() yet: then it is all there is of the job, and the signal goes
+         * to it alone (no handler of wshd's runs in it; what wshd blocks stays pending until the child
+         * unblocks it, with the default disposition by then). */
+        if (kill(-j->pid, (int) req->signal) < 0 &&
+            (errno != ESRCH || kill(j->pid, (int) req->signal) < 0)) {
+                (void) connection_reply_error(s, c, req->serial, errno, "kill: %s", strerror(errno));
+                return;
+        }
+        wshd_message_init(&m, WSHD_REPLY_OK, req->serial);
+        (void) connection_reply(s, c, &m);
+}
+
+static void handle_resize(Server *s, Connection *c, const WshdMessage *req) {
+        struct winsize ws = {
+                .ws_row = (unsigned short) req->tty_rows,
+                .ws_col = (unsigned short) req->tty_cols,
+        };
+        WshdMessage m;
+        Job *j;
+
+        if (!req->tty || req->tty_rows > USHRT_MAX || req->tty_cols > USHRT_MAX) {
+                (void) connection_reply_error(s, c, req->serial, EINVAL, "RESIZE needs a window size.");
+                return;
+        }
+        j = running_job(s, c, req);
+        if (!j)
+                return;
+        if (j->master_fd < 0) {
+                (void) connection_reply_error(
+                                s, c, req->serial, ENOTTY, "Job %" PRIu32 " has no tty.", req->job_id);
+                return;
+        }
+        if (ioctl(j->master_fd, TIOCSWINSZ, &ws) < 0) {
+                (void) connection_reply_error(s, c, req->serial, errno, "TIOCSWINSZ: %s", strerror(errno));
+                return;
+        }
+        wshd_message_init(&m, WSHD_REPLY_OK, req->serial);
+        (void) connection_reply(s, c, &m);
+}
+
+static void handle_watch(Server *s, Connection *c, const WshdMessage *req) {
+        _cleanup_free_ uint32_t *running = NULL;
+        _cleanup_free_ WshdExited *exited = NULL;
+        WshdMessage m;
+
+        wshd_message_init(&m, WSHD_REPLY_WATCH, req->serial);
+        if (s->n_jobs > 0) {
+                running = malloc(sizeof(uint32_t) * s->n_jobs);
+                exited = malloc(sizeof(WshdExited) * s->n_jobs);
+                if (!running || !exited) {
+                        (void) connection_reply_error(s, c, req->serial, ENOMEM, "Out of memory.");
+                        return;
+                }
+        }
+        FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX) {
+                if (!j->in_use || j->attached)
+                        continue;
+                /* a draining job's exit is not final yet: it comes as an event */
+                if (j->state == JOB_EXITED)
+                        exited[m.n_exited++] = (WshdExited){
+                                .job_id = j->id,
+                                .pid = (uint32_t) j->pid,
+                                .wait_status = (uint32_t) j->wait_status,
+                        };
+                else
+                        running[m.n_running++] = j->id;
+        }
+        m.running = running;
+        m.exited = exited;
+
+        /* from now on every exit comes as an event; none can happen in between (we are single-threaded) */
+        c->watcher = true;
+        (void) connection_reply(s, c, &m);
+}
+
+static void handle_release(Server *s, Connection *c, const WshdMessage *req) {
+        WshdMessage m;
+        Job *j;
+
+        j = job_find(s, req->job_id);
+        if (!j) {
+                (void) connection_reply_error(s, c, req->serial, ESRCH, "No job %" PRIu32 ".", req->job_id);
+                return;
+        }
+        if (j->state != JOB_EXITED) {
+                (void) connection_reply_error(
+                                s, c, req->serial, EBUSY, "Job %" PRIu32 " is still running.", req->job_id);
+                return;
+        }
+        job_free(s, j);
+        wshd_message_init(&m, WSHD_REPLY_OK, req->serial);
+        (void) connection_reply(s, c, &m);
+}
+
+static void server_relays(Server *s, bool deadlines) {
+        uint64_t now = deadlines ? monotonic_usec() : 0;
+
+        if (s->n_relays == 0)
+                return;
+        FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX)
+                if (j->in_use && j->relay &&
+                    (j->relay->again ||
+                     (deadlines && j->state == JOB_DRAINING && now >= j->relay->drain_until)))
+                        relay_run(s, j);
+}
+
 static void stop_check(Server *s) {
         int n;
 
         if (!s->stopping)
                 return;
 
-        reap_children();
+        reap_children(s);
         n = count_processes(s);
         if (n < 0) {
                 log_warning_errno(n, "Failed to count processes, ignoring: %m");
@@ -660,7 +1557,7 @@ static void handle_request(Server *s, Connection *c, const WshdMessage *req) {
 
         switch (req->type) {
         case WSHD_REQUEST_HELLO:
-                reap_children();
+                reap_children(s);
                 n = count_processes(s);
                 if (n < 0) {
                         (void) connection_reply_error(s, c, req->serial, n, "Failed to count processes.");
@@ -675,6 +1572,26 @@ static void handle_request(Server *s, Connection *c, const WshdMessage *req) {
 
         case WSHD_REQUEST_STOP:
                 handle_stop(s, c, req);
+                return;
+
+        case WSHD_REQUEST_SPAWN:
+                handle_spawn(s, c, req);
+                return;
+
+        case WSHD_REQUEST_SIGNAL:
+                handle_signal(s, c, req);
+                return;
+
+        case WSHD_REQUEST_RESIZE:
+                handle_resize(s, c, req);
+                return;
+
+        case WSHD_REQUEST_WATCH:
+                handle_watch(s, c, req);
+                return;
+
+        case WSHD_REQUEST_RELEASE:
+                handle_release(s, c, req);
                 return;
 
         default:
@@ -712,14 +1629,16 @@ static void connection_process(Server *s, Connection *c) {
 }
 
 /* A free slot; if there is none, the one idle for the longest time is closed to make room, so that clients
- * that connect and then say nothing cannot lock others out. Only connections waiting for a STOP are safe. */
+ * that connect and then say nothing cannot lock others out. Connections waiting for a STOP, watchers and
+ * the owners of running attached jobs (idle while they wait for the exit) are safe. */
 static Connection *connection_slot(Server *s) {
         Connection *oldest = NULL;
 
         FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX) {
                 if (c->fd < 0)
                         return c;
-                if (c->n_pending_stops == 0 && (!oldest || c->last_active < oldest->last_active))
+                if (c->n_pending_stops == 0 && !c->watcher && c->n_attached == 0 &&
+                    (!oldest || c->last_active < oldest->last_active))
                         oldest = c;
         }
         if (oldest) {
@@ -750,7 +1669,7 @@ static void server_accept(Server *s) {
 
                 slot = connection_slot(s);
                 if (!slot) {
-                        log_warning("Too many connections waiting for STOP, refusing one.");
+                        log_warning("Too many connections that cannot be closed, refusing one.");
                         (void) close(fd);
                         continue;
                 }
@@ -771,7 +1690,7 @@ static void server_signal(Server *s) {
         while (read(s->signal_fd, &si, sizeof(si)) == (ssize_t) sizeof(si))
                 switch (si.ssi_signo) {
                 case SIGCHLD:
-                        reap_children();
+                        reap_children(s);
                         break;
                 case SIGTERM:
                 case SIGINT:
@@ -795,6 +1714,15 @@ static int server_timeout_ms(Server *s) {
         }
         if (s->listen_resume_at > 0)
                 next = MIN(next, s->listen_resume_at);
+        if (s->n_relays > 0)
+                FOREACH_ARRAY(j, s->jobs, WSHD_JOBS_MAX) {
+                        if (!j->in_use || !j->relay)
+                                continue;
+                        if (j->relay->again)
+                                return 0;
+                        if (j->state == JOB_DRAINING)
+                                next = MIN(next, j->relay->drain_until);
+                }
         if (next == UINT64_MAX)
                 return -1;
         /* round up, so that we do not wake up just before the deadline */
@@ -818,14 +1746,18 @@ static _noreturn_ void server_run(Server *s) {
                 for (int i = 0; i < n; i++) {
                         uint64_t d = events[i].data.u64;
                         Connection *c;
+                        Job *j;
 
                         if (d == EPOLL_LISTEN)
                                 server_accept(s);
                         else if (d == EPOLL_SIGNAL)
                                 server_signal(s);
+                        else if ((j = job_from_key(s, d)) && j->relay)
+                                relay_run(s, j);
                         else if ((c = connection_from_index(s, d)) && c->fd >= 0)
                                 connection_process(s, c);
                 }
+                server_relays(s, true);
 
                 if (s->listen_resume_at > 0 && monotonic_usec() >= s->listen_resume_at) {
                         struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EPOLL_LISTEN };
@@ -850,6 +1782,9 @@ static _noreturn_ void run_wshd(int pid_fd) {
 
         FOREACH_ARRAY(c, s.connections, CONNECTIONS_MAX)
                 c->fd = -1;
+        FOREACH_ARRAY(j, s.jobs, WSHD_JOBS_MAX)
+                j->master_fd = -1;
+        s.next_attached_id = ATTACHED_JOB_ID_MIN;
 
         /* The helper sends our PID as it sees it (fork()'s return value) once it has written PID=. EOF
          * means it died before that: wardend gave up on us. */
@@ -863,6 +1798,17 @@ static _noreturn_ void run_wshd(int pid_fd) {
 
         setup_root(&s);
         server_setup_loop(&s);
+
+        /* Relays hold fds (a pty master and two of the caller's per tty job): wshd takes what the hard limit
+         * allows, its jobs get the limit it was started with. */
+        if (getrlimit(RLIMIT_NOFILE, &s.nofile) < 0)
+                setup_fail(errno, "getrlimit RLIMIT_NOFILE");
+        {
+                struct rlimit rl = { .rlim_cur = s.nofile.rlim_max, .rlim_max = s.nofile.rlim_max };
+
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE, ignoring: %m");
+        }
 
         log_info("Ready, PID %" PRIu32 " on the host.", s.host_pid);
         status_write("READY=1\n");

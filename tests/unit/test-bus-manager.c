@@ -289,9 +289,10 @@ TEST(unimplemented_methods) {
         ASSERT_OK(sd_bus_message_append(m, "st", "x", (uint64_t) 0));
         expect_error(&f, m, expected);
 
+        /* a container that is not active runs no job */
         m = new_call(&f, "/org/warden/container/x", WARDEN_CONTAINER_INTERFACE, "Spawn");
         ASSERT_OK(sd_bus_message_append(m, "asa{sv}", 1, "true", 0));
-        expect_error(&f, m, expected);
+        expect_error(&f, m, geteuid() == 0 ? WARDEN_ERROR_INVALID_STATE : SD_BUS_ERROR_ACCESS_DENIED);
 
         /* a missing container: root learns it is missing */
         m = manager_call(&f, "Destroy");
@@ -403,6 +404,98 @@ TEST(create_validation) {
         m = manager_call(&f, "Stop");
         ASSERT_OK(sd_bus_message_append(m, "sb", "taken", false));
         expect_error(&f, m, WARDEN_ERROR_INVALID_STATE);
+        fixture_done(&f);
+}
+
+/* Spawn (and Run, which reads the same options) checks every option before anything starts. */
+static void expect_spawn_error(Fixture *f, const char *name, const char *arg0, ...) {
+        sd_bus_message *m = manager_call(f, "Spawn");
+        va_list ap;
+
+        ASSERT_OK(sd_bus_message_append(m, "s", "x"));
+        if (arg0)
+                ASSERT_OK(sd_bus_message_append(m, "as", 1, arg0));
+        else
+                ASSERT_OK(sd_bus_message_append(m, "as", 0));
+        va_start(ap, arg0);
+        ASSERT_OK(sd_bus_message_appendv(m, "a{sv}", ap));
+        va_end(ap);
+        expect_error(f, m, name);
+}
+
+TEST(spawn_validation) {
+        Fixture f;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        if (geteuid() != 0) {
+                fixture_done(&f);
+                return;
+        }
+        add_container(&f, "x", NULL, NULL);
+
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, NULL, 0);
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "", 0);
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "bogus", "s", "x");
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "user", "u", 0);
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "user", "s", "");
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "dir", "s", "relative");
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "dir", "s", "/a/../b");
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "env", "as", 1, "NOEQUALS");
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "env", "as", 1, "=x");
+        expect_spawn_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "true",
+                        1,
+                        "rlimits",
+                        "a{st}",
+                        1,
+                        "bogus",
+                        (uint64_t) 1);
+        expect_spawn_error(
+                        &f, SD_BUS_ERROR_INVALID_ARGS, "true", 2, "user", "s", "vcap", "privileged", "b", 1);
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "tty_rows", "q", 10);
+        expect_spawn_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "true",
+                        2,
+                        "discard_output",
+                        "b",
+                        1,
+                        "stdout",
+                        "h",
+                        1);
+        /* valid options, but the container is not active */
+        expect_spawn_error(
+                        &f,
+                        WARDEN_ERROR_INVALID_STATE,
+                        "true",
+                        2,
+                        "rlimits",
+                        "a{st}",
+                        1,
+                        "nofile",
+                        (uint64_t) 64,
+                        "env",
+                        "as",
+                        1,
+                        "A=b");
+
+        /* jobs that do not exist */
+        m = manager_call(&f, "Link");
+        ASSERT_OK(sd_bus_message_append(m, "su", "x", 1));
+        expect_error(&f, m, WARDEN_ERROR_NO_SUCH_JOB);
+        m = manager_call(&f, "Stream");
+        ASSERT_OK(sd_bus_message_append(m, "su", "x", 7));
+        expect_error(&f, m, WARDEN_ERROR_NO_SUCH_JOB);
+        m = manager_call(&f, "Signal");
+        ASSERT_OK(sd_bus_message_append(m, "sui", "x", 1, 9));
+        expect_error(&f, m, WARDEN_ERROR_NO_SUCH_JOB);
+        m = manager_call(&f, "ResizeTty");
+        ASSERT_OK(sd_bus_message_append(m, "suqq", "x", 1, 24, 80));
+        expect_error(&f, m, WARDEN_ERROR_NO_SUCH_JOB);
         fixture_done(&f);
 }
 

@@ -40,6 +40,7 @@ TEST(defaults_when_missing) {
         ASSERT_EQ(c.pool.prefixlen, 20);
         ASSERT_TRUE(manager_config_pool_size(&c) >= 1024);
         ASSERT_EQ(c.mtu, 1500);
+        ASSERT_EQ(c.job_output_limit, 10 * 1024 * 1024);
         manager_config_done(&c);
 }
 
@@ -62,6 +63,7 @@ TEST(full_file) {
                         "grace_time = 0\n"
                         "depot = /srv//warden/\n"
                         "rootfs = /srv/rootfs\n"
+                        "job_output_limit = 64K\n"
                         "[ network ]\n"
                         "pool = 172.16.0.0/16\n"
                         "mtu = 9000",
@@ -76,6 +78,7 @@ TEST(full_file) {
         ASSERT_EQ(c.pool.prefixlen, 16);
         ASSERT_EQ(manager_config_pool_size(&c), 16384);
         ASSERT_EQ(c.mtu, 9000);
+        ASSERT_EQ(c.job_output_limit, 64 * 1024);
         manager_config_done(&c);
 }
 
@@ -95,6 +98,12 @@ TEST(errors_name_file_line_and_key) {
         load_bad("[network]\npool = 10.0.0.1/8\n", EINVAL, "key 'pool': invalid value");
         load_bad("[network]\npool = 10.0.0.0/31\n", ERANGE, "key 'pool': out of range");
         load_bad("[network]\nmtu = 100\n", ERANGE, "key 'mtu': out of range value '100'");
+        load_bad("[containers]\njob_output_limit = 17M\n",
+                 ERANGE,
+                 "key 'job_output_limit': out of range value '17M'");
+        load_bad("[containers]\njob_output_limit = 1000\n",
+                 ERANGE,
+                 "key 'job_output_limit': out of range value '1000'");
         load_bad("[containers]\ndepot = relative/path\n",
                  EINVAL,
                  "key 'depot': invalid value 'relative/path'");
