@@ -11,16 +11,16 @@
  *   concurrent       --clients C processes, each with its own bus connection, doing N/C pairs at the same
  *                    time; reports the pair latency and the containers per second over all of them
  * --run: process latency in one running container (made here, or --handle=):
- *   run              N Run(/bin/true) calls in a row
- *   spawn, link      N Spawn(/bin/true) calls, each followed by Link of its job
+ *   command          with "-- CMD [ARGS...]" (bench/run: crun exec), CMD at the start of each iteration
+ *   run              N Run(/bin/true) calls, one per iteration
+ *   spawn, link      N Spawn(/bin/true) calls, each followed by Link of its job, one pair per iteration
  *   spawn+link       the two calls of each such pair together
  *   and the memory of that container's wshd and of wardend before and after those jobs.
  * --memory=LEVELS: RSS, PSS and USS (/proc/PID/smaps_rollup) of wardend, of the first container's wshd
  *   and of all wshd together, with 0, 100, ... containers (Create calls with C in flight at once), then
  *   of wardend after destroying them all.
  * With --command, it times a command instead (fork+exec+wait, N times; "%i" in an argument is replaced by
- * the iteration number), which bench/run uses to measure `crun run` and `crun exec` with the same
- * statistics.
+ * the iteration number), which bench/run uses to measure `crun run` with the same statistics.
  *
  * A benchmark, not a test: it asserts nothing about time. Exit status: 0 done, 1 a call failed (the D-Bus
  * error name and message are printed, and what this run created is destroyed), 2 bad usage.
@@ -87,7 +87,7 @@ typedef struct Stats {
 
 static void help(void) {
         printf("%s [OPTIONS...]\n"
-               "%s [OPTIONS...] --run [--handle=HANDLE]\n"
+               "%s [OPTIONS...] --run [--handle=HANDLE] [-- CMD [ARGS...]]\n"
                "%s [OPTIONS...] --memory=LEVELS\n"
                "%s [OPTIONS...] --command -- CMD [ARGS...]\n\n"
                "Measure Create, Destroy and Create->Destroy of wardend (median, p95, min, max), and\n"
@@ -104,7 +104,8 @@ static void help(void) {
                "     --rootfs=PATH       Pass 'rootfs' to Create (default: wardend's default rootfs)\n"
                "     --bus-address=ADDR  Talk to the wardend on this bus instead of the system bus\n"
                "     --json              Print the results as JSON\n"
-               "     --run               Time Run and Spawn+Link of /bin/true in one container\n"
+               "     --run               Time Run and Spawn+Link of /bin/true in one container (and\n"
+               "                         CMD, if given, at each iteration before them)\n"
                "     --handle=HANDLE     With --run: use this running container (default: create one)\n"
                "     --memory=LEVELS     Memory of wardend and wshd with each number of containers\n"
                "     --command           Time the command after '--' instead of wardend\n",
@@ -275,7 +276,9 @@ static int parse_argv(int argc, char *argv[]) {
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(EINVAL), "--command needs a command after '--'.");
                 arg_command = argv + optind;
-        } else if (optind < argc)
+        } else if (arg_mode == MODE_RUN && optind < argc)
+                arg_command = argv + optind; /* timed at each iteration too, interleaved with the calls */
+        else if (optind < argc)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument '%s'.", argv[optind]);
         if (arg_mode == MODE_LIFECYCLE && arg_clients > arg_iterations)
                 return log_error_errno(
@@ -1118,7 +1121,7 @@ typedef struct Fill {
 
 /* Everything a mode measured, for print_text() and print_json(). */
 typedef struct Report {
-        Phase phases[4];
+        Phase phases[5];
         size_t n_phases;
         bool concurrent;
         uint64_t wall_nsec;
@@ -1171,7 +1174,8 @@ static int report_mem_sum(Report *rep, const char *name, unsigned containers, co
         return 0;
 }
 
-static int bench_run(Report *rep, double *run_ms, double *spawn_ms, double *link_ms, double *pair_ms) {
+static int
+bench_run(Report *rep, double *cmd_ms, double *run_ms, double *spawn_ms, double *link_ms, double *pair_ms) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *created = NULL;
         const char *handle;
@@ -1207,27 +1211,33 @@ static int bench_run(Report *rep, double *run_ms, double *spawn_ms, double *link
         if (r >= 0)
                 r = report_mem(rep, "wardend", containers, wardend);
 
+        /* With a command (crun exec), each iteration runs it, then Run and Spawn+Link: all three see the
+         * same load, also when the machine's load drifts during the run. The call right after the command
+         * is slower (the command's aftermath), so Run comes first in even iterations and Spawn+Link in odd
+         * ones. Warm-up iterations use command numbers after the timed ones, as run_command() does. */
         for (unsigned i = 0; r >= 0 && i < arg_warmup; i++) {
+                double ms;
+
                 r = stop_if_requested();
+                if (r >= 0 && arg_command)
+                        r = run_command_once(arg_iterations + i, &ms);
                 if (r >= 0)
                         r = call_run(bus, handle, &ignored);
         }
         for (unsigned i = 0; r >= 0 && i < arg_iterations; i++) {
-                uint64_t d;
+                uint64_t d = 0, s = 0, l = 0;
 
                 r = stop_if_requested();
-                if (r >= 0)
+                if (r >= 0 && arg_command)
+                        r = run_command_once(i, &cmd_ms[i]);
+                if (r >= 0 && i % 2 == 0)
                         r = call_run(bus, handle, &d);
                 if (r >= 0)
-                        run_ms[i] = nsec_to_ms(d);
-        }
-        for (unsigned i = 0; r >= 0 && i < arg_iterations; i++) {
-                uint64_t s = 0, l = 0;
-
-                r = stop_if_requested();
-                if (r >= 0)
                         r = call_spawn_link(bus, handle, &s, &l);
+                if (r >= 0 && i % 2 == 1)
+                        r = call_run(bus, handle, &d);
                 if (r >= 0) {
+                        run_ms[i] = nsec_to_ms(d);
                         spawn_ms[i] = nsec_to_ms(s);
                         link_ms[i] = nsec_to_ms(l);
                         pair_ms[i] = nsec_to_ms(s + l);
@@ -1479,11 +1489,14 @@ static void print_text(const Report *rep) {
                        arg_warmup);
                 break;
         case MODE_RUN:
-                printf("warden-bench: Run and Spawn+Link of %s in container %s, %u iterations, %u warm-up\n",
+                printf("warden-bench: Run and Spawn+Link of %s in container %s, %u iterations, %u warm-up",
                        bench_argv[0],
                        rep->handle,
                        arg_iterations,
                        arg_warmup);
+                if (arg_command)
+                        printf(", interleaved with command '%s'", arg_command[0]);
+                putchar('\n');
                 break;
         case MODE_MEMORY:
                 printf("warden-bench: memory with");
@@ -1580,8 +1593,7 @@ static void print_json_string(const char *s) {
 
 static void print_json(const Report *rep) {
         printf("{\"iterations\":%u,\"warmup\":%u", arg_iterations, arg_warmup);
-        switch (arg_mode) {
-        case MODE_COMMAND:
+        if (arg_command) {
                 printf(",\"command\":[");
                 for (size_t i = 0; arg_command[i]; i++) {
                         if (i > 0)
@@ -1589,6 +1601,9 @@ static void print_json(const Report *rep) {
                         print_json_string(arg_command[i]);
                 }
                 putchar(']');
+        }
+        switch (arg_mode) {
+        case MODE_COMMAND:
                 break;
         case MODE_RUN:
                 printf(",\"argv\":[");
@@ -1693,7 +1708,7 @@ bench_lifecycle(Report *rep, double *create_ms, double *destroy_ms, double *pair
 }
 
 static int run(int argc, char *argv[]) {
-        _cleanup_free_ double *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        _cleanup_free_ double *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
         _cleanup_free_ Report *rep = NULL;
         sigset_t mask;
         int r;
@@ -1707,13 +1722,14 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         assert_se(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
 
-        /* Four sample arrays, N each: what they hold depends on the mode. */
+        /* Five sample arrays, N each: what they hold depends on the mode. */
         a = calloc(arg_iterations, sizeof(double));
         b = calloc(arg_iterations, sizeof(double));
         c = calloc(arg_iterations, sizeof(double));
         d = calloc(arg_iterations, sizeof(double));
+        e = calloc(arg_iterations, sizeof(double));
         rep = calloc(1, sizeof(Report));
-        if (!a || !b || !c || !d || !rep)
+        if (!a || !b || !c || !d || !e || !rep)
                 return log_oom(), EXIT_FAILURE;
 
         switch (arg_mode) {
@@ -1724,7 +1740,10 @@ static int run(int argc, char *argv[]) {
                                         (Phase){ "command", stats_compute(a, arg_iterations) };
                 break;
         case MODE_RUN:
-                r = bench_run(rep, a, b, c, d);
+                r = bench_run(rep, e, a, b, c, d);
+                if (r >= 0 && arg_command)
+                        rep->phases[rep->n_phases++] =
+                                        (Phase){ "command", stats_compute(e, arg_iterations) };
                 if (r >= 0) {
                         rep->phases[rep->n_phases++] = (Phase){ "run", stats_compute(a, arg_iterations) };
                         rep->phases[rep->n_phases++] = (Phase){ "spawn", stats_compute(b, arg_iterations) };
