@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * warden-bench: measures how long wardend takes to create and destroy containers, as seen by a D-Bus
- * client (org.warden.Manager on the system bus, or --bus-address=).
+ * warden-bench: measures wardend as a D-Bus client sees it (org.warden.Manager on the system bus, or
+ * --bus-address=).
  *
- * Phases, each over --iterations N:
+ * Default mode, phases each over --iterations N:
  *   create           N Create calls in a row (the containers are kept, grace_time 0)
  *   destroy          N Destroy calls, one for each container of "create"
  *   create+destroy   N Create->Destroy pairs, timing each pair
  *   concurrent       --clients C processes, each with its own bus connection, doing N/C pairs at the same
  *                    time; reports the pair latency and the containers per second over all of them
+ * --run: process latency in one running container (made here, or --handle=):
+ *   command          with "-- CMD [ARGS...]" (bench/run: crun exec), CMD at the start of each iteration
+ *   run              N Run(/bin/true) calls, one per iteration
+ *   spawn, link      N Spawn(/bin/true) calls, each followed by Link of its job, one pair per iteration
+ *   spawn+link       the two calls of each such pair together
+ *   and the memory of that container's wshd and of wardend before and after those jobs.
+ * --memory=LEVELS: RSS, PSS and USS (/proc/PID/smaps_rollup) of wardend, of the first container's wshd
+ *   and of all wshd together, with 0, 100, ... containers (Create calls with C in flight at once), then
+ *   of wardend after destroying them all.
  * With --command, it times a command instead (fork+exec+wait, N times; "%i" in an argument is replaced by
  * the iteration number), which bench/run uses to measure `crun run` with the same statistics.
  *
@@ -17,6 +26,7 @@
  * error name and message are printed, and what this run created is destroyed), 2 bad usage.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -33,6 +43,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-client.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "strv.h"
@@ -43,6 +54,19 @@
 #define WARDEN_INTERFACE "org.warden.Manager"
 /* Generous: a loaded machine with four clients must not turn a slow Create into a failure. */
 #define CALL_TIMEOUT_USEC (120ULL * 1000000ULL)
+/* --memory: at most this many levels; wardend counts as idle once its CPU time has not moved for
+ * QUIET_USEC, and is measured anyway (with a warning) after QUIET_MAX_USEC. */
+#define LEVELS_MAX 16
+#define QUIET_USEC (1000ULL * 1000ULL)
+#define QUIET_POLL_USEC (250ULL * 1000ULL)
+#define QUIET_MAX_USEC (20ULL * 1000000ULL)
+
+typedef enum Mode {
+        MODE_LIFECYCLE,
+        MODE_COMMAND,
+        MODE_RUN,
+        MODE_MEMORY,
+} Mode;
 
 static unsigned arg_iterations = 100;
 static unsigned arg_clients = 4;
@@ -51,6 +75,10 @@ static const char *arg_bus_address = NULL;
 static const char *arg_rootfs = NULL;
 static bool arg_json = false;
 static char **arg_command = NULL; /* points into argv */
+static Mode arg_mode = MODE_LIFECYCLE;
+static const char *arg_handle = NULL;
+static unsigned arg_levels[LEVELS_MAX];
+static size_t arg_n_levels = 0;
 
 typedef struct Stats {
         size_t n;
@@ -59,19 +87,30 @@ typedef struct Stats {
 
 static void help(void) {
         printf("%s [OPTIONS...]\n"
+               "%s [OPTIONS...] --run [--handle=HANDLE] [-- CMD [ARGS...]]\n"
+               "%s [OPTIONS...] --memory=LEVELS\n"
                "%s [OPTIONS...] --command -- CMD [ARGS...]\n\n"
                "Measure Create, Destroy and Create->Destroy of wardend (median, p95, min, max), and\n"
-               "containers/s with concurrent clients. With --command, time CMD instead (\"%%i\" in an\n"
-               "argument becomes the iteration number).\n\n"
+               "containers/s with concurrent clients. With --run, Run and Spawn+Link of /bin/true in one\n"
+               "container. With --memory, RSS/PSS/USS of wardend and wshd with LEVELS (e.g. 0,100,500)\n"
+               "containers. With --command, time CMD instead (\"%%i\" in an argument becomes the\n"
+               "iteration number).\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "  -n --iterations=N      Calls per phase (default 100)\n"
-               "  -c --clients=N         Concurrent clients in the last phase (default 4; 0 skips it)\n"
-               "     --warmup=N          Untimed Create->Destroy pairs (or commands) first (default 3)\n"
+               "  -c --clients=N         Concurrent clients in the last phase (default 4; 0 skips it);\n"
+               "                         with --memory, Create/Destroy calls in flight at once\n"
+               "     --warmup=N          Untimed Create->Destroy pairs (Runs, commands) first (default 3)\n"
                "     --rootfs=PATH       Pass 'rootfs' to Create (default: wardend's default rootfs)\n"
                "     --bus-address=ADDR  Talk to the wardend on this bus instead of the system bus\n"
                "     --json              Print the results as JSON\n"
+               "     --run               Time Run and Spawn+Link of /bin/true in one container (and\n"
+               "                         CMD, if given, at each iteration before them)\n"
+               "     --handle=HANDLE     With --run: use this running container (default: create one)\n"
+               "     --memory=LEVELS     Memory of wardend and wshd with each number of containers\n"
                "     --command           Time the command after '--' instead of wardend\n",
+               program_invocation_short_name,
+               program_invocation_short_name,
                program_invocation_short_name,
                program_invocation_short_name);
 }
@@ -110,6 +149,38 @@ static int parse_unsigned(const char *s, const char *what, unsigned min, unsigne
         return 0;
 }
 
+/* "0,100,500": strictly ascending container counts. */
+static int parse_levels(const char *s) {
+        _cleanup_free_ char *copy = strdup(s);
+        char *save = NULL;
+
+        if (!copy)
+                return log_oom();
+        arg_n_levels = 0;
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                unsigned v;
+                int r;
+
+                if (arg_n_levels >= LEVELS_MAX)
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "At most %d levels in --memory=.",
+                                        LEVELS_MAX);
+                r = parse_unsigned(w, "number of containers", 0, &v);
+                if (r < 0)
+                        return r;
+                if (arg_n_levels > 0 && v <= arg_levels[arg_n_levels - 1])
+                        return log_error_errno(
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "The levels of --memory= must be ascending: '%s'.",
+                                        s);
+                arg_levels[arg_n_levels++] = v;
+        }
+        if (arg_n_levels == 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--memory= needs at least one level.");
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_WARMUP = 0x100,
@@ -117,6 +188,9 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_BUS_ADDRESS,
                 ARG_JSON,
                 ARG_COMMAND,
+                ARG_RUN,
+                ARG_HANDLE,
+                ARG_MEMORY,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -127,9 +201,12 @@ static int parse_argv(int argc, char *argv[]) {
                 { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "command", no_argument, NULL, ARG_COMMAND },
+                { "run", no_argument, NULL, ARG_RUN },
+                { "handle", required_argument, NULL, ARG_HANDLE },
+                { "memory", required_argument, NULL, ARG_MEMORY },
                 {},
         };
-        bool command = false;
+        unsigned n_modes = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "hn:c:", options, NULL)) >= 0)
@@ -162,7 +239,22 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_json = true;
                         break;
                 case ARG_COMMAND:
-                        command = true;
+                        arg_mode = MODE_COMMAND;
+                        n_modes++;
+                        break;
+                case ARG_RUN:
+                        arg_mode = MODE_RUN;
+                        n_modes++;
+                        break;
+                case ARG_HANDLE:
+                        arg_handle = optarg;
+                        break;
+                case ARG_MEMORY:
+                        r = parse_levels(optarg);
+                        if (r < 0)
+                                return r;
+                        arg_mode = MODE_MEMORY;
+                        n_modes++;
                         break;
                 case '?':
                         return log_error_errno(
@@ -173,14 +265,22 @@ static int parse_argv(int argc, char *argv[]) {
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unhandled option.");
                 }
 
-        if (command) {
+        if (n_modes > 1)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "--run, --memory and --command exclude each other.");
+        if (arg_handle && arg_mode != MODE_RUN)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--handle= needs --run.");
+        if (arg_mode == MODE_COMMAND) {
                 if (optind >= argc)
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(EINVAL), "--command needs a command after '--'.");
                 arg_command = argv + optind;
-        } else if (optind < argc)
+        } else if (arg_mode == MODE_RUN && optind < argc)
+                arg_command = argv + optind; /* timed at each iteration too, interleaved with the calls */
+        else if (optind < argc)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument '%s'.", argv[optind]);
-        if (!arg_command && arg_clients > arg_iterations)
+        if (arg_mode == MODE_LIFECYCLE && arg_clients > arg_iterations)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL),
                                 "More clients (%u) than iterations (%u).",
@@ -243,13 +343,8 @@ static int call_ping(sd_bus *bus) {
         return 0;
 }
 
-/* The message is built before the clock starts: only the round trip through wardend is timed. */
-static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        const char *handle, *path;
-        char *h;
-        uint64_t t0, t1;
+static int new_create_call(sd_bus *bus, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Create");
@@ -262,6 +357,22 @@ static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
                 r = sd_bus_message_append(m, "a{sv}", 1, "grace_time", "u", 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to build Create call: %m");
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* The message is built before the clock starts: only the round trip through wardend is timed. */
+static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *handle, *path;
+        char *h;
+        uint64_t t0, t1;
+        int r;
+
+        r = new_create_call(bus, &m);
+        if (r < 0)
+                return r;
 
         t0 = now_nsec();
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
@@ -690,30 +801,736 @@ typedef struct Phase {
         Stats stats;
 } Phase;
 
-static void print_text(const Phase *phases, size_t n_phases, bool concurrent, uint64_t wall_nsec) {
-        if (arg_command)
+/* --- process latency (--run) ------------------------------------------------------------------------------
+ */
+
+/* The program every Run and Spawn starts: a process that does nothing, as in `crun exec CTR /bin/true`. */
+static const char *const bench_argv[] = { "/bin/true", NULL };
+
+/* Builds Run(handle, ["/bin/true"], {}) or Spawn(...) (same arguments). */
+static int new_process_call(sd_bus *bus, const char *method, const char *handle, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", handle);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) bench_argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sv}", 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build %s call: %m", method);
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Reads the exit_status that starts the reply of Run and Link; the process must have exited 0. */
+static int check_exit_status(sd_bus_message *reply, const char *method, const char *handle) {
+        int32_t status;
+        int r;
+
+        r = sd_bus_message_read(reply, "i", &status);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply of %s: %m", method);
+        if (status != 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EIO),
+                                "%s('%s') of %s: exit status %" PRIi32 ", expected 0.",
+                                method,
+                                handle,
+                                bench_argv[0],
+                                status);
+        return 0;
+}
+
+static int call_run(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        uint64_t t0, t1;
+        int r;
+
+        r = new_process_call(bus, "Run", handle, &m);
+        if (r < 0)
+                return r;
+
+        t0 = now_nsec();
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+        t1 = now_nsec();
+        if (r < 0)
+                return log_call_error("Run", handle, &error, r);
+        r = check_exit_status(reply, "Run", handle);
+        if (r < 0)
+                return r;
+        *ret_nsec = t1 - t0;
+        return 0;
+}
+
+/* Spawn, then Link of that job: each call timed on its own (both messages built before their clocks). */
+static int
+call_spawn_link(sd_bus *bus, const char *handle, uint64_t *ret_spawn_nsec, uint64_t *ret_link_nsec) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *link = NULL, *reply = NULL;
+        uint64_t t0, t1, t2, t3;
+        uint32_t job;
+        int r;
+
+        r = new_process_call(bus, "Spawn", handle, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(
+                        bus, &link, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Link");
+        if (r >= 0)
+                r = sd_bus_message_append(link, "s", handle);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build Link call: %m");
+
+        t0 = now_nsec();
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+        t1 = now_nsec();
+        if (r < 0)
+                return log_call_error("Spawn", handle, &error, r);
+        r = sd_bus_message_read(reply, "u", &job);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply of Spawn: %m");
+        reply = sd_bus_message_unref(reply);
+        /* The job id is known only now; appending it is not part of either time. */
+        r = sd_bus_message_append(link, "u", job);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build Link call: %m");
+
+        t2 = now_nsec();
+        r = sd_bus_call(bus, link, CALL_TIMEOUT_USEC, &error, &reply);
+        t3 = now_nsec();
+        if (r < 0)
+                return log_call_error("Link", handle, &error, r);
+        r = check_exit_status(reply, "Link", handle);
+        if (r < 0)
+                return r;
+        *ret_spawn_nsec = t1 - t0;
+        *ret_link_nsec = t3 - t2;
+        return 0;
+}
+
+/* Info(handle)["leader_pid"]: the container's wshd. */
+static int call_info_leader_pid(sd_bus *bus, const char *handle, pid_t *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t pid = 0;
+        int r;
+
+        r = sd_bus_call_method(
+                        bus,
+                        WARDEN_SERVICE,
+                        WARDEN_PATH,
+                        WARDEN_INTERFACE,
+                        "Info",
+                        &error,
+                        &reply,
+                        "s",
+                        handle);
+        if (r < 0)
+                return log_call_error("Info", handle, &error, r);
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0)
+                        r = streq(key, "leader_pid") ? sd_bus_message_read(reply, "v", "u", &pid)
+                                                     : sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply of Info('%s'): %m", handle);
+        if (pid == 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(ESRCH),
+                                "Info('%s') names no leader_pid: is it running?",
+                                handle);
+        *ret = (pid_t) pid;
+        return 0;
+}
+
+/* The number of containers wardend has (List with no filter). */
+static int call_list_count(sd_bus *bus, unsigned *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **handles = NULL;
+        int r;
+
+        r = sd_bus_call_method(
+                        bus,
+                        WARDEN_SERVICE,
+                        WARDEN_PATH,
+                        WARDEN_INTERFACE,
+                        "List",
+                        &error,
+                        &reply,
+                        "a{ss}",
+                        0);
+        if (r < 0)
+                return log_call_error("List", NULL, &error, r);
+        r = sd_bus_message_read_strv(reply, &handles);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply of List: %m");
+        *ret = (unsigned) strv_length(handles);
+        return 0;
+}
+
+/* --- memory
+ * ------------------------------------------------------------------------------------------------ */
+
+typedef struct ProcMem {
+        uint64_t rss_kib, pss_kib, uss_kib; /* uss: Private_Clean + Private_Dirty */
+        unsigned fds;
+} ProcMem;
+
+/* One row of the memory table: a process (or, with n_procs > 1, the sum over several) at a number of
+ * containers. */
+typedef struct MemRow {
+        const char *name;
+        unsigned containers;
+        pid_t pid; /* 0 for a sum */
+        unsigned n_procs;
+        ProcMem mem;
+} MemRow;
+
+/* Rss, Pss, Private_* of /proc/PID/smaps_rollup (the whole address space; threads share it) and the number
+ * of open file descriptors. */
+static int proc_mem_read(pid_t pid, ProcMem *ret) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        char path[64], line[256];
+        ProcMem m = {};
+        bool have_rss = false, have_pss = false;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "/proc/%i/smaps_rollup", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        while (fgets(line, sizeof(line), f)) {
+                char key[32];
+                uint64_t v;
+
+                /* "Pss:   1234 kB"; the first line (the address range) does not match a key below. */
+                if (sscanf(line, "%31[^:]: %" SCNu64 " kB", key, &v) != 2)
+                        continue;
+                if (streq(key, "Rss")) {
+                        m.rss_kib = v;
+                        have_rss = true;
+                } else if (streq(key, "Pss")) {
+                        m.pss_kib = v;
+                        have_pss = true;
+                } else if (streq(key, "Private_Clean") || streq(key, "Private_Dirty"))
+                        m.uss_kib += v;
+        }
+        if (ferror(f))
+                return log_error_errno(SYNTHETIC_ERRNO(EIO), "Failed to read %s.", path);
+        if (!have_rss || !have_pss)
+                return log_error_errno(SYNTHETIC_ERRNO(EIO), "%s has no Rss or Pss line.", path);
+
+        snprintf(path, sizeof(path), "/proc/%i/fd", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        m.fds++;
+        *ret = m;
+        return 0;
+}
+
+/* utime + stime of a process (all its threads), in clock ticks. */
+static int proc_cpu_ticks(pid_t pid, uint64_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        char path[64];
+        const char *p;
+        uint64_t ut, st;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%i/stat", (int) pid);
+        r = read_full_file(path, 4096, &text, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", path);
+        /* The name in parentheses may contain anything; the fields after it are plain numbers. Field 3 is
+         * the state; utime and stime are fields 14 and 15. */
+        p = strrchr(text, ')');
+        if (!p ||
+            sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" SCNu64 " %" SCNu64, &ut, &st) !=
+                            2)
+                return log_error_errno(SYNTHETIC_ERRNO(EIO), "Cannot parse %s.", path);
+        *ret = ut + st;
+        return 0;
+}
+
+/* Waits until the process has used no CPU for QUIET_USEC (wardend finishes work after its replies, e.g.
+ * deleting veths), at most QUIET_MAX_USEC. */
+static int wait_quiet(pid_t pid) {
+        uint64_t start = now_nsec(), quiet_since = start, last;
+        int r;
+
+        r = proc_cpu_ticks(pid, &last);
+        if (r < 0)
+                return r;
+        for (;;) {
+                uint64_t t, now;
+
+                (void) usleep(QUIET_POLL_USEC);
+                r = proc_cpu_ticks(pid, &t);
+                if (r < 0)
+                        return r;
+                now = now_nsec();
+                if (t != last) {
+                        last = t;
+                        quiet_since = now;
+                } else if (now - quiet_since >= QUIET_USEC * 1000)
+                        return 0;
+                if (now - start >= QUIET_MAX_USEC * 1000) {
+                        log_warning("Process %i still used CPU after %llu s; measuring it anyway.",
+                                    (int) pid,
+                                    QUIET_MAX_USEC / 1000000ULL);
+                        return 0;
+                }
+        }
+}
+
+/* The pid of the owner of org.warden.Manager on this bus: wardend (MainPID of warden.service). */
+static int get_wardend_pid(sd_bus *bus, pid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        pid_t pid;
+        int r;
+
+        r = sd_bus_get_name_creds(bus, WARDEN_SERVICE, SD_BUS_CREDS_PID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_pid(creds, &pid);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get the pid of %s: %m", WARDEN_SERVICE);
+        *ret = pid;
+        return 0;
+}
+
+#define MEM_ROWS_MAX (3 * LEVELS_MAX + 8)
+
+typedef struct Fill {
+        unsigned from, to;
+        uint64_t nsec;
+} Fill;
+
+/* Everything a mode measured, for print_text() and print_json(). */
+typedef struct Report {
+        Phase phases[5];
+        size_t n_phases;
+        bool concurrent;
+        uint64_t wall_nsec;
+        char handle[65]; /* --run: the container */
+        MemRow mem[MEM_ROWS_MAX];
+        size_t n_mem;
+        Fill fills[LEVELS_MAX];
+        size_t n_fills;
+        unsigned drained;
+        uint64_t drain_nsec;
+} Report;
+
+static int report_mem(Report *rep, const char *name, unsigned containers, pid_t pid) {
+        MemRow *row;
+        int r;
+
+        assert(rep->n_mem < MEM_ROWS_MAX);
+        row = &rep->mem[rep->n_mem];
+        r = proc_mem_read(pid, &row->mem);
+        if (r < 0)
+                return r;
+        row->name = name;
+        row->containers = containers;
+        row->pid = pid;
+        row->n_procs = 1;
+        rep->n_mem++;
+        return 0;
+}
+
+/* A sum over the processes 'pids'. */
+static int report_mem_sum(Report *rep, const char *name, unsigned containers, const pid_t *pids, size_t n) {
+        MemRow *row;
+        int r;
+
+        assert(rep->n_mem < MEM_ROWS_MAX);
+        row = &rep->mem[rep->n_mem];
+        *row = (MemRow){ .name = name, .containers = containers, .n_procs = (unsigned) n };
+        for (size_t i = 0; i < n; i++) {
+                ProcMem m;
+
+                r = proc_mem_read(pids[i], &m);
+                if (r < 0)
+                        return r;
+                row->mem.rss_kib += m.rss_kib;
+                row->mem.pss_kib += m.pss_kib;
+                row->mem.uss_kib += m.uss_kib;
+                row->mem.fds += m.fds;
+        }
+        rep->n_mem++;
+        return 0;
+}
+
+static int
+bench_run(Report *rep, double *cmd_ms, double *run_ms, double *spawn_ms, double *link_ms, double *pair_ms) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *created = NULL;
+        const char *handle;
+        pid_t leader, wardend;
+        unsigned containers = 0;
+        uint64_t ignored;
+        int r;
+
+        r = bus_connect_client(arg_bus_address, &bus);
+        if (r < 0)
+                return r;
+        r = call_ping(bus);
+        if (r < 0)
+                return r;
+        if (arg_handle)
+                handle = arg_handle;
+        else {
+                r = call_create(bus, &created, &ignored);
+                if (r < 0)
+                        return r;
+                handle = created;
+        }
+        snprintf(rep->handle, sizeof(rep->handle), "%s", handle);
+
+        r = call_info_leader_pid(bus, handle, &leader);
+        if (r >= 0)
+                r = get_wardend_pid(bus, &wardend);
+        if (r >= 0)
+                r = call_list_count(bus, &containers);
+        /* The idle wshd, before any job; wardend with the containers it has. */
+        if (r >= 0)
+                r = report_mem(rep, "wshd", containers, leader);
+        if (r >= 0)
+                r = report_mem(rep, "wardend", containers, wardend);
+
+        /* With a command (crun exec), each iteration runs it, then Run and Spawn+Link: all three see the
+         * same load, also when the machine's load drifts during the run. The call right after the command
+         * is slower (the command's aftermath), so Run comes first in even iterations and Spawn+Link in odd
+         * ones. Warm-up iterations use command numbers after the timed ones, as run_command() does. */
+        for (unsigned i = 0; r >= 0 && i < arg_warmup; i++) {
+                double ms;
+
+                r = stop_if_requested();
+                if (r >= 0 && arg_command)
+                        r = run_command_once(arg_iterations + i, &ms);
+                if (r >= 0)
+                        r = call_run(bus, handle, &ignored);
+        }
+        for (unsigned i = 0; r >= 0 && i < arg_iterations; i++) {
+                uint64_t d = 0, s = 0, l = 0;
+
+                r = stop_if_requested();
+                if (r >= 0 && arg_command)
+                        r = run_command_once(i, &cmd_ms[i]);
+                if (r >= 0 && i % 2 == 0)
+                        r = call_run(bus, handle, &d);
+                if (r >= 0)
+                        r = call_spawn_link(bus, handle, &s, &l);
+                if (r >= 0 && i % 2 == 1)
+                        r = call_run(bus, handle, &d);
+                if (r >= 0) {
+                        run_ms[i] = nsec_to_ms(d);
+                        spawn_ms[i] = nsec_to_ms(s);
+                        link_ms[i] = nsec_to_ms(l);
+                        pair_ms[i] = nsec_to_ms(s + l);
+                }
+        }
+
+        /* The same processes after 2N + W jobs (a leak shows here). */
+        if (r >= 0)
+                r = report_mem(rep, "wshd-after-jobs", containers, leader);
+        if (r >= 0)
+                r = report_mem(rep, "wardend-after-jobs", containers, wardend);
+
+        if (created) {
+                int k = call_destroy(bus, created, NULL);
+
+                if (r >= 0)
+                        r = k;
+        }
+        return r;
+}
+
+/* Many calls in flight on one connection (--memory): at most 'window' at once. */
+typedef struct Batch {
+        unsigned in_flight;
+        int error; /* the first failure */
+} Batch;
+
+typedef struct BatchCall {
+        Batch *batch;
+        char **handle; /* Create: where the new handle goes; Destroy: freed and NULLed once destroyed */
+} BatchCall;
+
+static void batch_fail(Batch *b, int r) {
+        if (b->error == 0)
+                b->error = r;
+}
+
+static int on_create_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BatchCall *call = userdata;
+        const char *handle, *path;
+        int r;
+
+        call->batch->in_flight--;
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                batch_fail(call->batch,
+                           log_call_error("Create",
+                                          NULL,
+                                          sd_bus_message_get_error(reply),
+                                          -sd_bus_message_get_errno(reply)));
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "so", &handle, &path);
+        if (r < 0) {
+                batch_fail(call->batch, log_error_errno(r, "Failed to parse the reply of Create: %m"));
+                return 0;
+        }
+        *call->handle = strdup(handle);
+        if (!*call->handle)
+                batch_fail(call->batch, log_oom());
+        return 0;
+}
+
+static int on_destroy_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BatchCall *call = userdata;
+
+        call->batch->in_flight--;
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                batch_fail(call->batch,
+                           log_call_error("Destroy",
+                                          *call->handle,
+                                          sd_bus_message_get_error(reply),
+                                          -sd_bus_message_get_errno(reply)));
+                return 0;
+        }
+        *call->handle = mfree(*call->handle);
+        return 0;
+}
+
+/* Handles what arrived; waits if nothing did. An error here means the connection is unusable. */
+static int bus_pump(sd_bus *bus) {
+        int r;
+
+        r = sd_bus_process(bus, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to process the bus connection: %m");
+        if (r > 0)
+                return 0;
+        r = sd_bus_wait(bus, UINT64_MAX);
+        if (r < 0 && r != -EINTR)
+                return log_error_errno(r, "Failed to wait on the bus connection: %m");
+        return 0;
+}
+
+/* Create (create=true) containers into handles[0..n-1] (all NULL), or Destroy the non-NULL ones, with at
+ * most 'window' calls in flight. A Create batch stops issuing calls at the first failure or SIGINT/SIGTERM;
+ * a Destroy batch tries every handle. Either waits for every reply that it is owed, so that no handle is
+ * lost; handles[i] is then the container that exists (NULL: none). */
+static int batch_calls(sd_bus *bus, bool create, char **handles, size_t n, unsigned window) {
+        _cleanup_free_ BatchCall *calls = NULL;
+        Batch b = {};
+        size_t next = 0;
+        int r;
+
+        calls = calloc(n, sizeof(BatchCall));
+        if (!calls)
+                return log_oom();
+        for (;;) {
+                while (next < n && b.in_flight < window && !(create && b.error < 0)) {
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                        if (create && stop_requested()) {
+                                batch_fail(&b, log_error_errno(SYNTHETIC_ERRNO(EINTR), "Interrupted."));
+                                break;
+                        }
+                        if (!create && !handles[next]) {
+                                next++;
+                                continue;
+                        }
+                        if (create)
+                                r = new_create_call(bus, &m);
+                        else {
+                                r = sd_bus_message_new_method_call(
+                                                bus,
+                                                &m,
+                                                WARDEN_SERVICE,
+                                                WARDEN_PATH,
+                                                WARDEN_INTERFACE,
+                                                "Destroy");
+                                if (r >= 0)
+                                        r = sd_bus_message_append(m, "s", handles[next]);
+                                if (r < 0)
+                                        r = log_error_errno(r, "Failed to build Destroy call: %m");
+                        }
+                        if (r >= 0) {
+                                calls[next] = (BatchCall){ .batch = &b, .handle = &handles[next] };
+                                r = sd_bus_call_async(
+                                                bus,
+                                                NULL,
+                                                m,
+                                                create ? on_create_reply : on_destroy_reply,
+                                                &calls[next],
+                                                CALL_TIMEOUT_USEC);
+                                if (r < 0)
+                                        r = log_error_errno(r, "Failed to send a call: %m");
+                        }
+                        if (r < 0) {
+                                batch_fail(&b, r);
+                                if (create)
+                                        break;
+                                next++;
+                                continue;
+                        }
+                        b.in_flight++;
+                        next++;
+                }
+                if (b.in_flight == 0)
+                        break;
+                r = bus_pump(bus);
+                if (r < 0)
+                        return r; /* the replies in flight are lost with the connection */
+        }
+        return b.error;
+}
+
+static int bench_memory(Report *rep) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ pid_t *leaders = NULL;
+        _cleanup_strv_free_ char **handles = NULL;
+        unsigned max = arg_levels[arg_n_levels - 1], window = arg_clients > 0 ? arg_clients : 1, n = 0;
+        pid_t wardend;
+        uint64_t t0;
+        int r, k;
+
+        handles = calloc(max + 1, sizeof(char *));
+        leaders = calloc(max + 1, sizeof(pid_t));
+        if (!handles || !leaders)
+                return log_oom();
+
+        r = bus_connect_client(arg_bus_address, &bus);
+        if (r < 0)
+                return r;
+        r = call_ping(bus);
+        if (r < 0)
+                return r;
+
+        for (size_t l = 0; r >= 0 && l < arg_n_levels; l++) {
+                unsigned level = arg_levels[l];
+
+                if (level > n) {
+                        unsigned from = n;
+
+                        t0 = now_nsec();
+                        r = batch_calls(bus, true, handles + n, level - n, window);
+                        /* After a failure, the containers that exist may have gaps between them: close them
+                         * up, so that handles[0..n-1] are all of them. */
+                        for (unsigned i = from; i < level; i++) {
+                                char *h = TAKE_PTR(handles[i]);
+
+                                if (h)
+                                        handles[n++] = h;
+                        }
+                        rep->fills[rep->n_fills++] =
+                                        (Fill){ .from = from, .to = n, .nsec = now_nsec() - t0 };
+                        if (r < 0) {
+                                log_error("Stopped with %u containers, on the way to %u.", n, level);
+                                break;
+                        }
+                }
+                for (unsigned i = 0; r >= 0 && i < n; i++)
+                        if (leaders[i] == 0)
+                                r = call_info_leader_pid(bus, handles[i], &leaders[i]);
+                if (r >= 0)
+                        r = get_wardend_pid(bus, &wardend);
+                if (r >= 0)
+                        r = wait_quiet(wardend);
+                if (r >= 0)
+                        r = report_mem(rep, "wardend", n, wardend);
+                if (r >= 0 && n > 0)
+                        r = report_mem(rep, "wshd", n, leaders[0]);
+                if (r >= 0 && n > 0)
+                        r = report_mem_sum(rep, "wshd-all", n, leaders, n);
+        }
+
+        /* Destroy everything this run made, also after a failure (a failed Create batch may leave gaps:
+         * batch_calls() skips NULL handles). */
+        t0 = now_nsec();
+        k = batch_calls(bus, false, handles, max, window);
+        rep->drain_nsec = now_nsec() - t0;
+        rep->drained = n;
+        if (k < 0) {
+                size_t left = 0;
+
+                STRV_FOREACH(h, handles)
+                        left++;
+                log_error("%zu container(s) of this run could not be destroyed.", left);
+                return r < 0 ? r : k;
+        }
+        if (r < 0)
+                return r;
+
+        /* wardend again with none (the difference to the first row is what it kept). */
+        r = get_wardend_pid(bus, &wardend);
+        if (r >= 0)
+                r = wait_quiet(wardend);
+        if (r >= 0)
+                r = report_mem(rep, "wardend-after", 0, wardend);
+        return r;
+}
+
+static void print_text(const Report *rep) {
+        switch (arg_mode) {
+        case MODE_COMMAND:
                 printf("warden-bench: command '%s', %u iterations, %u warm-up\n",
                        arg_command[0],
                        arg_iterations,
                        arg_warmup);
-        else
+                break;
+        case MODE_RUN:
+                printf("warden-bench: Run and Spawn+Link of %s in container %s, %u iterations, %u warm-up",
+                       bench_argv[0],
+                       rep->handle,
+                       arg_iterations,
+                       arg_warmup);
+                if (arg_command)
+                        printf(", interleaved with command '%s'", arg_command[0]);
+                putchar('\n');
+                break;
+        case MODE_MEMORY:
+                printf("warden-bench: memory with");
+                for (size_t l = 0; l < arg_n_levels; l++)
+                        printf("%s%u", l > 0 ? "," : " ", arg_levels[l]);
+                printf(" containers, %u calls in flight\n", arg_clients > 0 ? arg_clients : 1);
+                break;
+        default:
                 printf("warden-bench: %u iterations, %u clients, %u warm-up\n",
                        arg_iterations,
                        arg_clients,
                        arg_warmup);
-        printf("%-16s %6s %10s %10s %10s %10s %10s\n",
-               "phase",
-               "n",
-               "median_ms",
-               "p95_ms",
-               "min_ms",
-               "max_ms",
-               "mean_ms");
-        for (size_t i = 0; i < n_phases; i++) {
-                const Stats *s = &phases[i].stats;
+        }
+        if (rep->n_phases > 0)
+                printf("%-16s %6s %10s %10s %10s %10s %10s\n",
+                       "phase",
+                       "n",
+                       "median_ms",
+                       "p95_ms",
+                       "min_ms",
+                       "max_ms",
+                       "mean_ms");
+        for (size_t i = 0; i < rep->n_phases; i++) {
+                const Stats *s = &rep->phases[i].stats;
 
                 printf("%-16s %6zu %10.3f %10.3f %10.3f %10.3f %10.3f\n",
-                       phases[i].name,
+                       rep->phases[i].name,
                        s->n,
                        s->median,
                        s->p95,
@@ -721,12 +1538,52 @@ static void print_text(const Phase *phases, size_t n_phases, bool concurrent, ui
                        s->max,
                        s->mean);
         }
-        if (concurrent)
+        if (rep->concurrent)
                 printf("throughput: %u clients, %u containers in %.3f s: %.1f containers/s\n",
                        arg_clients,
                        arg_iterations,
-                       (double) wall_nsec / 1e9,
-                       (double) arg_iterations * 1e9 / (double) wall_nsec);
+                       (double) rep->wall_nsec / 1e9,
+                       (double) arg_iterations * 1e9 / (double) rep->wall_nsec);
+        for (size_t i = 0; i < rep->n_fills; i++) {
+                const Fill *f = &rep->fills[i];
+
+                printf("fill: %u -> %u containers in %.3f s: %.1f containers/s\n",
+                       f->from,
+                       f->to,
+                       (double) f->nsec / 1e9,
+                       (double) (f->to - f->from) * 1e9 / (double) f->nsec);
+        }
+        if (arg_mode == MODE_MEMORY)
+                printf("drain: %u containers destroyed in %.3f s\n",
+                       rep->drained,
+                       (double) rep->drain_nsec / 1e9);
+        /* One line per process (or sum of processes, pid "-"): KiB and open descriptors. */
+        if (rep->n_mem > 0)
+                printf("%-18s %10s %8s %6s %10s %10s %10s %8s\n",
+                       "process",
+                       "containers",
+                       "pid",
+                       "procs",
+                       "rss_kib",
+                       "pss_kib",
+                       "uss_kib",
+                       "fds");
+        for (size_t i = 0; i < rep->n_mem; i++) {
+                const MemRow *m = &rep->mem[i];
+                char pid[16] = "-";
+
+                if (m->pid > 0)
+                        snprintf(pid, sizeof(pid), "%i", (int) m->pid);
+                printf("%-18s %10u %8s %6u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8u\n",
+                       m->name,
+                       m->containers,
+                       pid,
+                       m->n_procs,
+                       m->mem.rss_kib,
+                       m->mem.pss_kib,
+                       m->mem.uss_kib,
+                       m->mem.fds);
+        }
 }
 
 static void print_json_string(const char *s) {
@@ -741,7 +1598,7 @@ static void print_json_string(const char *s) {
         putchar('"');
 }
 
-static void print_json(const Phase *phases, size_t n_phases, bool concurrent, uint64_t wall_nsec) {
+static void print_json(const Report *rep) {
         printf("{\"iterations\":%u,\"warmup\":%u", arg_iterations, arg_warmup);
         if (arg_command) {
                 printf(",\"command\":[");
@@ -751,16 +1608,33 @@ static void print_json(const Phase *phases, size_t n_phases, bool concurrent, ui
                         print_json_string(arg_command[i]);
                 }
                 putchar(']');
-        } else
+        }
+        switch (arg_mode) {
+        case MODE_COMMAND:
+                break;
+        case MODE_RUN:
+                printf(",\"argv\":[");
+                print_json_string(bench_argv[0]);
+                printf("],\"handle\":");
+                print_json_string(rep->handle);
+                break;
+        case MODE_MEMORY:
+                printf(",\"levels\":[");
+                for (size_t l = 0; l < arg_n_levels; l++)
+                        printf("%s%u", l > 0 ? "," : "", arg_levels[l]);
+                printf("],\"in_flight\":%u", arg_clients > 0 ? arg_clients : 1);
+                break;
+        default:
                 printf(",\"clients\":%u", arg_clients);
+        }
         printf(",\"phases\":{");
-        for (size_t i = 0; i < n_phases; i++) {
-                const Stats *s = &phases[i].stats;
+        for (size_t i = 0; i < rep->n_phases; i++) {
+                const Stats *s = &rep->phases[i].stats;
 
                 printf("%s\"%s\":{\"n\":%zu,\"median_ms\":%.3f,\"p95_ms\":%.3f,\"min_ms\":%.3f,"
                        "\"max_ms\":%.3f,\"mean_ms\":%.3f}",
                        i > 0 ? "," : "",
-                       phases[i].name,
+                       rep->phases[i].name,
                        s->n,
                        s->median,
                        s->p95,
@@ -769,23 +1643,80 @@ static void print_json(const Phase *phases, size_t n_phases, bool concurrent, ui
                        s->mean);
         }
         putchar('}');
-        if (concurrent)
+        if (rep->concurrent)
                 printf(",\"throughput\":{\"clients\":%u,\"containers\":%u,\"seconds\":%.6f,"
                        "\"containers_per_s\":%.3f}",
                        arg_clients,
                        arg_iterations,
-                       (double) wall_nsec / 1e9,
-                       (double) arg_iterations * 1e9 / (double) wall_nsec);
+                       (double) rep->wall_nsec / 1e9,
+                       (double) arg_iterations * 1e9 / (double) rep->wall_nsec);
+        if (arg_mode == MODE_MEMORY) {
+                printf(",\"fills\":[");
+                for (size_t i = 0; i < rep->n_fills; i++)
+                        printf("%s{\"from\":%u,\"to\":%u,\"seconds\":%.6f}",
+                               i > 0 ? "," : "",
+                               rep->fills[i].from,
+                               rep->fills[i].to,
+                               (double) rep->fills[i].nsec / 1e9);
+                printf("],\"drain\":{\"containers\":%u,\"seconds\":%.6f}",
+                       rep->drained,
+                       (double) rep->drain_nsec / 1e9);
+        }
+        if (rep->n_mem > 0) {
+                printf(",\"memory\":[");
+                for (size_t i = 0; i < rep->n_mem; i++) {
+                        const MemRow *m = &rep->mem[i];
+
+                        printf("%s{\"process\":\"%s\",\"containers\":%u,\"pid\":%i,\"procs\":%u,"
+                               "\"rss_kib\":%" PRIu64 ",\"pss_kib\":%" PRIu64 ",\"uss_kib\":%" PRIu64
+                               ",\"fds\":%u}",
+                               i > 0 ? "," : "",
+                               m->name,
+                               m->containers,
+                               (int) m->pid,
+                               m->n_procs,
+                               m->mem.rss_kib,
+                               m->mem.pss_kib,
+                               m->mem.uss_kib,
+                               m->mem.fds);
+                }
+                putchar(']');
+        }
         printf("}\n");
 }
 
-static int run(int argc, char *argv[]) {
+static int
+bench_lifecycle(Report *rep, double *create_ms, double *destroy_ms, double *pair_ms, double *conc_ms) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ double *create_ms = NULL, *destroy_ms = NULL, *pair_ms = NULL, *conc_ms = NULL;
-        Phase phases[4];
-        size_t n_phases = 0;
-        uint64_t wall_nsec = 0;
-        bool concurrent = false;
+        int r;
+
+        r = bus_connect_client(arg_bus_address, &bus);
+        if (r >= 0)
+                r = call_ping(bus);
+        if (r >= 0)
+                r = run_warmup(bus);
+        if (r >= 0)
+                r = run_create_then_destroy(bus, create_ms, destroy_ms);
+        if (r >= 0)
+                r = run_pairs(bus, pair_ms, arg_iterations);
+        if (r >= 0 && arg_clients > 0) {
+                r = run_concurrent(conc_ms, &rep->wall_nsec);
+                rep->concurrent = true;
+        }
+        if (r < 0)
+                return r;
+        rep->phases[rep->n_phases++] = (Phase){ "create", stats_compute(create_ms, arg_iterations) };
+        rep->phases[rep->n_phases++] = (Phase){ "destroy", stats_compute(destroy_ms, arg_iterations) };
+        rep->phases[rep->n_phases++] = (Phase){ "create+destroy", stats_compute(pair_ms, arg_iterations) };
+        if (rep->concurrent)
+                rep->phases[rep->n_phases++] =
+                                (Phase){ "concurrent", stats_compute(conc_ms, arg_iterations) };
+        return 0;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_free_ double *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+        _cleanup_free_ Report *rep = NULL;
         sigset_t mask;
         int r;
 
@@ -798,46 +1729,51 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         assert_se(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
 
-        create_ms = calloc(arg_iterations, sizeof(double));
-        destroy_ms = calloc(arg_iterations, sizeof(double));
-        pair_ms = calloc(arg_iterations, sizeof(double));
-        conc_ms = calloc(arg_iterations, sizeof(double));
-        if (!create_ms || !destroy_ms || !pair_ms || !conc_ms)
+        /* Five sample arrays, N each: what they hold depends on the mode. */
+        a = calloc(arg_iterations, sizeof(double));
+        b = calloc(arg_iterations, sizeof(double));
+        c = calloc(arg_iterations, sizeof(double));
+        d = calloc(arg_iterations, sizeof(double));
+        e = calloc(arg_iterations, sizeof(double));
+        rep = calloc(1, sizeof(Report));
+        if (!a || !b || !c || !d || !e || !rep)
                 return log_oom(), EXIT_FAILURE;
 
-        if (arg_command) {
-                r = run_command(create_ms);
-                if (r < 0)
-                        return EXIT_FAILURE;
-                phases[n_phases++] = (Phase){ "command", stats_compute(create_ms, arg_iterations) };
-        } else {
-                r = bus_connect_client(arg_bus_address, &bus);
+        switch (arg_mode) {
+        case MODE_COMMAND:
+                r = run_command(a);
                 if (r >= 0)
-                        r = call_ping(bus);
-                if (r >= 0)
-                        r = run_warmup(bus);
-                if (r >= 0)
-                        r = run_create_then_destroy(bus, create_ms, destroy_ms);
-                if (r >= 0)
-                        r = run_pairs(bus, pair_ms, arg_iterations);
-                if (r >= 0 && arg_clients > 0) {
-                        r = run_concurrent(conc_ms, &wall_nsec);
-                        concurrent = true;
+                        rep->phases[rep->n_phases++] =
+                                        (Phase){ "command", stats_compute(a, arg_iterations) };
+                break;
+        case MODE_RUN:
+                r = bench_run(rep, e, a, b, c, d);
+                if (r >= 0 && arg_command)
+                        rep->phases[rep->n_phases++] =
+                                        (Phase){ "command", stats_compute(e, arg_iterations) };
+                if (r >= 0) {
+                        rep->phases[rep->n_phases++] = (Phase){ "run", stats_compute(a, arg_iterations) };
+                        rep->phases[rep->n_phases++] = (Phase){ "spawn", stats_compute(b, arg_iterations) };
+                        rep->phases[rep->n_phases++] = (Phase){ "link", stats_compute(c, arg_iterations) };
+                        rep->phases[rep->n_phases++] =
+                                        (Phase){ "spawn+link", stats_compute(d, arg_iterations) };
                 }
-                if (r < 0)
-                        return EXIT_FAILURE;
-                phases[n_phases++] = (Phase){ "create", stats_compute(create_ms, arg_iterations) };
-                phases[n_phases++] = (Phase){ "destroy", stats_compute(destroy_ms, arg_iterations) };
-                phases[n_phases++] = (Phase){ "create+destroy", stats_compute(pair_ms, arg_iterations) };
-                if (concurrent)
-                        phases[n_phases++] = (Phase){ "concurrent", stats_compute(conc_ms, arg_iterations) };
+                break;
+        case MODE_MEMORY:
+                r = bench_memory(rep);
+                break;
+        default:
+                r = bench_lifecycle(rep, a, b, c, d);
         }
+        /* --memory prints the levels it measured also when it could not reach the others. */
+        if (r < 0 && !(arg_mode == MODE_MEMORY && rep->n_mem > 0))
+                return EXIT_FAILURE;
 
         if (arg_json)
-                print_json(phases, n_phases, concurrent, wall_nsec);
+                print_json(rep);
         else
-                print_text(phases, n_phases, concurrent, wall_nsec);
-        return EXIT_SUCCESS;
+                print_text(rep);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int main(int argc, char *argv[]) {
