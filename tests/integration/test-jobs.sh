@@ -57,6 +57,20 @@ assert_eq "$(python3 -c 'import dbus; print(len(dbus.Interface(dbus.SystemBus().
 assert_eq "$(find "$WARDEN_DEPOT/j1/jobs" -type f | wc -l)" 0 "job files after linking everything"
 assert_eq "$(systemctl show -P TasksCurrent warden-j1.scope)" 1 "tasks left in j1 (wshd only)"
 
+# Two clients link one running job: both get the same answer, then the job is gone.
+job=$("${BUSCTL_MANAGER[@]}" Spawn -- 'sasa{sv}' j1 3 sh -c 'sleep 0.5; echo twice; exit 4' 0 | awk '{print $2}')
+linkers=()
+for i in 1 2; do
+    gdbus call --system --timeout 60 --dest org.warden.Manager --object-path /org/warden/Manager \
+        --method org.warden.Manager.Link j1 "$job" >"/tmp/link$i.out" 2>&1 &
+    linkers+=($!)
+done
+wait "${linkers[@]}"
+assert_eq "$(cat /tmp/link1.out)" "$(cat /tmp/link2.out)" "answers of two links of one job"
+assert_contains "$(cat /tmp/link1.out)" "(4, [byte 0x74, 0x77, 0x69, 0x63, 0x65, 0x0a]" "status and output of the doubly linked job"
+assert_eq "$(error_of "${GDBUS_MANAGER[@]}" --method org.warden.Manager.Link j1 "$job")" org.warden.Error.NoSuchJob \
+    "a third link"
+
 # Destroy while a Link waits: the waiter gets an error, nothing is left.
 job=$("${BUSCTL_MANAGER[@]}" Spawn 'sasa{sv}' j1 2 sleep 100 0 | awk '{print $2}')
 gdbus call --system --timeout 60 --dest org.warden.Manager --object-path /org/warden/Manager \
