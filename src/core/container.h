@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "firewall.h"
 #include "macro.h"
 
 typedef struct Manager Manager;
@@ -45,12 +46,17 @@ typedef struct Container {
         uint64_t memory_limit; /* create-time limits, 0 = none */
         uint64_t cpu_weight;
         uint64_t pids_limit;
+        NetInRule *net_in; /* NetIn mappings, in the order made; their host ports are taken from the pool */
+        size_t n_net_in;
+        NetOutRule *net_out; /* NetOut rules, in the order made */
+        size_t n_net_out;
 
         /* Runtime only, never persisted. */
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         sd_bus_track *track;            /* the clients that reference it */
-        void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        void *operation;     /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        bool firewall_added; /* its nft objects were submitted (firewall_add_container()) */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;
@@ -67,6 +73,12 @@ const char *container_get_property(const Container *c, const char *key);
 int container_set_property(Container *c, const char *key, const char *value);
 /* True if every key/value pair of 'filter' (key, value, … as in Container.properties) is set on c. */
 bool container_match_properties(const Container *c, char *const *filter);
+
+/* Appends a NetIn mapping / NetOut rule. -ENOMEM. */
+int container_add_net_in(Container *c, const NetInRule *r);
+int container_add_net_out(Container *c, const NetOutRule *r);
+/* Removes the NetIn mapping of host port 'host_port'; 0 if there was none, 1 if removed. */
+int container_remove_net_in(Container *c, uint16_t host_port);
 
 /*
  * State files: the container serialised as KEY=VALUE lines (values escaped), written atomically to

@@ -2,9 +2,9 @@
 
 /*
  * The network policy: NetOut rules (parser, validator, state-file form), the nft text of every transaction,
- * the configuration keys, and — in a network namespace of the test's own — the Firewall queue against the
- * kernel: rebuild, a container's objects, NetIn, NetOut, a refused transaction, the table going with the
- * last container.
+ * the configuration keys, the state file, and — in a network namespace of the test's own — the Firewall
+ * queue against the kernel: rebuild, a container's objects, NetIn, NetOut, a refused transaction, the table
+ * going with the last container.
  */
 
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <nftables/libnftables.h>
 
+#include "container.h"
 #include "firewall.h"
 #include "manager-config.h"
 #include "tests.h"
@@ -381,7 +382,7 @@ TEST(text_base) {
         firewall_policy_done(&p);
 }
 
-/* ---- configuration ---------------------------------------------------------------- */
+/* ---- configuration and state file ---------------------------------------------------------------- */
 
 TEST(config_keys) {
         ManagerConfig c;
@@ -439,6 +440,48 @@ TEST(config_keys) {
         /* a bad file leaves the configuration in force */
         ASSERT_EQ(c.allow_networks.n, 3);
         manager_config_done(&c);
+}
+
+TEST(state_file) {
+        Container *c = NULL, *d = NULL;
+        NetOutRule r1, r2;
+        char *text = NULL;
+
+        ASSERT_OK(container_new("box", &c));
+        c->state = CONTAINER_ACTIVE;
+        ASSERT_OK(container_add_net_in(c, &(NetInRule){ 61001, 8080 }));
+        ASSERT_OK(container_add_net_in(c, &(NetInRule){ 9000, 9000 }));
+        r1 = rule_of("network:10.0.0.1-10.0.0.9 protocol:icmp icmp_type:8 icmp_code:0");
+        r2 = rule_of("network:10.0.0.0/8 protocol:tcp port_range:80-90");
+        ASSERT_OK(container_add_net_out(c, &r1));
+        ASSERT_OK(container_add_net_out(c, &r2));
+        ASSERT_OK(container_serialize(c, &text));
+        ASSERT_NOT_NULL(strstr(text, "NET_IN=61001:8080\nNET_IN=9000:9000\n"));
+
+        ASSERT_OK(container_deserialize(text, &d));
+        ASSERT_EQ(d->n_net_in, 2);
+        ASSERT_EQ(d->net_in[1].host_port, 9000);
+        ASSERT_EQ(d->n_net_out, 2);
+        ASSERT_EQ(d->net_out[0].icmp_type, 8);
+        ASSERT_EQ(d->net_out[1].port_max, 90);
+        ASSERT_TRUE(d->net_out[1].port_is_range);
+        ASSERT_EQ(container_remove_net_in(d, 61001), 1);
+        ASSERT_EQ(container_remove_net_in(d, 61001), 0);
+        ASSERT_EQ(d->n_net_in, 1);
+        ASSERT_EQ(d->net_in[0].host_port, 9000);
+        container_free(d);
+        d = NULL;
+        free(text);
+        container_free(c);
+
+        ASSERT_ERROR(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_IN=0:80\n", &d), EINVAL);
+        ASSERT_ERROR(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_IN=70000:80\n", &d),
+                     EINVAL);
+        ASSERT_ERROR(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_OUT=protocol:tcp\n", &d),
+                     EINVAL);
+        /* a key of a newer wardend is still fine */
+        ASSERT_OK(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_SOMETHING=1\n", &d));
+        container_free(d);
 }
 
 /* ---- against the kernel, in a network namespace of our own ---------------------------------------- */
