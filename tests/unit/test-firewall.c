@@ -2,9 +2,9 @@
 
 /*
  * The network policy: NetOut rules (parser, validator, state-file form), the nft text of every transaction,
- * the configuration keys, the state file, and — in a network namespace of the test's own — the Firewall
- * queue against the kernel: rebuild, a container's objects, NetIn, NetOut, a refused transaction, the table
- * going with the last container.
+ * the configuration keys, the state file, the NetOut/NetIn argument checks on the real vtables, and — in a
+ * network namespace of the test's own — the Firewall queue against the kernel: rebuild, a container's
+ * objects, NetIn, NetOut, a refused transaction, the table going with the last container.
  */
 
 #include <fcntl.h>
@@ -13,9 +13,15 @@
 #include <unistd.h>
 #include <nftables/libnftables.h>
 
+#include "bus-error.h"
+#include "bus-manager.h"
+#include "bus-net.h"
+#include "bus-pair.h"
+#include "bus-util.h"
 #include "container.h"
 #include "firewall.h"
 #include "manager-config.h"
+#include "manager.h"
 #include "tests.h"
 
 /* ---- rules --------------------------------------------------------------------------------------- */
@@ -482,6 +488,159 @@ TEST(state_file) {
         /* a key of a newer wardend is still fine */
         ASSERT_OK(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_SOMETHING=1\n", &d));
         container_free(d);
+}
+
+/* ---- the bus: argument checks on the real vtables ------------------------------------------------ */
+
+typedef struct Fixture {
+        Manager manager;
+        sd_bus *server, *client;
+} Fixture;
+
+static void fixture_init(Fixture *f) {
+        *f = (Fixture){};
+        manager_config_init(&f->manager.config);
+        f->manager.containers = hashmap_new();
+        ASSERT_NOT_NULL(f->manager.containers);
+        ASSERT_OK(bus_error_register_map());
+        ASSERT_OK(bus_pair_new(&f->server, &f->client));
+        ASSERT_OK(bus_manager_register(&f->manager, f->server));
+}
+
+static void fixture_done(Fixture *f) {
+        Container *c;
+
+        HASHMAP_FOREACH(c, f->manager.containers)
+                container_free(c);
+        hashmap_free(f->manager.containers);
+        manager_config_done(&f->manager.config);
+        sd_bus_close_unref(f->client);
+        sd_bus_close_unref(f->server);
+}
+
+static void expect_error(Fixture *f, sd_bus_message *m, const char *name, const char *fragment) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_pair_call(f->server, f->client, m, NULL, &e);
+        if (r >= 0 || !sd_bus_error_has_name(&e, name) ||
+            (fragment && !strstr(strempty(e.message), fragment)))
+                tests_fail(__FILE__,
+                           __LINE__,
+                           "%s: expected %s (%s), got r=%d %s: %s",
+                           sd_bus_message_get_member(m),
+                           name,
+                           strempty(fragment),
+                           r,
+                           strna(e.name),
+                           strna(e.message));
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(m);
+}
+
+TEST(bus_arguments) {
+        const bool root = geteuid() == 0;
+        const char *inval = root ? SD_BUS_ERROR_INVALID_ARGS : SD_BUS_ERROR_ACCESS_DENIED;
+        Fixture f;
+        Container *c = NULL;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        ASSERT_OK(container_new("x", &c));
+        ASSERT_OK(manager_add_container(&f.manager, c)); /* "born": no NetIn or NetOut yet */
+
+#define NET_OUT(fragment, ...)                                                   \
+        do {                                                                     \
+                m = NULL;                                                        \
+                ASSERT_OK(sd_bus_message_new_method_call(                        \
+                                f.client,                                        \
+                                &m,                                              \
+                                NULL,                                            \
+                                WARDEN_MANAGER_PATH,                             \
+                                WARDEN_MANAGER_INTERFACE,                        \
+                                "NetOut"));                                      \
+                ASSERT_OK(sd_bus_message_append(m, "sa{sv}", "x", __VA_ARGS__)); \
+                expect_error(&f, m, inval, root ? (fragment) : NULL);            \
+        } while (false)
+
+        NET_OUT("'network' is required", 1, "protocol", "s", "tcp");
+        NET_OUT("unknown key 'log'", 2, "network", "s", "10.0.0.0/8", "log", "b", 1);
+        NET_OUT("key 'port' must be of type 'q', got 's'",
+                3,
+                "network",
+                "s",
+                "10.0.0.0/8",
+                "protocol",
+                "s",
+                "tcp",
+                "port",
+                "s",
+                "80");
+        NET_OUT("key 'icmp_type' must be of type 'i', got 'u'",
+                3,
+                "network",
+                "s",
+                "1.2.3.4",
+                "protocol",
+                "s",
+                "icmp",
+                "icmp_type",
+                "u",
+                8);
+        NET_OUT("key 'network' given twice", 2, "network", "s", "10.0.0.0/8", "network", "s", "10.0.0.0/8");
+        NET_OUT("first port is greater",
+                3,
+                "network",
+                "s",
+                "10.0.0.0/8",
+                "protocol",
+                "s",
+                "tcp",
+                "port_range",
+                "(qq)",
+                90,
+                80);
+        NET_OUT("unknown protocol 'gre'", 2, "network", "s", "10.0.0.0/8", "protocol", "s", "gre");
+        NET_OUT("icmp_code needs an icmp_type",
+                3,
+                "network",
+                "s",
+                "10.0.0.0/8",
+                "protocol",
+                "s",
+                "icmp",
+                "icmp_code",
+                "i",
+                0);
+#undef NET_OUT
+
+        /* a valid rule, but the container is not active */
+        m = NULL;
+        ASSERT_OK(sd_bus_message_new_method_call(
+                        f.client,
+                        &m,
+                        NULL,
+                        "/org/warden/container/x",
+                        WARDEN_CONTAINER_INTERFACE,
+                        "NetOut"));
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "network", "s", "10.0.0.0/8"));
+        expect_error(&f,
+                     m,
+                     root ? WARDEN_ERROR_INVALID_STATE : SD_BUS_ERROR_ACCESS_DENIED,
+                     root ? "is born" : NULL);
+
+        m = NULL;
+        ASSERT_OK(sd_bus_message_new_method_call(
+                        f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetIn"));
+        ASSERT_OK(sd_bus_message_append(m, "sqq", "x", 0, 0));
+        expect_error(&f, m, root ? WARDEN_ERROR_INVALID_STATE : SD_BUS_ERROR_ACCESS_DENIED, NULL);
+
+        m = NULL;
+        ASSERT_OK(sd_bus_message_new_method_call(
+                        f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetIn"));
+        ASSERT_OK(sd_bus_message_append(m, "sqq", "nosuch", 0, 0));
+        expect_error(&f, m, root ? WARDEN_ERROR_NO_SUCH_CONTAINER : SD_BUS_ERROR_ACCESS_DENIED, NULL);
+        fixture_done(&f);
 }
 
 /* ---- against the kernel, in a network namespace of our own ---------------------------------------- */
