@@ -8,6 +8,7 @@
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-net.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
 #include "fileio.h"
@@ -229,6 +230,10 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                         return r;
         }
 
+        r = bus_net_append_info(reply, c);
+        if (r < 0)
+                return r;
+
         return sd_bus_message_close_container(reply);
 }
 
@@ -416,8 +421,8 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ResizeTty", SD_BUS_ARGS("u", job_id, "q", rows, "q", cols), SD_BUS_NO_RESULT, bus_job_method_resize_tty, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", src_path, "s", dst_path), SD_BUS_NO_RESULT, bus_copy_method_copy_in, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, bus_copy_method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), bus_net_method_net_in, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, bus_net_method_net_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("t", weight), SD_BUS_RESULT("t", weight), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("a{st}", limits), SD_BUS_RESULT("a{st}", limits), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -18,6 +18,7 @@
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-net.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
@@ -65,6 +66,7 @@ struct CreateOperation {
         Worker *network_worker;
         SystemdJob *job;
         WshdCall *call;
+        FirewallJob *firewall_job; /* the container's nft objects (bus-net.h) */
 
         pid_t helper_pid;
         sd_event_source *helper_source; /* reaps the helper */
@@ -82,6 +84,7 @@ struct CreateOperation {
         bool ready;
         bool hello_done;
         bool network_done;
+        bool firewall_done;
         bool failing;
         sd_bus_error failure;
 };
@@ -104,6 +107,7 @@ typedef struct TeardownOperation {
         bool announce; /* emit ContainerDestroyed */
         SystemdJob *job;
         Worker *rootfs_worker;
+        FirewallJob *firewall_job; /* removing its nft objects (bus-net.h) */
         char *path;
         char host_ifname[NETWORK_IFNAME_MAX];
         uint64_t started_usec;
@@ -121,6 +125,10 @@ static const char *container_busy_reason(const Container *c) {
         const OperationType *t = c->operation;
 
         return t ? operation_names[*t] : NULL;
+}
+
+const char *bus_lifecycle_busy_reason(const Container *c) {
+        return container_busy_reason(c);
 }
 
 /* Debug log of each step's time since the start of its operation (the steps overlap), as "step NAME took
@@ -423,6 +431,7 @@ static void teardown_operation_free(TeardownOperation *op) {
                 op->container->operation = NULL;
         bus_systemd_job_free(op->job);
         worker_free(op->rootfs_worker);
+        firewall_job_cancel(op->firewall_job);
         sd_bus_message_unref(op->request);
         sd_bus_message_unref(op->failed_create);
         sd_bus_error_free(&op->error);
@@ -500,10 +509,42 @@ static int teardown_rootfs_work(void *data) {
 }
 
 static void teardown_maybe_finish(TeardownOperation *op) {
-        if (op->job || op->rootfs_worker)
+        if (op->job || op->rootfs_worker || op->firewall_job)
                 return;
         teardown_finish(op);
 }
+
+/* ---- teardown: the container's nft objects (bus-net.h) ---- */
+
+static void teardown_firewall_done(int result, const char *message, void *userdata) {
+        TeardownOperation *op = userdata;
+
+        op->firewall_job = NULL;
+        log_step(op->container->handle, "destroy.firewall", op->started_usec);
+        if (result < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                result,
+                                op->container->handle,
+                                "Failed to remove the nft rules of container '%s': %s",
+                                op->container->handle,
+                                message ?: strerror(-result));
+        teardown_maybe_finish(op);
+}
+
+static void teardown_start_firewall(TeardownOperation *op) {
+        int r;
+
+        r = bus_net_container_remove(op->container, teardown_firewall_done, op, &op->firewall_job);
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                op->container->handle,
+                                "Failed to remove the nft rules of container '%s': %m",
+                                op->container->handle);
+}
+/* ---- end of the firewall step ---- */
 
 static void teardown_worker_done(Worker *w, int result, void *userdata) {
         TeardownOperation *op = userdata;
@@ -640,6 +681,7 @@ static void container_teardown(
 
         if (op->host_ifname[0])
                 link_deletion_start(m, op->host_ifname);
+        teardown_start_firewall(op);
         teardown_stop(op);
 }
 
@@ -906,6 +948,8 @@ static CreateOperation *create_operation_free(CreateOperation *op) {
         worker_free(op->network_worker);
         bus_systemd_job_free(op->job);
         wshd_call_free(op->call);
+        /* it runs all the same; the teardown's removal is queued after it */
+        firewall_job_cancel(op->firewall_job);
         if (op->helper_pid > 0 && op->helper_source) {
                 (void) kill(op->helper_pid, SIGKILL);
                 (void) waitpid(op->helper_pid, NULL, 0);
@@ -1035,9 +1079,33 @@ static void create_succeed(CreateOperation *op) {
 }
 
 static void create_maybe_succeed(CreateOperation *op) {
-        if (op->hello_done && op->network_done)
+        if (op->hello_done && op->network_done && op->firewall_done)
                 create_succeed(op);
 }
+
+/* ---- create: the container's nft objects (bus-net.h), side by side with the other steps ---- */
+
+static void create_firewall_done(int result, const char *message, void *userdata) {
+        CreateOperation *op = userdata;
+
+        op->firewall_job = NULL;
+        if (result < 0) {
+                create_failf(op,
+                             NULL,
+                             result,
+                             "Failed to install the container's firewall rules: %s",
+                             message ?: strerror(-result));
+                return;
+        }
+        create_log_step(op, "create.firewall");
+        op->firewall_done = true;
+        create_maybe_succeed(op);
+}
+
+static int create_start_firewall(CreateOperation *op) {
+        return bus_net_container_add(op->container, create_firewall_done, op, &op->firewall_job);
+}
+/* ---- end of the firewall step ---- */
 
 static void create_hello_done(WshdCall *call, int error, WshdMessage *reply, void *userdata) {
         CreateOperation *op = userdata;
@@ -1557,6 +1625,9 @@ static int create_start(CreateOperation *op) {
         r = bus_systemd_start_scope(m, op->container, op->helper_pid, create_scope_started, op, &op->job);
         if (r < 0)
                 return r;
+        r = create_start_firewall(op);
+        if (r < 0)
+                return r;
         r = rootfs_job_new(op, &job);
         if (r < 0)
                 return r;
@@ -1994,6 +2065,8 @@ int bus_lifecycle_adopt(Manager *m) {
         Container *c;
         int r;
 
+        /* first the rules of every container in force again, then the dead ones cleaned up */
+        bus_net_adopt(m);
         HASHMAP_FOREACH(c, m->containers) {
                 if (c->state == CONTAINER_BORN) {
                         adopt_cleanup(c, "wardend stopped while creating it");

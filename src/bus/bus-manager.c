@@ -9,6 +9,7 @@
 #include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-manager.h"
+#include "bus-net.h"
 #include "bus-util.h"
 #include "handle.h"
 #include "log.h"
@@ -141,6 +142,8 @@ DEFINE_METHOD_BY_HANDLE(resize_tty, bus_job_method_resize_tty, true)
 DEFINE_METHOD_BY_HANDLE(container_not_supported, bus_container_method_not_supported, true)
 DEFINE_METHOD_BY_HANDLE(copy_in, bus_copy_method_copy_in, true)
 DEFINE_METHOD_BY_HANDLE(copy_out, bus_copy_method_copy_out, true)
+DEFINE_METHOD_BY_HANDLE(net_in, bus_net_method_net_in, true)
+DEFINE_METHOD_BY_HANDLE(net_out, bus_net_method_net_out, true)
 
 #define BY_HANDLE method_container_not_supported
 
@@ -165,8 +168,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ResizeTty", SD_BUS_ARGS("s", handle, "u", job_id, "q", rows, "q", cols), SD_BUS_NO_RESULT, method_resize_tty, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CopyIn", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path), SD_BUS_NO_RESULT, method_copy_in, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("s", handle, "q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("s", handle, "q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), method_net_in, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, method_net_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),

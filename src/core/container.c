@@ -77,6 +77,8 @@ Container *container_free(Container *c) {
         strv_free(c->properties);
         strv_free(c->env);
         strv_free(c->events);
+        free(c->net_in);
+        free(c->net_out);
         free(c);
         return NULL;
 }
@@ -149,6 +151,36 @@ bool container_match_properties(const Container *c, char *const *filter) {
                 if (!streq_ptr(container_get_property(c, p[0]), p[1]))
                         return false;
         return true;
+}
+
+int container_add_net_in(Container *c, const NetInRule *r) {
+        NetInRule *l = reallocarray(c->net_in, c->n_net_in + 1, sizeof(NetInRule));
+
+        if (!l)
+                return -ENOMEM;
+        c->net_in = l;
+        c->net_in[c->n_net_in++] = *r;
+        return 0;
+}
+
+int container_add_net_out(Container *c, const NetOutRule *r) {
+        NetOutRule *l = reallocarray(c->net_out, c->n_net_out + 1, sizeof(NetOutRule));
+
+        if (!l)
+                return -ENOMEM;
+        c->net_out = l;
+        c->net_out[c->n_net_out++] = *r;
+        return 0;
+}
+
+int container_remove_net_in(Container *c, uint16_t host_port) {
+        for (size_t i = 0; i < c->n_net_in; i++)
+                if (c->net_in[i].host_port == host_port) {
+                        memmove(c->net_in + i, c->net_in + i + 1, (c->n_net_in - i - 1) * sizeof(NetInRule));
+                        c->n_net_in--;
+                        return 1;
+                }
+        return 0;
 }
 
 /* Escapes '\', '=', control characters and DEL as \xNN, so that a value is one line and a property key
@@ -255,6 +287,17 @@ int container_serialize(const Container *c, char **ret) {
                 serialize_string(f, "ENV", *e);
         STRV_FOREACH(e, c->events)
                 serialize_string(f, "EVENT", *e);
+        FOREACH_ARRAY(n, c->net_in, c->n_net_in)
+                fprintf(f, "NET_IN=%u:%u\n", n->host_port, n->container_port);
+        FOREACH_ARRAY(n, c->net_out, c->n_net_out) {
+                _cleanup_free_ char *rule = NULL;
+
+                if (net_out_rule_to_string(n, &rule) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                serialize_string(f, "NET_OUT", rule);
+        }
 
         if (fclose(f) != 0)
                 return -ENOMEM;
@@ -374,6 +417,25 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
                 return strv_consume(&c->env, TAKE_PTR(value));
         else if (streq(key, "EVENT"))
                 return strv_consume(&c->events, TAKE_PTR(value));
+        else if (streq(key, "NET_IN")) {
+                char *colon = strchr(value, ':');
+                uint32_t host, cont;
+
+                if (!colon)
+                        return -EINVAL;
+                *colon = '\0';
+                if (parse_uint32(value, &host) < 0 || parse_uint32(colon + 1, &cont) < 0 || host == 0 ||
+                    host > UINT16_MAX || cont == 0 || cont > UINT16_MAX)
+                        return -EINVAL;
+                return container_add_net_in(c, &(NetInRule){ (uint16_t) host, (uint16_t) cont });
+        } else if (streq(key, "NET_OUT")) {
+                NetOutRule rule;
+
+                r = net_out_rule_from_string(value, &rule);
+                if (r < 0)
+                        return r;
+                return container_add_net_out(c, &rule);
+        }
         /* else: a key written by a newer wardend; ignore it */
         return 0;
 }

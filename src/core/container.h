@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "firewall.h"
 #include "macro.h"
 
 typedef struct Manager Manager;
@@ -55,6 +56,10 @@ typedef struct Container {
         struct Job **jobs;
         size_t n_jobs;
         uint32_t next_job_id;
+        NetInRule *net_in; /* NetIn mappings, in the order made; their host ports are taken from the pool */
+        size_t n_net_in;
+        NetOutRule *net_out; /* NetOut rules, in the order made */
+        size_t n_net_out;
 
         /* Runtime only, never persisted. */
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
@@ -64,6 +69,7 @@ typedef struct Container {
         void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
         void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
+        bool firewall_added; /* its nft objects were submitted (firewall_add_container()) */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;
@@ -87,6 +93,12 @@ struct Job *container_remove_job(Container *c, struct Job *j);
 
 /* True if every key/value pair of 'filter' (key, value, … as in Container.properties) is set on c. */
 bool container_match_properties(const Container *c, char *const *filter);
+
+/* Appends a NetIn mapping / NetOut rule. -ENOMEM. */
+int container_add_net_in(Container *c, const NetInRule *r);
+int container_add_net_out(Container *c, const NetOutRule *r);
+/* Removes the NetIn mapping of host port 'host_port'; 0 if there was none, 1 if removed. */
+int container_remove_net_in(Container *c, uint16_t host_port);
 
 /*
  * State files: the container serialised as KEY=VALUE lines (values escaped), written atomically to

@@ -25,6 +25,8 @@
 #define DEFAULT_POOL_ADDRESS 0x0afe0000u /* 10.254.0.0 */
 #define DEFAULT_POOL_PREFIXLEN 20        /* 1024 /30 networks */
 #define DEFAULT_MTU 1500
+#define DEFAULT_PORT_FIRST 61001 /* above Linux' default ip_local_port_range (32768-60999) */
+#define DEFAULT_PORT_LAST 65000
 
 /* A container network is a /30; the pool must hold at least one and should not be absurdly large. */
 static int config_parse_pool(const char *value, void *data) {
@@ -126,6 +128,69 @@ static int config_parse_job_output_limit(const char *value, void *data) {
         return 0;
 }
 
+/* "first-last", 1 <= first <= last <= 65535. */
+static int config_parse_port_range(const char *value, void *data) {
+        uint16_t *range = data;
+        const char *dash = strchr(value, '-');
+        _cleanup_free_ char *first = NULL;
+        uint32_t a, b;
+
+        if (!dash)
+                return -EINVAL;
+        first = strndup(value, (size_t) (dash - value));
+        if (!first)
+                return -ENOMEM;
+        if (parse_uint32(first, &a) < 0 || parse_uint32(dash + 1, &b) < 0)
+                return -EINVAL;
+        if (a < 1 || b > 65535 || a > b)
+                return -ERANGE;
+        range[0] = (uint16_t) a;
+        range[1] = (uint16_t) b;
+        return 0;
+}
+
+/* Networks a.b.c.d/n (or single addresses) separated by spaces or commas; empty: none. Replaces the list. */
+static int config_parse_networks(const char *value, void *data) {
+        IPv4NetworkList *l = data, n = {};
+        _cleanup_free_ char *copy = strdup(value);
+        char *p, *word;
+
+        if (!copy)
+                return -ENOMEM;
+        p = copy;
+        while ((word = strsep(&p, " \t,"))) {
+                IPv4Network *grown;
+                uint32_t a;
+                unsigned prefixlen = 32;
+                int r;
+
+                if (word[0] == '\0')
+                        continue;
+                if (strchr(word, '/'))
+                        r = parse_ipv4_cidr(word, &a, &prefixlen);
+                else {
+                        struct in_addr in;
+
+                        r = inet_pton(AF_INET, word, &in) == 1 ? 0 : -EINVAL;
+                        a = ntohl(in.s_addr);
+                }
+                if (r < 0) {
+                        free(n.networks);
+                        return -EINVAL;
+                }
+                grown = reallocarray(n.networks, n.n + 1, sizeof(IPv4Network));
+                if (!grown) {
+                        free(n.networks);
+                        return -ENOMEM;
+                }
+                n.networks = grown;
+                n.networks[n.n++] = (IPv4Network){ .address = a, .prefixlen = prefixlen };
+        }
+        free(l->networks);
+        *l = n;
+        return 0;
+}
+
 static const ConfigItem config_items[] = {
         { "daemon",
           "idle_timeout",
@@ -188,6 +253,31 @@ static const ConfigItem config_items[] = {
           offsetof(ManagerConfig, pool),
           "an IPv4 network a.b.c.d/N with N from 8 to 30 and no host bits set" },
         { "network", "mtu", config_parse_mtu, offsetof(ManagerConfig, mtu), "a number from 576 to 65535" },
+        { "network",
+          "port_range",
+          config_parse_port_range,
+          offsetof(ManagerConfig, port_range),
+          "two ports FIRST-LAST with 1 <= FIRST <= LAST <= 65535" },
+        { "network",
+          "allow_networks",
+          config_parse_networks,
+          offsetof(ManagerConfig, allow_networks),
+          "IPv4 addresses or networks a.b.c.d/N without host bits, separated by spaces or commas" },
+        { "network",
+          "deny_networks",
+          config_parse_networks,
+          offsetof(ManagerConfig, deny_networks),
+          "IPv4 addresses or networks a.b.c.d/N without host bits, separated by spaces or commas" },
+        { "network",
+          "allow_host_access",
+          config_parse_bool,
+          offsetof(ManagerConfig, allow_host_access),
+          "a boolean (yes/no)" },
+        { "network",
+          "enable_ip_forward",
+          config_parse_bool,
+          offsetof(ManagerConfig, enable_ip_forward),
+          "a boolean (yes/no)" },
 };
 
 void manager_config_init(ManagerConfig *c) {
@@ -205,6 +295,9 @@ void manager_config_init(ManagerConfig *c) {
                 .job_output_limit = DEFAULT_JOB_OUTPUT_LIMIT,
                 .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
                 .mtu = DEFAULT_MTU,
+                .port_range = { DEFAULT_PORT_FIRST, DEFAULT_PORT_LAST },
+                .allow_host_access = false,
+                .enable_ip_forward = true,
         };
 }
 
@@ -212,6 +305,10 @@ void manager_config_done(ManagerConfig *c) {
         c->depot_path = mfree(c->depot_path);
         c->default_rootfs = mfree(c->default_rootfs);
         c->user = mfree(c->user);
+        c->allow_networks.networks = mfree(c->allow_networks.networks);
+        c->allow_networks.n = 0;
+        c->deny_networks.networks = mfree(c->deny_networks.networks);
+        c->deny_networks.n = 0;
 }
 
 static int manager_config_fill_defaults(ManagerConfig *c) {
@@ -278,6 +375,17 @@ static void dump_sec(FILE *f, const char *key, uint64_t usec) {
                 fprintf(f, "%s = %lluus\n", key, (unsigned long long) usec);
 }
 
+static void dump_networks(FILE *f, const char *key, const IPv4NetworkList *l) {
+        fprintf(f, "%s =", key);
+        for (size_t i = 0; i < l->n; i++) {
+                struct in_addr a = { .s_addr = htonl(l->networks[i].address) };
+                char buf[INET_ADDRSTRLEN];
+
+                fprintf(f, " %s/%u", inet_ntop(AF_INET, &a, buf, sizeof(buf)), l->networks[i].prefixlen);
+        }
+        fputc('\n', f);
+}
+
 void manager_config_dump(const ManagerConfig *c, FILE *f) {
         struct in_addr a = { .s_addr = htonl(c->pool.address) };
         char buf[INET_ADDRSTRLEN];
@@ -298,6 +406,11 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         fputs("\n[network]\n", f);
         fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
         fprintf(f, "mtu = %u\n", c->mtu);
+        fprintf(f, "port_range = %u-%u\n", c->port_range[0], c->port_range[1]);
+        dump_networks(f, "allow_networks", &c->allow_networks);
+        dump_networks(f, "deny_networks", &c->deny_networks);
+        fprintf(f, "allow_host_access = %s\n", yes_no(c->allow_host_access));
+        fprintf(f, "enable_ip_forward = %s\n", yes_no(c->enable_ip_forward));
 }
 
 uint32_t manager_config_pool_size(const ManagerConfig *c) {

@@ -6,7 +6,10 @@
  * A missing file means defaults; any bad line is an error that names file, line and key.
  */
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "macro.h"
 
@@ -14,6 +17,12 @@ typedef struct IPv4Network {
         uint32_t address; /* host byte order */
         unsigned prefixlen;
 } IPv4Network;
+
+/* A list of networks (allow_networks, deny_networks). */
+typedef struct IPv4NetworkList {
+        IPv4Network *networks;
+        size_t n;
+} IPv4NetworkList;
 
 typedef struct ManagerConfig {
         /* [daemon] */
@@ -32,6 +41,12 @@ typedef struct ManagerConfig {
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;
+        /* [network], the policy (see firewall.h) */
+        uint16_t port_range[2]; /* NetIn host ports picked from [first, last] */
+        IPv4NetworkList allow_networks;
+        IPv4NetworkList deny_networks;
+        bool allow_host_access;
+        bool enable_ip_forward;
 } ManagerConfig;
 
 #define MANAGER_CONFIG_PATH SYSCONFDIR "/warden/wardend.conf"

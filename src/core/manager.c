@@ -110,6 +110,8 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->links_deleting); /* entries: their worker threads are detached at exit */
         id_pool_free(m->uids);
         address_pool_free(m->addresses);
+        id_pool_free(m->ports);
+        firewall_free(m->firewall);
 
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->idle_source);
@@ -180,8 +182,22 @@ void manager_release_container_resources(Manager *m, Container *c) {
                 id_pool_release(m->uids, c->uid);
         if (c->has_net)
                 address_pool_release(m->addresses, c->net_id);
+        FOREACH_ARRAY(n, c->net_in, c->n_net_in)
+                id_pool_release(m->ports, n->host_port);
         c->uid = 0;
         c->has_net = false;
+        c->net_in = mfree(c->net_in);
+        c->n_net_in = 0;
+}
+
+bool manager_port_is_taken(Manager *m, uint16_t port) {
+        Container *c;
+
+        HASHMAP_FOREACH(c, m->containers)
+                FOREACH_ARRAY(n, c->net_in, c->n_net_in)
+                        if (n->host_port == port)
+                                return true;
+        return false;
 }
 
 bool manager_is_idle(Manager *m) {
@@ -274,6 +290,26 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
                                         c->net_id);
         }
 
+        /* A port held twice (a state file edited by hand) stays with the first container that has it. */
+        for (size_t i = 0; i < c->n_net_in;) {
+                uint16_t port = c->net_in[i].host_port;
+
+                r = manager_port_is_taken(m, port) ? -EADDRINUSE : id_pool_reserve(m->ports, port);
+                if (r < 0 && r != -ERANGE) {
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        c->handle,
+                                        "Container '%s': host port %u is taken, dropping its NetIn mapping: "
+                                        "%m",
+                                        c->handle,
+                                        port);
+                        (void) container_remove_net_in(c, port);
+                        continue;
+                }
+                i++;
+        }
+
         r = manager_add_container(m, c);
         if (r < 0)
                 return log_full_errno_container(
@@ -289,6 +325,7 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
 }
 
 int manager_startup(Manager *m) {
+        FirewallPolicy policy = {};
         _cleanup_free_ char *dir = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
@@ -300,6 +337,17 @@ int manager_startup(Manager *m) {
         r = address_pool_new(m->config.pool.address, m->config.pool.prefixlen, &m->addresses);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the address pool: %m");
+        r = id_pool_new(m->config.port_range[0],
+                        (uint32_t) m->config.port_range[1] - m->config.port_range[0] + 1,
+                        &m->ports);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the port pool: %m");
+        r = firewall_policy_from_config(&m->config, &policy);
+        if (r >= 0)
+                r = firewall_new(m->event, &policy, &m->firewall);
+        firewall_policy_done(&policy);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the firewall: %m");
 
         if (asprintf(&dir, "%s/containers", m->state_dir) < 0)
                 return log_oom();

@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "container.h"
+#include "firewall.h"
 #include "hashmap.h"
 #include "manager-config.h"
 #include "pool.h"
@@ -38,6 +39,11 @@ struct Manager {
          * follow the configuration of the moment wardend started. */
         IdPool *uids;
         AddressPool *addresses;
+        IdPool *ports; /* NetIn host ports of port_range; ports outside it are checked against every
+                          container */
+
+        /* The containers' nft rules (firewall.h), with the policy of the start-up configuration. */
+        Firewall *firewall;
 
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;
@@ -67,8 +73,11 @@ Container *manager_get_container(Manager *m, const char *handle);
 /* Sorted handles of the containers whose properties contain every pair of 'filter' (key, value, …). */
 int manager_list_containers(Manager *m, char *const *filter, char ***ret);
 
-/* Gives the container's uid and /30 back to the pools (and forgets them in c). */
+/* Gives the container's uid, /30 and NetIn host ports back to the pools (and forgets them in c). */
 void manager_release_container_resources(Manager *m, Container *c);
+
+/* Is 'port' the host port of a NetIn mapping of any registered container? */
+bool manager_port_is_taken(Manager *m, uint16_t port);
 
 /* No containers and nothing in flight: the daemon may exit and be activated again later. */
 bool manager_is_idle(Manager *m);

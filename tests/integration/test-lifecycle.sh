@@ -97,7 +97,8 @@ assert_match "$host_ip" '^10\.254\.' "host_ip from the pool"
 link=$(ip -o addr show to "$host_ip" | awk '{print $2}')
 assert_match "$link" '^w-[0-9]+-0$' "host side link name"
 ping -c1 -W2 "$cont_ip" >/dev/null || fail "host cannot ping the container"
-in_container "$h" ping -c1 -W2 "$host_ip" >/dev/null || fail "container cannot ping the host side"
+# (the container may not open anything to the host itself: allow_host_access is off by default, see
+# test-firewall; the echo replies to the host's ping above cross the link the other way)
 in_container "$h" ip route | grep -q "default via $host_ip" || fail "no default route via the host side"
 
 # Stop: processes but wshd go, wshd stays; state stopped
