@@ -32,6 +32,30 @@ int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error
 /* The caller of 'm' references c (grace time): cancels a running grace timer. Logs, never fails the call. */
 void bus_lifecycle_reference(Container *c, sd_bus_message *m);
 
+/*
+ * For src/bus/bus-limits.c, which changes a running container through systemd calls and worker threads:
+ *
+ * bus_lifecycle_check_idle(): 0, or InvalidState in 'error' ("Container 'x' is being stopped.") if another
+ * operation is in flight.
+ * bus_lifecycle_hold(): a limit change is now in flight on c (there must be no other operation): Stop and
+ * Destroy answer InvalidState ("being changed"), and a lost wshd or an expired grace time wait for it.
+ * bus_lifecycle_is_held(): whether it is.
+ * bus_lifecycle_release(): it is over; false if c is now being torn down (its wshd died meanwhile): then
+ * leave it alone.
+ * bus_lifecycle_stop(): Stop with nobody to answer (after an OOM kill): every process but wshd gets SIGKILL
+ * (kill) or SIGTERM, the state becomes "stopped", and 'done' is called with 0 or a negative errno.
+ * -EBUSY if another operation is in flight, -ESTALE if c is neither active nor stopped.
+ */
+int bus_lifecycle_check_idle(Container *c, sd_bus_error *error);
+void bus_lifecycle_hold(Container *c);
+bool bus_lifecycle_is_held(const Container *c);
+bool bus_lifecycle_release(Container *c);
+int bus_lifecycle_stop(
+                Container *c,
+                bool kill,
+                void (*done)(Container *c, int error, void *userdata),
+                void *userdata);
+
 /* After connecting: checks every re-adopted container (wshd alive and in its scope), watches it, re-arms its
  * grace timer; cleans up the dead ones, and scopes and depot directories no container owns. */
 int bus_lifecycle_adopt(Manager *m);

@@ -6,6 +6,7 @@
 #include "bus-container.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
+#include "bus-limits.h"
 #include "bus-manager.h"
 #include "bus-util.h"
 #include "handle.h"
@@ -131,6 +132,10 @@ DEFINE_METHOD_BY_HANDLE(info, bus_container_method_info, false)
 DEFINE_METHOD_BY_HANDLE(stop, bus_lifecycle_method_stop, true)
 DEFINE_METHOD_BY_HANDLE(destroy, bus_lifecycle_method_destroy, true)
 DEFINE_METHOD_BY_HANDLE(container_not_supported, bus_container_method_not_supported, true)
+DEFINE_METHOD_BY_HANDLE(limit_memory, bus_limits_method_memory, true)
+DEFINE_METHOD_BY_HANDLE(limit_cpu, bus_limits_method_cpu, true)
+DEFINE_METHOD_BY_HANDLE(limit_disk, bus_limits_method_disk, true)
+DEFINE_METHOD_BY_HANDLE(limit_bandwidth, bus_limits_method_bandwidth, true)
 
 #define BY_HANDLE method_container_not_supported
 
@@ -156,10 +161,10 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("s", handle, "q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("s", handle, "t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), method_limit_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), method_limit_cpu, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), method_limit_disk, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("s", handle, "t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), method_limit_bandwidth, SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_ARGS("ContainerCreated", SD_BUS_ARGS("s", handle, "o", container), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerDestroyed", SD_BUS_ARGS("s", handle), 0),

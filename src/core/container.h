@@ -45,12 +45,22 @@ typedef struct Container {
         uint64_t memory_limit; /* create-time limits, 0 = none */
         uint64_t cpu_weight;
         uint64_t pids_limit;
+        /* Limits set at run time too (src/bus/bus-limits.c): memory_limit and cpu_weight above are the
+         * values in force; 0 = none. */
+        uint64_t disk_limit;       /* bytes of the writable layer's own file system */
+        uint64_t disk_inode_limit; /* its inodes, as many as mke2fs made */
+        uint64_t bandwidth_rate;   /* bytes/s, each direction */
+        uint64_t bandwidth_burst;  /* bytes */
+        uint64_t oom_kills;        /* the memory cgroup's OOM kill counter when last seen */
 
         /* Runtime only, never persisted. */
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         sd_bus_track *track;            /* the clients that reference it */
-        void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        void *operation;             /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
+        bool oom_pending;            /* an OOM came while a limit was being changed */
+        bool oom_stopping;           /* the Stop that follows an OOM is in flight */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;
