@@ -92,8 +92,6 @@ int bus_limits_check_create_options(
 
 /* ---- OOM ----------------------------------------------------------------------------------------- */
 
-static int limits_oom_watch(Container *c);
-
 /* Keeps the highest OOM kill count seen, so that a restart notices only kills that are new. */
 static void limits_update_oom_kills(Container *c) {
         _cleanup_(memcg_done) Memcg mc = {};
@@ -115,7 +113,7 @@ static void limits_oom_stopped(Container *c, int error, void *userdata) {
 
 /*
  * The kernel's OOM killer struck inside the container: record it, tell the clients, stop the container.
- * While a limit is being changed, this waits for it to be over (limits_operation_release()).
+ * While a limit is being changed, this waits for it to be over (limit_operation_finish()).
  */
 static void limits_oom(Container *c) {
         Manager *m = c->manager;
@@ -184,8 +182,10 @@ static int limits_oom_event(sd_event_source *s, int fd, uint32_t revents, void *
                 return 0; /* memory.events changed for another reason (high, max, low) */
         /* v1: the eventfd means an OOM; the kill itself may be counted a moment later (see
          * limits_oom_stopped()). */
-        if (r >= 0 && n > c->oom_kills)
+        if (r >= 0 && n > c->oom_kills) {
                 c->oom_kills = n;
+                (void) container_save(c);
+        }
         limits_oom(c);
         return 0;
 }
@@ -241,11 +241,9 @@ typedef struct LimitOperation {
         sd_bus_message *request;
         sd_bus_slot *slot; /* a call to systemd */
         Worker *worker;
-        LimitJob *job; /* owned by the worker */
-        uint64_t value, value2;
-        uint64_t old_value;
-        uint64_t in_force;
-        bool restoring;
+        LimitJob *job;          /* owned by the worker */
+        uint64_t value, value2; /* asked for */
+        uint64_t in_force;      /* the answer of LimitMemory/LimitCpu */
         sd_bus_error failure;
 } LimitOperation;
 

@@ -42,11 +42,9 @@ typedef struct Container {
         uint32_t uid;          /* of the container's user, from the uid pool; 0 if none */
         uint32_t net_id;       /* index of its /30 in the address pool; names its veth w-<id>-0 */
         bool has_net;
-        uint64_t memory_limit; /* create-time limits, 0 = none */
+        uint64_t memory_limit; /* limits in force (Create, src/bus/bus-limits.c); 0 = none */
         uint64_t cpu_weight;
         uint64_t pids_limit;
-        /* Limits set at run time too (src/bus/bus-limits.c): memory_limit and cpu_weight above are the
-         * values in force; 0 = none. */
         uint64_t disk_limit;       /* bytes of the writable layer's own file system */
         uint64_t disk_inode_limit; /* its inodes, as many as mke2fs made */
         uint64_t bandwidth_rate;   /* bytes/s, each direction */
