@@ -973,8 +973,14 @@ static void create_finish_failure(CreateOperation *op) {
         container_teardown(c, NULL, request, &failure, stop_unit, delete_link);
 }
 
-/* Fails the Create (the first failure is the one reported). A running network worker is left to finish: only
- * if it made the veth may the cleanup delete a link of that name. */
+/* Fails the Create (the first failure is the one reported). Running workers are left to finish: only if the
+ * network worker made the veth may the cleanup delete a link of that name, and the rootfs worker may still
+ * be making the writable layer's file system (mke2fs, a loop device, mounts) that the cleanup must not race
+ * with. The last of them to finish finishes the failure. */
+static bool create_workers_running(const CreateOperation *op) {
+        return op->network_worker || op->rootfs_worker;
+}
+
 static void create_fail(CreateOperation *op, const sd_bus_error *error) {
         if (op->failing)
                 return;
@@ -984,8 +990,8 @@ static void create_fail(CreateOperation *op, const sd_bus_error *error) {
         op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
         op->call = wshd_call_free(op->call);
         op->status_source = sd_event_source_disable_unref(op->status_source);
-        if (op->network_worker)
-                return; /* create_network_done() finishes the failure */
+        if (create_workers_running(op))
+                return; /* the worker's done callback finishes the failure */
         create_finish_failure(op);
 }
 
@@ -1142,7 +1148,9 @@ static void create_bandwidth_done(Worker *w, int result, void *userdata) {
         op->network_worker = worker_free(op->network_worker);
         op->bandwidth_done = true;
         if (op->failing) {
-                create_finish_failure(op); /* the veth is ours (network_done): the cleanup deletes it */
+                /* the veth is ours (network_done): the cleanup deletes it */
+                if (!create_workers_running(op))
+                        create_finish_failure(op);
                 return;
         }
         if (result < 0) {
@@ -1184,7 +1192,8 @@ static void create_network_done(Worker *w, int result, void *userdata) {
         if (op->failing) {
                 /* Something else failed meanwhile: the veth is ours to delete only if we made it. */
                 op->network_done = result >= 0;
-                create_finish_failure(op);
+                if (!create_workers_running(op))
+                        create_finish_failure(op);
                 return;
         }
         if (result == -EEXIST) {
@@ -1573,6 +1582,13 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
         CreateOperation *op = userdata;
 
         op->rootfs_worker = worker_free(op->rootfs_worker);
+        if (op->failing) {
+                /* something else failed meanwhile; whatever the worker made is under <path>, which the
+                 * cleanup removes */
+                if (!create_workers_running(op))
+                        create_finish_failure(op);
+                return;
+        }
         if (result == -ENOMEDIUM) {
                 create_failf(op,
                              WARDEN_ERROR_ROOTFS_NOT_FOUND,

@@ -153,6 +153,15 @@ assert_eq "$(error_of gd Create "{'handle': <'dbad'>, 'disk_limit': <uint64 1000
 assert_eq "$(error_of gd Create "{'handle': <'dbad'>, 'disk_inode_limit': <uint64 100>}")" \
     org.freedesktop.DBus.Error.InvalidArgs "disk_inode_limit alone"
 assert_clean dbad
+# a Create with limits that fails late (its veth name is taken: the disk is made and mounted by then)
+# leaves no file system, loop device or ifb behind
+ip link add w-192-0 type veth peer name w-192-0p
+out=$(gd Create "{'handle': <'dlate'>, 'network': <'10.254.3.1'>, 'disk_limit': <uint64 $((8 * MIB))>,
+    'bandwidth': <(uint64 1000000, uint64 65536)>, 'memory_limit': <uint64 $((64 * MIB))>}" 2>&1) &&
+    fail "Create succeeded with its link name taken"
+assert_contains "$out" "w-192-0" "the error names the link"
+ip link del w-192-0
+assert_clean dlate w-192-0
 
 # the limits survive a restart of wardend
 systemctl restart warden.service
