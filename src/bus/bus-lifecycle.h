@@ -9,15 +9,18 @@
  *
  * Create, in order (each step undone if a later one fails):
  *     1. allocate     handle, uid, /30                      (on the loop, instant)
- *     2. rootfs       overlay + files + bind mounts          (worker process)
+ *     2. rootfs       overlay + files + bind mounts          (worker process; with a disk limit the writable
+ *                                                             layer's own ext4 first, src/core/disk.h)
  *     3. scope        helper forked, blocked; StartTransientUnit(PIDs=helper); JobRemoved → release it
  *     4. wshd         helper clones wshd into new namespaces; wshd reports READY on the status pipe
- *     5. network      veth pair with its peer made in wshd's netns (worker process)
- *     6. hello        wshd answers on its socket → state "active", state file, ContainerCreated, reply
+ *     5. network      veth pair with its peer made in wshd's netns (worker process), then the bandwidth
+ *                     limit's qdiscs and ifb if there is one (another worker)
+ *     6. hello        wshd answers on its socket → limits (bus_limits_container_created()) → state "active",
+ *                     state file, ContainerCreated, reply
  *
  * Teardown (Destroy, a failed Create, a lost wshd, an expired grace time, a dead container found at start):
- *     StopUnit → worker: delete the veth, detach and remove the rootfs → release uid and /30 → remove the
- *     state file → unregister → ContainerDestroyed (if it had been announced) → reply.
+ *     StopUnit → worker: delete the veth (and the ifb), detach and remove the rootfs → release uid and /30 →
+ *     remove the state file → unregister → ContainerDestroyed (if it had been announced) → reply.
  */
 
 #include <systemd/sd-bus.h>
