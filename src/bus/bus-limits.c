@@ -38,8 +38,8 @@ error_disk_range(sd_bus_error *error, const char *what, const char *bytes_name, 
         return sd_bus_error_setf(
                         error,
                         SD_BUS_ERROR_INVALID_ARGS,
-                        "%s '%s' must be from %llu (1 MiB) to %llu (16 TiB) bytes, and '%s' from %u to '%s' "
-                        "/ %u.",
+                        "%s '%s' must be from %llu (1 MiB) to %llu (16 TiB) bytes, "
+                        "and '%s' from %u to '%s' / %u.",
                         what,
                         bytes_name,
                         (unsigned long long) LIMIT_DISK_BYTES_MIN,
@@ -54,9 +54,8 @@ static int error_bandwidth_range(sd_bus_error *error, const Manager *m, const ch
         return sd_bus_error_setf(
                         error,
                         SD_BUS_ERROR_INVALID_ARGS,
-                        "%s: the rate must be from 1 to %u bytes/s, the burst from %llu bytes (the largest "
-                        "frame "
-                        "at MTU %u) to %llu (1 GiB) and at most %u seconds of the rate.",
+                        "%s: the rate must be from 1 to %u bytes/s, the burst from %llu bytes "
+                        "(the largest frame at MTU %u) to %llu (1 GiB) and at most %u seconds of the rate.",
                         what,
                         (unsigned) LIMIT_BANDWIDTH_RATE_MAX,
                         (unsigned long long) limit_bandwidth_min_burst(m->config.mtu),
@@ -494,9 +493,8 @@ static void memory_post_done(Worker *w, int result, void *userdata) {
         (void) sd_bus_error_setf(
                         &op->failure,
                         WARDEN_ERROR_LIMIT_FAILED,
-                        "The kernel refused memory limit %llu for '%s' (its usage could not be reclaimed "
-                        "below "
-                        "it); the limit stays %llu.",
+                        "The kernel refused memory limit %llu for '%s' (the usage cannot be reclaimed "
+                        "below it); the limit stays %llu.",
                         (unsigned long long) op->value,
                         c->handle,
                         (unsigned long long) (c->memory_limit > 0 ? c->memory_limit : in_force));
