@@ -9,9 +9,11 @@
 #include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-net.h"
+#include "bus-limits.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
 #include "fileio.h"
+#include "limit-check.h"
 #include "log.h"
 #include "parse-util.h"
 #include "strv.h"
@@ -199,7 +201,8 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
         if (r < 0)
                 return r;
 
-        /* Limits as set at Create (0: none); usage only where systemd reports it. */
+        /* Limits in force (0: none; the weight systemd's default if never set); usage only where systemd
+         * reports it. */
         r = sd_bus_message_append(
                         reply,
                         "{sv}{sv}{sv}",
@@ -208,7 +211,7 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                         c->memory_limit,
                         "cpu_weight",
                         "t",
-                        c->cpu_weight,
+                        c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT,
                         "pids_limit",
                         "t",
                         c->pids_limit);
@@ -229,6 +232,9 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                 if (r < 0)
                         return r;
         }
+        r = bus_limits_append_info(reply, c);
+        if (r < 0)
+                return r;
 
         r = bus_net_append_info(reply, c);
         if (r < 0)
@@ -380,21 +386,6 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         return 1;
 }
 
-int bus_container_method_not_supported(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        int r;
-
-        r = bus_verify_manage(m, error);
-        if (r < 0)
-                return r;
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_NOT_SUPPORTED,
-                        "%s() is not implemented by this version of wardend.",
-                        sd_bus_message_get_member(m));
-}
-
-#define NOT_SUPPORTED bus_container_method_not_supported
-
 /* clang-format off */
 const sd_bus_vtable container_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -423,10 +414,10 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, bus_copy_method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), bus_net_method_net_in, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, bus_net_method_net_out, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("t", weight), SD_BUS_RESULT("t", weight), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("a{st}", limits), SD_BUS_RESULT("a{st}", limits), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), NOT_SUPPORTED, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), bus_limits_method_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("t", weight), SD_BUS_RESULT("t", weight), bus_limits_method_cpu, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("a{st}", limits), SD_BUS_RESULT("a{st}", limits), bus_limits_method_disk, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), bus_limits_method_bandwidth, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 /* clang-format on */

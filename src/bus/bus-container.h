@@ -24,4 +24,3 @@ int container_bus_path(const Container *c, char **ret);
  * been read up to (not including) the first argument after the handle; userdata is the Container.
  */
 int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *error);
-int bus_container_method_not_supported(sd_bus_message *m, void *userdata, sd_bus_error *error);

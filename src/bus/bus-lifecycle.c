@@ -16,8 +16,10 @@
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
+#include "bandwidth.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-limits.h"
 #include "bus-net.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
@@ -42,12 +44,14 @@ typedef enum OperationType {
         OPERATION_CREATE,
         OPERATION_STOP,
         OPERATION_TEARDOWN,
+        OPERATION_LIMIT, /* held by src/bus/bus-limits.c */
 } OperationType;
 
 static const char *const operation_names[] = {
         [OPERATION_CREATE] = "being created",
         [OPERATION_STOP] = "being stopped",
         [OPERATION_TEARDOWN] = "being destroyed",
+        [OPERATION_LIMIT] = "being changed",
 };
 
 typedef struct CreateOperation CreateOperation;
@@ -85,6 +89,7 @@ struct CreateOperation {
         bool hello_done;
         bool network_done;
         bool firewall_done;
+        bool bandwidth_done;
         bool failing;
         sd_bus_error failure;
 };
@@ -92,8 +97,10 @@ struct CreateOperation {
 typedef struct StopOperation {
         OperationType type;
         Container *container;
-        sd_bus_message *request;
+        sd_bus_message *request; /* NULL for a stop of our own (bus_lifecycle_stop()) */
         WshdCall *call;
+        void (*done)(Container *c, int error, void *userdata);
+        void *userdata;
 } StopOperation;
 
 typedef struct TeardownOperation {
@@ -321,12 +328,16 @@ typedef struct LinkDeletion {
 
 static int link_deletion_work(void *data) {
         const char *ifname = data;
-        int r;
+        int r, q;
 
         r = network_teardown(ifname);
         if (r < 0)
                 log_warning_errno(r, "Failed to delete link '%s': %m", ifname);
-        return r;
+        /* and the ifb of its bandwidth limit, if it had one */
+        q = bandwidth_teardown(ifname);
+        if (q < 0)
+                log_warning_errno(q, "Failed to delete the ifb of link '%s': %m", ifname);
+        return r < 0 ? r : q;
 }
 
 static void link_deletion_done(Worker *w, int result, void *userdata) {
@@ -678,6 +689,7 @@ static void container_teardown(
         m->n_operations++;
         c->grace_source = sd_event_source_disable_unref(c->grace_source);
         c->track = sd_bus_track_unref(c->track);
+        bus_limits_forget(c);
 
         if (op->host_ifname[0])
                 link_deletion_start(m, op->host_ifname);
@@ -700,6 +712,10 @@ typedef struct CreateOptions {
         uint64_t memory_limit;
         uint64_t cpu_weight;
         uint64_t pids_limit;
+        uint64_t disk_limit;
+        uint64_t disk_inode_limit;
+        uint64_t bandwidth_rate;
+        uint64_t bandwidth_burst;
 } CreateOptions;
 
 static void create_options_done(CreateOptions *o) {
@@ -758,15 +774,22 @@ typedef struct OptionSpec {
 } OptionSpec;
 
 static const OptionSpec create_option_specs[] = {
-        { "handle", "s" },     { "rootfs", "s" },       { "bind_mounts", "a(ssb)" },
-        { "grace_time", "u" }, { "network", "s" },      { "properties", "a{ss}" },
-        { "env", "as" },       { "memory_limit", "t" }, { "cpu_weight", "t" },
-        { "pids_limit", "t" }, { "disk_limit", "t" },   { "bandwidth", "(tt)" },
+        { "handle", "s" },
+        { "rootfs", "s" },
+        { "bind_mounts", "a(ssb)" },
+        { "grace_time", "u" },
+        { "network", "s" },
+        { "properties", "a{ss}" },
+        { "env", "as" },
+        { "memory_limit", "t" },
+        { "cpu_weight", "t" },
+        { "pids_limit", "t" },
+        { "disk_limit", "t" },
+        { "bandwidth", "(tt)" },
+        { "disk_inode_limit", "t" },
 };
 
 static int read_create_option(sd_bus_message *m, const char *key, CreateOptions *o, sd_bus_error *error) {
-        uint64_t unused_t1, unused_t2;
-
         if (streq(key, "handle"))
                 return sd_bus_message_read(m, "s", &o->handle);
         if (streq(key, "rootfs"))
@@ -797,15 +820,12 @@ static int read_create_option(sd_bus_message *m, const char *key, CreateOptions 
                 return sd_bus_message_read(m, "t", &o->cpu_weight);
         if (streq(key, "pids_limit"))
                 return sd_bus_message_read(m, "t", &o->pids_limit);
-        if (streq(key, "disk_limit") || streq(key, "bandwidth")) {
-                (void) sd_bus_message_read(
-                                m, streq(key, "bandwidth") ? "(tt)" : "t", &unused_t1, &unused_t2);
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_NOT_SUPPORTED,
-                                "Option '%s' is not supported by this version of wardend.",
-                                key);
-        }
+        if (streq(key, "disk_limit"))
+                return sd_bus_message_read(m, "t", &o->disk_limit);
+        if (streq(key, "disk_inode_limit"))
+                return sd_bus_message_read(m, "t", &o->disk_inode_limit);
+        if (streq(key, "bandwidth"))
+                return sd_bus_message_read(m, "(tt)", &o->bandwidth_rate, &o->bandwidth_burst);
         assert_not_reached();
 }
 
@@ -920,6 +940,16 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
+        r = bus_limits_check_create_options(
+                        manager,
+                        o->memory_limit,
+                        o->disk_limit,
+                        o->disk_inode_limit,
+                        o->bandwidth_rate,
+                        o->bandwidth_burst,
+                        error);
+        if (r < 0)
+                return r;
         for (char **p = o->properties; p && p[0]; p += 2)
                 if (isempty(p[0]))
                         return sd_bus_error_set(
@@ -993,8 +1023,14 @@ static void create_finish_failure(CreateOperation *op) {
         container_teardown(c, NULL, request, &failure, stop_unit, delete_link);
 }
 
-/* Fails the Create (the first failure is the one reported). A running network worker is left to finish: only
- * if it made the veth may the cleanup delete a link of that name. */
+/* Fails the Create (the first failure is the one reported). Running workers are left to finish: only if the
+ * network worker made the veth may the cleanup delete a link of that name, and the rootfs worker may still
+ * be making the writable layer's file system (mke2fs, a loop device, mounts) that the cleanup must not race
+ * with. The last of them to finish finishes the failure. */
+static bool create_workers_running(const CreateOperation *op) {
+        return op->network_worker || op->rootfs_worker;
+}
+
 static void create_fail(CreateOperation *op, const sd_bus_error *error) {
         if (op->failing)
                 return;
@@ -1004,8 +1040,8 @@ static void create_fail(CreateOperation *op, const sd_bus_error *error) {
         op->timeout_source = sd_event_source_disable_unref(op->timeout_source);
         op->call = wshd_call_free(op->call);
         op->status_source = sd_event_source_disable_unref(op->status_source);
-        if (op->network_worker)
-                return; /* create_network_done() finishes the failure */
+        if (create_workers_running(op))
+                return; /* the worker's done callback finishes the failure */
         create_finish_failure(op);
 }
 
@@ -1039,6 +1075,15 @@ static void create_succeed(CreateOperation *op) {
         r = container_watch_leader(c);
         if (r < 0) {
                 create_failf(op, NULL, r, "Failed to watch wshd (PID %i): %m", (int) c->leader_pid);
+                return;
+        }
+        r = bus_limits_container_created(c);
+        if (r < 0) {
+                create_failf(op,
+                             WARDEN_ERROR_LIMIT_FAILED,
+                             0,
+                             "Failed to apply the limits of '%s'.",
+                             c->handle);
                 return;
         }
         r = bus_job_container_start(c);
@@ -1079,7 +1124,7 @@ static void create_succeed(CreateOperation *op) {
 }
 
 static void create_maybe_succeed(CreateOperation *op) {
-        if (op->hello_done && op->network_done && op->firewall_done)
+        if (op->hello_done && op->network_done && !op->network_worker && op->firewall_done)
                 create_succeed(op);
 }
 
@@ -1175,6 +1220,49 @@ static int create_network_work(void *data) {
         return network_setup(&j->config, j->netns_fd);
 }
 
+/* The bandwidth limit given to Create, on the veth that now exists (a worker, as network.c's). */
+static void create_bandwidth_done(Worker *w, int result, void *userdata) {
+        CreateOperation *op = userdata;
+
+        op->network_worker = worker_free(op->network_worker);
+        op->bandwidth_done = true;
+        if (op->failing) {
+                /* the veth is ours (network_done): the cleanup deletes it */
+                if (!create_workers_running(op))
+                        create_finish_failure(op);
+                return;
+        }
+        if (result < 0) {
+                create_failf(op,
+                             WARDEN_ERROR_LIMIT_FAILED,
+                             0,
+                             "Failed to limit the bandwidth of '%s' on '%s': %s",
+                             op->container->handle,
+                             op->network.host_ifname,
+                             strerror(-result));
+                return;
+        }
+        create_log_step(op, "create.bandwidth");
+        create_maybe_succeed(op);
+}
+
+static void create_start_bandwidth(CreateOperation *op) {
+        int r;
+
+        if (op->container->bandwidth_rate == 0 || op->bandwidth_done) {
+                create_maybe_succeed(op);
+                return;
+        }
+        r = bus_limits_start_bandwidth_worker(
+                        op->container,
+                        op->network.host_ifname,
+                        create_bandwidth_done,
+                        op,
+                        &op->network_worker);
+        if (r < 0)
+                create_failf(op, NULL, r, "Failed to start the bandwidth worker: %m");
+}
+
 static void create_network_done(Worker *w, int result, void *userdata) {
         CreateOperation *op = userdata;
 
@@ -1183,7 +1271,8 @@ static void create_network_done(Worker *w, int result, void *userdata) {
         if (op->failing) {
                 /* Something else failed meanwhile: the veth is ours to delete only if we made it. */
                 op->network_done = result >= 0;
-                create_finish_failure(op);
+                if (!create_workers_running(op))
+                        create_finish_failure(op);
                 return;
         }
         if (result == -EEXIST) {
@@ -1204,7 +1293,7 @@ static void create_network_done(Worker *w, int result, void *userdata) {
         }
         create_log_step(op, "create.network");
         op->network_done = true;
-        create_maybe_succeed(op);
+        create_start_bandwidth(op);
 }
 
 /* The helper made wshd's network namespace before anything else: build the veth in it while the rootfs is
@@ -1556,6 +1645,8 @@ static int rootfs_job_new(CreateOperation *op, RootfsJob **ret) {
                 .container_ip = j->strings[5] = strdup(c->container_ip),
                 .bind_mounts = j->bind_mounts,
                 .n_bind_mounts = j->n_bind_mounts,
+                .disk_bytes = c->disk_limit,
+                .disk_inodes = c->disk_inode_limit,
         };
         FOREACH_ARRAY(p, j->strings, ELEMENTSOF(j->strings))
                 if (!*p) {
@@ -1570,6 +1661,13 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
         CreateOperation *op = userdata;
 
         op->rootfs_worker = worker_free(op->rootfs_worker);
+        if (op->failing) {
+                /* something else failed meanwhile; whatever the worker made is under <path>, which the
+                 * cleanup removes */
+                if (!create_workers_running(op))
+                        create_finish_failure(op);
+                return;
+        }
         if (result == -ENOMEDIUM) {
                 create_failf(op,
                              WARDEN_ERROR_ROOTFS_NOT_FOUND,
@@ -1670,6 +1768,10 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         c->memory_limit = o->memory_limit;
         c->cpu_weight = o->cpu_weight;
         c->pids_limit = o->pids_limit;
+        c->disk_limit = o->disk_limit;
+        c->disk_inode_limit = o->disk_inode_limit;
+        c->bandwidth_rate = o->bandwidth_rate;
+        c->bandwidth_burst = o->bandwidth_burst;
         c->created_usec = now_usec(CLOCK_REALTIME);
 
         r = id_pool_allocate(m->uids, &c->uid);
@@ -1818,13 +1920,27 @@ static void stop_done(WshdCall *call, int error, WshdMessage *reply, void *userd
         op->call = wshd_call_free(op->call);
 
         if (error < 0) {
-                (void) sd_bus_reply_method_errnof(
-                                op->request, -error, "Failed to stop the processes of '%s': %m", c->handle);
+                if (op->request)
+                        (void) sd_bus_reply_method_errnof(
+                                        op->request,
+                                        -error,
+                                        "Failed to stop the processes of '%s': %m",
+                                        c->handle);
+                else
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        error,
+                                        c->handle,
+                                        "Failed to stop the processes of '%s': %m",
+                                        c->handle);
         } else {
                 container_set_state(c, CONTAINER_STOPPED);
-                (void) sd_bus_reply_method_return(op->request, NULL);
+                if (op->request)
+                        (void) sd_bus_reply_method_return(op->request, NULL);
                 log_full_errno_container(LOG_INFO, 0, c->handle, "Container '%s' stopped.", c->handle);
         }
+        if (op->done)
+                op->done(c, error < 0 ? error : 0, op->userdata);
         stop_operation_free(op);
         m->n_operations--;
 
@@ -1833,12 +1949,64 @@ static void stop_done(WshdCall *call, int error, WshdMessage *reply, void *userd
                 container_teardown(c, NULL, NULL, NULL, true, true);
 }
 
-int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Asks wshd to stop every other process; 'request' (may be NULL) is answered when it has. */
+static int
+container_stop(Container *c,
+               bool kill_now,
+               sd_bus_message *request,
+               void (*done)(Container *c, int error, void *userdata),
+               void *userdata) {
         _cleanup_free_ char *socket_path = NULL;
-        Container *c = userdata;
         StopOperation *op;
         WshdMessage req;
         uint64_t timeout;
+        int r;
+
+        timeout = kill_now ? 0 : c->manager->config.stop_timeout_usec;
+        if (asprintf(&socket_path, "%s/wshd.sock", c->path) < 0)
+                return -ENOMEM;
+        op = calloc(1, sizeof(StopOperation));
+        if (!op)
+                return -ENOMEM;
+        op->type = OPERATION_STOP;
+        op->container = c;
+        op->request = sd_bus_message_ref(request);
+        op->done = done;
+        op->userdata = userdata;
+
+        wshd_message_init(&req, WSHD_REQUEST_STOP, 0);
+        req.timeout_ms = (uint32_t) (timeout / USEC_PER_MSEC);
+        r = wshd_call(c->manager->event,
+                      socket_path,
+                      &req,
+                      timeout + 10 * USEC_PER_SEC,
+                      stop_done,
+                      op,
+                      &op->call);
+        wshd_message_done(&req);
+        if (r < 0) {
+                stop_operation_free(op);
+                return r;
+        }
+        c->operation = op;
+        c->manager->n_operations++;
+        return 0;
+}
+
+int bus_lifecycle_stop(
+                Container *c,
+                bool kill_now,
+                void (*done)(Container *c, int error, void *userdata),
+                void *userdata) {
+        if (c->operation)
+                return -EBUSY;
+        if (c->state != CONTAINER_ACTIVE && c->state != CONTAINER_STOPPED)
+                return -ESTALE;
+        return container_stop(c, kill_now, NULL, done, userdata);
+}
+
+int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
         int kill_now, r;
 
         r = bus_verify_manage(m, error);
@@ -1863,33 +2031,51 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
                                 c->handle,
                                 container_state_to_string(c->state));
 
-        timeout = kill_now ? 0 : c->manager->config.stop_timeout_usec;
-        if (asprintf(&socket_path, "%s/wshd.sock", c->path) < 0)
-                return -ENOMEM;
-        op = calloc(1, sizeof(StopOperation));
-        if (!op)
-                return -ENOMEM;
-        op->type = OPERATION_STOP;
-        op->container = c;
-        op->request = sd_bus_message_ref(m);
-
-        wshd_message_init(&req, WSHD_REQUEST_STOP, 0);
-        req.timeout_ms = (uint32_t) (timeout / USEC_PER_MSEC);
-        r = wshd_call(c->manager->event,
-                      socket_path,
-                      &req,
-                      timeout + 10 * USEC_PER_SEC,
-                      stop_done,
-                      op,
-                      &op->call);
-        wshd_message_done(&req);
-        if (r < 0) {
-                stop_operation_free(op);
+        r = container_stop(c, kill_now, m, NULL, NULL);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to reach wshd of '%s': %m", c->handle);
-        }
-        c->operation = op;
-        c->manager->n_operations++;
         return 1;
+}
+
+/* ---- operations of other modules (limits) --------------------------------------------------------- */
+
+static const OperationType limit_operation = OPERATION_LIMIT;
+
+int bus_lifecycle_check_idle(Container *c, sd_bus_error *error) {
+        if (!c->operation)
+                return 0;
+        return sd_bus_error_setf(
+                        error,
+                        WARDEN_ERROR_INVALID_STATE,
+                        "Container '%s' is %s.",
+                        c->handle,
+                        container_busy_reason(c));
+}
+
+void bus_lifecycle_hold(Container *c) {
+        assert(!c->operation);
+        c->operation = (void *) &limit_operation;
+        c->manager->n_operations++;
+}
+
+bool bus_lifecycle_is_held(const Container *c) {
+        return c->operation == &limit_operation;
+}
+
+bool bus_lifecycle_release(Container *c) {
+        assert(c->operation == &limit_operation);
+        c->operation = NULL;
+        assert(c->manager->n_operations > 0);
+        c->manager->n_operations--;
+        /* wshd died meanwhile (leader_exited() left it to us): clean up now */
+        if (!c->leader_source && c->state != CONTAINER_DESTROYED) {
+                container_teardown(c, NULL, NULL, NULL, true, true);
+                return false;
+        }
+        /* the grace time may have run out meanwhile (grace_expired() left it to the next reference) */
+        if (!c->track)
+                container_arm_grace(c);
+        return true;
 }
 
 /* ---- destroy ------------------------------------------------------------------------------------- */
@@ -2087,6 +2273,7 @@ int bus_lifecycle_adopt(Manager *m) {
                 }
                 (void) bus_job_container_adopt(c); /* logs; Spawn refuses without it */
                 container_arm_grace(c);
+                bus_limits_adopt(c);
         }
 
         adopt_orphan_dirs(m);

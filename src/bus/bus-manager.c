@@ -8,6 +8,7 @@
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-limits.h"
 #include "bus-manager.h"
 #include "bus-net.h"
 #include "bus-util.h"
@@ -139,13 +140,14 @@ DEFINE_METHOD_BY_HANDLE(link, bus_job_method_link, true)
 DEFINE_METHOD_BY_HANDLE(stream, bus_job_method_stream, true)
 DEFINE_METHOD_BY_HANDLE(signal, bus_job_method_signal, true)
 DEFINE_METHOD_BY_HANDLE(resize_tty, bus_job_method_resize_tty, true)
-DEFINE_METHOD_BY_HANDLE(container_not_supported, bus_container_method_not_supported, true)
 DEFINE_METHOD_BY_HANDLE(copy_in, bus_copy_method_copy_in, true)
 DEFINE_METHOD_BY_HANDLE(copy_out, bus_copy_method_copy_out, true)
 DEFINE_METHOD_BY_HANDLE(net_in, bus_net_method_net_in, true)
 DEFINE_METHOD_BY_HANDLE(net_out, bus_net_method_net_out, true)
-
-#define BY_HANDLE method_container_not_supported
+DEFINE_METHOD_BY_HANDLE(limit_memory, bus_limits_method_memory, true)
+DEFINE_METHOD_BY_HANDLE(limit_cpu, bus_limits_method_cpu, true)
+DEFINE_METHOD_BY_HANDLE(limit_disk, bus_limits_method_disk, true)
+DEFINE_METHOD_BY_HANDLE(limit_bandwidth, bus_limits_method_bandwidth, true)
 
 /* clang-format off */
 const sd_bus_vtable manager_vtable[] = {
@@ -170,10 +172,10 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("CopyOut", SD_BUS_ARGS("s", handle, "s", src_path, "s", dst_path, "s", owner), SD_BUS_NO_RESULT, method_copy_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetIn", SD_BUS_ARGS("s", handle, "q", host_port, "q", container_port), SD_BUS_RESULT("q", host_port, "q", container_port), method_net_in, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, method_net_out, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("s", handle, "t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), BY_HANDLE, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), method_limit_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), method_limit_cpu, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), method_limit_disk, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("s", handle, "t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), method_limit_bandwidth, SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_ARGS("ContainerCreated", SD_BUS_ARGS("s", handle, "o", container), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerDestroyed", SD_BUS_ARGS("s", handle), 0),

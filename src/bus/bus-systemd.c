@@ -11,7 +11,6 @@
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER_INTERFACE "org.freedesktop.systemd1.Manager"
 #define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
-#define WARDEN_SLICE "warden.slice"
 
 struct SystemdJob {
         Manager *manager;
@@ -206,7 +205,9 @@ int bus_systemd_start_scope(
         if (r < 0)
                 return r;
         if (c->memory_limit > 0) {
-                r = sd_bus_message_append(msg, "(sv)", "MemoryMax", "t", c->memory_limit);
+                /* a hard cap: no swap beyond it (cgroup2; on v1 bus-limits.c sets memory.memsw) */
+                r = sd_bus_message_append(
+                                msg, "(sv)(sv)", "MemoryMax", "t", c->memory_limit, "MemorySwapMax", "t", 0);
                 if (r < 0)
                         return r;
         }
@@ -277,4 +278,41 @@ int bus_systemd_unit_path(const char *unit, char **ret) {
         int r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, ret);
 
         return r < 0 ? r : 0;
+}
+
+int bus_systemd_set_unit_properties(
+                Manager *m,
+                const char *unit,
+                const UnitProperty *props,
+                size_t n_props,
+                sd_bus_message_handler_t cb,
+                void *userdata,
+                sd_bus_slot **ret_slot) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(
+                        m->bus,
+                        &msg,
+                        SYSTEMD_BUS_NAME,
+                        SYSTEMD_PATH,
+                        SYSTEMD_MANAGER_INTERFACE,
+                        "SetUnitProperties");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "sb", unit, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        FOREACH_ARRAY(p, props, n_props) {
+                r = sd_bus_message_append(msg, "(sv)", p->name, "t", p->value);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(m->bus, ret_slot, msg, cb, userdata, 0);
 }

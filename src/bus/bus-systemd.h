@@ -13,6 +13,8 @@
 #include "container.h"
 #include "manager.h"
 
+#define WARDEN_SLICE "warden.slice"
+
 typedef struct SystemdJob SystemdJob;
 
 /*
@@ -42,6 +44,26 @@ int bus_systemd_start_scope(
 /* StopUnit(unit, "fail"). A unit systemd does not know is "done" at once. */
 int bus_systemd_stop_unit(
                 Manager *m, const char *unit, systemd_job_done_t cb, void *userdata, SystemdJob **ret);
+
+/* One unit property of type t, for bus_systemd_set_unit_properties(). */
+typedef struct UnitProperty {
+        const char *name;
+        uint64_t value;
+} UnitProperty;
+
+/*
+ * SetUnitProperties(unit, runtime=true, props): systemd applies them to the cgroup at once and keeps them
+ * until the unit goes. No job: 'cb' gets systemd's reply (a method error if it refused); freeing *ret_slot
+ * cancels the call.
+ */
+int bus_systemd_set_unit_properties(
+                Manager *m,
+                const char *unit,
+                const UnitProperty *props,
+                size_t n_props,
+                sd_bus_message_handler_t cb,
+                void *userdata,
+                sd_bus_slot **ret_slot);
 
 SystemdJob *bus_systemd_job_free(SystemdJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SystemdJob *, bus_systemd_job_free);

@@ -62,6 +62,7 @@ Container *container_free(Container *c) {
                 manager_remove_container(c->manager, c);
         sd_event_source_disable_unref(c->leader_source);
         sd_event_source_disable_unref(c->grace_source);
+        sd_event_source_disable_unref(c->oom_source);
         sd_bus_track_unref(c->track);
         if (c->jobs_runtime_free)
                 c->jobs_runtime_free(c);
@@ -276,6 +277,19 @@ int container_serialize(const Container *c, char **ret) {
                 fprintf(f, "PIDS_LIMIT=%llu\n", (unsigned long long) c->pids_limit);
         if (c->job_ids_reserved > 0)
                 fprintf(f, "JOB_IDS_RESERVED=%u\n", c->job_ids_reserved);
+        {
+                const struct {
+                        const char *key;
+                        uint64_t value;
+                } limits[] = {
+                        { "DISK_LIMIT", c->disk_limit },         { "DISK_INODE_LIMIT", c->disk_inode_limit },
+                        { "BANDWIDTH_RATE", c->bandwidth_rate }, { "BANDWIDTH_BURST", c->bandwidth_burst },
+                        { "OOM_KILLS", c->oom_kills },
+                };
+                FOREACH_ARRAY(l, limits, ELEMENTSOF(limits))
+                        if (l->value > 0)
+                                fprintf(f, "%s=%llu\n", l->key, (unsigned long long) l->value);
+        }
         for (char **p = c->properties; p && p[0] && p[1]; p += 2) {
                 fputs("PROPERTY=", f);
                 escape_value(f, p[0]);
@@ -413,6 +427,21 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
                 if (parse_uint32(value, &c->job_ids_reserved) < 0)
                         return -EINVAL;
                 c->next_job_id = c->job_ids_reserved + 1;
+        } else if (streq(key, "DISK_LIMIT")) {
+                if (parse_uint64(value, &c->disk_limit) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "DISK_INODE_LIMIT")) {
+                if (parse_uint64(value, &c->disk_inode_limit) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "BANDWIDTH_RATE")) {
+                if (parse_uint64(value, &c->bandwidth_rate) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "BANDWIDTH_BURST")) {
+                if (parse_uint64(value, &c->bandwidth_burst) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "OOM_KILLS")) {
+                if (parse_uint64(value, &c->oom_kills) < 0)
+                        return -EINVAL;
         } else if (streq(key, "ENV"))
                 return strv_consume(&c->env, TAKE_PTR(value));
         else if (streq(key, "EVENT"))

@@ -45,7 +45,7 @@ typedef struct Container {
         uint32_t uid;          /* of the container's user, from the uid pool; 0 if none */
         uint32_t net_id;       /* index of its /30 in the address pool; names its veth w-<id>-0 */
         bool has_net;
-        uint64_t memory_limit; /* create-time limits, 0 = none */
+        uint64_t memory_limit; /* limits in force (Create, src/bus/bus-limits.c); 0 = none */
         uint64_t cpu_weight;
         uint64_t pids_limit;
         uint32_t job_ids_reserved; /* job ids up to this one may have been handed out (persisted in blocks)
@@ -60,6 +60,11 @@ typedef struct Container {
         size_t n_net_in;
         NetOutRule *net_out; /* NetOut rules, in the order made */
         size_t n_net_out;
+        uint64_t disk_limit;       /* bytes of the writable layer's own file system */
+        uint64_t disk_inode_limit; /* its inodes, as many as mke2fs made */
+        uint64_t bandwidth_rate;   /* bytes/s, each direction */
+        uint64_t bandwidth_burst;  /* bytes */
+        uint64_t oom_kills;        /* the memory cgroup's OOM kill counter when last seen */
 
         /* Runtime only, never persisted. */
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
@@ -69,7 +74,10 @@ typedef struct Container {
         void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
         void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
-        bool firewall_added; /* its nft objects were submitted (firewall_add_container()) */
+        bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
+        sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
+        bool oom_pending;            /* an OOM came while a limit was being changed */
+        bool oom_stopping;           /* the Stop that follows an OOM is in flight */
 } Container;
 
 const char *container_state_to_string(ContainerState s) _pure_;

@@ -42,6 +42,7 @@
 #include <netlink/socket.h>
 
 #include "log.h"
+#include "netlink-util.h"
 #include "network.h"
 
 DEFINE_CLEANUP_FUNC_VOID(struct rtnl_link *, rtnl_link_put);
@@ -50,20 +51,14 @@ DEFINE_CLEANUP_FUNC_VOID(struct rtnl_route *, rtnl_route_put);
 DEFINE_CLEANUP_FUNC_VOID(struct nl_addr *, nl_addr_put);
 DEFINE_CLEANUP_FUNC_VOID(struct nl_msg *, nlmsg_free);
 
-/* A route socket plus the errno of the last error the kernel answered on it. */
-typedef struct Netlink {
-        struct nl_sock *sk;
-        int kernel_error; /* negative errno, 0 if none */
-} Netlink;
-
-static void netlink_done(Netlink *nl) {
+void netlink_done(Netlink *nl) {
         if (nl->sk)
                 nl_socket_free(nl->sk); /* closes the socket too */
         nl->sk = NULL;
 }
 
 /* The reverse of libnl's nl_syserr2nlerr(), for errors libnl produced itself. */
-static int errno_from_nlerr(int nlerr) {
+int errno_from_nlerr(int nlerr) {
         static const struct {
                 int nle;
                 int errnum;
@@ -101,7 +96,7 @@ static int errno_from_nlerr(int nlerr) {
 }
 
 /* Turns a libnl return value into 0 or a negative errno, preferring what the kernel said. */
-static int netlink_result(Netlink *nl, int r) {
+int netlink_result(Netlink *nl, int r) {
         int kernel_error = nl->kernel_error;
 
         nl->kernel_error = 0;
@@ -119,7 +114,7 @@ static int netlink_error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *u
         return NL_STOP; /* libnl then returns its own code for it, which netlink_result() replaces */
 }
 
-static int netlink_open(Netlink *ret) {
+int netlink_open(Netlink *ret) {
         struct nl_sock *sk;
         int r;
 

@@ -16,6 +16,7 @@
 
 #include <libmount.h>
 
+#include "disk.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -503,12 +504,13 @@ static int bind_mount_one(int root_fd, const BindMount *b) {
         return 0;
 }
 
-static int mount_overlay(const char *base, const char *path, const char *target) {
+/* lowerdir=base, upperdir and workdir in 'layer' */
+static int mount_overlay(const char *base, const char *layer, const char *target) {
         _cleanup_(mnt_free_contextp) struct libmnt_context *cxt = NULL;
         _cleanup_free_ char *options = NULL;
         int r;
 
-        if (asprintf(&options, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", base, path, path) < 0)
+        if (asprintf(&options, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", base, layer, layer) < 0)
                 return -ENOMEM;
         cxt = mnt_new_context();
         if (!cxt)
@@ -540,12 +542,25 @@ static int mount_overlay(const char *base, const char *path, const char *target)
 
 /* Everything after mkdir <path>; the caller undoes it all on failure. */
 static int rootfs_populate(const RootfsConfig *cfg) {
-        _cleanup_free_ char *upper = NULL, *work = NULL, *rootfs = NULL;
+        _cleanup_free_ char *layer = NULL, *upper = NULL, *work = NULL, *rootfs = NULL;
         _cleanup_close_ int root_fd = -EBADF;
         struct stat st;
         int r;
 
-        if (asprintf(&upper, "%s/upper", cfg->path) < 0 || asprintf(&work, "%s/work", cfg->path) < 0 ||
+        /* the writable layer: in <path>, or on its own size-capped file system at <path>/disk */
+        if (cfg->disk_bytes > 0) {
+                r = disk_setup(cfg->path, cfg->disk_bytes, cfg->disk_inodes);
+                if (r < 0)
+                        return log_debug_errno(
+                                        r, "Failed to make the writable layer of '%s': %m", cfg->path);
+                if (asprintf(&layer, "%s/" DISK_MOUNT, cfg->path) < 0)
+                        return -ENOMEM;
+        } else {
+                layer = strdup(cfg->path);
+                if (!layer)
+                        return -ENOMEM;
+        }
+        if (asprintf(&upper, "%s/upper", layer) < 0 || asprintf(&work, "%s/work", layer) < 0 ||
             asprintf(&rootfs, "%s/rootfs", cfg->path) < 0)
                 return -ENOMEM;
 
@@ -557,7 +572,7 @@ static int rootfs_populate(const RootfsConfig *cfg) {
             chmod(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0 || mkdir(rootfs, 0755) < 0)
                 return log_debug_errno(errno, "Failed to create the layout of '%s': %m", cfg->path);
 
-        r = mount_overlay(cfg->base, cfg->path, rootfs);
+        r = mount_overlay(cfg->base, layer, rootfs);
         if (r < 0)
                 return log_debug_errno(
                                 r, "Failed to mount overlay on '%s' (lowerdir '%s'): %m", rootfs, cfg->base);
@@ -787,6 +802,7 @@ static int rm_rf(const char *path) {
 int rootfs_teardown(const char *path) {
         _cleanup_free_ char *rootfs = NULL;
         struct stat st;
+        int r;
 
         assert(path);
 
@@ -816,6 +832,10 @@ int rootfs_teardown(const char *path) {
                         return log_debug_errno(errno, "Failed to unmount '%s': %m", rootfs);
                 }
         }
+        /* the writable layer's own file system, if it has one */
+        r = disk_teardown(path);
+        if (r < 0)
+                return r;
 
         return rm_rf(path);
 }

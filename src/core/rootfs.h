@@ -8,6 +8,12 @@
  *     <path>/work/    overlay workdir
  *     <path>/rootfs/  the overlay: lowerdir=<base rootfs> (never written), upperdir, workdir
  *
+ * or, with a disk limit, the writable layer on a file system of its own (disk.h), where upperdir and workdir
+ * must both be:
+ *
+ *     <path>/disk.img, <path>/disk/   the file system's image and its mount point
+ *     <path>/disk/upper/, <path>/disk/work/
+ *
  * plus the request's bind mounts on top of <path>/rootfs, and the container's own files written through the
  * overlay (so they land in the writable layer): /etc/hostname, /etc/hosts, /etc/resolv.conf, and its
  * unprivileged user in /etc/passwd and /etc/group with a home directory.
@@ -18,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -53,6 +60,8 @@ typedef struct RootfsConfig {
         const char *container_ip;
         const BindMount *bind_mounts;
         size_t n_bind_mounts;
+        uint64_t disk_bytes;  /* > 0: the writable layer on a file system of this size (disk.h) */
+        uint64_t disk_inodes; /* and this many inodes; 0: mke2fs's default */
 } RootfsConfig;
 
 /*
@@ -68,8 +77,8 @@ typedef struct RootfsConfig {
  */
 int rootfs_setup(const RootfsConfig *cfg);
 
-/* Lazily detaches <path>/rootfs with everything mounted below it, then removes <path> without crossing into
- * other file systems. 0 if <path> does not exist. */
+/* Lazily detaches <path>/rootfs with everything mounted below it, and <path>/disk if there is one, then
+ * removes <path> without crossing into other file systems. 0 if <path> does not exist. */
 int rootfs_teardown(const char *path);
 
 /*

@@ -7,6 +7,7 @@
 #include "cgroup-util.h"
 #include "fileio.h"
 #include "macro.h"
+#include "parse-util.h"
 
 int cg_pid_get_path(pid_t pid, const char *controller, char **ret) {
         _cleanup_free_ char *path = NULL, *text = NULL;
@@ -32,4 +33,39 @@ int cg_pid_get_path(pid_t pid, const char *controller, char **ret) {
                 return *ret ? 0 : -ENOMEM;
         }
         return -ENOENT;
+}
+
+int cg_keyed_get_uint64(const char *text, const char *key, uint64_t *ret) {
+        size_t klen = strlen(key);
+
+        for (const char *p = text; p && *p;) {
+                const char *eol = strchrnul(p, '\n');
+
+                if ((size_t) (eol - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+                        _cleanup_free_ char *value = strndup(p + klen + 1, (size_t) (eol - p) - klen - 1);
+
+                        if (!value)
+                                return -ENOMEM;
+                        return parse_uint64(value, ret) < 0 ? -EINVAL : 0;
+                }
+                p = *eol ? eol + 1 : NULL;
+        }
+        return -ENOENT;
+}
+
+int cg_parse_limit(const char *text, uint64_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        size_t n;
+
+        n = strlen(text);
+        while (n > 0 && strchr(" \t\n", text[n - 1]))
+                n--;
+        s = strndup(text, n);
+        if (!s)
+                return -ENOMEM;
+        if (streq(s, "max")) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        return parse_uint64(s, ret) < 0 ? -EINVAL : 0;
 }

@@ -129,6 +129,29 @@ in_container() {
     nsenter -t "$pid" -m -u -i -n -p -r -w -- "$@"
 }
 
+# in_container_scope HANDLE CMD...: run CMD inside the container like in_container, but charged to the
+# container's cgroups, so that its memory, pids and CPU limits apply: a subshell first moves itself into
+# every cgroup of the container's scope (each v1 hierarchy that has warden.slice/warden-HANDLE.scope, and
+# cgroup2), then enters the namespaces. (A process that is only nsenter'ed stays in the caller's cgroups.)
+# in_container_scope_pid HANDLE PID CMD... does the same with wshd's PID given (no call to wardend).
+in_container_scope() {
+    local h=$1 pid
+    pid=$(leader "$h"); shift
+    in_container_scope_pid "$h" "$pid" "$@"
+}
+in_container_scope_pid() {
+    local h=$1 pid=$2; shift 2
+    (
+        for d in /sys/fs/cgroup/*/warden.slice/"warden-$h.scope" /sys/fs/cgroup/warden.slice/"warden-$h.scope"; do
+            # cpu,cpuacct is a symlink to cpu: once is enough
+            [[ -d $d && ! -L ${d%/warden.slice/*} ]] || continue
+            echo "$BASHPID" >"$d/cgroup.procs"
+        done
+        # the same namespaces as in_container, with wshd's PID known already
+        exec nsenter -t "$pid" -m -u -i -n -p -r -w -- "$@"
+    )
+}
+
 # leftovers HANDLE [LINK]: print everything of container HANDLE that still exists (empty: nothing)
 leftovers() {
     local h=$1 link=${2:-}
@@ -136,6 +159,10 @@ leftovers() {
     [[ -e $WARDEN_DEPOT/$h ]] && echo "directory: $WARDEN_DEPOT/$h"
     [[ -e /run/warden/containers/$h ]] && echo "state file: /run/warden/containers/$h"
     if [[ -n $link ]] && ip link show "$link" >/dev/null 2>&1; then echo "link: $link"; fi
+    # the ifb of a bandwidth limit (w-ID-i next to w-ID-0), and the loop device of a disk limit
+    if [[ $link == w-*-0 ]] && ip link show "${link%-0}-i" >/dev/null 2>&1; then echo "ifb: ${link%-0}-i"; fi
+    losetup -l -n -O NAME,BACK-FILE 2>/dev/null | awk -v p="$WARDEN_DEPOT/$h/" \
+        'index($2, p) == 1 { print "loop device: " $1 " on " $2 }' || true
     local state
     state=$(systemctl show -P ActiveState "warden-$h.scope" 2>/dev/null || true)
     [[ -n $state && $state != inactive ]] && echo "unit: warden-$h.scope is $state"
@@ -146,11 +173,31 @@ leftovers() {
 
 # assert_clean HANDLE [LINK]: nothing of HANDLE is left. The veth is deleted right after Destroy answers
 # (off the caller's path, see org.warden.Manager(5)): give that a moment.
+# A loop device detaches itself once the container's mount namespace is gone: that too may take a moment.
 assert_clean() {
     local left tries=50
-    while [[ -n ${2:-} ]] && ip link show "$2" >/dev/null 2>&1 && ((tries-- > 0)); do sleep 0.1; done
-    left=$(leftovers "$@")
+    while left=$(leftovers "$@") && [[ -n $left ]] && ((tries-- > 0)); do sleep 0.1; done
     [[ -z $left ]] || fail "left behind by '$1': $left"
+}
+
+# warden_leftovers: print anything of warden's that exists in the sandbox, whatever container it was
+# (empty: nothing): links and ifbs w-*, qdiscs other than the default on any link, loop devices on files in
+# the depot, mounts below it, scopes in warden.slice
+warden_leftovers() {
+    ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^w-/ { sub(/@.*/, "", $2); print "link: " $2 }'
+    tc qdisc show 2>/dev/null | grep -v -E '^qdisc (noqueue|noop) ' | sed 's/^/qdisc: /' || true
+    losetup -l -n -O NAME,BACK-FILE 2>/dev/null | awk -v p="$WARDEN_DEPOT/" \
+        'index($2, p) == 1 { print "loop device: " $1 " on " $2 }' || true
+    grep -F " $WARDEN_DEPOT/" /proc/self/mountinfo | sed 's/^/mount: /' || true
+    find /sys/fs/cgroup -maxdepth 3 -type d -name 'warden-*.scope' 2>/dev/null | sed 's/^/cgroup: /'
+    true
+}
+
+# assert_all_clean: warden_leftovers is empty (after a moment for the kernel to finish deleting)
+assert_all_clean() {
+    local left tries=50
+    while left=$(warden_leftovers) && [[ -n $left ]] && ((tries-- > 0)); do sleep 0.1; done
+    [[ -z $left ]] || fail "warden left behind: $left"
 }
 
 # destroy_all: destroy every container (cleanup traps)

@@ -276,18 +276,13 @@ TEST(container_object_properties) {
         fixture_done(&f);
 }
 
-/* As root these get NotSupported; as anyone else, AccessDenied before anything else. */
-TEST(unimplemented_methods) {
-        const char *expected = geteuid() == 0 ? SD_BUS_ERROR_NOT_SUPPORTED : SD_BUS_ERROR_ACCESS_DENIED;
+/* As root these get a state error; as anyone else, AccessDenied before anything else. */
+TEST(container_not_ready) {
         Fixture f;
         sd_bus_message *m;
 
         fixture_init(&f);
         add_container(&f, "x", NULL, NULL);
-
-        m = manager_call(&f, "LimitMemory");
-        ASSERT_OK(sd_bus_message_append(m, "st", "x", (uint64_t) 0));
-        expect_error(&f, m, expected);
 
         /* a container that is not active runs no job */
         m = new_call(&f, "/org/warden/container/x", WARDEN_CONTAINER_INTERFACE, "Spawn");
@@ -386,14 +381,69 @@ TEST(create_validation) {
                         "t",
                         (uint64_t) 20000);
 
+        /* limits out of range */
         expect_create_error(
                         &f,
-                        SD_BUS_ERROR_NOT_SUPPORTED,
+                        SD_BUS_ERROR_INVALID_ARGS,
                         2,
                         "rootfs",
                         "s",
                         "/usr",
                         "disk_limit",
+                        "t",
+                        (uint64_t) 1);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "disk_inode_limit",
+                        "t",
+                        (uint64_t) 100); /* without disk_limit */
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        3,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "disk_limit",
+                        "t",
+                        (uint64_t) 1 << 20,
+                        "disk_inode_limit",
+                        "t",
+                        (uint64_t) 2000); /* more than one per KiB */
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "memory_limit",
+                        "t",
+                        (uint64_t) 4096);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "bandwidth",
+                        "(tt)",
+                        (uint64_t) 1000000,
+                        (uint64_t) 0);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "bandwidth",
                         "t",
                         (uint64_t) 1);
 
@@ -496,6 +546,131 @@ TEST(spawn_validation) {
         m = manager_call(&f, "ResizeTty");
         ASSERT_OK(sd_bus_message_append(m, "suqq", "x", 1, 24, 80));
         expect_error(&f, m, WARDEN_ERROR_NO_SUCH_JOB);
+        fixture_done(&f);
+}
+
+/* The Limit* methods: queries answer what is recorded; changes are checked before anything happens. */
+TEST(limits) {
+        Fixture f;
+        sd_bus_message *m, *reply;
+        Container *c;
+        const char *k1 = NULL, *k2 = NULL;
+        uint64_t a = 0, b = 0;
+
+        fixture_init(&f);
+        if (geteuid() != 0) {
+                /* everyone else is refused before anything is looked at */
+                m = manager_call(&f, "LimitCpu");
+                ASSERT_OK(sd_bus_message_append(m, "st", "nope", (uint64_t) 0));
+                expect_error(&f, m, SD_BUS_ERROR_ACCESS_DENIED);
+                fixture_done(&f);
+                return;
+        }
+        c = add_container(&f, "lim", NULL, NULL);
+
+        /* being created: neither queries nor changes */
+        m = manager_call(&f, "LimitMemory");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 0));
+        expect_error(&f, m, WARDEN_ERROR_INVALID_STATE);
+
+        c->state = CONTAINER_STOPPED;
+        c->memory_limit = 32 << 20;
+        c->disk_limit = 16 << 20;
+        c->disk_inode_limit = 4096;
+        c->bandwidth_rate = 125000;
+        c->bandwidth_burst = 16384;
+        c->has_net = true;
+
+        m = manager_call(&f, "LimitMemory");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 0));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "t", &a));
+        ASSERT_EQ(a, 32u << 20);
+        sd_bus_message_unref(reply);
+
+        m = new_call(&f, "/org/warden/container/lim", WARDEN_CONTAINER_INTERFACE, "LimitCpu");
+        ASSERT_OK(sd_bus_message_append(m, "t", (uint64_t) 0));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "t", &a));
+        ASSERT_EQ(a, 100u); /* never set: systemd's default is in force */
+        sd_bus_message_unref(reply);
+
+        m = manager_call(&f, "LimitBandwidth");
+        ASSERT_OK(sd_bus_message_append(m, "stt", "lim", (uint64_t) 0, (uint64_t) 0));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "tt", &a, &b));
+        ASSERT_EQ(a, 125000u);
+        ASSERT_EQ(b, 16384u);
+        sd_bus_message_unref(reply);
+
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 0));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "a{st}", 2, &k1, &a, &k2, &b));
+        ASSERT_STREQ(k1, "byte_limit");
+        ASSERT_STREQ(k2, "inode_limit");
+        ASSERT_EQ(a, 16u << 20);
+        ASSERT_EQ(b, 4096u);
+        sd_bus_message_unref(reply);
+
+        /* a stopped container: no changes */
+        m = manager_call(&f, "LimitCpu");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 200));
+        expect_error(&f, m, WARDEN_ERROR_INVALID_STATE);
+
+        /* active: bad values are InvalidArgs, before anything is asked of systemd or the kernel */
+        c->state = CONTAINER_ACTIVE;
+        m = manager_call(&f, "LimitCpu");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 10001));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        m = manager_call(&f, "LimitMemory");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 1000));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        m = manager_call(&f, "LimitBandwidth");
+        ASSERT_OK(sd_bus_message_append(m, "stt", "lim", (uint64_t) 1000000, (uint64_t) 0));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        m = manager_call(&f, "LimitBandwidth");
+        ASSERT_OK(sd_bus_message_append(m, "stt", "lim", (uint64_t) 1000000, (uint64_t) 100));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* below one frame */
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "bytes", (uint64_t) 1));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* unknown key */
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(
+                        m,
+                        "sa{st}",
+                        "lim",
+                        2,
+                        "byte_limit",
+                        (uint64_t) 1 << 24,
+                        "byte_limit",
+                        (uint64_t) 1 << 24));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* twice */
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "byte_limit", (uint64_t) 100));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        /* the disk limits are those of the file system made at Create: the same values are fine, others
+         * are LimitFailed */
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "byte_limit", (uint64_t) 16 << 20));
+        sd_bus_message_unref(expect_ok(&f, m));
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "byte_limit", (uint64_t) 32 << 20));
+        expect_error(&f, m, WARDEN_ERROR_LIMIT_FAILED);
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "inode_limit", (uint64_t) 5000));
+        expect_error(&f, m, WARDEN_ERROR_LIMIT_FAILED);
+        c->disk_limit = 0;
+        c->disk_inode_limit = 0;
+        m = manager_call(&f, "LimitDisk");
+        ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "byte_limit", (uint64_t) 16 << 20));
+        expect_error(&f, m, WARDEN_ERROR_LIMIT_FAILED); /* no capped layer: only at Create */
+
+        /* an unknown container */
+        m = manager_call(&f, "LimitMemory");
+        ASSERT_OK(sd_bus_message_append(m, "st", "nope", (uint64_t) 0));
+        expect_error(&f, m, WARDEN_ERROR_NO_SUCH_CONTAINER);
         fixture_done(&f);
 }
 

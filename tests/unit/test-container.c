@@ -68,6 +68,11 @@ TEST(serialize_roundtrip) {
         c->memory_limit = 64ULL << 20;
         c->cpu_weight = 200;
         c->pids_limit = 512;
+        c->disk_limit = 16ULL << 20;
+        c->disk_inode_limit = 4096;
+        c->bandwidth_rate = 1000000;
+        c->bandwidth_burst = 65536;
+        c->oom_kills = 3;
         ASSERT_OK(container_set_property(c, "owner", "team=a\\b"));
         ASSERT_OK(container_set_property(c, "weird\tkey", "line1\nline2\x7f"));
         ASSERT_OK(strv_extend(&c->env, "PATH=/bin:/usr/bin"));
@@ -92,6 +97,12 @@ TEST(serialize_roundtrip) {
         ASSERT_EQ(d->memory_limit, 64ULL << 20);
         ASSERT_EQ(d->cpu_weight, 200u);
         ASSERT_EQ(d->pids_limit, 512u);
+        ASSERT_EQ(d->disk_limit, 16ULL << 20);
+        ASSERT_EQ(d->disk_inode_limit, 4096u);
+        ASSERT_EQ(d->bandwidth_rate, 1000000u);
+        ASSERT_EQ(d->bandwidth_burst, 65536u);
+        ASSERT_EQ(d->oom_kills, 3u);
+        ASSERT_NOT_NULL(strstr(text, "\nBANDWIDTH_RATE=1000000\n"));
         ASSERT_STREQ(container_get_property(d, "owner"), "team=a\\b");
         ASSERT_STREQ(container_get_property(d, "weird\tkey"), "line1\nline2\x7f");
         ASSERT_STREQ(d->env[0], "PATH=/bin:/usr/bin");
@@ -125,6 +136,11 @@ TEST(deserialize_rejects_garbage) {
                 "VERSION=1\nHANDLE=x\nSTATE=active\nUID=4294967296\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nNET_ID=-1\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nMEMORY_LIMIT=lots\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nDISK_LIMIT=-1\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nDISK_INODE_LIMIT=1k\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nBANDWIDTH_RATE=\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nBANDWIDTH_BURST=18446744073709551616\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nOOM_KILLS=one\n",
         };
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

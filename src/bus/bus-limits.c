@@ -1,0 +1,1075 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "bandwidth.h"
+#include "bus-error.h"
+#include "bus-lifecycle.h"
+#include "bus-limits.h"
+#include "bus-systemd.h"
+#include "bus-util.h"
+#include "disk.h"
+#include "limit-check.h"
+#include "log.h"
+#include "memcg.h"
+#include "network.h"
+#include "strv.h"
+#include "warden-messages.h"
+
+#define OOM_EVENT "out of memory"
+
+/* ---- range checks -------------------------------------------------------------------------------- */
+
+static int error_memory_range(sd_bus_error *error, const char *what) {
+        return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "%s must be from %llu (1 MiB) to %llu (1 EiB) bytes.",
+                        what,
+                        (unsigned long long) LIMIT_MEMORY_MIN,
+                        (unsigned long long) LIMIT_MEMORY_MAX);
+}
+
+static int
+error_disk_range(sd_bus_error *error, const char *what, const char *bytes_name, const char *inodes_name) {
+        return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "%s '%s' must be from %llu (1 MiB) to %llu (16 TiB) bytes, "
+                        "and '%s' from %u to '%s' / %u.",
+                        what,
+                        bytes_name,
+                        (unsigned long long) LIMIT_DISK_BYTES_MIN,
+                        (unsigned long long) LIMIT_DISK_BYTES_MAX,
+                        inodes_name,
+                        LIMIT_DISK_INODES_MIN,
+                        bytes_name,
+                        LIMIT_DISK_BYTES_PER_INODE_MIN);
+}
+
+static int error_bandwidth_range(sd_bus_error *error, const Manager *m, const char *what) {
+        return sd_bus_error_setf(
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "%s: the rate must be from 1 to %u bytes/s, the burst from %llu bytes "
+                        "(the largest frame at MTU %u) to %llu (1 GiB) and at most %u seconds of the rate.",
+                        what,
+                        (unsigned) LIMIT_BANDWIDTH_RATE_MAX,
+                        (unsigned long long) limit_bandwidth_min_burst(m->config.mtu),
+                        m->config.mtu > 0 ? m->config.mtu : 1500,
+                        (unsigned long long) LIMIT_BANDWIDTH_BURST_MAX,
+                        LIMIT_BANDWIDTH_BUCKET_SECONDS_MAX);
+}
+
+int bus_limits_check_create_options(
+                Manager *m,
+                uint64_t memory_limit,
+                uint64_t disk_limit,
+                uint64_t disk_inode_limit,
+                uint64_t bandwidth_rate,
+                uint64_t bandwidth_burst,
+                sd_bus_error *error) {
+
+        if (memory_limit > 0 && limit_check_memory(memory_limit) < 0)
+                return error_memory_range(error, "Option 'memory_limit' (0: none)");
+        if (disk_inode_limit > 0 && disk_limit == 0)
+                return sd_bus_error_set(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'disk_inode_limit' needs 'disk_limit': the inodes are those of the "
+                                "writable layer's own file system.");
+        if (disk_limit > 0 && limit_check_disk(disk_limit, disk_inode_limit) < 0)
+                return error_disk_range(error, "Option", "disk_limit", "disk_inode_limit");
+        if ((bandwidth_rate > 0 || bandwidth_burst > 0) &&
+            limit_check_bandwidth(bandwidth_rate, bandwidth_burst, m->config.mtu) < 0)
+                return error_bandwidth_range(error, m, "Option 'bandwidth' ((0, 0): none)");
+        return 0;
+}
+
+/* ---- OOM ----------------------------------------------------------------------------------------- */
+
+/* Keeps the highest OOM kill count seen, so that a restart notices only kills that are new. */
+static void limits_update_oom_kills(Container *c) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        uint64_t n;
+
+        if (memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc) < 0 || memcg_read_oom_kills(&mc, &n) < 0)
+                return;
+        if (n > c->oom_kills) {
+                c->oom_kills = n;
+                (void) container_save(c);
+        }
+}
+
+static void limits_oom_stopped(Container *c, int error, void *userdata) {
+        c->oom_stopping = false;
+        /* the kernel counted the kill long before wshd had stopped the rest */
+        limits_update_oom_kills(c);
+}
+
+/*
+ * The kernel's OOM killer struck inside the container: record it, tell the clients, stop the container.
+ * While a limit is being changed, this waits for it to be over (limit_operation_finish()).
+ */
+static void limits_oom(Container *c) {
+        Manager *m = c->manager;
+        int r;
+
+        if (c->state != CONTAINER_ACTIVE || c->oom_stopping)
+                return; /* nothing runs in it but wshd, or this is the OOM whose stop is under way */
+        if (bus_lifecycle_is_held(c)) {
+                c->oom_pending = true;
+                return;
+        }
+
+        log_event(LOG_WARNING,
+                  0,
+                  c->handle,
+                  WARDEN_MESSAGE_OUT_OF_MEMORY,
+                  "Container '%s' ran out of memory (limit %llu bytes): the kernel killed a process in it; "
+                  "stopping it.",
+                  c->handle,
+                  (unsigned long long) c->memory_limit);
+        r = strv_extend(&c->events, OOM_EVENT);
+        if (r < 0)
+                log_oom();
+        (void) container_save(c);
+        if (m->bus)
+                (void) sd_bus_emit_signal(
+                                m->bus,
+                                WARDEN_MANAGER_PATH,
+                                WARDEN_MANAGER_INTERFACE,
+                                "OutOfMemory",
+                                "s",
+                                c->handle);
+
+        /* A Stop in flight stops it anyway. */
+        if (c->operation)
+                return;
+        r = bus_lifecycle_stop(c, /* kill= */ true, limits_oom_stopped, NULL);
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_ERR,
+                                r,
+                                c->handle,
+                                "Failed to stop container '%s' after OOM: %m",
+                                c->handle);
+        else
+                c->oom_stopping = true;
+}
+
+static int limits_oom_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        Container *c = userdata;
+        uint64_t n = 0;
+        int r;
+
+        r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc);
+        if (r < 0) {
+                /* v1 signals the eventfd once more when the cgroup is removed: the scope is gone, wshd
+                 * with it, and the lifecycle's watch on wshd deals with that. */
+                c->oom_source = sd_event_source_disable_unref(c->oom_source);
+                return 0;
+        }
+        memcg_watch_flush(&mc, fd);
+
+        r = memcg_read_oom_kills(&mc, &n);
+        if (mc.version == MEMCG_V2 && (r < 0 || n <= c->oom_kills))
+                return 0; /* memory.events changed for another reason (high, max, low) */
+        /* v1: the eventfd means an OOM; the kill itself may be counted a moment later (see
+         * limits_oom_stopped()). */
+        if (r >= 0 && n > c->oom_kills) {
+                c->oom_kills = n;
+                (void) container_save(c);
+        }
+        limits_oom(c);
+        return 0;
+}
+
+static int limits_oom_watch(Container *c) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        _cleanup_close_ int fd = -EBADF;
+        uint32_t events;
+        int r;
+
+        c->oom_source = sd_event_source_disable_unref(c->oom_source);
+        r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc);
+        if (r < 0)
+                return r;
+        r = memcg_watch_oom(&mc, &fd, &events);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(c->manager->event, &c->oom_source, fd, events, limits_oom_event, c);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_io_fd_own(c->oom_source, true);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd);
+        return 0;
+}
+
+void bus_limits_forget(Container *c) {
+        c->oom_source = sd_event_source_disable_unref(c->oom_source);
+        c->oom_pending = false;
+}
+
+/* ---- the operation of a Limit* method ------------------------------------------------------------ */
+
+typedef enum LimitKind {
+        LIMIT_MEMORY,
+        LIMIT_CPU,
+        LIMIT_BANDWIDTH,
+} LimitKind;
+
+/* What a worker needs, its own copy; 'result' is read by the done callback before the worker is freed. */
+typedef struct LimitJob {
+        char *unit;
+        char host_ifname[NETWORK_IFNAME_MAX];
+        uint64_t value, value2;         /* to apply */
+        uint64_t old_value, old_value2; /* to restore on failure (0: none) */
+        uint64_t result;                /* out */
+} LimitJob;
+
+typedef struct LimitOperation {
+        LimitKind kind;
+        Container *container; /* held (bus_lifecycle_hold()) while the operation exists */
+        sd_bus_message *request;
+        sd_bus_slot *slot; /* a call to systemd */
+        Worker *worker;
+        LimitJob *job;          /* owned by the worker */
+        uint64_t value, value2; /* asked for */
+        uint64_t in_force;      /* the answer of LimitMemory/LimitCpu */
+        sd_bus_error failure;
+} LimitOperation;
+
+static void limit_job_free(void *data) {
+        LimitJob *j = data;
+
+        if (!j)
+                return;
+        free(j->unit);
+        free(j);
+}
+
+static LimitOperation *limit_operation_free(LimitOperation *op) {
+        if (!op)
+                return NULL;
+        sd_bus_slot_unref(op->slot);
+        worker_free(op->worker);
+        sd_bus_message_unref(op->request);
+        sd_bus_error_free(&op->failure);
+        free(op);
+        return NULL;
+}
+
+static int limit_operation_new(LimitKind kind, Container *c, sd_bus_message *request, LimitOperation **ret) {
+        LimitOperation *op = calloc(1, sizeof(LimitOperation));
+
+        if (!op)
+                return -ENOMEM;
+        op->kind = kind;
+        op->container = c;
+        op->request = sd_bus_message_ref(request);
+        bus_lifecycle_hold(c);
+        *ret = op;
+        return 0;
+}
+
+/* The end of every operation: answers (with 'failure' if set, else the values in op), lets go of the
+ * container and then deals with an OOM that came meanwhile. */
+static void limit_operation_finish(LimitOperation *op) {
+        Container *c = op->container;
+
+        if (sd_bus_error_is_set(&op->failure))
+                (void) sd_bus_reply_method_error(op->request, &op->failure);
+        else if (op->kind == LIMIT_BANDWIDTH)
+                (void) sd_bus_reply_method_return(op->request, "tt", op->value, op->value2);
+        else
+                (void) sd_bus_reply_method_return(op->request, "t", op->in_force);
+        limit_operation_free(op);
+
+        if (!bus_lifecycle_release(c))
+                return; /* being torn down */
+        if (c->oom_pending) {
+                c->oom_pending = false;
+                limits_oom(c);
+        }
+}
+
+static int limit_start_worker(LimitOperation *op, worker_run_t run, worker_done_t done) {
+        LimitJob *j;
+        int r;
+
+        j = calloc(1, sizeof(LimitJob));
+        if (!j)
+                return -ENOMEM;
+        j->unit = strdup(op->container->unit);
+        if (!j->unit) {
+                limit_job_free(j);
+                return -ENOMEM;
+        }
+        j->value = op->value;
+        j->value2 = op->value2;
+        if (op->container->has_net) {
+                NetworkConfig n = {};
+
+                r = network_ifnames(op->container->net_id, &n);
+                if (r < 0) {
+                        limit_job_free(j);
+                        return r;
+                }
+                memcpy(j->host_ifname, n.host_ifname, sizeof(j->host_ifname));
+        }
+        if (op->kind == LIMIT_BANDWIDTH) {
+                j->old_value = op->container->bandwidth_rate;
+                j->old_value2 = op->container->bandwidth_burst;
+        }
+        r =
+                        worker_start(op->container->manager->event,
+                                     "warden-limit",
+                                     run,
+                                     j,
+                                     limit_job_free,
+                                     done,
+                                     op,
+                                     &op->worker);
+        if (r < 0)
+                return r;
+        op->job = j;
+        return 0;
+}
+
+/* Takes the job's result and frees the finished worker. */
+static uint64_t limit_worker_finished(LimitOperation *op) {
+        uint64_t result = op->job ? op->job->result : 0;
+
+        op->job = NULL;
+        op->worker = worker_free(op->worker);
+        return result;
+}
+
+/* Checks the common preconditions of a change: may change, active, nothing else in flight. */
+static int limit_check_changeable(sd_bus_message *m, Container *c, sd_bus_error *error) {
+        int r;
+
+        r = bus_lifecycle_check_idle(c, error);
+        if (r < 0)
+                return r;
+        if (c->state != CONTAINER_ACTIVE)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_STATE,
+                                "Container '%s' is %s: limits change only while it is active.",
+                                c->handle,
+                                container_state_to_string(c->state));
+        return 0;
+}
+
+/* A query needs a container that exists as a whole: active or stopped. */
+static int limit_check_queryable(Container *c, sd_bus_error *error) {
+        if (!IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_INVALID_STATE,
+                                "Container '%s' is %s.",
+                                c->handle,
+                                container_state_to_string(c->state));
+        return 0;
+}
+
+/* ---- LimitMemory --------------------------------------------------------------------------------- */
+
+/*
+ * Raising a v1 limit above memory.memsw.limit_in_bytes is refused by the kernel (memsw must be >= the memory
+ * limit), and systemd does not know memsw on v1: so first memsw goes up to at least the new limit, then
+ * systemd sets MemoryMax=, then memsw comes down to the limit the kernel really has, which makes the limit a
+ * hard cap of memory plus swap. What the kernel has is the answer; if it is not what was asked (systemd
+ * could not lower the limit below the usage), systemd's MemoryMax= goes back to the old value and the call
+ * fails.
+ */
+
+static int memory_pre_work(void *data) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        LimitJob *j = data;
+        uint64_t current;
+        int r;
+
+        r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, j->unit, &mc);
+        if (r < 0)
+                return r;
+        if (mc.version != MEMCG_V1)
+                return 0;
+        r = memcg_read_limit(&mc, &current);
+        if (r < 0)
+                return r;
+        r = memcg_set_swap_limit(&mc, j->value > current ? j->value : current);
+        return r == -EOPNOTSUPP ? 0 : r; /* no swap accounting: the memory limit is all there is */
+}
+
+static int memory_post_work(void *data) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        LimitJob *j = data;
+        int r;
+
+        r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, j->unit, &mc);
+        if (r < 0)
+                return r;
+        r = memcg_read_limit(&mc, &j->result);
+        if (r < 0)
+                return r;
+        r = memcg_set_swap_limit(&mc, j->result);
+        return r == -EOPNOTSUPP ? 0 : r;
+}
+
+static int memory_set_unit(LimitOperation *op, uint64_t bytes, sd_bus_message_handler_t cb) {
+        const UnitProperty props[] = {
+                { "MemoryMax", bytes > 0 ? bytes : UINT64_MAX },
+                /* cgroup2: no swap beyond the limit; systemd 252 ignores it on v1 */
+                { "MemorySwapMax", bytes > 0 ? 0 : UINT64_MAX },
+        };
+
+        return bus_systemd_set_unit_properties(
+                        op->container->manager,
+                        op->container->unit,
+                        props,
+                        ELEMENTSOF(props),
+                        cb,
+                        op,
+                        &op->slot);
+}
+
+static int memory_restored(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        LimitOperation *op = userdata;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        if (sd_bus_message_is_method_error(reply, NULL))
+                log_full_errno_container(
+                                LOG_WARNING,
+                                0,
+                                op->container->handle,
+                                "Failed to set MemoryMax= of %s back: %s",
+                                op->container->unit,
+                                sd_bus_message_get_error(reply)->message);
+        limit_operation_finish(op);
+        return 0;
+}
+
+static void memory_post_done(Worker *w, int result, void *userdata) {
+        LimitOperation *op = userdata;
+        Container *c = op->container;
+        uint64_t in_force = limit_worker_finished(op);
+        long page = sysconf(_SC_PAGESIZE);
+        int r;
+
+        if (result < 0) {
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "Failed to read back the memory limit of '%s': %s",
+                                c->handle,
+                                strerror(-result));
+                limit_operation_finish(op);
+                return;
+        }
+        if (in_force == limit_memory_round(op->value, page > 0 ? (uint64_t) page : 4096)) {
+                c->memory_limit = in_force;
+                (void) container_save(c);
+                op->in_force = in_force;
+                log_full_errno_container(
+                                LOG_INFO,
+                                0,
+                                c->handle,
+                                "Memory limit of '%s' is now %llu bytes.",
+                                c->handle,
+                                (unsigned long long) in_force);
+                limit_operation_finish(op);
+                return;
+        }
+
+        (void) sd_bus_error_setf(
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "The kernel refused memory limit %llu for '%s' (the usage cannot be reclaimed "
+                        "below it); the limit stays %llu.",
+                        (unsigned long long) op->value,
+                        c->handle,
+                        (unsigned long long) (c->memory_limit > 0 ? c->memory_limit : in_force));
+        r = memory_set_unit(op, c->memory_limit, memory_restored);
+        if (r < 0)
+                limit_operation_finish(op);
+}
+
+static int memory_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        LimitOperation *op = userdata;
+        int r;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "systemd refused MemoryMax=%llu for %s: %s",
+                                (unsigned long long) op->value,
+                                op->container->unit,
+                                sd_bus_message_get_error(reply)->message);
+                limit_operation_finish(op);
+                return 0;
+        }
+        r = limit_start_worker(op, memory_post_work, memory_post_done);
+        if (r < 0) {
+                (void) sd_bus_error_set_errnof(&op->failure, r, "Failed to start a worker: %m");
+                limit_operation_finish(op);
+        }
+        return 0;
+}
+
+static void memory_pre_done(Worker *w, int result, void *userdata) {
+        LimitOperation *op = userdata;
+        int r;
+
+        (void) limit_worker_finished(op);
+        if (result < 0) {
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "Failed to raise the swap limit of '%s': %s",
+                                op->container->handle,
+                                strerror(-result));
+                limit_operation_finish(op);
+                return;
+        }
+        r = memory_set_unit(op, op->value, memory_unit_set);
+        if (r < 0) {
+                (void) sd_bus_error_set_errnof(&op->failure, r, "Failed to call systemd: %m");
+                limit_operation_finish(op);
+        }
+}
+
+int bus_limits_method_memory(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        LimitOperation *op;
+        uint64_t bytes;
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &bytes);
+        if (r < 0)
+                return r;
+        bus_lifecycle_reference(c, m);
+
+        if (bytes == 0) {
+                r = limit_check_queryable(c, error);
+                if (r < 0)
+                        return r;
+                return sd_bus_reply_method_return(m, "t", c->memory_limit);
+        }
+        r = limit_check_changeable(m, c, error);
+        if (r < 0)
+                return r;
+        if (limit_check_memory(bytes) < 0)
+                return error_memory_range(error, "The memory limit");
+
+        r = limit_operation_new(LIMIT_MEMORY, c, m, &op);
+        if (r < 0)
+                return r;
+        op->value = bytes;
+        r = limit_start_worker(op, memory_pre_work, memory_pre_done);
+        if (r < 0) {
+                limit_operation_free(op);
+                (void) bus_lifecycle_release(c);
+                return r;
+        }
+        return 1;
+}
+
+/* ---- LimitCpu ------------------------------------------------------------------------------------ */
+
+static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        LimitOperation *op = userdata;
+        Container *c = op->container;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        if (sd_bus_message_is_method_error(reply, NULL))
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "systemd refused CPUWeight=%llu for %s: %s",
+                                (unsigned long long) op->value,
+                                c->unit,
+                                sd_bus_message_get_error(reply)->message);
+        else {
+                c->cpu_weight = op->value;
+                (void) container_save(c);
+                op->in_force = op->value;
+                log_full_errno_container(
+                                LOG_INFO,
+                                0,
+                                c->handle,
+                                "CPU weight of '%s' is now %llu.",
+                                c->handle,
+                                (unsigned long long) op->value);
+        }
+        limit_operation_finish(op);
+        return 0;
+}
+
+int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        LimitOperation *op;
+        uint64_t weight;
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "t", &weight);
+        if (r < 0)
+                return r;
+        bus_lifecycle_reference(c, m);
+
+        if (weight == 0) {
+                r = limit_check_queryable(c, error);
+                if (r < 0)
+                        return r;
+                return sd_bus_reply_method_return(
+                                m,
+                                "t",
+                                c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT);
+        }
+        r = limit_check_changeable(m, c, error);
+        if (r < 0)
+                return r;
+        if (limit_check_cpu_weight(weight) < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "The CPU weight must be from %u to %u (0 queries).",
+                                LIMIT_CPU_WEIGHT_MIN,
+                                LIMIT_CPU_WEIGHT_MAX);
+
+        r = limit_operation_new(LIMIT_CPU, c, m, &op);
+        if (r < 0)
+                return r;
+        op->value = weight;
+        r = bus_systemd_set_unit_properties(
+                        c->manager,
+                        c->unit,
+                        &(const UnitProperty){ "CPUWeight", weight },
+                        1,
+                        cpu_unit_set,
+                        op,
+                        &op->slot);
+        if (r < 0) {
+                limit_operation_free(op);
+                (void) bus_lifecycle_release(c);
+                return r;
+        }
+        return 1;
+}
+
+/* ---- LimitDisk ----------------------------------------------------------------------------------- */
+
+static int reply_disk(sd_bus_message *m, const Container *c) {
+        return sd_bus_reply_method_return(
+                        m, "a{st}", 2, "byte_limit", c->disk_limit, "inode_limit", c->disk_inode_limit);
+}
+
+/*
+ * The writable layer's ext4 has its size and inode count from mke2fs: they are what LimitDisk reports, and
+ * a change is refused. (Shrinking a mounted ext4 is impossible; growing one needs EXT4_IOC_RESIZE_FS, which
+ * requires CAP_SYS_RESOURCE, see wardend(8).)
+ */
+int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        uint64_t bytes = 0, inodes = 0, check_bytes;
+        bool have_bytes = false, have_inodes = false;
+        const char *key;
+        uint64_t v;
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{st}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{st}", &key, &v)) > 0) {
+                bool *have;
+
+                if (streq(key, "byte_limit")) {
+                        have = &have_bytes;
+                        bytes = v;
+                } else if (streq(key, "inode_limit")) {
+                        have = &have_inodes;
+                        inodes = v;
+                } else
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Unknown disk limit '%s' (known: byte_limit, inode_limit).",
+                                        key);
+                if (*have)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Disk limit '%s' given twice.",
+                                        key);
+                *have = true;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        bus_lifecycle_reference(c, m);
+
+        if (!have_bytes && !have_inodes) {
+                r = limit_check_queryable(c, error);
+                if (r < 0)
+                        return r;
+                return reply_disk(m, c);
+        }
+        r = limit_check_changeable(m, c, error);
+        if (r < 0)
+                return r;
+        check_bytes = have_bytes ? bytes : (c->disk_limit > 0 ? c->disk_limit : LIMIT_DISK_BYTES_MAX);
+        if (limit_check_disk(check_bytes, inodes) < 0 || (have_inodes && inodes == 0))
+                return error_disk_range(error, "Disk limit", "byte_limit", "inode_limit");
+
+        if (c->disk_limit == 0)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "Container '%s' has no disk limit: its writable layer is part of the depot. "
+                                "Disk "
+                                "limits are set at Create (options 'disk_limit', 'disk_inode_limit').",
+                                c->handle);
+        if ((have_bytes && (bytes + 4095) / 4096 * 4096 != c->disk_limit) ||
+            (have_inodes && inodes != c->disk_inode_limit))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "The disk limits of '%s' are fixed when it is created (in force: byte_limit "
+                                "%llu, "
+                                "inode_limit %llu).",
+                                c->handle,
+                                (unsigned long long) c->disk_limit,
+                                (unsigned long long) c->disk_inode_limit);
+        return reply_disk(m, c);
+}
+
+/* ---- LimitBandwidth ------------------------------------------------------------------------------ */
+
+static int bandwidth_work(void *data) {
+        LimitJob *j = data;
+        int r, k;
+
+        r = bandwidth_apply(j->host_ifname, j->value, j->value2);
+        if (r >= 0)
+                return 0;
+        /* put back what was in force, so that the failed call changed nothing */
+        if (j->old_value > 0)
+                k = bandwidth_apply(j->host_ifname, j->old_value, j->old_value2);
+        else
+                k = bandwidth_remove(j->host_ifname);
+        if (k < 0)
+                log_debug_errno(k, "Failed to restore the bandwidth limit of '%s': %m", j->host_ifname);
+        return r;
+}
+
+static void bandwidth_done(Worker *w, int result, void *userdata) {
+        LimitOperation *op = userdata;
+        Container *c = op->container;
+
+        (void) limit_worker_finished(op);
+        if (result < 0)
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "Failed to limit the bandwidth of '%s': %s",
+                                c->handle,
+                                strerror(-result));
+        else {
+                c->bandwidth_rate = op->value;
+                c->bandwidth_burst = op->value2;
+                (void) container_save(c);
+                log_full_errno_container(
+                                LOG_INFO,
+                                0,
+                                c->handle,
+                                "Bandwidth of '%s' is now limited to %llu bytes/s, burst %llu bytes.",
+                                c->handle,
+                                (unsigned long long) op->value,
+                                (unsigned long long) op->value2);
+        }
+        limit_operation_finish(op);
+}
+
+int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        LimitOperation *op;
+        uint64_t rate, burst;
+        int r;
+
+        r = bus_verify_manage(m, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "tt", &rate, &burst);
+        if (r < 0)
+                return r;
+        bus_lifecycle_reference(c, m);
+
+        if (rate == 0 && burst == 0) {
+                r = limit_check_queryable(c, error);
+                if (r < 0)
+                        return r;
+                return sd_bus_reply_method_return(m, "tt", c->bandwidth_rate, c->bandwidth_burst);
+        }
+        r = limit_check_changeable(m, c, error);
+        if (r < 0)
+                return r;
+        if (limit_check_bandwidth(rate, burst, c->manager->config.mtu) < 0)
+                return error_bandwidth_range(error, c->manager, "Bandwidth ((0, 0) queries)");
+        if (!c->has_net)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "Container '%s' has no network.",
+                                c->handle);
+
+        r = limit_operation_new(LIMIT_BANDWIDTH, c, m, &op);
+        if (r < 0)
+                return r;
+        op->value = rate;
+        op->value2 = burst;
+        r = limit_start_worker(op, bandwidth_work, bandwidth_done);
+        if (r < 0) {
+                limit_operation_free(op);
+                (void) bus_lifecycle_release(c);
+                return r;
+        }
+        return 1;
+}
+
+/* ---- Create and re-adoption ---------------------------------------------------------------------- */
+
+typedef struct BandwidthJob {
+        char host_ifname[NETWORK_IFNAME_MAX];
+        uint64_t rate, burst;
+} BandwidthJob;
+
+static int create_bandwidth_work(void *data) {
+        BandwidthJob *j = data;
+
+        return bandwidth_apply(j->host_ifname, j->rate, j->burst);
+}
+
+int bus_limits_start_bandwidth_worker(
+                Container *c, const char *host_ifname, worker_done_t done, void *userdata, Worker **ret) {
+        BandwidthJob *j;
+
+        if (strlen(host_ifname) >= NETWORK_IFNAME_MAX)
+                return -EINVAL;
+        j = calloc(1, sizeof(BandwidthJob));
+        if (!j)
+                return -ENOMEM;
+        strcpy(j->host_ifname, host_ifname);
+        j->rate = c->bandwidth_rate;
+        j->burst = c->bandwidth_burst;
+        return worker_start(
+                        c->manager->event,
+                        "warden-limit",
+                        create_bandwidth_work,
+                        j,
+                        free,
+                        done,
+                        userdata,
+                        ret);
+}
+
+int bus_limits_container_created(Container *c) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        int r;
+
+        if (c->memory_limit > 0) {
+                r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc);
+                if (r >= 0) {
+                        uint64_t in_force;
+
+                        /* Lowering memsw to the limit cannot make the kernel reclaim here: the scope holds
+                         * nothing but a fresh wshd, far below any limit, so this does not block. */
+                        r = memcg_read_limit(&mc, &in_force);
+                        if (r >= 0) {
+                                c->memory_limit = in_force;
+                                r = memcg_set_swap_limit(&mc, in_force);
+                                if (r == -EOPNOTSUPP)
+                                        r = 0;
+                        }
+                }
+                if (r < 0)
+                        return log_full_errno_container(
+                                        LOG_ERR,
+                                        r,
+                                        c->handle,
+                                        "Failed to make the memory limit of '%s' a hard cap: %m",
+                                        c->handle);
+        }
+
+        if (c->disk_limit > 0) {
+                DiskUsage u;
+
+                r = disk_usage(c->path, &u);
+                if (r < 0)
+                        return log_full_errno_container(
+                                        LOG_ERR,
+                                        r,
+                                        c->handle,
+                                        "Failed to look at the disk of '%s': %m",
+                                        c->handle);
+                c->disk_limit = (c->disk_limit + 4095) / 4096 * 4096; /* the image, in whole blocks */
+                c->disk_inode_limit = u.inodes_total;
+        }
+
+        r = limits_oom_watch(c);
+        if (r < 0 && r != -EOPNOTSUPP)
+                return log_full_errno_container(
+                                LOG_ERR, r, c->handle, "Failed to watch '%s' for OOM kills: %m", c->handle);
+        if (r == -EOPNOTSUPP)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "No memory cgroup controller: OOM kills in '%s' go unnoticed.",
+                                c->handle);
+        c->oom_kills = 0;
+        limits_update_oom_kills(c);
+        return 0;
+}
+
+static void adopt_bandwidth_done(Worker *w, int result, void *userdata) {
+        LimitOperation *op = userdata;
+        Container *c = op->container;
+
+        (void) limit_worker_finished(op);
+        if (result < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                result,
+                                c->handle,
+                                "Failed to re-apply the bandwidth limit of '%s': %m",
+                                c->handle);
+        else
+                log_full_errno_container(
+                                LOG_DEBUG, 0, c->handle, "Bandwidth limit of '%s' re-applied.", c->handle);
+        limit_operation_free(op);
+        if (bus_lifecycle_release(c) && c->oom_pending) {
+                c->oom_pending = false;
+                limits_oom(c);
+        }
+}
+
+void bus_limits_adopt(Container *c) {
+        _cleanup_(memcg_done) Memcg mc = {};
+        uint64_t n;
+        bool missed = false;
+        int r;
+
+        r = limits_oom_watch(c);
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to watch '%s' for OOM kills: %m",
+                                c->handle);
+        /* an OOM kill while we were away: the kernel counted it */
+        if (memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc) >= 0 && memcg_read_oom_kills(&mc, &n) >= 0 &&
+            n > c->oom_kills) {
+                c->oom_kills = n;
+                (void) container_save(c);
+                missed = c->state == CONTAINER_ACTIVE;
+        }
+
+        /* The qdiscs or the ifb may be gone (someone ran tc; or wardend died while it changed them): apply
+         * the limit again, idempotently. */
+        if (c->bandwidth_rate > 0 && c->has_net && !c->operation) {
+                LimitOperation *op = NULL;
+
+                r = limit_operation_new(LIMIT_BANDWIDTH, c, NULL, &op);
+                if (r >= 0) {
+                        op->value = c->bandwidth_rate;
+                        op->value2 = c->bandwidth_burst;
+                        r = limit_start_worker(op, bandwidth_work, adopt_bandwidth_done);
+                        if (r < 0) {
+                                limit_operation_free(op);
+                                (void) bus_lifecycle_release(c);
+                        }
+                }
+                if (r < 0)
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        c->handle,
+                                        "Failed to re-apply the bandwidth limit of '%s': %m",
+                                        c->handle);
+        }
+        if (missed)
+                limits_oom(c); /* now, or when the bandwidth is back */
+}
+
+/* ---- Info ---------------------------------------------------------------------------------------- */
+
+int bus_limits_append_info(sd_bus_message *reply, const Container *c) {
+        DiskUsage u;
+        int r;
+
+        r = sd_bus_message_append(
+                        reply,
+                        "{sv}{sv}{sv}",
+                        "disk_limit",
+                        "t",
+                        c->disk_limit,
+                        "disk_inode_limit",
+                        "t",
+                        c->disk_inode_limit,
+                        "bandwidth",
+                        "(tt)",
+                        c->bandwidth_rate,
+                        c->bandwidth_burst);
+        if (r < 0)
+                return r;
+
+        /* statfs() of a mounted ext4 and two sysfs files: no I/O that could block */
+        if (c->disk_limit > 0 && c->path && disk_usage(c->path, &u) >= 0) {
+                r = sd_bus_message_append(
+                                reply,
+                                "{sv}{sv}",
+                                "disk_bytes_used",
+                                "t",
+                                u.bytes_used,
+                                "disk_inodes_used",
+                                "t",
+                                u.inodes_used);
+                if (r < 0)
+                        return r;
+        }
+        if (c->has_net && IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED)) {
+                NetworkConfig n = {};
+                uint64_t from, to;
+
+                if (network_ifnames(c->net_id, &n) >= 0 &&
+                    bandwidth_link_counters(n.host_ifname, &from, &to) >= 0) {
+                        r = sd_bus_message_append(
+                                        reply, "{sv}{sv}", "rx_bytes", "t", to, "tx_bytes", "t", from);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}

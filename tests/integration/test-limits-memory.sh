@@ -1,0 +1,151 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Memory limits for real: a process that allocates past the limit is OOM-killed, and wardend records
+# "out of memory", emits OutOfMemory and stops the container; /dev/shm counts against the limit; a limit
+# raised at run time lets an allocation through that the old one did not; a limit that cannot be lowered
+# below the usage fails and changes nothing; an OOM kill while wardend is down is noticed when it is back.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+MIB=$((1024 * 1024))
+signals=/run/limits-memory-signals.txt
+cleanup() {
+    [[ -n ${monitor:-} ]] && kill "$monitor" 2>/dev/null
+    systemctl start warden.service 2>/dev/null || true
+    destroy_all
+}
+trap cleanup EXIT
+
+memcg() { echo "/sys/fs/cgroup/memory/warden.slice/warden-$1.scope"; }
+# gd METHOD ARGS...: a Manager method through gdbus, whose errors error_of can name
+gd() { "${GDBUS_MANAGER[@]}" --method "org.warden.Manager.$1" "${@:2}"; }
+[[ -d /sys/fs/cgroup/memory ]] || skip_or_fail "no cgroup v1 memory hierarchy (this test reads its files)"
+
+# dbus-monitor matches the sender by the well-known name, whichever wardend instance owns it: the signal of
+# an OOM found at start-up comes right after the new instance took the name
+dbus-monitor --system "type='signal',sender='org.warden.Manager',interface='org.warden.Manager',member='OutOfMemory'" \
+    >"$signals" 2>&1 &
+monitor=$!
+sleep 0.3
+# oom_signals HANDLE: how many OutOfMemory(HANDLE) were seen
+oom_signals() { grep -A1 'member=OutOfMemory' "$signals" | grep -c "string \"$1\"" || true; }
+# journal_usec HANDLE PATTERN: the time of wardend's first journal message about HANDLE matching PATTERN
+journal_usec() {
+    journalctl -q -u warden.service WARDEN_CONTAINER="$1" -o json | python3 -c '
+import json, re, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    if re.search(sys.argv[1], e.get("MESSAGE", "")):
+        print(e["__REALTIME_TIMESTAMP"]); break' "$2"
+}
+
+# --- the limit is a hard cap, swap included ---
+create oom1 1 memory_limit t $((32 * MIB))
+assert_eq "$(cat "$(memcg oom1)/memory.limit_in_bytes")" $((32 * MIB)) "memory.limit_in_bytes"
+if [[ -e $(memcg oom1)/memory.memsw.limit_in_bytes ]]; then
+    assert_eq "$(cat "$(memcg oom1)/memory.memsw.limit_in_bytes")" $((32 * MIB)) "memsw = the limit"
+fi
+assert_eq "$(info oom1 memory_limit)" $((32 * MIB)) "Info memory_limit"
+assert_eq "$("${BUSCTL_MANAGER[@]}" LimitMemory st oom1 0)" "t $((32 * MIB))" "LimitMemory query"
+
+# --- a process allocating past it is killed; wardend stops the container ---
+start=$EPOCHREALTIME
+if in_container_scope oom1 dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; then
+    fail "a 64 MiB buffer fit under a 32 MiB limit"
+fi
+wait_until 10 test "$(info oom1 state)" = stopped
+echo "oom1: from the allocation to state 'stopped' seen by a polling client: $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f ms", (b - a) * 1000 }')" >&2
+assert_eq "$(info oom1 events)" '["out of memory"]' "the event"
+wait_until 5 test "$(oom_signals oom1)" = 1
+oom_at=$(journal_usec oom1 'ran out of memory')
+stopped_at=$(journal_usec oom1 "'oom1' stopped")
+echo "oom1: wardend had it stopped $(((stopped_at - oom_at) / 1000)) ms after the OOM notification" >&2
+grep -q "^EVENT=out of memory$" /run/warden/containers/oom1 || fail "the event is not in the state file"
+# only wshd is left
+assert_eq "$(cat /sys/fs/cgroup/pids/warden.slice/warden-oom1.scope/pids.current)" 1 "processes left"
+# the journal has it, with its message ID
+journalctl -q -u warden.service MESSAGE_ID=43f00c3342444213a5441de9c1459dcf | grep -q "'oom1' ran out of memory" ||
+    fail "no OOM message in the journal"
+
+# --- /dev/shm is charged to the container too ---
+# The OOM killer picks the process with the most memory of its own, and tmpfs pages belong to no process:
+# the writer declares itself the victim, or a small writer next to a big wshd (ASan) would leave wshd to be
+# killed, and the container lost instead of stopped (see wardend(8), RESOURCE LIMITS).
+create oom2 1 memory_limit t $((32 * MIB))
+if in_container_scope oom2 sh -c 'echo 1000 >/proc/self/oom_score_adj && dd if=/dev/zero of=/dev/shm/fill bs=1M count=64' 2>/dev/null; then
+    fail "64 MiB fit in /dev/shm under a 32 MiB limit"
+fi
+wait_until 10 test "$(info oom2 state)" = stopped
+assert_eq "$(info oom2 events)" '["out of memory"]' "the /dev/shm event"
+wait_until 5 test "$(oom_signals oom2)" = 1
+
+# --- raised at run time: what was killed under 32 MiB now fits (same container setup as oom1) ---
+create raise 1 memory_limit t $((32 * MIB))
+start=$EPOCHREALTIME
+assert_eq "$("${BUSCTL_MANAGER[@]}" LimitMemory st raise $((96 * MIB)))" "t $((96 * MIB))" "LimitMemory's answer"
+echo "raise: LimitMemory took $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f ms", (b - a) * 1000 }')" >&2
+assert_eq "$(cat "$(memcg raise)/memory.limit_in_bytes")" $((96 * MIB)) "the cgroup has the new limit"
+if [[ -e $(memcg raise)/memory.memsw.limit_in_bytes ]]; then
+    assert_eq "$(cat "$(memcg raise)/memory.memsw.limit_in_bytes")" $((96 * MIB)) "memsw follows"
+fi
+assert_eq "$(systemctl show -P MemoryMax warden-raise.scope)" $((96 * MIB)) "systemd's MemoryMax"
+in_container_scope raise dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null ||
+    fail "a 64 MiB buffer did not fit under the raised limit"
+assert_eq "$(info raise state)" active "state after the allocation"
+assert_eq "$(info raise events)" '[]' "no OOM event"
+assert_eq "$(info raise memory_limit)" $((96 * MIB)) "Info after the change"
+# a limit that is not a whole number of pages: the answer is what the kernel keeps
+assert_eq "$("${BUSCTL_MANAGER[@]}" LimitMemory st raise 100000000)" "t 99999744" "page-rounded answer"
+
+# --- lowered below what cannot be reclaimed (40 MiB in /dev/shm, no swap): LimitFailed, nothing changes ---
+in_container_scope raise dd if=/dev/zero of=/dev/shm/keep bs=1M count=40 2>/dev/null
+assert_eq "$(error_of gd LimitMemory raise $((16 * MIB)))" org.warden.Error.LimitFailed \
+    "lowering below the usage"
+assert_eq "$(cat "$(memcg raise)/memory.limit_in_bytes")" 99999744 "the old limit stays in the cgroup"
+assert_eq "$(systemctl show -P MemoryMax warden-raise.scope)" 99999744 "and in systemd"
+assert_eq "$(info raise memory_limit)" 99999744 "and in Info"
+assert_eq "$(info raise state)" active "still active"
+
+# --- bad values ---
+assert_eq "$(error_of gd LimitMemory raise 4096)" org.freedesktop.DBus.Error.InvalidArgs "too small"
+assert_eq "$(error_of gd LimitMemory oom1 $((64 * MIB)))" org.warden.Error.InvalidState "stopped"
+assert_eq "$(error_of gd LimitMemory nope $((64 * MIB)))" org.warden.Error.NoSuchContainer "unknown"
+
+# --- an OOM kill while wardend is not running is noticed when it is back ---
+create away 1 memory_limit t $((32 * MIB))
+pid=$(leader away)
+systemctl stop warden.service
+if in_container_scope_pid away "$pid" dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; then
+    fail "a 64 MiB buffer fit under a 32 MiB limit (wardend down)"
+fi
+grep -q "^oom_kill 1$" "$(memcg away)/memory.oom_control" || fail "the kernel did not count the kill"
+assert_eq "$(sed -n 's/^STATE=//p' /run/warden/containers/away)" active "nobody noticed yet"
+systemctl start warden.service
+wait_until 10 test "$(info away state)" = stopped
+assert_eq "$(info away events)" '["out of memory"]' "the event after the restart"
+wait_until 5 test "$(oom_signals away)" = 1
+grep -q "^OOM_KILLS=1$" /run/warden/containers/away || fail "the counter is not persisted"
+# and a second restart does not report it again
+systemctl restart warden.service
+wardenctl ping >/dev/null
+sleep 0.5
+assert_eq "$(info away events)" '["out of memory"]' "no second event after another restart"
+assert_eq "$(oom_signals away)" 1 "one signal"
+
+# --- the watch is re-armed after a restart: an OOM now is seen as it happens ---
+create rearm 1 memory_limit t $((32 * MIB))
+systemctl restart warden.service
+if in_container_scope rearm dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; then
+    fail "a 64 MiB buffer fit under a 32 MiB limit (after a restart)"
+fi
+wait_until 10 test "$(info rearm state)" = stopped
+wait_until 5 test "$(oom_signals rearm)" = 1
+
+kill "$monitor"
+monitor=
+for h in oom1 oom2 raise away rearm; do
+    "${BUSCTL_MANAGER[@]}" Destroy s "$h"
+    assert_clean "$h"
+done
+assert_all_clean
+echo "ok: memory limits" >&2

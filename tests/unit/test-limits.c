@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The pure parts of the limits: the ranges a client may ask for, the cgroup file parsers, the memory cgroup
+ * lookup on a fake cgroupfs, and the ifb name.
+ */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bandwidth.h"
+#include "cgroup-util.h"
+#include "fileio.h"
+#include "limit-check.h"
+#include "memcg.h"
+#include "tests.h"
+
+TEST(memory_range) {
+        ASSERT_ERROR(limit_check_memory(0), ERANGE);
+        ASSERT_ERROR(limit_check_memory(LIMIT_MEMORY_MIN - 1), ERANGE);
+        ASSERT_OK(limit_check_memory(LIMIT_MEMORY_MIN));
+        ASSERT_OK(limit_check_memory(32ULL << 20));
+        ASSERT_OK(limit_check_memory(LIMIT_MEMORY_MAX));
+        ASSERT_ERROR(limit_check_memory(LIMIT_MEMORY_MAX + 1), ERANGE);
+        ASSERT_ERROR(limit_check_memory(UINT64_MAX), ERANGE);
+        ASSERT_EQ(limit_memory_round(50000000, 4096), 49999872u);
+        ASSERT_EQ(limit_memory_round(8192, 4096), 8192u);
+        ASSERT_EQ(limit_memory_round(123, 0), 123u);
+}
+
+TEST(cpu_range) {
+        ASSERT_ERROR(limit_check_cpu_weight(0), ERANGE);
+        ASSERT_OK(limit_check_cpu_weight(1));
+        ASSERT_OK(limit_check_cpu_weight(100));
+        ASSERT_OK(limit_check_cpu_weight(10000));
+        ASSERT_ERROR(limit_check_cpu_weight(10001), ERANGE);
+}
+
+TEST(disk_range) {
+        ASSERT_ERROR(limit_check_disk(0, 0), ERANGE);
+        ASSERT_ERROR(limit_check_disk((1 << 20) - 1, 0), ERANGE);
+        ASSERT_OK(limit_check_disk(1 << 20, 0));
+        ASSERT_OK(limit_check_disk(1 << 20, 16));
+        ASSERT_OK(limit_check_disk(1 << 20, 1024)); /* one inode per KiB: the densest mke2fs makes */
+        ASSERT_ERROR(limit_check_disk(1 << 20, 1025), ERANGE);
+        ASSERT_ERROR(limit_check_disk(1 << 20, 15), ERANGE);
+        ASSERT_OK(limit_check_disk(16ULL << 40, 0));
+        ASSERT_ERROR(limit_check_disk((16ULL << 40) + 1, 0), ERANGE);
+}
+
+TEST(bandwidth_range) {
+        ASSERT_EQ(limit_bandwidth_min_burst(0), 1514u);
+        ASSERT_EQ(limit_bandwidth_min_burst(9000), 9014u);
+        ASSERT_OK(limit_check_bandwidth(1000000, 65536, 1500));
+        ASSERT_OK(limit_check_bandwidth(1000000, 1514, 0));
+        ASSERT_ERROR(limit_check_bandwidth(1000000, 1513, 0), ERANGE); /* a full frame would never pass */
+        ASSERT_ERROR(limit_check_bandwidth(1000000, 9013, 9000), ERANGE);
+        ASSERT_ERROR(limit_check_bandwidth(0, 65536, 0), ERANGE);
+        ASSERT_OK(limit_check_bandwidth(INT32_MAX, 1ULL << 30, 0));
+        ASSERT_ERROR(limit_check_bandwidth((uint64_t) INT32_MAX + 1, 65536, 0), ERANGE);
+        ASSERT_ERROR(limit_check_bandwidth(1000000, (1ULL << 30) + 1, 0), ERANGE);
+        /* the bucket must last at most 100 s at the rate */
+        ASSERT_OK(limit_check_bandwidth(100, 10000, 0));
+        ASSERT_ERROR(limit_check_bandwidth(100, 10001, 0), ERANGE);
+        ASSERT_ERROR(limit_check_bandwidth(10, 1514, 0), ERANGE);
+        ASSERT_ERROR(limit_check_bandwidth(UINT64_MAX, UINT64_MAX, 0), ERANGE);
+}
+
+TEST(keyed_files) {
+        const char *oom_control = "oom_kill_disable 0\nunder_oom 0\noom_kill 7\n";
+        const char *events = "low 0\nhigh 12\nmax 40\noom 3\noom_kill 2\noom_group_kill 0\n";
+        uint64_t v = 0;
+
+        ASSERT_OK(cg_keyed_get_uint64(oom_control, "oom_kill", &v));
+        ASSERT_EQ(v, 7u);
+        ASSERT_OK(cg_keyed_get_uint64(oom_control, "oom_kill_disable", &v));
+        ASSERT_EQ(v, 0u);
+        ASSERT_OK(cg_keyed_get_uint64(events, "oom_kill", &v)); /* not "oom", not "oom_group_kill" */
+        ASSERT_EQ(v, 2u);
+        ASSERT_OK(cg_keyed_get_uint64(events, "oom", &v));
+        ASSERT_EQ(v, 3u);
+        ASSERT_OK(cg_keyed_get_uint64("oom_kill 5", "oom_kill", &v)); /* no final newline */
+        ASSERT_EQ(v, 5u);
+        ASSERT_ERROR(cg_keyed_get_uint64(events, "oom_kil", &v), ENOENT);
+        ASSERT_ERROR(cg_keyed_get_uint64("", "oom_kill", &v), ENOENT);
+        ASSERT_ERROR(cg_keyed_get_uint64("oom_kill\n", "oom_kill", &v), ENOENT);
+        ASSERT_ERROR(cg_keyed_get_uint64("oom_kill x\n", "oom_kill", &v), EINVAL);
+        ASSERT_ERROR(cg_keyed_get_uint64("oom_kill -1\n", "oom_kill", &v), EINVAL);
+        ASSERT_ERROR(cg_keyed_get_uint64("oom_kill 1 2\n", "oom_kill", &v), EINVAL);
+}
+
+TEST(limit_files) {
+        uint64_t v = 0;
+
+        ASSERT_OK(cg_parse_limit("33554432\n", &v));
+        ASSERT_EQ(v, 33554432u);
+        ASSERT_OK(cg_parse_limit("max\n", &v));
+        ASSERT_EQ(v, UINT64_MAX);
+        ASSERT_OK(cg_parse_limit("9223372036854771712", &v));
+        ASSERT_EQ(v, 9223372036854771712u);
+        ASSERT_ERROR(cg_parse_limit("", &v), EINVAL);
+        ASSERT_ERROR(cg_parse_limit("maximum\n", &v), EINVAL);
+        ASSERT_ERROR(cg_parse_limit("-1\n", &v), EINVAL);
+}
+
+TEST(ifb_name) {
+        char n[NETWORK_IFNAME_MAX];
+
+        ASSERT_OK(bandwidth_ifb_name("w-0-0", n));
+        ASSERT_STREQ(n, "w-0-i");
+        ASSERT_OK(bandwidth_ifb_name("w-4294967295-0", n));
+        ASSERT_STREQ(n, "w-4294967295-i");
+        ASSERT_ERROR(bandwidth_ifb_name("w-1-1", n), EINVAL);
+        ASSERT_ERROR(bandwidth_ifb_name("eth0", n), EINVAL);
+        ASSERT_ERROR(bandwidth_ifb_name("w-0", n), EINVAL);
+        ASSERT_ERROR(bandwidth_ifb_name("w-123456789012-0", n), EINVAL); /* too long for a link name */
+}
+
+static void put(const char *dir, const char *name, const char *text) {
+        char *p = NULL;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", dir, name) > 0);
+        ASSERT_OK(write_file_atomic(p, text, strlen(text), 0644));
+        free(p);
+}
+
+static char *mkdirf(const char *dir, const char *sub) {
+        char *p = NULL;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", dir, sub) > 0);
+        ASSERT_OK(mkdir_p(p, 0755));
+        return p;
+}
+
+/* A v1 layout (a memory hierarchy of its own) and a cgroup2 layout, as directories and files. */
+TEST(memcg_lookup) {
+        char *root = tests_tmpdir(), *v1 = NULL, *v2 = NULL, *cg = NULL;
+        Memcg m = {};
+        uint64_t v = 0;
+
+        v1 = mkdirf(root, "v1");
+        cg = mkdirf(v1, "memory/warden.slice/warden-a.scope");
+        put(cg, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n");
+        put(cg, "memory.limit_in_bytes", "33554432\n");
+        ASSERT_OK(memcg_find(v1, "warden.slice", "warden-a.scope", &m));
+        ASSERT_EQ(m.version, MEMCG_V1);
+        ASSERT_STREQ(m.path, cg);
+        ASSERT_OK(memcg_read_oom_kills(&m, &v));
+        ASSERT_EQ(v, 4u);
+        ASSERT_OK(memcg_read_limit(&m, &v));
+        ASSERT_EQ(v, 33554432u);
+        /* no memory.memsw.* file: the kernel accounts no swap */
+        ASSERT_ERROR(memcg_set_swap_limit(&m, 1 << 20), EOPNOTSUPP);
+        memcg_done(&m);
+        ASSERT_NULL(m.path);
+        ASSERT_ERROR(memcg_find(v1, "warden.slice", "warden-gone.scope", &m), ENOENT);
+        free(cg);
+
+        v2 = mkdirf(root, "v2");
+        put(v2, "cgroup.controllers", "cpuset cpu io memory pids\n");
+        cg = mkdirf(v2, "warden.slice/warden-a.scope");
+        put(cg, "memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n");
+        put(cg, "memory.max", "max\n");
+        ASSERT_OK(memcg_find(v2, "warden.slice", "warden-a.scope", &m));
+        ASSERT_EQ(m.version, MEMCG_V2);
+        ASSERT_OK(memcg_read_oom_kills(&m, &v));
+        ASSERT_EQ(v, 1u);
+        ASSERT_OK(memcg_read_limit(&m, &v));
+        ASSERT_EQ(v, UINT64_MAX);
+        ASSERT_OK(memcg_set_swap_limit(&m, 1 << 20)); /* systemd's MemorySwapMax= does it on v2 */
+        memcg_done(&m);
+        free(cg);
+
+        /* a cgroup2 root without the memory controller, and no v1 memory hierarchy: nothing to watch */
+        put(v2, "cgroup.controllers", "cpu pids\n");
+        ASSERT_ERROR(memcg_find(v2, "warden.slice", "warden-a.scope", &m), EOPNOTSUPP);
+        free(v1);
+        free(v2);
+}
