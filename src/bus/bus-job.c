@@ -23,6 +23,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "rlimit-util.h"
 #include "strv.h"
 #include "user-lookup.h"
 #include "wshd-client.h"
@@ -1040,12 +1041,7 @@ static void spawn_options_done(SpawnOptions *o) {
                 safe_close(o->fds[i]);
 }
 
-typedef struct OptionSpec {
-        const char *key;
-        const char *signature;
-} OptionSpec;
-
-static const OptionSpec spawn_option_specs[] = {
+static const BusOptionSpec spawn_option_specs[] = {
         { "user", "s" },        { "privileged", "b" }, { "env", "as" },     { "dir", "s" },
         { "rlimits", "a{st}" }, { "tty", "b" },        { "tty_rows", "q" }, { "tty_cols", "q" },
         { "stdin", "h" },       { "stdout", "h" },     { "stderr", "h" },   { "discard_output", "b" },
@@ -1102,7 +1098,8 @@ static int read_fd_option(sd_bus_message *m, int *fd) {
         return *fd < 0 ? -errno : 0;
 }
 
-static int read_spawn_option(sd_bus_message *m, const char *key, SpawnOptions *o, sd_bus_error *error) {
+static int read_spawn_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error) {
+        SpawnOptions *o = userdata;
         int b, r;
 
         if (streq(key, "user"))
@@ -1162,52 +1159,8 @@ static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const OptionSpec *spec = NULL;
-                const char *key, *contents;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < ELEMENTSOF(spawn_option_specs); i++)
-                        if (streq(spawn_option_specs[i].key, key))
-                                spec = &spawn_option_specs[i];
-                if (!spec)
-                        return sd_bus_error_setf(
-                                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(contents, spec->signature))
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option '%s' must be of type '%s', got '%s'.",
-                                        key,
-                                        spec->signature,
-                                        contents);
-                r = sd_bus_message_enter_container(m, 'v', contents);
-                if (r < 0)
-                        return r;
-                r = read_spawn_option(m, key, o, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(m);
+        return bus_message_read_options(
+                        m, spawn_option_specs, ELEMENTSOF(spawn_option_specs), read_spawn_option, o, error);
 }
 
 static int check_spawn_options(SpawnOptions *o, sd_bus_error *error) {

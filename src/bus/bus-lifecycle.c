@@ -768,12 +768,7 @@ static int read_env(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
         return 0;
 }
 
-typedef struct OptionSpec {
-        const char *key;
-        const char *signature;
-} OptionSpec;
-
-static const OptionSpec create_option_specs[] = {
+static const BusOptionSpec create_option_specs[] = {
         { "handle", "s" },
         { "rootfs", "s" },
         { "bind_mounts", "a(ssb)" },
@@ -789,7 +784,8 @@ static const OptionSpec create_option_specs[] = {
         { "disk_inode_limit", "t" },
 };
 
-static int read_create_option(sd_bus_message *m, const char *key, CreateOptions *o, sd_bus_error *error) {
+static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error) {
+        CreateOptions *o = userdata;
         if (streq(key, "handle"))
                 return sd_bus_message_read(m, "s", &o->handle);
         if (streq(key, "rootfs"))
@@ -830,54 +826,13 @@ static int read_create_option(sd_bus_message *m, const char *key, CreateOptions 
 }
 
 static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const OptionSpec *spec = NULL;
-                const char *key, *contents;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                FOREACH_ARRAY(s, create_option_specs, ELEMENTSOF(create_option_specs))
-                        if (streq(s->key, key))
-                                spec = s;
-                if (!spec)
-                        return sd_bus_error_setf(
-                                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(contents, spec->signature))
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option '%s' must be of type '%s', got '%s'.",
-                                        key,
-                                        spec->signature,
-                                        contents);
-                r = sd_bus_message_enter_container(m, 'v', contents);
-                if (r < 0)
-                        return r;
-                r = read_create_option(m, key, o, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(m);
+        return bus_message_read_options(
+                        m,
+                        create_option_specs,
+                        ELEMENTSOF(create_option_specs),
+                        read_create_option,
+                        o,
+                        error);
 }
 
 static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error *error) {

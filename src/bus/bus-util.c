@@ -114,3 +114,60 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         *ret = TAKE_PTR(l);
         return 0;
 }
+
+int bus_message_read_options(
+                sd_bus_message *m,
+                const BusOptionSpec *specs,
+                size_t n_specs,
+                bus_option_reader_t reader,
+                void *userdata,
+                sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const BusOptionSpec *spec = NULL;
+                const char *key, *contents;
+
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n_specs && !spec; i++)
+                        if (streq(specs[i].key, key))
+                                spec = specs + i;
+                if (!spec)
+                        return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (!streq(contents, spec->signature))
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option '%s' must be of type '%s', got '%s'.",
+                                        key,
+                                        spec->signature,
+                                        contents);
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        return r;
+                r = reader(m, key, userdata, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(m);
+}

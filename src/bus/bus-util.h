@@ -20,3 +20,22 @@ int bus_verify_manage(sd_bus_message *m, sd_bus_error *error);
 
 /* Reads an a{ss} into a key, value, … list (NULL-terminated). -EINVAL on a duplicate key. */
 int bus_message_read_string_pairs(sd_bus_message *m, char ***ret);
+
+/* One key of an a{sv} of options and the type its value must have. */
+typedef struct BusOptionSpec {
+        const char *key;
+        const char *signature;
+} BusOptionSpec;
+
+/* Reads the value of 'key'; 'm' stands inside its variant. */
+typedef int (*bus_option_reader_t)(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error);
+
+/* Reads an a{sv} of options: an unknown key, or a value of another type than its spec says, is InvalidArgs
+ * naming the key; every other entry goes to 'reader'. Returns what the reader or sd-bus failed with. */
+int bus_message_read_options(
+                sd_bus_message *m,
+                const BusOptionSpec *specs,
+                size_t n_specs,
+                bus_option_reader_t reader,
+                void *userdata,
+                sd_bus_error *error);

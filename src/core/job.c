@@ -252,22 +252,3 @@ int job_parse_state_file_name(const char *name, uint32_t *ret_id) {
         *ret_id = id;
         return 0;
 }
-
-static const struct {
-        const char *name;
-        int resource;
-} rlimit_table[] = {
-        { "as", RLIMIT_AS },           { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
-        { "data", RLIMIT_DATA },       { "fsize", RLIMIT_FSIZE },       { "locks", RLIMIT_LOCKS },
-        { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
-        { "nofile", RLIMIT_NOFILE },   { "nproc", RLIMIT_NPROC },       { "rss", RLIMIT_RSS },
-        { "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
-        { "stack", RLIMIT_STACK },
-};
-
-int rlimit_from_name(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(rlimit_table); i++)
-                if (streq(rlimit_table[i].name, name))
-                        return rlimit_table[i].resource;
-        return -EINVAL;
-}

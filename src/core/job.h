@@ -80,7 +80,3 @@ int job_deserialize(const char *text, Job **ret);
 void job_file_name(uint32_t id, const char *suffix, char buf[static JOB_FILE_NAME_MAX]);
 /* Parses "<id>.state" (as found in a jobs directory); -EINVAL for any other name. */
 int job_parse_state_file_name(const char *name, uint32_t *ret_id);
-
-/* Spawn option "rlimits": the resource named like setrlimit(2)'s RLIMIT_<NAME> in lower case ("nofile",
- * "as", ...), -EINVAL if unknown. */
-int rlimit_from_name(const char *name);

@@ -14,6 +14,7 @@
  * job (wshd unreachable, SPAWN refused), 2 for bad usage.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -38,6 +39,7 @@
 #include "handle.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "rlimit-util.h"
 #include "strv.h"
 #include "wshd-proto.h"
 
@@ -92,18 +94,6 @@ static void help(void) {
                DEFAULT_DEPOT);
 }
 
-static const struct {
-        const char *name;
-        int resource;
-} rlimit_names[] = {
-        { "as", RLIMIT_AS },           { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
-        { "data", RLIMIT_DATA },       { "fsize", RLIMIT_FSIZE },       { "locks", RLIMIT_LOCKS },
-        { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
-        { "nofile", RLIMIT_NOFILE },   { "nproc", RLIMIT_NPROC },       { "rss", RLIMIT_RSS },
-        { "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
-        { "stack", RLIMIT_STACK },
-};
-
 static int parse_rlimit_value(const char *s, uint64_t *ret) {
         if (strcasecmp(s, "unlimited") == 0 || strcasecmp(s, "infinity") == 0) {
                 *ret = (uint64_t) RLIM_INFINITY;
@@ -127,9 +117,18 @@ static int parse_rlimit(const char *s, WshdRlimit *ret) {
                 name += 7;
                 n -= 7;
         }
-        FOREACH_ARRAY(l, rlimit_names, ELEMENTSOF(rlimit_names)) {
-                if (strlen(l->name) != n || strncasecmp(l->name, name, n) != 0)
-                        continue;
+        {
+                char lower[16];
+                int resource;
+
+                if (n >= sizeof(lower))
+                        return -EINVAL;
+                for (size_t i = 0; i < n; i++)
+                        lower[i] = (char) tolower((unsigned char) name[i]);
+                lower[n] = 0;
+                resource = rlimit_from_name(lower);
+                if (resource < 0)
+                        return -EINVAL;
 
                 colon = strchr(eq + 1, ':');
                 if (colon) {
@@ -149,10 +148,9 @@ static int parse_rlimit(const char *s, WshdRlimit *ret) {
                         return r;
                 if (soft > hard)
                         return -EINVAL;
-                *ret = (WshdRlimit){ .resource = (uint32_t) l->resource, .soft = soft, .hard = hard };
+                *ret = (WshdRlimit){ .resource = (uint32_t) resource, .soft = soft, .hard = hard };
                 return 0;
         }
-        return -EINVAL;
 }
 
 static int parse_user(const char *s, uint32_t *ret_uid, uint32_t *ret_gid) {

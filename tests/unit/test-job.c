@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "job.h"
+#include "rlimit-util.h"
 #include "strv.h"
 #include "tests.h"
 #include "user-lookup.h"
