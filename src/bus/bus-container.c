@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -252,7 +253,7 @@ typedef struct InfoRequest {
 } InfoRequest;
 
 static void info_request_free(InfoRequest *i) {
-        sd_bus_message_unref(i->request);
+        bus_call_release(i->manager, i->request);
         free(i->handle);
         free(i);
 }
@@ -351,7 +352,7 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (!i)
                 return -ENOMEM;
         i->manager = manager;
-        i->request = sd_bus_message_ref(m);
+        i->request = bus_call_hold(manager, m);
         i->handle = strdup(c->handle);
         if (!i->handle) {
                 info_request_free(i);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "bus-calls.h"
 #include "bus-copy.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
@@ -91,7 +92,7 @@ static void copy_operation_free(CopyOperation *op) {
                 assert(op->manager->n_operations > 0);
                 op->manager->n_operations--;
         }
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->manager, op->request);
         free(op->handle);
         free(op);
 }
@@ -358,7 +359,7 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
         if (!op)
                 return -ENOMEM;
         op->manager = c->manager;
-        op->request = sd_bus_message_ref(m);
+        op->request = bus_call_hold(c->manager, m);
         op->started_usec = now_usec(CLOCK_MONOTONIC);
         op->handle = strdup(c->handle);
         op->job = j;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -423,8 +424,8 @@ static void teardown_operation_free(TeardownOperation *op) {
                 op->container->operation = NULL;
         bus_systemd_job_free(op->job);
         worker_free(op->rootfs_worker);
-        sd_bus_message_unref(op->request);
-        sd_bus_message_unref(op->failed_create);
+        bus_call_release(op->manager, op->request);
+        bus_call_release(op->manager, op->failed_create);
         sd_bus_error_free(&op->error);
         free(op->path);
         free(op);
@@ -618,8 +619,8 @@ static void container_teardown(
         op->started_usec = now_usec(CLOCK_MONOTONIC);
         op->manager = m;
         op->container = c;
-        op->request = sd_bus_message_ref(request);
-        op->failed_create = sd_bus_message_ref(failed_create);
+        op->request = bus_call_hold(m, request);
+        op->failed_create = bus_call_hold(m, failed_create);
         if (error)
                 (void) sd_bus_error_copy(&op->error, error);
         op->stop_unit = stop_unit;
@@ -916,7 +917,7 @@ static CreateOperation *create_operation_free(CreateOperation *op) {
         safe_close(op->status_fd);
         safe_close(op->netns_fd);
         bind_mounts_free(op->bind_mounts, op->n_bind_mounts);
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->manager, op->request);
         sd_bus_error_free(&op->failure);
         free(op);
         return NULL;
@@ -1690,7 +1691,7 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         *op = (CreateOperation){
                 .type = OPERATION_CREATE,
                 .manager = manager,
-                .request = sd_bus_message_ref(m),
+                .request = bus_call_hold(manager, m),
                 .started_usec = now_usec(CLOCK_MONOTONIC),
                 .go_fd = -EBADF,
                 .status_fd = -EBADF,
@@ -1730,7 +1731,7 @@ static void stop_operation_free(StopOperation *op) {
         if (op->container && op->container->operation == op)
                 op->container->operation = NULL;
         wshd_call_free(op->call);
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->container ? op->container->manager : NULL, op->request);
         free(op);
 }
 
@@ -1800,7 +1801,7 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return -ENOMEM;
         op->type = OPERATION_STOP;
         op->container = c;
-        op->request = sd_bus_message_ref(m);
+        op->request = bus_call_hold(c->manager, m);
 
         wshd_message_init(&req, WSHD_REQUEST_STOP, 0);
         req.timeout_ms = (uint32_t) (timeout / USEC_PER_MSEC);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -227,13 +228,14 @@ static int bus_manager_rearm_idle(Manager *m) {
         return sd_event_source_set_enabled(m->idle_source, SD_EVENT_ONESHOT);
 }
 
-/* Every message that reaches us is activity: it restarts the idle countdown. */
+/* Every message that reaches us is activity: it restarts the idle countdown. A client with too many calls in
+ * flight is refused here, before any handler runs. */
 static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
         if (!m->exiting)
                 (void) bus_manager_rearm_idle(m);
-        return 0;
+        return bus_calls_check(m, message, error);
 }
 
 static int bus_manager_name_released(sd_bus_message *reply, void *userdata, sd_bus_error *error) {

@@ -45,6 +45,9 @@ struct Manager {
 
         /* Set by the bus layer: called when the set of containers changed (to emit signals). */
         void (*containers_changed)(Manager *m);
+
+        /* Calls held while they are worked on, by the sender's unique bus name (src/bus/bus-calls.c). */
+        Hashmap *client_calls;
 };
 
 #define MANAGER_STATE_DIR "/run/warden"
