@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-calls.h"
+#include "bus-polkit.h"
 #include "log.h"
 
 typedef struct ClientCalls {
@@ -92,6 +93,9 @@ int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error) {
         sender = sd_bus_message_get_sender(m);
         n = bus_calls_in_flight(manager, sender);
         if (n < manager->config.max_calls_per_client)
+                return 0;
+        /* A call that comes back with polkit's answer was admitted already and is counted among the n. */
+        if (bus_polkit_has_answer(manager, m))
                 return 0;
 
         log_debug("Refusing %s() of '%s': %u calls in flight.",

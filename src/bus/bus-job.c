@@ -18,6 +18,7 @@
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "fileio.h"
 #include "job.h"
@@ -1451,6 +1452,11 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         uint32_t id;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_spawn_options(m, &o, error);
         if (r < 0)
                 return r;
@@ -1649,6 +1655,11 @@ int bus_job_method_link(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;
@@ -1668,6 +1679,11 @@ int bus_job_method_stream(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;
@@ -1720,6 +1736,11 @@ int bus_job_method_signal(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;
@@ -1745,6 +1766,11 @@ int bus_job_method_resize_tty(sd_bus_message *m, void *userdata, sd_bus_error *e
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;

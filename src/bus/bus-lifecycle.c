@@ -19,6 +19,7 @@
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-polkit.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
@@ -1675,9 +1676,11 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         Container *c = NULL;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_create_options(m, &o, error);
         if (r < 0)
                 return r;
@@ -1771,9 +1774,11 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
         uint64_t timeout;
         int kill_now, r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, c->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "b", &kill_now);
         if (r < 0)
                 return r;
@@ -1828,9 +1833,11 @@ int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error
         Container *c = userdata;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, c->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         if (c->operation)
                 return sd_bus_error_setf(
                                 error,

@@ -10,6 +10,7 @@
 #include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-manager.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "handle.h"
 #include "log.h"
@@ -107,9 +108,11 @@ static int method_by_handle(
         valid = handle_is_valid(handle);
         c = valid ? manager_get_container(manager, handle) : NULL;
         if (!c && mutating) {
-                r = bus_verify_manage(m, error);
+                r = bus_verify_manage(m, manager, error);
                 if (r < 0)
                         return r;
+                if (r == 0)
+                        return 1; /* polkit is asked; the call comes back with its answer */
         }
         if (!valid)
                 return sd_bus_error_setf(
