@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -10,6 +11,7 @@
 #include "bus-lifecycle.h"
 #include "bus-net.h"
 #include "bus-limits.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
 #include "fileio.h"
@@ -263,7 +265,7 @@ typedef struct InfoRequest {
 } InfoRequest;
 
 static void info_request_free(InfoRequest *i) {
-        sd_bus_message_unref(i->request);
+        bus_call_release(i->manager, i->request);
         free(i->handle);
         free(i);
 }
@@ -362,7 +364,7 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (!i)
                 return -ENOMEM;
         i->manager = manager;
-        i->request = sd_bus_message_ref(m);
+        i->request = bus_call_hold(manager, m);
         i->handle = strdup(c->handle);
         if (!i->handle) {
                 info_request_free(i);

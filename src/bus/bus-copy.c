@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "bus-calls.h"
 #include "bus-copy.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "copy.h"
 #include "log.h"
@@ -91,7 +93,7 @@ static void copy_operation_free(CopyOperation *op) {
                 assert(op->manager->n_operations > 0);
                 op->manager->n_operations--;
         }
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->manager, op->request);
         free(op->handle);
         free(op);
 }
@@ -267,9 +269,11 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
         unsigned n = 0;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, c->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "ss", &src, &dst);
         if (r < 0)
                 return r;
@@ -358,7 +362,7 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
         if (!op)
                 return -ENOMEM;
         op->manager = c->manager;
-        op->request = sd_bus_message_ref(m);
+        op->request = bus_call_hold(c->manager, m);
         op->started_usec = now_usec(CLOCK_MONOTONIC);
         op->handle = strdup(c->handle);
         op->job = j;

@@ -13,10 +13,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "fileio.h"
 #include "job.h"
@@ -217,9 +219,9 @@ static void job_runtime_free(Job *j) {
         if (!rt)
                 return;
         wshd_call_free(rt->spawn_call);
-        sd_bus_message_unref(rt->spawn_request);
+        bus_call_release(jr_manager(rt->owner), rt->spawn_request);
         for (size_t i = 0; i < rt->n_waiters; i++)
-                sd_bus_message_unref(rt->waiters[i]);
+                bus_call_release(jr_manager(rt->owner), rt->waiters[i]);
         free(rt->waiters);
         safe_close(rt->out_fd);
         safe_close(rt->err_fd);
@@ -340,7 +342,7 @@ static int add_waiter(JobRuntime *rt, sd_bus_message *m) {
         if (!n)
                 return -ENOMEM;
         rt->waiters = n;
-        rt->waiters[rt->n_waiters++] = sd_bus_message_ref(m);
+        rt->waiters[rt->n_waiters++] = bus_call_hold(jr_manager(rt->owner), m);
         return 0;
 }
 
@@ -414,7 +416,7 @@ static void pending_free(PendingCall *p) {
         if (p->next)
                 p->next->prev = p->prev;
         wshd_call_free(p->call);
-        sd_bus_message_unref(p->request);
+        bus_call_release(p->owner ? jr_manager(p->owner) : NULL, p->request);
         free(p);
 }
 
@@ -491,7 +493,7 @@ static int pending_call(JobsRuntime *jr, PendingKind kind, const WshdMessage *re
                 free(p);
                 return r;
         }
-        p->request = sd_bus_message_ref(request);
+        p->request = bus_call_hold(jr_manager(jr), request);
         p->owner = jr;
         p->next = jr->calls;
         if (p->next)
@@ -1315,8 +1317,11 @@ static void spawn_done(WshdCall *call, int error, WshdMessage *reply, void *user
         JobRuntime *rt = job_runtime(j);
         JobsRuntime *jr = rt->owner;
         Container *c = jr->container;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *spawn_request = TAKE_PTR(rt->spawn_request);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *spawn_request =
+                        sd_bus_message_ref(rt->spawn_request);
         int e = error < 0 ? -error : 0;
+
+        rt->spawn_request = bus_call_release(c->manager, rt->spawn_request); /* answered right below */
 
         if (e == 0 && reply->type == WSHD_REPLY_ERROR)
                 e = reply->error > 0 ? reply->error : EPROTO;
@@ -1400,6 +1405,11 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         uint32_t id;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_spawn_options(m, &o, error);
         if (r < 0)
                 return r;
@@ -1420,6 +1430,14 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
                                 WARDEN_ERROR_INVALID_STATE,
                                 "Container '%s' cannot run jobs.",
                                 c->handle);
+        if (c->n_jobs >= c->manager->config.max_jobs_per_container)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_POOL_EXHAUSTED,
+                                "Too many jobs in container '%s' (max_jobs_per_container=%u): Link the "
+                                "exited ones first.",
+                                c->handle,
+                                c->manager->config.max_jobs_per_container);
 
         r = resolve_user(c, &o, &user_name, &u, error);
         if (r < 0)
@@ -1535,7 +1553,7 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         if (link)
                 r = add_waiter(rt, m);
         else
-                rt->spawn_request = sd_bus_message_ref(m);
+                rt->spawn_request = bus_call_hold(c->manager, m);
         if (r < 0) {
                 job_remove_files(jr, id);
                 job_runtime_free(j);
@@ -1590,6 +1608,11 @@ int bus_job_method_link(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;
@@ -1609,6 +1632,11 @@ int bus_job_method_stream(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;
@@ -1661,6 +1689,11 @@ int bus_job_method_signal(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;
@@ -1686,6 +1719,11 @@ int bus_job_method_resize_tty(sd_bus_message *m, void *userdata, sd_bus_error *e
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_job(m, c, &j, error);
         if (r < 0)
                 return r;

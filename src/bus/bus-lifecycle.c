@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -21,6 +22,7 @@
 #include "bus-lifecycle.h"
 #include "bus-limits.h"
 #include "bus-net.h"
+#include "bus-polkit.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
@@ -443,8 +445,8 @@ static void teardown_operation_free(TeardownOperation *op) {
         bus_systemd_job_free(op->job);
         worker_free(op->rootfs_worker);
         firewall_job_cancel(op->firewall_job);
-        sd_bus_message_unref(op->request);
-        sd_bus_message_unref(op->failed_create);
+        bus_call_release(op->manager, op->request);
+        bus_call_release(op->manager, op->failed_create);
         sd_bus_error_free(&op->error);
         free(op->path);
         free(op);
@@ -670,8 +672,8 @@ static void container_teardown(
         op->started_usec = now_usec(CLOCK_MONOTONIC);
         op->manager = m;
         op->container = c;
-        op->request = sd_bus_message_ref(request);
-        op->failed_create = sd_bus_message_ref(failed_create);
+        op->request = bus_call_hold(m, request);
+        op->failed_create = bus_call_hold(m, failed_create);
         if (error)
                 (void) sd_bus_error_copy(&op->error, error);
         op->stop_unit = stop_unit;
@@ -945,7 +947,7 @@ static CreateOperation *create_operation_free(CreateOperation *op) {
         safe_close(op->status_fd);
         safe_close(op->netns_fd);
         bind_mounts_free(op->bind_mounts, op->n_bind_mounts);
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->manager, op->request);
         sd_bus_error_free(&op->failure);
         free(op);
         return NULL;
@@ -1802,9 +1804,11 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         Container *c = NULL;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = read_create_options(m, &o, error);
         if (r < 0)
                 return r;
@@ -1818,7 +1822,7 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         *op = (CreateOperation){
                 .type = OPERATION_CREATE,
                 .manager = manager,
-                .request = sd_bus_message_ref(m),
+                .request = bus_call_hold(manager, m),
                 .started_usec = now_usec(CLOCK_MONOTONIC),
                 .go_fd = -EBADF,
                 .status_fd = -EBADF,
@@ -1858,7 +1862,7 @@ static void stop_operation_free(StopOperation *op) {
         if (op->container && op->container->operation == op)
                 op->container->operation = NULL;
         wshd_call_free(op->call);
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->container ? op->container->manager : NULL, op->request);
         free(op);
 }
 
@@ -1925,7 +1929,7 @@ container_stop(Container *c,
                 return -ENOMEM;
         op->type = OPERATION_STOP;
         op->container = c;
-        op->request = sd_bus_message_ref(request);
+        op->request = bus_call_hold(c->manager, request);
         op->done = done;
         op->userdata = userdata;
 
@@ -1964,9 +1968,11 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
         Container *c = userdata;
         int kill_now, r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, c->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "b", &kill_now);
         if (r < 0)
                 return r;
@@ -2039,9 +2045,11 @@ int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error
         Container *c = userdata;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, c->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         if (c->operation)
                 return sd_bus_error_setf(
                                 error,

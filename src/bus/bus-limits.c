@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "bandwidth.h"
+#include "bus-calls.h"
+#include "bus-polkit.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
 #include "bus-limits.h"
@@ -237,6 +239,7 @@ typedef struct LimitJob {
 typedef struct LimitOperation {
         LimitKind kind;
         Container *container; /* held (bus_lifecycle_hold()) while the operation exists */
+        Manager *manager;
         sd_bus_message *request;
         sd_bus_slot *slot; /* a call to systemd */
         Worker *worker;
@@ -260,7 +263,7 @@ static LimitOperation *limit_operation_free(LimitOperation *op) {
                 return NULL;
         sd_bus_slot_unref(op->slot);
         worker_free(op->worker);
-        sd_bus_message_unref(op->request);
+        bus_call_release(op->manager, op->request);
         sd_bus_error_free(&op->failure);
         free(op);
         return NULL;
@@ -273,7 +276,8 @@ static int limit_operation_new(LimitKind kind, Container *c, sd_bus_message *req
                 return -ENOMEM;
         op->kind = kind;
         op->container = c;
-        op->request = sd_bus_message_ref(request);
+        op->manager = c->manager;
+        op->request = bus_call_hold(c->manager, request);
         bus_lifecycle_hold(c);
         *ret = op;
         return 0;
@@ -555,9 +559,11 @@ int bus_limits_method_memory(sd_bus_message *m, void *userdata, sd_bus_error *er
         uint64_t bytes;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "t", &bytes);
         if (r < 0)
                 return r;
@@ -625,9 +631,11 @@ int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error
         uint64_t weight;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "t", &weight);
         if (r < 0)
                 return r;
@@ -693,9 +701,11 @@ int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *erro
         uint64_t v;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_enter_container(m, 'a', "{st}");
         if (r < 0)
                 return r;
@@ -817,9 +827,11 @@ int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error 
         uint64_t rate, burst;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "tt", &rate, &burst);
         if (r < 0)
                 return r;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -11,6 +12,7 @@
 #include "bus-limits.h"
 #include "bus-manager.h"
 #include "bus-net.h"
+#include "bus-polkit.h"
 #include "bus-util.h"
 #include "handle.h"
 #include "log.h"
@@ -108,9 +110,11 @@ static int method_by_handle(
         valid = handle_is_valid(handle);
         c = valid ? manager_get_container(manager, handle) : NULL;
         if (!c && mutating) {
-                r = bus_verify_manage(m, error);
+                r = bus_verify_manage(m, manager, error);
                 if (r < 0)
                         return r;
+                if (r == 0)
+                        return 1; /* polkit is asked; the call comes back with its answer */
         }
         if (!valid)
                 return sd_bus_error_setf(
@@ -232,13 +236,14 @@ static int bus_manager_rearm_idle(Manager *m) {
         return sd_event_source_set_enabled(m->idle_source, SD_EVENT_ONESHOT);
 }
 
-/* Every message that reaches us is activity: it restarts the idle countdown. */
+/* Every message that reaches us is activity: it restarts the idle countdown. A client with too many calls in
+ * flight is refused here, before any handler runs. */
 static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
         if (!m->exiting)
                 (void) bus_manager_rearm_idle(m);
-        return 0;
+        return bus_calls_check(m, message, error);
 }
 
 static int bus_manager_name_released(sd_bus_message *reply, void *userdata, sd_bus_error *error) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-calls.h"
+#include "bus-polkit.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
 #include "bus-net.h"
@@ -76,7 +78,7 @@ typedef struct NetRequest {
 static NetRequest *net_request_free(NetRequest *req) {
         if (!req)
                 return NULL;
-        sd_bus_message_unref(req->request);
+        bus_call_release(req->manager, req->request);
         free(req->handle);
         free(req);
         return NULL;
@@ -89,7 +91,7 @@ static int net_request_new(Container *c, sd_bus_message *m, NetRequest **ret) {
                 return -ENOMEM;
         req->manager = c->manager;
         req->container = c;
-        req->request = sd_bus_message_ref(m);
+        req->request = bus_call_hold(c->manager, m);
         req->started_usec = now_usec(CLOCK_MONOTONIC);
         req->handle = strdup(c->handle);
         if (!req->handle) {
@@ -180,9 +182,11 @@ int bus_net_method_net_in(sd_bus_message *m, void *userdata, sd_bus_error *error
         uint32_t port;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_read(m, "qq", &host_port, &container_port);
         if (r < 0)
                 return r;
@@ -407,9 +411,11 @@ int bus_net_method_net_out(sd_bus_message *m, void *userdata, sd_bus_error *erro
         NetOutRule rule;
         int r;
 
-        r = bus_verify_manage(m, error);
+        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
         r = bus_net_read_net_out_rule(m, &rule, error);
         if (r < 0)
                 return r;

@@ -10,14 +10,6 @@
 #define WARDEN_CONTAINER_INTERFACE "org.warden.Container"
 #define WARDEN_GROUP "warden"
 
-/*
- * May the sender of 'm' change things? Root may; so may members of the group "warden" (if it exists), whom
- * the bus policy lets through as well. Returns 1 if allowed; otherwise sets AccessDenied on 'error' and
- * returns its negative errno, so that a handler can "return r". Other negative errno if the sender's
- * credentials cannot be had.
- */
-int bus_verify_manage(sd_bus_message *m, sd_bus_error *error);
-
 /* Reads an a{ss} into a key, value, … list (NULL-terminated). -EINVAL on a duplicate key. */
 int bus_message_read_string_pairs(sd_bus_message *m, char ***ret);
 

@@ -477,6 +477,7 @@ int container_deserialize(const char *text, Container **ret) {
         c = calloc(1, sizeof(Container));
         if (!c)
                 return -ENOMEM;
+        c->next_job_id = 1; /* JOB_IDS_RESERVED, if any, moves it on */
         ctx.container = c;
 
         for (const char *p = text; *p && r >= 0;) {

@@ -14,6 +14,8 @@
 
 #define DEFAULT_IDLE_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define DEFAULT_MAX_CONTAINERS 1024
+#define DEFAULT_MAX_CALLS_PER_CLIENT 64
+#define DEFAULT_MAX_JOBS_PER_CONTAINER 256
 #define DEFAULT_GRACE_TIME_USEC (300 * USEC_PER_SEC)
 #define DEFAULT_DEPOT_PATH LOCALSTATEDIR "/lib/warden/containers"
 #define DEFAULT_ROOTFS WARDEN_ROOTFS_DIR
@@ -58,7 +60,8 @@ static int config_parse_mtu(const char *value, void *data) {
         return 0;
 }
 
-static int config_parse_max_containers(const char *value, void *data) {
+/* A count from 1 to 65536: max_containers, max_calls_per_client, max_jobs_per_container. */
+static int config_parse_limit(const char *value, void *data) {
         uint32_t v;
         int r;
 
@@ -204,8 +207,13 @@ static const ConfigItem config_items[] = {
           "one of emerg, alert, crit, err, warning, notice, info, debug" },
         { "daemon",
           "max_containers",
-          config_parse_max_containers,
+          config_parse_limit,
           offsetof(ManagerConfig, max_containers),
+          "a number from 1 to 65536" },
+        { "daemon",
+          "max_calls_per_client",
+          config_parse_limit,
+          offsetof(ManagerConfig, max_calls_per_client),
           "a number from 1 to 65536" },
         { "containers",
           "grace_time",
@@ -247,6 +255,11 @@ static const ConfigItem config_items[] = {
           config_parse_job_output_limit,
           offsetof(ManagerConfig, job_output_limit),
           "a size from 1K to 16M such as 10M (K, M, G: powers of 1024)" },
+        { "containers",
+          "max_jobs_per_container",
+          config_parse_limit,
+          offsetof(ManagerConfig, max_jobs_per_container),
+          "a number from 1 to 65536" },
         { "network",
           "pool",
           config_parse_pool,
@@ -285,6 +298,7 @@ void manager_config_init(ManagerConfig *c) {
                 .idle_timeout_usec = DEFAULT_IDLE_TIMEOUT_USEC,
                 .log_level = LOG_INFO,
                 .max_containers = DEFAULT_MAX_CONTAINERS,
+                .max_calls_per_client = DEFAULT_MAX_CALLS_PER_CLIENT,
                 .grace_time_usec = DEFAULT_GRACE_TIME_USEC,
                 .depot_path = NULL,
                 .default_rootfs = NULL,
@@ -293,6 +307,7 @@ void manager_config_init(ManagerConfig *c) {
                 .uid_count = DEFAULT_UID_COUNT,
                 .stop_timeout_usec = DEFAULT_STOP_TIMEOUT_USEC,
                 .job_output_limit = DEFAULT_JOB_OUTPUT_LIMIT,
+                .max_jobs_per_container = DEFAULT_MAX_JOBS_PER_CONTAINER,
                 .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
                 .mtu = DEFAULT_MTU,
                 .port_range = { DEFAULT_PORT_FIRST, DEFAULT_PORT_LAST },
@@ -394,6 +409,7 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_sec(f, "idle_timeout", c->idle_timeout_usec);
         fprintf(f, "log_level = %s\n", log_level_to_string(c->log_level));
         fprintf(f, "max_containers = %u\n", c->max_containers);
+        fprintf(f, "max_calls_per_client = %u\n", c->max_calls_per_client);
         fputs("\n[containers]\n", f);
         dump_sec(f, "grace_time", c->grace_time_usec);
         fprintf(f, "depot = %s\n", strna(c->depot_path));
@@ -403,6 +419,7 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         fprintf(f, "uid_count = %u\n", c->uid_count);
         dump_sec(f, "stop_timeout", c->stop_timeout_usec);
         fprintf(f, "job_output_limit = %llu\n", (unsigned long long) c->job_output_limit);
+        fprintf(f, "max_jobs_per_container = %u\n", c->max_jobs_per_container);
         fputs("\n[network]\n", f);
         fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
         fprintf(f, "mtu = %u\n", c->mtu);

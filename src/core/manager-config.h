@@ -29,6 +29,7 @@ typedef struct ManagerConfig {
         uint64_t idle_timeout_usec; /* 0: never exit when idle */
         int log_level;
         uint32_t max_containers;
+        uint32_t max_calls_per_client; /* calls held in flight per unique bus name */
         /* [containers] */
         uint64_t grace_time_usec; /* 0: never destroy unreferenced containers */
         char *depot_path;
@@ -36,8 +37,9 @@ typedef struct ManagerConfig {
         char *user;        /* the containers' unprivileged user */
         uint32_t uid_base; /* its uid (= gid) comes from [uid_base, uid_base + uid_count) */
         uint32_t uid_count;
-        uint64_t stop_timeout_usec; /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
-        uint64_t job_output_limit;  /* bytes of captured output a job may write (stdout + stderr) */
+        uint64_t stop_timeout_usec;      /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
+        uint64_t job_output_limit;       /* bytes of captured output a job may write (stdout + stderr) */
+        uint32_t max_jobs_per_container; /* running jobs plus exited ones not linked yet */
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;

@@ -108,6 +108,8 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->containers);
         hashmap_free(m->jobs);
         hashmap_free(m->links_deleting); /* entries: their worker threads are detached at exit */
+        hashmap_free(m->polkit_queries); /* emptied by an exit source of the event loop (bus-polkit.c) */
+        hashmap_free(m->client_calls);   /* empty once every held call is let go */
         id_pool_free(m->uids);
         address_pool_free(m->addresses);
         id_pool_free(m->ports);

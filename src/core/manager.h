@@ -51,6 +51,11 @@ struct Manager {
 
         /* Set by the bus layer: called when the set of containers changed (to emit signals). */
         void (*containers_changed)(Manager *m);
+
+        /* Callers (src/bus/bus-polkit.c, src/bus/bus-calls.c): polkit checks being asked, by request; calls
+         * held while they are worked on, by the sender's unique bus name. */
+        Hashmap *polkit_queries;
+        Hashmap *client_calls;
 };
 
 #define MANAGER_STATE_DIR "/run/warden"

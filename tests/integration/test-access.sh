@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Access: a non-root caller may read (Ping, Echo, List, Info, properties, introspection) but is refused
 # every mutating method with AccessDenied; a member of the group "warden" gets through to the method.
+# The bus policy lets everyone send the methods (like machined's), wardend refuses them itself (through
+# polkit, test-polkit.sh); what is not a method of wardend's interfaces is refused by the bus.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,11 +35,25 @@ assert_eq "$(error_of nobody_send Stop x true)" \
     org.freedesktop.DBus.Error.AccessDenied "nobody's Stop"
 assert_eq "$(error_of nobody_send LimitMemory x "uint64 1")" \
     org.freedesktop.DBus.Error.AccessDenied "nobody's LimitMemory"
+# ... and it is wardend that refuses (polkit, or the group without it), not the bus policy
+out=$(nobody_send Destroy x 2>&1) && fail "nobody's Destroy succeeded: $out"
+[[ $out != *"Rejected send message"* ]] || fail "the bus policy refused nobody's Destroy: $out"
+assert_match "$out" "polkit refuses|polkit is not available" "wardend refused nobody's Destroy"
+# what is not a method of wardend's interfaces is refused by the bus: a property Set, a call without interface
+out=$(as_nobody busctl set-property "${M[@]}" Version s x 2>&1) && fail "nobody's Set succeeded: $out"
+assert_contains "$out" "Access denied" "the bus refuses nobody's Set"
+out=$(as_nobody python3 -c '
+import dbus, dbus.lowlevel
+m = dbus.lowlevel.MethodCallMessage("org.warden.Manager", "/org/warden/Manager", None, "Destroy")
+m.append("x", signature="s")
+dbus.SystemBus().send_message_with_reply_and_block(m, 10000)' 2>&1) &&
+    fail "nobody's Destroy without interface succeeded: $out"
+assert_contains "$out" "Rejected send message" "the bus refuses a call without interface"
 # nor owning the name
 assert_fails as_nobody busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
     RequestName su org.warden.Manager 4
 
-# a member of the group "warden" passes the policy and wardend's own check
+# a member of the group "warden" passes wardend's check (polkit's rules file, or the group without polkit)
 id wardentest >/dev/null 2>&1 || useradd --no-create-home --shell /bin/false -G warden wardentest
 member_send() {
     setpriv --reuid=wardentest --regid=wardentest --init-groups -- \

@@ -160,6 +160,7 @@ TEST(deserialize_ignores_unknown_keys) {
         ASSERT_STREQ(c->handle, "x");
         ASSERT_EQ(c->state, CONTAINER_STOPPED);
         ASSERT_STREQ(c->unit, "warden-x.scope");
+        ASSERT_EQ(c->next_job_id, 1u); /* no JOB_IDS_RESERVED: no job yet, ids start at 1 */
 }
 
 static void write_state(const char *dir, const char *name, const char *text) {

@@ -41,6 +41,8 @@ TEST(defaults_when_missing) {
         ASSERT_TRUE(manager_config_pool_size(&c) >= 1024);
         ASSERT_EQ(c.mtu, 1500);
         ASSERT_EQ(c.job_output_limit, 10 * 1024 * 1024);
+        ASSERT_EQ(c.max_calls_per_client, 64u);
+        ASSERT_EQ(c.max_jobs_per_container, 256u);
         manager_config_done(&c);
 }
 
@@ -59,7 +61,9 @@ TEST(full_file) {
                         "idle_timeout = 2min\n"
                         "  log_level=debug  \n"
                         "max_containers = 10\n"
+                        "max_calls_per_client = 3\n"
                         "[containers]\n"
+                        "max_jobs_per_container = 65536\n"
                         "grace_time = 0\n"
                         "depot = /srv//warden/\n"
                         "rootfs = /srv/rootfs\n"
@@ -79,6 +83,8 @@ TEST(full_file) {
         ASSERT_EQ(manager_config_pool_size(&c), 16384);
         ASSERT_EQ(c.mtu, 9000);
         ASSERT_EQ(c.job_output_limit, 64 * 1024);
+        ASSERT_EQ(c.max_calls_per_client, 3u);
+        ASSERT_EQ(c.max_jobs_per_container, 65536u);
         manager_config_done(&c);
 }
 
@@ -95,6 +101,15 @@ TEST(errors_name_file_line_and_key) {
                  EINVAL,
                  "key 'log_level': invalid value 'loud', expected one of");
         load_bad("[daemon]\nmax_containers = 0\n", ERANGE, "key 'max_containers': out of range value '0'");
+        load_bad("[daemon]\nmax_calls_per_client = 0\n",
+                 ERANGE,
+                 "key 'max_calls_per_client': out of range value '0'");
+        load_bad("[containers]\nmax_jobs_per_container = 65537\n",
+                 ERANGE,
+                 "key 'max_jobs_per_container': out of range value '65537'");
+        load_bad("[containers]\nmax_calls_per_client = 5\n",
+                 EINVAL,
+                 "unknown key 'max_calls_per_client' in section [containers]");
         load_bad("[network]\npool = 10.0.0.1/8\n", EINVAL, "key 'pool': invalid value");
         load_bad("[network]\npool = 10.0.0.0/31\n", ERANGE, "key 'pool': out of range");
         load_bad("[network]\nmtu = 100\n", ERANGE, "key 'mtu': out of range value '100'");

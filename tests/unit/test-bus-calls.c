@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * Calls in flight per client (bus-calls.c): counted while held, forgotten when let go, refused beyond
+ * max_calls_per_client; and the access check of the bus API without a bus daemon (bus-polkit.c falls back to
+ * the group then).
+ */
+
+#include <string.h>
+#include <unistd.h>
+
+#include "bus-calls.h"
+#include "bus-manager.h"
+#include "bus-pair.h"
+#include "bus-polkit.h"
+#include "bus-util.h"
+#include "manager.h"
+#include "tests.h"
+
+typedef struct Fixture {
+        Manager manager;
+        sd_bus *server, *client;
+} Fixture;
+
+static void fixture_init(Fixture *f) {
+        *f = (Fixture){};
+        manager_config_init(&f->manager.config);
+        f->manager.containers = hashmap_new();
+        ASSERT_NOT_NULL(f->manager.containers);
+        ASSERT_OK(bus_pair_new(&f->server, &f->client));
+}
+
+static void fixture_done(Fixture *f) {
+        ASSERT_EQ(hashmap_size(f->manager.client_calls), 0u);
+        hashmap_free(f->manager.client_calls);
+        hashmap_free(f->manager.containers);
+        manager_config_done(&f->manager.config);
+        sd_bus_close_unref(f->client);
+        sd_bus_close_unref(f->server);
+}
+
+/* A method call as if dbus-daemon had delivered it from 'sender'. */
+static sd_bus_message *call_from(Fixture *f, const char *sender, const char *member) {
+        sd_bus_message *m = NULL;
+
+        ASSERT_OK(sd_bus_message_new_method_call(
+                        f->client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, member));
+        if (sender)
+                ASSERT_OK(sd_bus_message_set_sender(m, sender));
+        return m;
+}
+
+TEST(hold_and_release_count_per_sender) {
+        sd_bus_message *a1, *a2, *b, *anonymous;
+        Fixture f;
+
+        fixture_init(&f);
+        a1 = call_from(&f, ":1.7", "Create");
+        a2 = call_from(&f, ":1.7", "Stop");
+        b = call_from(&f, ":1.8", "Link");
+        anonymous = call_from(&f, NULL, "Destroy");
+
+        ASSERT_TRUE(bus_call_hold(&f.manager, a1) == a1);
+        ASSERT_TRUE(bus_call_hold(&f.manager, a2) == a2);
+        ASSERT_TRUE(bus_call_hold(&f.manager, b) == b);
+        ASSERT_TRUE(bus_call_hold(&f.manager, anonymous) == anonymous);
+        ASSERT_NULL(bus_call_hold(&f.manager, NULL));
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 2u);
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.8"), 1u);
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.9"), 0u);
+        ASSERT_EQ(hashmap_size(f.manager.client_calls), 2u); /* a call without a sender is not counted */
+
+        /* the same message held twice (a Create handed over to its teardown) counts twice */
+        ASSERT_TRUE(bus_call_hold(&f.manager, a1) == a1);
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 3u);
+        ASSERT_NULL(bus_call_release(&f.manager, a1));
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 2u);
+
+        ASSERT_NULL(bus_call_release(&f.manager, a1));
+        ASSERT_NULL(bus_call_release(&f.manager, b));
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 1u);
+        ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.8"), 0u);
+        ASSERT_EQ(hashmap_size(f.manager.client_calls), 1u); /* an entry lives while its count is > 0 */
+        ASSERT_NULL(bus_call_release(&f.manager, a2));
+        ASSERT_NULL(bus_call_release(&f.manager, anonymous));
+        ASSERT_NULL(bus_call_release(&f.manager, NULL));
+
+        /* without a manager: a plain reference */
+        ASSERT_TRUE(bus_call_hold(NULL, a1) == a1);
+        ASSERT_NULL(bus_call_release(NULL, a1));
+
+        sd_bus_message_unref(a1);
+        sd_bus_message_unref(a2);
+        sd_bus_message_unref(b);
+        sd_bus_message_unref(anonymous);
+        fixture_done(&f);
+}
+
+TEST(check_refuses_beyond_the_limit) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *held[3], *next, *other, *signal = NULL;
+        Fixture f;
+
+        fixture_init(&f);
+        f.manager.config.max_calls_per_client = 3;
+        for (size_t i = 0; i < 3; i++) {
+                held[i] = call_from(&f, ":1.7", "Link");
+                ASSERT_OK(bus_calls_check(&f.manager, held[i], &e));
+                ASSERT_FALSE(sd_bus_error_is_set(&e));
+                bus_call_hold(&f.manager, held[i]);
+        }
+
+        next = call_from(&f, ":1.7", "Ping");
+        ASSERT_ERROR(bus_calls_check(&f.manager, next, &e), ENOBUFS);
+        ASSERT_TRUE(sd_bus_error_has_name(&e, SD_BUS_ERROR_LIMITS_EXCEEDED));
+        ASSERT_TRUE(strstr(e.message, "max_calls_per_client=3") != NULL);
+        ASSERT_TRUE(strstr(e.message, ":1.7") != NULL);
+        sd_bus_error_free(&e);
+
+        /* other clients and other kinds of messages are not affected */
+        other = call_from(&f, ":1.8", "Create");
+        ASSERT_EQ(bus_calls_check(&f.manager, other, &e), 0);
+        ASSERT_OK(sd_bus_message_new_signal(
+                        f.client, &signal, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Something"));
+        ASSERT_OK(sd_bus_message_set_sender(signal, ":1.7"));
+        ASSERT_EQ(bus_calls_check(&f.manager, signal, &e), 0);
+
+        /* one answered: the next call is admitted */
+        bus_call_release(&f.manager, held[0]);
+        ASSERT_EQ(bus_calls_check(&f.manager, next, &e), 0);
+        ASSERT_FALSE(sd_bus_error_is_set(&e));
+
+        bus_call_release(&f.manager, held[1]);
+        bus_call_release(&f.manager, held[2]);
+        for (size_t i = 0; i < 3; i++)
+                sd_bus_message_unref(held[i]);
+        sd_bus_message_unref(next);
+        sd_bus_message_unref(other);
+        sd_bus_message_unref(signal);
+        fixture_done(&f);
+}
+
+/* Over a socketpair there is no bus daemon and so no polkit: root may, anyone else only as a member of the
+ * group "warden" (this test runs as root, or as a user outside of that group). */
+static int handler_verify(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = bus_verify_manage(m, userdata, error);
+        if (r < 0)
+                return r;
+        ASSERT_EQ(r, 1); /* never "pending" without a bus daemon */
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static const sd_bus_vtable verify_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Change", "", "", handler_verify, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+TEST(verify_without_polkit) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        Fixture f;
+        int r;
+
+        fixture_init(&f);
+        ASSERT_OK(sd_bus_add_object_vtable(
+                        f.server, NULL, "/test", "org.warden.Test", verify_vtable, &f.manager));
+        ASSERT_OK(sd_bus_message_new_method_call(f.client, &m, NULL, "/test", "org.warden.Test", "Change"));
+        r = bus_pair_call(f.server, f.client, m, NULL, &e);
+        if (geteuid() == 0)
+                ASSERT_OK(r);
+        else {
+                ASSERT_TRUE(r < 0);
+                ASSERT_TRUE(sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED));
+                ASSERT_TRUE(strstr(e.message, "Only root and members of the group 'warden'") != NULL);
+        }
+        ASSERT_EQ(hashmap_size(f.manager.polkit_queries), 0u);
+        ASSERT_EQ(f.manager.n_operations, 0u);
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(m);
+        fixture_done(&f);
+}
