@@ -12,6 +12,7 @@
 #include "handle.h"
 #include "log.h"
 #include "manager.h"
+#include "seccomp-filter.h"
 #include "strv.h"
 #include "warden-messages.h"
 
@@ -54,6 +55,7 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return log_oom();
+        m->seccomp_fd = -EBADF;
         manager_config_init(&m->config);
 
         m->config_path = strdup(config_path ?: MANAGER_CONFIG_PATH);
@@ -110,6 +112,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->links_deleting); /* entries: their worker threads are detached at exit */
         id_pool_free(m->uids);
         address_pool_free(m->addresses);
+        safe_close(m->seccomp_fd);
 
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->idle_source);
@@ -300,6 +303,10 @@ int manager_startup(Manager *m) {
         r = address_pool_new(m->config.pool.address, m->config.pool.prefixlen, &m->addresses);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the address pool: %m");
+        /* Without it no container could be started: better not to start at all. */
+        r = seccomp_filter_build(&m->seccomp_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compile the containers' seccomp filter: %m");
 
         if (asprintf(&dir, "%s/containers", m->state_dir) < 0)
                 return log_oom();

@@ -39,6 +39,9 @@ struct Manager {
         IdPool *uids;
         AddressPool *addresses;
 
+        /* The jobs' seccomp filter as raw BPF (src/core/seccomp-filter.h), handed to every wshd. */
+        int seccomp_fd;
+
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;
         bool exiting;
