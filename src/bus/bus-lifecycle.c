@@ -1373,8 +1373,8 @@ static int helper_exited(sd_event_source *s, const siginfo_t *si, void *userdata
 }
 
 /* Spawns the helper: wshd, which waits on the go pipe until its scope exists. posix_spawn() (vfork-like, no
- * copy of our memory, safe with worker threads around) with go → fd 3, status → fd 4, stdin/stdout
- * /dev/null, stderr inherited (the journal), nothing else, no blocked signals. */
+ * copy of our memory, safe with worker threads around) with go → fd 3, status → fd 4, the seccomp filter
+ * → fd 5, stdin/stdout /dev/null, stderr inherited (the journal), nothing else, no blocked signals. */
 static int create_spawn_helper(CreateOperation *op) {
         Container *c = op->container;
         _cleanup_close_pair_ int go[2] = EBADF_PAIR, status[2] = EBADF_PAIR;
@@ -1395,8 +1395,17 @@ static int create_spawn_helper(CreateOperation *op) {
         if (fcntl(status[0], F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
 
-        char *argv[] = { (char *) "wshd",          arg_root, arg_socket, arg_hostname, (char *) "--go-fd=3",
-                         (char *) "--status-fd=4", NULL };
+        char *argv[] = {
+                (char *) "wshd",
+                arg_root,
+                arg_socket,
+                arg_hostname,
+                (char *) "--go-fd=3",
+                (char *) "--status-fd=4",
+                (char *) "--seccomp-fd=5",
+                NULL,
+                NULL,
+        };
         char *envp[] = { NULL };
 
         sigemptyset(&none);
@@ -1412,7 +1421,8 @@ static int create_spawn_helper(CreateOperation *op) {
             (r = -posix_spawn_file_actions_adddup2(&fa, 0, 1)) < 0 ||
             (r = -posix_spawn_file_actions_adddup2(&fa, go[0], 3)) < 0 ||
             (r = -posix_spawn_file_actions_adddup2(&fa, status[1], 4)) < 0 ||
-            (r = -posix_spawn_file_actions_addclosefrom_np(&fa, 5)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&fa, op->manager->seccomp_fd, 5)) < 0 ||
+            (r = -posix_spawn_file_actions_addclosefrom_np(&fa, 6)) < 0 ||
             (r = -posix_spawnattr_setsigmask(&attr, &none)) < 0 ||
             (r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK)) < 0)
                 goto finish;

@@ -1,0 +1,219 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Confinement, adversarially: from inside a container, as its user and as its root, a process tries what a
+# container must not do -- load a module, mount proc or sysfs anew, reach a host disk through a device
+# node, write /proc/sysrq-trigger and /proc/sys, read masked kernel files, use bpf, perf_event_open,
+# keyctl, userfaultfd, io_uring, new user namespaces, ptrace or kill wshd, reach wshd's socket, fork-bomb
+# -- and each attempt fails, while wardend answers, the host is untouched and another container's Run
+# stays fast. The capabilities, no_new_privs and seccomp state of jobs and of wshd are checked exactly.
+# Then the same for a container with its own user namespace (Create option user_namespace).
+#
+# Not tested here: filling the depot's disk. In the sandbox the depot is a tmpfs, so "until ENOSPC" would
+# fill the machine's memory; disk limits (LimitDisk, disk_limit) are tested with the limits.
+#
+# Arguments: the path of confine-probe (tests/integration/confine-probe.c, static), bound into the
+# containers read-only.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+probe=$(readlink -f "${1:-}")
+[[ -n ${1:-} && -x $probe ]] || fail "usage: ${0##*/} CONFINE-PROBE (got '${1:-}')"
+
+tmp=$(mktemp -d /var/tmp/confine.XXXXXX)
+cleanup() {
+    destroy_all
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# The container's capabilities (src/shared/confine.h, Docker's default), as far as the sandbox has them.
+container_caps=$((0xa80425fb & 0x$(sed -n 's/^CapBnd:\t//p' /proc/self/status)))
+container_caps=$(printf '%016x' "$container_caps")
+
+bind=(bind_mounts 'a(ssb)' 1 "$probe" /usr/local/bin/confine-probe true)
+create cf1 2 "${bind[@]}" pids_limit t 128
+create cf2 1 "${bind[@]}"
+wshd1=$(leader cf1)
+wshd2=$(leader cf2)
+
+# run_as WHO HANDLE CMD...: wardenctl run as the container's user ("user") or root ("root")
+run_as() {
+    local who=$1 h=$2
+    shift 2
+    if [[ $who == root ]]; then wardenctl run --privileged "$h" -- "$@"; else wardenctl run "$h" -- "$@"; fi
+}
+
+# status_of WHO HANDLE: the capability, no_new_privs and seccomp lines of a job's /proc/self/status
+status_of() {
+    run_as "$1" "$2" cat /proc/self/status | grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' | tr '\t' ' '
+}
+
+# still_fine: wardend answers, both wshd are the same processes, the bystander runs a job
+still_fine() {
+    wardenctl ping >/dev/null || fail "wardend does not answer after: $1"
+    [[ -d /proc/$wshd1 && $(leader cf1) == "$wshd1" ]] || fail "wshd of cf1 is gone after: $1"
+    [[ -d /proc/$wshd2 && $(leader cf2) == "$wshd2" ]] || fail "wshd of cf2 is gone after: $1"
+    assert_eq "$(wardenctl run cf2 -- echo ok)" ok "cf2 after: $1"
+}
+
+# ---- capabilities, no_new_privs, seccomp ----------------------------------------------------------------
+assert_eq "$(status_of user cf1)" "CapInh: 0000000000000000
+CapPrm: 0000000000000000
+CapEff: 0000000000000000
+CapBnd: 0000000000000000
+CapAmb: 0000000000000000
+NoNewPrivs: 1
+Seccomp: 2" "the container user's job"
+assert_eq "$(status_of root cf1)" "CapInh: 0000000000000000
+CapPrm: $container_caps
+CapEff: $container_caps
+CapBnd: $container_caps
+CapAmb: 0000000000000000
+NoNewPrivs: 1
+Seccomp: 2" "root's job"
+# wshd: the container's bounding set, no more than the container's capabilities and CAP_SYS_RESOURCE
+assert_eq "$(sed -n 's/^CapBnd:\t//p' "/proc/$wshd1/status")" "$container_caps" "wshd's bounding set"
+eff=$((0x$(sed -n 's/^CapEff:\t//p' "/proc/$wshd1/status")))
+(((eff & ~(0x$container_caps | 1 << 24)) == 0)) || fail "wshd's capabilities: $(printf '%x' "$eff")"
+(((eff & 1 << 21) == 0)) || fail "wshd kept CAP_SYS_ADMIN"
+assert_eq "$(sed -n 's/^NoNewPrivs:\t//p' "/proc/$wshd1/status")" 1 "wshd's no_new_privs"
+
+# ---- system calls and privileged operations -------------------------------------------------------------
+# Each check: CHECK=RESULT for the container's user, then for its root.
+expect=(
+    keyctl=EPERM:EPERM add_key=EPERM:EPERM bpf=EPERM:EPERM perf_event_open=EPERM:EPERM
+    userfaultfd=EPERM:EPERM io_uring_setup=EPERM:EPERM init_module=EPERM:EPERM finit_module=EPERM:EPERM
+    kexec_load=EPERM:EPERM open_by_handle_at=EPERM:EPERM mount-proc=EPERM:EPERM mount-sysfs=EPERM:EPERM
+    mount-tmpfs=EPERM:EPERM umount-proc-sys=EPERM:EPERM fsopen=EPERM:EPERM unshare-user=EPERM:EPERM
+    unshare-mount=EPERM:EPERM clone-user=EPERM:EPERM clone3=ENOSYS:ENOSYS setns=EPERM:EPERM
+    reboot=EPERM:EPERM clock_settime=EPERM:EPERM sethostname=EPERM:EPERM iopl=EPERM:EPERM
+    personality-aslr-off=EPERM:EPERM personality-query=ok:ok
+    # allowed: ptrace inside the container, chroot for root
+    ptrace-child=ok:ok chroot=EPERM:ok
+    # wshd is out of reach: not traceable (non-dumpable, no CAP_SYS_PTRACE), its /proc entries closed
+    ptrace-wshd=EPERM:EPERM readlink:/proc/1/root=EACCES:EACCES read:/proc/1/environ=EACCES:EACCES
+    readlink:/proc/1/fd/2=EACCES:EACCES
+    # wshd's socket is on the host side, outside the container's root
+    "connect:$WARDEN_DEPOT/cf1/wshd.sock=ENOENT:ENOENT"
+    # devices: a node of a harmless device is fine for root, and its open too
+    mknod-null:/tmp/null=EPERM:ok
+)
+checks=()
+for e in "${expect[@]}"; do
+    [[ $e == \#* ]] && continue
+    checks+=("${e%=*}")
+done
+for who in user root; do
+    out=$(run_as "$who" cf1 confine-probe "${checks[@]}")
+    for e in "${expect[@]}"; do
+        check=${e%=*} results=${e##*=}
+        want=${results%%:*}
+        [[ $who == root ]] && want=${results##*:}
+        assert_contains "$out" "$check=$want" "as $who, $check"
+    done
+done
+still_fine "the system call probes"
+
+# a module, the busybox way
+out=$(run_as root cf1 busybox insmod /bin/busybox 2>&1) && fail "insmod succeeded: $out"
+assert_contains "$out" "Operation not permitted" "insmod"
+
+# ---- devices: the sandbox's disk ------------------------------------------------------------------------
+assert_eq "$(systemctl show -P DevicePolicy warden-cf1.scope)" closed "DevicePolicy"
+disk=''
+for d in /sys/dev/block/*; do
+    [[ $(readlink "$d") == */virtual/* ]] && continue
+    disk=${d##*/}
+    break
+done
+[[ -n $disk ]] || disk=$(basename "$(find /sys/dev/block/ -mindepth 1 -maxdepth 1 | head -n1)")
+[[ $disk =~ ^[0-9]+:[0-9]+$ ]] || fail "no block device found in /sys/dev/block"
+echo "block device: $disk ($(readlink "/sys/dev/block/$disk"))" >&2
+# mknod inside fails for root too (devices cgroup: no 'm' for block devices) ...
+out=$(run_as root cf1 confine-probe "mknod-blk:/tmp/disk:$disk")
+assert_eq "$out" "mknod-blk:/tmp/disk:$disk=EPERM" "mknod of the disk as root"
+# ... and a node that is there already (made from the host side) cannot be opened
+mknod "$WARDEN_DEPOT/cf1/rootfs/tmp/hostdisk" b "${disk%:*}" "${disk#*:}"
+chmod 0666 "$WARDEN_DEPOT/cf1/rootfs/tmp/hostdisk"
+for who in user root; do
+    assert_eq "$(run_as "$who" cf1 confine-probe read:/tmp/hostdisk)" "read:/tmp/hostdisk=EPERM" "opening the disk as $who"
+done
+out=$(run_as root cf1 dd if=/tmp/hostdisk of=/dev/null bs=512 count=1 2>&1) && fail "dd read the disk: $out"
+rm -f "$WARDEN_DEPOT/cf1/rootfs/tmp/hostdisk"
+# the terminal still works (a tty job: /dev/ptmx and the pts range are allowed)
+out=$(script -qec 'wardenctl run --tty cf1 -- tty' /dev/null </dev/null)
+assert_match "$(grep -o '/dev/pts/[0-9]*' <<<"$out")" '^/dev/pts/[0-9]+$' "a tty job: $out"
+
+# ---- /proc and /sys -------------------------------------------------------------------------------------
+mounts=$(run_as user cf1 cat /proc/self/mountinfo)
+for p in /proc/sys /proc/irq /proc/bus /proc/fs /sys; do
+    [[ -e $p ]] || continue
+    grep -Eq "^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ $p (ro|ro,[^ ]*) " <<<"$mounts" || fail "$p is not read-only inside"
+done
+[[ -e /proc/sysrq-trigger ]] && ! grep -Eq " /proc/sysrq-trigger (ro|ro,[^ ]*) " <<<"$mounts" \
+    && fail "/proc/sysrq-trigger is not read-only inside"
+out=$(run_as root cf1 sh -c 'echo core >/proc/sys/kernel/core_pattern' 2>&1) && fail "root wrote /proc/sys: $out"
+assert_contains "$out" "Read-only file system" "writing /proc/sys"
+if [[ -e /proc/sysrq-trigger ]]; then
+    out=$(run_as root cf1 sh -c 'echo h >/proc/sysrq-trigger' 2>&1) && fail "root wrote sysrq-trigger"
+fi
+masked=0
+for f in kcore keys key-users timer_list sched_debug latency_stats kpageflags kpagecount; do
+    [[ -e /proc/$f ]] || continue
+    masked=$((masked + 1))
+    # /dev/null: reads find nothing, writes go nowhere
+    assert_eq "$(run_as root cf1 sh -c "echo x >/proc/$f; wc -c </proc/$f; stat -c %t:%T /proc/$f")" "0
+1:3" "/proc/$f inside (masked)"
+done
+((masked > 0)) || fail "none of the masked /proc files exists on this kernel"
+for d in /proc/acpi /proc/asound /proc/scsi /sys/firmware /sys/devices/virtual/powercap; do
+    [[ -d $d ]] || continue
+    assert_eq "$(run_as root cf1 ls -A "$d")" "" "$d inside (masked)"
+done
+# the masks cannot be taken away
+out=$(run_as root cf1 umount /proc/keys 2>&1) && fail "root unmounted a mask: $out"
+still_fine "the /proc and /sys attempts"
+
+# ---- killing wshd from inside ---------------------------------------------------------------------------
+# PID 1 gets no signal it has no handler for from inside its namespace (SIGKILL included); SIGTERM and
+# SIGINT, which wshd reads, are ignored when they come from inside.
+out=$(run_as root cf1 sh -c 'for s in KILL TERM INT HUP QUIT USR1 STOP; do kill -s $s 1; done; sleep 0.3; echo sent')
+assert_eq "$out" sent "kill of PID 1 from inside"
+sleep 0.2
+still_fine "kill -KILL/-TERM/-INT/... 1 from inside"
+assert_eq "$(wardenctl run cf1 -- echo alive)" alive "cf1 after kill 1"
+
+# ---- fork bomb, while the bystander's Run stays fast ----------------------------------------------------
+run_ms() {
+    local t0 t1
+    t0=$(date +%s%N)
+    wardenctl run cf2 -- true
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+before=()
+for _ in 1 2 3 4 5; do before+=("$(run_ms)"); done
+bomb=$(wardenctl spawn --privileged cf1 -- sh -c 'f() { f | f & }; f; sleep 30')
+sleep 2
+during=()
+for _ in 1 2 3 4 5; do
+    during+=("$(run_ms)")
+    wardenctl ping >/dev/null || fail "wardend does not answer during the fork bomb"
+done
+tasks=$(systemctl show -P TasksCurrent warden-cf1.scope)
+echo "fork bomb: cf1 has $tasks tasks (pids_limit 128); cf2 Run before: ${before[*]} ms, during: ${during[*]} ms" >&2
+((tasks <= 128)) || fail "the fork bomb got past pids_limit: $tasks tasks"
+((tasks >= 64)) || fail "the fork bomb did not run: $tasks tasks"
+for ms in "${during[@]}"; do
+    ((ms < 5000)) || fail "cf2's Run took ${ms} ms during the fork bomb (before: ${before[*]} ms)"
+done
+"${BUSCTL_MANAGER[@]}" Stop sb cf1 true >/dev/null
+[[ -d /proc/$wshd1 ]] || fail "wshd of cf1 died in the fork bomb"
+assert_eq "$(systemctl show -P TasksCurrent warden-cf1.scope)" 1 "tasks of cf1 after Stop"
+"${BUSCTL_MANAGER[@]}" Link su cf1 "$bomb" >/dev/null 2>&1 || true
+still_fine "the fork bomb"
+
+"${BUSCTL_MANAGER[@]}" Destroy s cf1 >/dev/null
+"${BUSCTL_MANAGER[@]}" Destroy s cf2 >/dev/null
+assert_clean cf1
+assert_clean cf2
