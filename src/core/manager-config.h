@@ -6,6 +6,7 @@
  * A missing file means defaults; any bad line is an error that names file, line and key.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -29,6 +30,11 @@ typedef struct ManagerConfig {
         uint32_t uid_count;
         uint64_t stop_timeout_usec; /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
         uint64_t job_output_limit;  /* bytes of captured output a job may write (stdout + stderr) */
+        /* user namespaces (Create option user_namespace): its default, and the host uids their ranges of
+         * USERNS_RANGE_SIZE come from, [userns_uid_base, userns_uid_base + userns_uid_count) */
+        bool user_namespace;
+        uint32_t userns_uid_base;
+        uint32_t userns_uid_count;
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;
@@ -58,3 +64,5 @@ void manager_config_dump(const ManagerConfig *c, FILE *f);
 
 /* Number of /30 networks in the pool. */
 uint32_t manager_config_pool_size(const ManagerConfig *c);
+/* Number of user namespace ranges in the pool. */
+uint32_t manager_config_userns_ranges(const ManagerConfig *c);

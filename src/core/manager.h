@@ -38,6 +38,7 @@ struct Manager {
          * follow the configuration of the moment wardend started. */
         IdPool *uids;
         AddressPool *addresses;
+        IdPool *userns; /* ranges of host uids for user namespaces, by index (see manager_userns_uid()) */
 
         /* The jobs' seccomp filter as raw BPF (src/core/seccomp-filter.h), handed to every wshd. */
         int seccomp_fd;
@@ -70,8 +71,12 @@ Container *manager_get_container(Manager *m, const char *handle);
 /* Sorted handles of the containers whose properties contain every pair of 'filter' (key, value, …). */
 int manager_list_containers(Manager *m, char *const *filter, char ***ret);
 
-/* Gives the container's uid and /30 back to the pools (and forgets them in c). */
+/* Gives the container's uid, /30 and user namespace range back to the pools (and forgets them in c). */
 void manager_release_container_resources(Manager *m, Container *c);
+
+/* A user namespace range for c: sets c->userns_uid (the first host uid of the range) and c->uid (the user's
+ * uid inside). -ENOSR: every range is taken. */
+int manager_allocate_userns(Manager *m, Container *c);
 
 /* No containers and nothing in flight: the daemon may exit and be activated again later. */
 bool manager_is_idle(Manager *m);

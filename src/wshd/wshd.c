@@ -454,6 +454,9 @@ static void symlink_or_fail(const char *target, const char *dir, const char *nam
         path_join(path, sizeof(path), dir, name);
         if (symlink(target, path) < 0)
                 setup_fail(errno, "symlink '%s'", path);
+        /* root's, in the container's user namespace too */
+        if (arg_userns > 0 && fchownat(AT_FDCWD, path, arg_userns, arg_userns, AT_SYMLINK_NOFOLLOW) < 0)
+                setup_fail(errno, "chown '%s'", path);
 }
 
 static void setup_dev(void) {

@@ -63,6 +63,7 @@ TEST(serialize_roundtrip) {
         c->grace_time = 300;
         c->created_usec = 1234567890123ULL;
         c->uid = 10007;
+        c->userns_uid = 0x40010000;
         c->net_id = 0; /* index 0 is a real network: has_net says it is set */
         c->has_net = true;
         c->memory_limit = 64ULL << 20;
@@ -87,6 +88,9 @@ TEST(serialize_roundtrip) {
         ASSERT_EQ(d->grace_time, 300);
         ASSERT_EQ(d->created_usec, 1234567890123ULL);
         ASSERT_EQ(d->uid, 10007u);
+        ASSERT_EQ(d->userns_uid, 0x40010000u);
+        ASSERT_EQ(container_host_uid(d, 0), 0x40010000u);
+        ASSERT_EQ(container_host_uid(d, 5), 0x40010005u);
         ASSERT_TRUE(d->has_net);
         ASSERT_EQ(d->net_id, 0u);
         ASSERT_EQ(d->memory_limit, 64ULL << 20);
@@ -122,6 +126,8 @@ TEST(deserialize_rejects_garbage) {
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=novalue\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=a=1\nPROPERTY=a=2\n", /* duplicate */
                 "VERSION=1\nHANDLE=x\nSTATE=active\nUID=0\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nUSERNS_UID=0\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nUSERNS_UID=x\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nUID=4294967296\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nNET_ID=-1\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nMEMORY_LIMIT=lots\n",
