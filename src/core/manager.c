@@ -180,17 +180,6 @@ int manager_list_containers(Manager *m, char *const *filter, char ***ret) {
         return 0;
 }
 
-/* The index of a user namespace range in m->userns, or -ERANGE if the uid is not the start of one (the
- * configuration changed since the container was made). */
-static int64_t userns_index(Manager *m, uint32_t host_uid) {
-        uint32_t base = m->config.userns_uid_base;
-
-        if (host_uid < base || (host_uid - base) % USERNS_RANGE_SIZE != 0 ||
-            (host_uid - base) / USERNS_RANGE_SIZE >= manager_config_userns_ranges(&m->config))
-                return -ERANGE;
-        return (host_uid - base) / USERNS_RANGE_SIZE;
-}
-
 int manager_allocate_userns(Manager *m, Container *c) {
         uint32_t i;
         int r;
@@ -200,7 +189,7 @@ int manager_allocate_userns(Manager *m, Container *c) {
         r = id_pool_allocate(m->userns, &i);
         if (r < 0)
                 return r;
-        c->userns_uid = m->config.userns_uid_base + i * USERNS_RANGE_SIZE;
+        c->userns_uid = i * USERNS_RANGE_SIZE;
         c->uid = USERNS_CONTAINER_UID;
         return 0;
 }
@@ -208,11 +197,10 @@ int manager_allocate_userns(Manager *m, Container *c) {
 void manager_release_container_resources(Manager *m, Container *c) {
         /* a container with a user namespace has its user's uid from no pool */
         if (c->userns_uid > 0) {
-                int64_t i = userns_index(m, c->userns_uid);
-
-                if (i >= 0)
-                        id_pool_release(m->userns, (uint32_t) i);
-        } else if (c->uid > 0)
+                if (c->userns_uid % USERNS_RANGE_SIZE == 0)
+                        id_pool_release(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
+        }
+        else if (c->uid > 0)
                 id_pool_release(m->uids, c->uid);
         if (c->has_net)
                 address_pool_release(m->addresses, c->net_id);
@@ -289,9 +277,10 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         /* Whether its wshd still lives is checked once the bus is up (lifecycle_adopt()), since a dead
          * container needs systemd to be cleaned up. Here it only gets its resources back. */
         if (c->userns_uid > 0) {
-                int64_t i = userns_index(m, c->userns_uid);
-
-                r = i < 0 ? (int) i : id_pool_reserve(m->userns, (uint32_t) i);
+                /* -ERANGE: not a range of the pool (the configuration changed since) */
+                r = c->userns_uid % USERNS_RANGE_SIZE != 0
+                                    ? -ERANGE
+                                    : id_pool_reserve(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
                 if (r < 0)
                         log_full_errno_container(
                                         LOG_WARNING,
@@ -350,7 +339,9 @@ int manager_startup(Manager *m) {
         r = address_pool_new(m->config.pool.address, m->config.pool.prefixlen, &m->addresses);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the address pool: %m");
-        r = id_pool_new(0, manager_config_userns_ranges(&m->config), &m->userns);
+        r = id_pool_new(m->config.userns_uid_base / USERNS_RANGE_SIZE,
+                        manager_config_userns_ranges(&m->config),
+                        &m->userns);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the user namespace pool: %m");
         /* Without it no container could be started: better not to start at all. */

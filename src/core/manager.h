@@ -38,7 +38,7 @@ struct Manager {
          * follow the configuration of the moment wardend started. */
         IdPool *uids;
         AddressPool *addresses;
-        IdPool *userns; /* ranges of host uids for user namespaces, by index (see manager_userns_uid()) */
+        IdPool *userns; /* ranges of host uids for user namespaces: id i is [i * 65536, (i + 1) * 65536) */
 
         /* The jobs' seccomp filter as raw BPF (src/core/seccomp-filter.h), handed to every wshd. */
         int seccomp_fd;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cgroup-util.h"
+#include "confine.h"
 #include "container.h"
 #include "fileio.h"
 #include "manager.h"
@@ -267,4 +268,44 @@ TEST(cgroup_path_of_a_pid) {
         ASSERT_TRUE(path[0] == '/');
         ASSERT_ERROR(cg_pid_get_path(getpid(), "no-such-controller", &path), ENOENT);
         ASSERT_ERROR(cg_pid_get_path(4194305, "", &path), ENOENT); /* above pid_max: never a process */
+}
+
+/* User namespace ranges: from the configured pool, distinct, released, reserved again at start-up. */
+TEST(manager_userns_ranges) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        static const char text[] = "[containers]\nuserns_uid_base=131072\nuserns_uid_count=131072\n";
+        char *conf = NULL, *dir = tests_tmpdir(), *cd = NULL;
+        Container *a = NULL, *b = NULL, *c = NULL;
+
+        ASSERT_TRUE(asprintf(&conf, "%s/userns.conf", dir) > 0);
+        ASSERT_OK(write_file_atomic(conf, text, sizeof(text) - 1, 0644));
+        ASSERT_TRUE(asprintf(&cd, "%s/containers", dir) > 0);
+        ASSERT_OK(mkdir_p(cd, 0700));
+        /* a container recorded with the second range (by a wardend before the restart) */
+        write_state(dir, "old", "VERSION=1\nHANDLE=old\nSTATE=stopped\nUID=10001\nUSERNS_UID=196608\n");
+        ASSERT_OK(manager_new(conf, dir, &m));
+        ASSERT_OK(manager_startup(m));
+
+        ASSERT_OK(container_new("a", &a));
+        ASSERT_OK(container_new("b", &b));
+        ASSERT_OK(manager_allocate_userns(m, a));
+        ASSERT_EQ(a->userns_uid, 131072u);
+        ASSERT_EQ(a->uid, USERNS_CONTAINER_UID);
+        /* the other range is the old container's; the container user's uid took nothing from the uid pool */
+        ASSERT_ERROR(manager_allocate_userns(m, b), ENOSR);
+        ASSERT_FALSE(id_pool_is_taken(m->uids, USERNS_CONTAINER_UID));
+        manager_release_container_resources(m, manager_get_container(m, "old"));
+        ASSERT_OK(manager_allocate_userns(m, b));
+        ASSERT_EQ(b->userns_uid, 196608u);
+        manager_release_container_resources(m, a);
+        ASSERT_EQ(a->userns_uid, 0u);
+        ASSERT_EQ(a->uid, 0u);
+        ASSERT_OK(container_new("c", &c));
+        ASSERT_OK(manager_allocate_userns(m, c));
+        ASSERT_EQ(c->userns_uid, 131072u);
+        container_free(a);
+        container_free(b);
+        container_free(c);
+        free(conf);
+        free(cd);
 }
