@@ -174,6 +174,12 @@ done
 out=$(run_as root cf1 umount /proc/keys 2>&1) && fail "root unmounted a mask: $out"
 still_fine "the /proc and /sys attempts"
 
+# ---- other processes: only the container's own are visible ----------------------------------------------
+host_pids=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+inside=$(run_as root cf1 sh -c 'ls -d /proc/[0-9]* | wc -l')
+((inside <= 5 && host_pids > inside)) || fail "root in cf1 sees $inside processes (the sandbox has $host_pids)"
+out=$(run_as root cf1 kill -0 "$(pidof wardend)" 2>&1) && fail "root in cf1 signalled wardend's PID: $out"
+
 # ---- killing wshd from inside ---------------------------------------------------------------------------
 # PID 1 gets no signal it has no handler for from inside its namespace (SIGKILL included); SIGTERM and
 # SIGINT, which wshd reads, are ignored when they come from inside.
