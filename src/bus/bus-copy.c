@@ -348,9 +348,10 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
                                 "Failed to open the root of container '%s': %m",
                                 c->handle);
         j->copy_in = copy_in;
-        /* The container's user, uid = gid (see rootfs.c); a container without one gets root's files. */
-        j->uid = c->uid > 0 ? (uid_t) c->uid : UID_INVALID;
-        j->gid = c->uid > 0 ? (gid_t) c->uid : GID_INVALID;
+        /* The container's user, uid = gid (see rootfs.c), as the host sees it (with a user namespace: in
+         * its range); a container without one gets root's files. */
+        j->uid = c->uid > 0 ? (uid_t) container_host_uid(c, c->uid) : UID_INVALID;
+        j->gid = c->uid > 0 ? (gid_t) container_host_uid(c, c->uid) : GID_INVALID;
         j->src = strdup(src);
         j->dst = strdup(dst);
         j->owner = strdup(owner);

@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -718,6 +720,8 @@ typedef struct CreateOptions {
         uint64_t disk_inode_limit;
         uint64_t bandwidth_rate;
         uint64_t bandwidth_burst;
+        bool user_namespace;
+        bool have_user_namespace;
 } CreateOptions;
 
 static void create_options_done(CreateOptions *o) {
@@ -784,6 +788,7 @@ static const BusOptionSpec create_option_specs[] = {
         { "disk_limit", "t" },
         { "bandwidth", "(tt)" },
         { "disk_inode_limit", "t" },
+        { "user_namespace", "b" },
 };
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error) {
@@ -824,6 +829,14 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return sd_bus_message_read(m, "t", &o->disk_inode_limit);
         if (streq(key, "bandwidth"))
                 return sd_bus_message_read(m, "(tt)", &o->bandwidth_rate, &o->bandwidth_burst);
+        if (streq(key, "user_namespace")) {
+                int b = 0, r;
+
+                r = sd_bus_message_read(m, "b", &b);
+                o->user_namespace = b;
+                o->have_user_namespace = true;
+                return r;
+        }
         assert_not_reached();
 }
 
@@ -835,6 +848,25 @@ static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error
                         read_create_option,
                         o,
                         error);
+}
+
+/* 0 if this kernel lets us make user namespaces; cheap (two files of /proc). */
+static int userns_supported(void) {
+        _cleanup_free_ char *max = NULL;
+        uint32_t n;
+        int r;
+
+        if (access("/proc/self/ns/user", F_OK) < 0)
+                return -errno;
+        r = read_full_file("/proc/sys/user/max_user_namespaces", 64, &max, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        max[strcspn(max, "\n")] = '\0';
+        if (parse_uint32(max, &n) >= 0 && n == 0)
+                return -ENOSPC;
+        return 0;
 }
 
 static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error *error) {
@@ -890,6 +922,17 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                         SD_BUS_ERROR_INVALID_ARGS,
                                         "Option 'bind_mounts': %s",
                                         msg ?: "invalid bind mount.");
+        }
+
+        if (o->have_user_namespace ? o->user_namespace : manager->config.user_namespace) {
+                r = userns_supported();
+                if (r < 0)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Option 'user_namespace': this kernel has no user namespaces or "
+                                        "allows none (user.max_user_namespaces = 0): %s.",
+                                        strerror(-r));
         }
 
         if (o->cpu_weight > 10000)
@@ -1328,6 +1371,36 @@ static void create_start_network(CreateOperation *op) {
 }
 
 static void create_maybe_release(CreateOperation *op);
+static int create_start_rootfs(CreateOperation *op, int userns_fd);
+
+/* The helper made the container's user namespace first and wshd's network namespace in it: the rootfs
+ * (its lower layer idmapped into that user namespace) can be made now. False once the operation failed. */
+static bool create_start_rootfs_userns(CreateOperation *op) {
+        _cleanup_free_ char *ns = NULL;
+        _cleanup_close_ int netns_fd = -EBADF;
+        int userns_fd, r;
+
+        if (asprintf(&ns, "/proc/%i/ns/net", (int) op->helper_pid) < 0) {
+                create_failf(op, NULL, -ENOMEM, "Out of memory.");
+                return false;
+        }
+        netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        if (netns_fd < 0) {
+                create_failf(op, NULL, -errno, "Failed to open the network namespace of wshd: %m");
+                return false;
+        }
+        userns_fd = ioctl(netns_fd, NS_GET_USERNS);
+        if (userns_fd < 0) {
+                create_failf(op, NULL, -errno, "Failed to get the user namespace of wshd: %m");
+                return false;
+        }
+        r = create_start_rootfs(op, userns_fd);
+        if (r < 0) {
+                create_failf(op, NULL, r, "Failed to start the rootfs worker: %m");
+                return false;
+        }
+        return true;
+}
 
 /* One line of the status pipe: "NETNS=1" and "PID=<wshd's pid>" from the helper, then "READY=1" from wshd,
  * or "ERROR=<errno> <text>". Returns false once the operation has failed. */
@@ -1335,7 +1408,8 @@ static bool create_status_line(CreateOperation *op, const char *line) {
         Container *c = op->container;
 
         if (streq(line, "NETNS=1")) {
-                if (op->helper_pid <= 0 || op->network_worker || op->network_done) {
+                if (op->helper_pid <= 0 || op->network_worker || op->network_done ||
+                    (c->userns_uid > 0 && (op->rootfs_worker || op->rootfs_done))) {
                         create_failf(op,
                                      NULL,
                                      -EPROTO,
@@ -1343,6 +1417,8 @@ static bool create_status_line(CreateOperation *op, const char *line) {
                         return false;
                 }
                 create_log_step(op, "create.netns");
+                if (c->userns_uid > 0 && !create_start_rootfs_userns(op))
+                        return false;
                 create_start_network(op);
                 if (op->failing)
                         return false;
@@ -1487,12 +1563,12 @@ static int helper_exited(sd_event_source *s, const siginfo_t *si, void *userdata
 }
 
 /* Spawns the helper: wshd, which waits on the go pipe until its scope exists. posix_spawn() (vfork-like, no
- * copy of our memory, safe with worker threads around) with go → fd 3, status → fd 4, stdin/stdout
- * /dev/null, stderr inherited (the journal), nothing else, no blocked signals. */
+ * copy of our memory, safe with worker threads around) with go → fd 3, status → fd 4, the seccomp filter
+ * → fd 5, stdin/stdout /dev/null, stderr inherited (the journal), nothing else, no blocked signals. */
 static int create_spawn_helper(CreateOperation *op) {
         Container *c = op->container;
         _cleanup_close_pair_ int go[2] = EBADF_PAIR, status[2] = EBADF_PAIR;
-        _cleanup_free_ char *arg_root = NULL, *arg_socket = NULL, *arg_hostname = NULL;
+        _cleanup_free_ char *arg_root = NULL, *arg_socket = NULL, *arg_hostname = NULL, *arg_userns = NULL;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none;
@@ -1501,7 +1577,8 @@ static int create_spawn_helper(CreateOperation *op) {
 
         if (asprintf(&arg_root, "--root=%s/rootfs", c->path) < 0 ||
             asprintf(&arg_socket, "--socket=%s/wshd.sock", c->path) < 0 ||
-            asprintf(&arg_hostname, "--hostname=%s", c->handle) < 0)
+            asprintf(&arg_hostname, "--hostname=%s", c->handle) < 0 ||
+            (c->userns_uid > 0 && asprintf(&arg_userns, "--userns=%" PRIu32, c->userns_uid) < 0))
                 return -ENOMEM;
         if (pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0)
                 return -errno;
@@ -1509,8 +1586,17 @@ static int create_spawn_helper(CreateOperation *op) {
         if (fcntl(status[0], F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
 
-        char *argv[] = { (char *) "wshd",          arg_root, arg_socket, arg_hostname, (char *) "--go-fd=3",
-                         (char *) "--status-fd=4", NULL };
+        char *argv[] = {
+                (char *) "wshd",
+                arg_root,
+                arg_socket,
+                arg_hostname,
+                (char *) "--go-fd=3",
+                (char *) "--status-fd=4",
+                (char *) "--seccomp-fd=5",
+                arg_userns, /* NULL without a user namespace: the end */
+                NULL,
+        };
         char *envp[] = { NULL };
 
         sigemptyset(&none);
@@ -1526,7 +1612,8 @@ static int create_spawn_helper(CreateOperation *op) {
             (r = -posix_spawn_file_actions_adddup2(&fa, 0, 1)) < 0 ||
             (r = -posix_spawn_file_actions_adddup2(&fa, go[0], 3)) < 0 ||
             (r = -posix_spawn_file_actions_adddup2(&fa, status[1], 4)) < 0 ||
-            (r = -posix_spawn_file_actions_addclosefrom_np(&fa, 5)) < 0 ||
+            (r = -posix_spawn_file_actions_adddup2(&fa, op->manager->seccomp_fd, 5)) < 0 ||
+            (r = -posix_spawn_file_actions_addclosefrom_np(&fa, 6)) < 0 ||
             (r = -posix_spawnattr_setsigmask(&attr, &none)) < 0 ||
             (r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK)) < 0)
                 goto finish;
@@ -1569,6 +1656,8 @@ static void rootfs_job_free(void *data) {
 
         if (!j)
                 return;
+        if (j->config.userns_uid > 0)
+                safe_close(j->config.userns_fd);
         FOREACH_ARRAY(p, j->strings, ELEMENTSOF(j->strings))
                 free(*p);
         bind_mounts_free(j->bind_mounts, j->n_bind_mounts);
@@ -1581,13 +1670,16 @@ static int create_rootfs_work(void *data) {
         return rootfs_setup(&j->config);
 }
 
-static int rootfs_job_new(CreateOperation *op, RootfsJob **ret) {
+/* userns_fd: the container's user namespace with one, else -EBADF; taken over (closed on failure too) */
+static int rootfs_job_new(CreateOperation *op, int userns_fd, RootfsJob **ret) {
         Container *c = op->container;
         RootfsJob *j;
 
         j = calloc(1, sizeof(RootfsJob));
-        if (!j)
+        if (!j) {
+                safe_close(userns_fd);
                 return -ENOMEM;
+        }
         /* the bind mounts are needed by this job only: hand them over */
         j->bind_mounts = TAKE_PTR(op->bind_mounts);
         j->n_bind_mounts = op->n_bind_mounts;
@@ -1604,6 +1696,8 @@ static int rootfs_job_new(CreateOperation *op, RootfsJob **ret) {
                 .n_bind_mounts = j->n_bind_mounts,
                 .disk_bytes = c->disk_limit,
                 .disk_inodes = c->disk_inode_limit,
+                .userns_uid = c->userns_uid,
+                .userns_fd = c->userns_uid > 0 ? userns_fd : -EBADF,
         };
         FOREACH_ARRAY(p, j->strings, ELEMENTSOF(j->strings))
                 if (!*p) {
@@ -1637,6 +1731,17 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
                 create_failf(op, WARDEN_ERROR_BIND_MOUNT_SOURCE, 0, "A bind mount source vanished.");
                 return;
         }
+        if (result == -EOPNOTSUPP && op->container->userns_uid > 0) {
+                create_failf(op,
+                             SD_BUS_ERROR_NOT_SUPPORTED,
+                             0,
+                             "Option 'user_namespace': root file system '%s' cannot be idmapped into the "
+                             "container's user namespace: its file system has no idmapped mounts (overlayfs "
+                             "has none; ext4, xfs and btrfs have, tmpfs since Linux 6.3), or this kernel "
+                             "lacks them (Linux 5.19 is needed).",
+                             op->container->rootfs);
+                return;
+        }
         if (result < 0) {
                 create_failf(op,
                              NULL,
@@ -1657,10 +1762,28 @@ static int create_timed_out(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Steps 2 and 3 side by side: the rootfs in a worker, the helper into a new scope. */
+static int create_start_rootfs(CreateOperation *op, int userns_fd) {
+        RootfsJob *job;
+        int r;
+
+        r = rootfs_job_new(op, userns_fd, &job);
+        if (r < 0)
+                return r;
+        return worker_start(
+                        op->manager->event,
+                        "warden-rootfs",
+                        create_rootfs_work,
+                        job,
+                        rootfs_job_free,
+                        create_rootfs_done,
+                        op,
+                        &op->rootfs_worker);
+}
+
+/* Steps 2 and 3 side by side: the rootfs in a worker, the helper into a new scope. With a user namespace
+ * the rootfs waits for it (its lower layer is idmapped into it): the helper makes it at once. */
 static int create_start(CreateOperation *op) {
         Manager *m = op->manager;
-        RootfsJob *job;
         int r;
 
         r = sd_event_add_time_relative(
@@ -1683,18 +1806,9 @@ static int create_start(CreateOperation *op) {
         r = create_start_firewall(op);
         if (r < 0)
                 return r;
-        r = rootfs_job_new(op, &job);
-        if (r < 0)
-                return r;
-        return worker_start(
-                        m->event,
-                        "warden-rootfs",
-                        create_rootfs_work,
-                        job,
-                        rootfs_job_free,
-                        create_rootfs_done,
-                        op,
-                        &op->rootfs_worker);
+        if (op->container->userns_uid > 0)
+                return 0; /* create_status_line(), at NETNS=1 */
+        return create_start_rootfs(op, -EBADF);
 }
 
 /* Step 1: everything that can be decided at once — the handle, the uid and the /30. */
@@ -1731,12 +1845,21 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         c->bandwidth_burst = o->bandwidth_burst;
         c->created_usec = now_usec(CLOCK_REALTIME);
 
-        r = id_pool_allocate(m->uids, &c->uid);
-        if (r == -ENOSR)
-                return sd_bus_error_set(
-                                error,
-                                WARDEN_ERROR_POOL_EXHAUSTED,
-                                "No uid left in the pool (see uid_count).");
+        if (o->have_user_namespace ? o->user_namespace : m->config.user_namespace) {
+                r = manager_allocate_userns(m, c);
+                if (r == -ENOSR)
+                        return sd_bus_error_set(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "No user namespace range left in the pool (see userns_uid_count).");
+        } else {
+                r = id_pool_allocate(m->uids, &c->uid);
+                if (r == -ENOSR)
+                        return sd_bus_error_set(
+                                        error,
+                                        WARDEN_ERROR_POOL_EXHAUSTED,
+                                        "No uid left in the pool (see uid_count).");
+        }
         if (r < 0)
                 return r;
 

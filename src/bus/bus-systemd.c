@@ -137,6 +137,39 @@ static int systemd_job_new(Manager *m, systemd_job_done_t cb, void *userdata, Sy
         return 0;
 }
 
+/* Confinement: the container may open (and mknod) only the pseudo devices wshd puts in its /dev and its
+ * own terminals, so that not even its root can reach a host disk through a device node. systemd enforces it
+ * through the devices cgroup (v1) or a BPF device program (v2). DevicePolicy=closed would allow the
+ * standard pseudo devices by itself; they are listed all the same, to be independent of that. */
+static int append_device_policy(sd_bus_message *msg) {
+        static const char *const allowed[] = {
+                "/dev/null",    "/dev/zero", "/dev/full", "/dev/random",
+                "/dev/urandom", "/dev/tty",  "/dev/ptmx", "char-pts",
+        };
+        int r;
+
+        r = sd_bus_message_append(msg, "(sv)", "DevicePolicy", "s", "closed");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "s", "DeviceAllow");
+        if (r >= 0)
+                r = sd_bus_message_open_container(msg, 'v', "a(ss)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(msg, 'a', "(ss)");
+        FOREACH_ARRAY(a, allowed, ELEMENTSOF(allowed))
+                if (r >= 0)
+                        r = sd_bus_message_append(msg, "(ss)", *a, "rwm");
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        return r;
+}
+
 int bus_systemd_start_scope(
                 Manager *m,
                 const Container *c,
@@ -202,6 +235,9 @@ int bus_systemd_start_scope(
         if (r < 0)
                 return r;
         r = sd_bus_message_append(msg, "(sv)", "PIDs", "au", 1, (uint32_t) pid);
+        if (r < 0)
+                return r;
+        r = append_device_policy(msg);
         if (r < 0)
                 return r;
         if (c->memory_limit > 0) {

@@ -55,6 +55,7 @@ static bool arg_grace_time_set = false;
 static uint32_t arg_grace_time = 0;
 static bool arg_memory_limit_set = false, arg_cpu_weight_set = false, arg_pids_limit_set = false;
 static uint64_t arg_memory_limit = 0, arg_cpu_weight = 0, arg_pids_limit = 0;
+static int arg_user_namespace = -1;           /* -1: wardend's default */
 static JobOptions arg_job = JOB_OPTIONS_INIT; /* run, spawn, shell; its env is arg_env */
 static const char *arg_owner = NULL;
 static uint32_t arg_job_id = 0;
@@ -129,7 +130,9 @@ static void help(void) {
                "     --env=KEY=VALUE     Default environment of its processes (repeatable)\n"
                "     --memory-limit=SIZE Memory limit in bytes (K, M, G, T suffixes)\n"
                "     --cpu-weight=N      CPU weight, 1-10000\n"
-               "     --pids-limit=N      Maximum number of tasks\n\n"
+               "     --pids-limit=N      Maximum number of tasks\n"
+               "     --user-namespace[=BOOL]\n"
+               "                         A user namespace of its own (default: wardend's configuration)\n\n"
                "Options of stop:\n"
                "     --kill              Send SIGKILL at once instead of SIGTERM first\n\n"
                "Options of run, spawn (and shell: --user, --privileged):\n"
@@ -418,6 +421,11 @@ static int append_create_options(sd_bus_message *m) {
         }
         if (arg_pids_limit_set) {
                 r = sd_bus_message_append(m, "{sv}", "pids_limit", "t", arg_pids_limit);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_user_namespace >= 0) {
+                r = sd_bus_message_append(m, "{sv}", "user_namespace", "b", arg_user_namespace);
                 if (r < 0)
                         return r;
         }
@@ -837,6 +845,7 @@ enum {
         ARG_MEMORY_LIMIT,
         ARG_CPU_WEIGHT,
         ARG_PIDS_LIMIT,
+        ARG_USER_NAMESPACE,
         ARG_KILL,
         ARG_USER,
         ARG_PRIVILEGED,
@@ -862,6 +871,7 @@ static const struct option options[] = {
         { "memory-limit", required_argument, NULL, ARG_MEMORY_LIMIT },
         { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
         { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+        { "user-namespace", optional_argument, NULL, ARG_USER_NAMESPACE },
         { "kill", no_argument, NULL, ARG_KILL },
         { "user", required_argument, NULL, ARG_USER },
         { "privileged", no_argument, NULL, ARG_PRIVILEGED },
@@ -1001,6 +1011,17 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_USER_NAMESPACE: {
+                        bool b = true;
+
+                        if (optarg && parse_boolean(optarg, &b) < 0)
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "Invalid --user-namespace= '%s': expected yes or no.",
+                                                optarg);
+                        arg_user_namespace = b;
+                        break;
+                }
                 case ARG_KILL:
                         arg_kill = true;
                         break;

@@ -267,6 +267,8 @@ int container_serialize(const Container *c, char **ret) {
         fprintf(f, "CREATED=%llu\n", (unsigned long long) c->created_usec);
         if (c->uid > 0)
                 fprintf(f, "UID=%u\n", c->uid);
+        if (c->userns_uid > 0)
+                fprintf(f, "USERNS_UID=%u\n", c->userns_uid);
         if (c->has_net)
                 fprintf(f, "NET_ID=%u\n", c->net_id);
         if (c->memory_limit > 0)
@@ -409,6 +411,9 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
                         return -EINVAL;
         } else if (streq(key, "UID")) {
                 if (parse_uint32(value, &c->uid) < 0 || c->uid == 0)
+                        return -EINVAL;
+        } else if (streq(key, "USERNS_UID")) {
+                if (parse_uint32(value, &c->userns_uid) < 0 || c->userns_uid == 0)
                         return -EINVAL;
         } else if (streq(key, "NET_ID")) {
                 if (parse_uint32(value, &c->net_id) < 0)

@@ -42,7 +42,9 @@ typedef struct Container {
         char **env;            /* KEY=VALUE */
         char **events;         /* e.g. "out of memory" */
         uint64_t created_usec; /* CLOCK_REALTIME */
-        uint32_t uid;          /* of the container's user, from the uid pool; 0 if none */
+        uint32_t uid;          /* of the container's user as seen inside; from the uid pool; 0 if none */
+        uint32_t userns_uid;   /* with a user namespace: host uid (= gid) of its root, the first of its range
+                                * (from the userns pool), and uid is then USERNS_CONTAINER_UID; 0: none */
         uint32_t net_id;       /* index of its /30 in the address pool; names its veth w-<id>-0 */
         bool has_net;
         uint64_t memory_limit; /* limits in force (Create, src/bus/bus-limits.c); 0 = none */
@@ -79,6 +81,11 @@ typedef struct Container {
         bool oom_pending;            /* an OOM came while a limit was being changed */
         bool oom_stopping;           /* the Stop that follows an OOM is in flight */
 } Container;
+
+/* The host's view of a uid (or gid) of the container. */
+static inline uint32_t container_host_uid(const Container *c, uint32_t uid) {
+        return c->userns_uid > 0 ? c->userns_uid + uid : uid;
+}
 
 const char *container_state_to_string(ContainerState s) _pure_;
 ContainerState container_state_from_string(const char *s) _pure_;

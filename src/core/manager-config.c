@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <syslog.h>
 
 #include "conf-parser.h"
+#include "confine.h"
 #include "log.h"
 #include "manager-config.h"
 #include "parse-util.h"
@@ -24,6 +26,10 @@
 #define DEFAULT_UID_COUNT 65536
 #define DEFAULT_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define DEFAULT_JOB_OUTPUT_LIMIT (UINT64_C(10) * 1024 * 1024)
+/* Inside the range that systemd reserves for containers (524288-1879048191, systemd's UIDS-GIDS.md), far
+ * from the start of it: 1024 ranges of 65536 uids from 2^30. */
+#define DEFAULT_USERNS_UID_BASE UINT32_C(0x40000000)
+#define DEFAULT_USERNS_UID_COUNT (UINT32_C(1024) * USERNS_RANGE_SIZE)
 #define DEFAULT_POOL_ADDRESS 0x0afe0000u /* 10.254.0.0 */
 #define DEFAULT_POOL_PREFIXLEN 20        /* 1024 /30 networks */
 #define DEFAULT_MTU 1500
@@ -111,6 +117,20 @@ static int config_parse_uid_count(const char *value, void *data) {
         if (r < 0)
                 return r;
         if (v < 1 || v > UINT32_C(0x1000000))
+                return -ERANGE;
+        *(uint32_t *) data = v;
+        return 0;
+}
+
+/* Whole ranges, above the system users. */
+static int config_parse_userns_uid(const char *value, void *data) {
+        uint32_t v;
+        int r;
+
+        r = parse_uint32(value, &v);
+        if (r < 0)
+                return r;
+        if (v < USERNS_RANGE_SIZE || v % USERNS_RANGE_SIZE != 0)
                 return -ERANGE;
         *(uint32_t *) data = v;
         return 0;
@@ -260,6 +280,21 @@ static const ConfigItem config_items[] = {
           config_parse_limit,
           offsetof(ManagerConfig, max_jobs_per_container),
           "a number from 1 to 65536" },
+        { "containers",
+          "user_namespace",
+          config_parse_bool,
+          offsetof(ManagerConfig, user_namespace),
+          "a boolean (yes/no, true/false, on/off, 1/0)" },
+        { "containers",
+          "userns_uid_base",
+          config_parse_userns_uid,
+          offsetof(ManagerConfig, userns_uid_base),
+          "a multiple of 65536, at least 65536" },
+        { "containers",
+          "userns_uid_count",
+          config_parse_userns_uid,
+          offsetof(ManagerConfig, userns_uid_count),
+          "a multiple of 65536, at least 65536" },
         { "network",
           "pool",
           config_parse_pool,
@@ -308,6 +343,9 @@ void manager_config_init(ManagerConfig *c) {
                 .stop_timeout_usec = DEFAULT_STOP_TIMEOUT_USEC,
                 .job_output_limit = DEFAULT_JOB_OUTPUT_LIMIT,
                 .max_jobs_per_container = DEFAULT_MAX_JOBS_PER_CONTAINER,
+                .user_namespace = false,
+                .userns_uid_base = DEFAULT_USERNS_UID_BASE,
+                .userns_uid_count = DEFAULT_USERNS_UID_COUNT,
                 .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
                 .mtu = DEFAULT_MTU,
                 .port_range = { DEFAULT_PORT_FIRST, DEFAULT_PORT_LAST },
@@ -326,7 +364,7 @@ void manager_config_done(ManagerConfig *c) {
         c->deny_networks.n = 0;
 }
 
-static int manager_config_fill_defaults(ManagerConfig *c) {
+static int manager_config_fill_defaults(ManagerConfig *c, char **reterr_message) {
         if (!c->depot_path) {
                 c->depot_path = strdup(DEFAULT_DEPOT_PATH);
                 if (!c->depot_path)
@@ -344,6 +382,23 @@ static int manager_config_fill_defaults(ManagerConfig *c) {
         }
         if ((uint64_t) c->uid_base + c->uid_count > UINT32_C(0xffffffff))
                 return -ERANGE;
+        /* The user namespaces' host uids are nobody's but theirs: not the containers' users', and not
+         * (uid_t) -1. */
+        if ((uint64_t) c->userns_uid_base + c->userns_uid_count > UINT32_C(0xffffffff) ||
+            ((uint64_t) c->userns_uid_base < (uint64_t) c->uid_base + c->uid_count &&
+             (uint64_t) c->uid_base < (uint64_t) c->userns_uid_base + c->userns_uid_count)) {
+                if (reterr_message &&
+                    asprintf(reterr_message,
+                             "[containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
+                             ": the range must end below 4294967295 and not overlap uid_base=%" PRIu32
+                             ", uid_count=%" PRIu32 ".",
+                             c->userns_uid_base,
+                             c->userns_uid_count,
+                             c->uid_base,
+                             c->uid_count) < 0)
+                        *reterr_message = NULL;
+                return -ERANGE;
+        }
         return 0;
 }
 
@@ -362,7 +417,7 @@ manager_config_apply(ManagerConfig *c, const char *path, const char *text, char 
         if (r == -ENOENT)
                 r = 0;
         if (r >= 0)
-                r = manager_config_fill_defaults(&n);
+                r = manager_config_fill_defaults(&n, reterr_message);
         if (r < 0) {
                 manager_config_done(&n);
                 return r;
@@ -420,6 +475,9 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_sec(f, "stop_timeout", c->stop_timeout_usec);
         fprintf(f, "job_output_limit = %llu\n", (unsigned long long) c->job_output_limit);
         fprintf(f, "max_jobs_per_container = %u\n", c->max_jobs_per_container);
+        fprintf(f, "user_namespace = %s\n", c->user_namespace ? "yes" : "no");
+        fprintf(f, "userns_uid_base = %u\n", c->userns_uid_base);
+        fprintf(f, "userns_uid_count = %u\n", c->userns_uid_count);
         fputs("\n[network]\n", f);
         fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
         fprintf(f, "mtu = %u\n", c->mtu);
@@ -428,6 +486,10 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_networks(f, "deny_networks", &c->deny_networks);
         fprintf(f, "allow_host_access = %s\n", yes_no(c->allow_host_access));
         fprintf(f, "enable_ip_forward = %s\n", yes_no(c->enable_ip_forward));
+}
+
+uint32_t manager_config_userns_ranges(const ManagerConfig *c) {
+        return c->userns_uid_count / USERNS_RANGE_SIZE;
 }
 
 uint32_t manager_config_pool_size(const ManagerConfig *c) {

@@ -40,6 +40,11 @@ typedef struct ManagerConfig {
         uint64_t stop_timeout_usec;      /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
         uint64_t job_output_limit;       /* bytes of captured output a job may write (stdout + stderr) */
         uint32_t max_jobs_per_container; /* running jobs plus exited ones not linked yet */
+        /* user namespaces (Create option user_namespace): its default, and the host uids their ranges of
+         * USERNS_RANGE_SIZE come from, [userns_uid_base, userns_uid_base + userns_uid_count) */
+        bool user_namespace;
+        uint32_t userns_uid_base;
+        uint32_t userns_uid_count;
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;
@@ -75,3 +80,5 @@ void manager_config_dump(const ManagerConfig *c, FILE *f);
 
 /* Number of /30 networks in the pool. */
 uint32_t manager_config_pool_size(const ManagerConfig *c);
+/* Number of user namespace ranges in the pool. */
+uint32_t manager_config_userns_ranges(const ManagerConfig *c);

@@ -11,7 +11,9 @@
 #include "fileio.h"
 #include "handle.h"
 #include "log.h"
+#include "confine.h"
 #include "manager.h"
+#include "seccomp-filter.h"
 #include "strv.h"
 #include "warden-messages.h"
 
@@ -54,6 +56,7 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return log_oom();
+        m->seccomp_fd = -EBADF;
         manager_config_init(&m->config);
 
         m->config_path = strdup(config_path ?: MANAGER_CONFIG_PATH);
@@ -111,9 +114,11 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->polkit_queries); /* emptied by an exit source of the event loop (bus-polkit.c) */
         hashmap_free(m->client_calls);   /* empty once every held call is let go */
         id_pool_free(m->uids);
+        id_pool_free(m->userns);
         address_pool_free(m->addresses);
         id_pool_free(m->ports);
         firewall_free(m->firewall);
+        safe_close(m->seccomp_fd);
 
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->idle_source);
@@ -179,14 +184,33 @@ int manager_list_containers(Manager *m, char *const *filter, char ***ret) {
         return 0;
 }
 
+int manager_allocate_userns(Manager *m, Container *c) {
+        uint32_t i;
+        int r;
+
+        assert(c->userns_uid == 0 && c->uid == 0);
+
+        r = id_pool_allocate(m->userns, &i);
+        if (r < 0)
+                return r;
+        c->userns_uid = i * USERNS_RANGE_SIZE;
+        c->uid = USERNS_CONTAINER_UID;
+        return 0;
+}
+
 void manager_release_container_resources(Manager *m, Container *c) {
-        if (c->uid > 0)
+        /* a container with a user namespace has its user's uid from no pool */
+        if (c->userns_uid > 0) {
+                if (c->userns_uid % USERNS_RANGE_SIZE == 0)
+                        id_pool_release(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
+        } else if (c->uid > 0)
                 id_pool_release(m->uids, c->uid);
         if (c->has_net)
                 address_pool_release(m->addresses, c->net_id);
         FOREACH_ARRAY(n, c->net_in, c->n_net_in)
                 id_pool_release(m->ports, n->host_port);
         c->uid = 0;
+        c->userns_uid = 0;
         c->has_net = false;
         c->net_in = mfree(c->net_in);
         c->n_net_in = 0;
@@ -269,7 +293,21 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
 
         /* Whether its wshd still lives is checked once the bus is up (lifecycle_adopt()), since a dead
          * container needs systemd to be cleaned up. Here it only gets its resources back. */
-        if (c->uid > 0) {
+        if (c->userns_uid > 0) {
+                /* -ERANGE: not a range of the pool (the configuration changed since) */
+                r = c->userns_uid % USERNS_RANGE_SIZE != 0
+                                    ? -ERANGE
+                                    : id_pool_reserve(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
+                if (r < 0)
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        c->handle,
+                                        "Container '%s': cannot reserve its user namespace range "
+                                        "(host uids from %u): %m",
+                                        c->handle,
+                                        c->userns_uid);
+        } else if (c->uid > 0) {
                 r = id_pool_reserve(m->uids, c->uid);
                 if (r < 0 && r != -ERANGE)
                         log_full_errno_container(
@@ -350,6 +388,15 @@ int manager_startup(Manager *m) {
         firewall_policy_done(&policy);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the firewall: %m");
+        r = id_pool_new(m->config.userns_uid_base / USERNS_RANGE_SIZE,
+                        manager_config_userns_ranges(&m->config),
+                        &m->userns);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the user namespace pool: %m");
+        /* Without it no container could be started: better not to start at all. */
+        r = seccomp_filter_build(&m->seccomp_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compile the containers' seccomp filter: %m");
 
         if (asprintf(&dir, "%s/containers", m->state_dir) < 0)
                 return log_oom();

@@ -45,6 +45,11 @@ struct Manager {
         /* The containers' nft rules (firewall.h), with the policy of the start-up configuration. */
         Firewall *firewall;
 
+        IdPool *userns; /* ranges of host uids for user namespaces: id i is [i * 65536, (i + 1) * 65536) */
+
+        /* The jobs' seccomp filter as raw BPF (src/core/seccomp-filter.h), handed to every wshd. */
+        int seccomp_fd;
+
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;
         bool exiting;
@@ -78,11 +83,16 @@ Container *manager_get_container(Manager *m, const char *handle);
 /* Sorted handles of the containers whose properties contain every pair of 'filter' (key, value, …). */
 int manager_list_containers(Manager *m, char *const *filter, char ***ret);
 
-/* Gives the container's uid, /30 and NetIn host ports back to the pools (and forgets them in c). */
+/* Gives the container's uid, /30, user namespace range and NetIn host ports back to the pools (and forgets
+ * them in c). */
 void manager_release_container_resources(Manager *m, Container *c);
 
 /* Is 'port' the host port of a NetIn mapping of any registered container? */
 bool manager_port_is_taken(Manager *m, uint16_t port);
+
+/* A user namespace range for c: sets c->userns_uid (the first host uid of the range) and c->uid (the user's
+ * uid inside). -ENOSR: every range is taken. */
+int manager_allocate_userns(Manager *m, Container *c);
 
 /* No containers and nothing in flight: the daemon may exit and be activated again later. */
 bool manager_is_idle(Manager *m);

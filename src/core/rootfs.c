@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,6 +19,7 @@
 #include <libmount.h>
 
 #include "disk.h"
+#include "confine.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -421,6 +424,13 @@ static int write_etc_files(int root_fd, const RootfsConfig *cfg) {
         return 0;
 }
 
+/* The host's view of a uid or gid of the container (see rootfs.h); ids beyond the range are "nobody". */
+static uid_t host_id(const RootfsConfig *cfg, uid_t id) {
+        if (cfg->userns_uid == 0)
+                return id;
+        return cfg->userns_uid + (id < USERNS_RANGE_SIZE ? id : 65534);
+}
+
 static int make_dirs(int root_fd, const RootfsConfig *cfg) {
         static const struct {
                 const char *path;
@@ -455,7 +465,7 @@ static int make_dirs(int root_fd, const RootfsConfig *cfg) {
                 return log_debug_errno(errno, "Failed to open /home/%s: %m", cfg->user);
         if (r >= 0 && fchmod(fd, 0755) < 0)
                 return -errno;
-        if (fchown(fd, cfg->uid, (gid_t) cfg->uid) < 0)
+        if (fchown(fd, host_id(cfg, cfg->uid), (gid_t) host_id(cfg, cfg->uid)) < 0)
                 return log_debug_errno(errno, "Failed to chown /home/%s: %m", cfg->user);
         return 0;
 }
@@ -540,6 +550,80 @@ static int mount_overlay(const char *base, const char *layer, const char *target
         return r < 0 ? r : -EIO;
 }
 
+/* The base rootfs, idmapped into the container's user namespace and read-only, mounted on 'target'. */
+static int mount_idmapped_lower(const RootfsConfig *cfg, const char *target) {
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+                .userns_fd = (uint64_t) cfg->userns_fd,
+        };
+        _cleanup_close_ int tree_fd = -EBADF;
+
+        tree_fd = open_tree(AT_FDCWD, cfg->base, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree_fd < 0)
+                return errno == ENOENT || errno == ENOTDIR ? -ENOMEDIUM : -errno;
+        if (mount_setattr(tree_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+                /* EINVAL: the file system cannot be idmapped (overlayfs; tmpfs before 6.3); ENOSYS, E2BIG:
+                 * the kernel cannot (before 5.12) */
+                if (IN_SET(errno, EINVAL, ENOSYS, E2BIG, EOPNOTSUPP))
+                        return log_debug_errno(
+                                        SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                        "Cannot make an idmapped mount of '%s' (errno %i).",
+                                        cfg->base,
+                                        errno);
+                return -errno;
+        }
+        if (move_mount(tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The overlay, with the idmapped lower layer mounted on <path>/lower only for as long as it takes. */
+static int mount_overlay_userns(const RootfsConfig *cfg, const char *layer, const char *target) {
+        _cleanup_free_ char *lower = NULL;
+        int r;
+
+        if (asprintf(&lower, "%s/lower", cfg->path) < 0)
+                return -ENOMEM;
+        if (mkdir(lower, 0700) < 0)
+                return -errno;
+        r = mount_idmapped_lower(cfg, lower);
+        if (r >= 0) {
+                r = mount_overlay(lower, layer, target);
+                if (r == -EINVAL) /* overlayfs before 5.19 refuses idmapped layers */
+                        r =
+                                        log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                                        "overlayfs refuses the idmapped lower layer.");
+                if (umount2(lower, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && r >= 0)
+                        r = -errno;
+        }
+        if (rmdir(lower) < 0 && r >= 0)
+                r = -errno;
+        return r;
+}
+
+/*
+ * With a user namespace, what we create in the root must belong to the container's root: this thread
+ * writes with fsuid and fsgid = its host uid. setfsuid() is per thread (glibc does not apply it to the whole
+ * process, as it does setuid()), and it clears the file-related capabilities from the effective set, which
+ * we raise again (they stay permitted): we must still read whatever the base holds and chown the home.
+ */
+static int fsid_set(uid_t uid) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+
+        (void) setfsgid((gid_t) uid);
+        (void) setfsuid(uid);
+        if ((uid_t) setfsuid((uid_t) -1) != uid || (gid_t) setfsgid((gid_t) -1) != (gid_t) uid)
+                return -EPERM;
+        if (syscall(SYS_capget, &header, data) < 0)
+                return -errno;
+        data[0].effective = data[0].permitted;
+        data[1].effective = data[1].permitted;
+        if (syscall(SYS_capset, &header, data) < 0)
+                return -errno;
+        return 0;
+}
+
 /* Everything after mkdir <path>; the caller undoes it all on failure. */
 static int rootfs_populate(const RootfsConfig *cfg) {
         _cleanup_free_ char *layer = NULL, *upper = NULL, *work = NULL, *rootfs = NULL;
@@ -568,11 +652,12 @@ static int rootfs_populate(const RootfsConfig *cfg) {
          * container's "/" would be root's 0700. */
         if (stat(cfg->base, &st) < 0)
                 return errno == ENOENT ? -ENOMEDIUM : -errno;
-        if (mkdir(upper, 0755) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
+        if (mkdir(upper, 0755) < 0 || chown(upper, host_id(cfg, st.st_uid), host_id(cfg, st.st_gid)) < 0 ||
             chmod(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0 || mkdir(rootfs, 0755) < 0)
                 return log_debug_errno(errno, "Failed to create the layout of '%s': %m", cfg->path);
 
-        r = mount_overlay(cfg->base, layer, rootfs);
+        r = cfg->userns_uid > 0 ? mount_overlay_userns(cfg, layer, rootfs)
+                                : mount_overlay(cfg->base, layer, rootfs);
         if (r < 0)
                 return log_debug_errno(
                                 r, "Failed to mount overlay on '%s' (lowerdir '%s'): %m", rootfs, cfg->base);
@@ -585,6 +670,12 @@ static int rootfs_populate(const RootfsConfig *cfg) {
         if (root_fd < 0)
                 return -errno;
 
+        if (cfg->userns_uid > 0) {
+                r = fsid_set(cfg->userns_uid);
+                if (r < 0)
+                        return log_debug_errno(
+                                        r, "Failed to write as uid %u: %m", (unsigned) cfg->userns_uid);
+        }
         r = write_etc_files(root_fd, cfg);
         if (r < 0)
                 return r;
@@ -642,6 +733,11 @@ int rootfs_setup(const RootfsConfig *cfg) {
                 return -errno;
 
         r = rootfs_populate(cfg);
+        if (cfg->userns_uid > 0) {
+                /* back to our own (the kernel raises the file capabilities again) */
+                (void) setfsgid(getegid());
+                (void) setfsuid(geteuid());
+        }
         if (r < 0) {
                 q = rootfs_teardown(cfg->path);
                 if (q < 0)

@@ -18,6 +18,11 @@
  * overlay (so they land in the writable layer): /etc/hostname, /etc/hosts, /etc/resolv.conf, and its
  * unprivileged user in /etc/passwd and /etc/group with a home directory.
  *
+ * With a user namespace (userns_uid > 0), the lower layer is an idmapped mount of the base rootfs (its uid
+ * k shows as userns_uid + k, which the container sees as k) and everything wardend creates in the root
+ * belongs to userns_uid + its uid inside: the writable layer holds host uids. The idmapped lower layer is
+ * mounted at <path>/lower only while the overlay is mounted (overlayfs keeps a private clone of it).
+ *
  * rootfs_setup() and rootfs_teardown() are synchronous (mounting and removing trees can take a while):
  * wardend runs them in a worker process (worker.h), never on its event loop.
  */
@@ -62,6 +67,8 @@ typedef struct RootfsConfig {
         size_t n_bind_mounts;
         uint64_t disk_bytes;  /* > 0: the writable layer on a file system of this size (disk.h) */
         uint64_t disk_inodes; /* and this many inodes; 0: mke2fs's default */
+        uid_t userns_uid; /* 0: no user namespace; else the host uid (= gid) of the container's root */
+        int userns_fd;    /* with userns_uid: the container's user namespace, for the idmapped lower layer */
 } RootfsConfig;
 
 /*
@@ -72,8 +79,10 @@ typedef struct RootfsConfig {
  * makes sure the mount points /proc, /dev, /sys, /tmp exist in the container. On failure everything it did
  * is undone (nothing mounted, <path> removed). -ENOMEDIUM: base rootfs missing; -EMEDIUMTYPE: a bind source
  * vanished; -EEXIST: <path> exists already (it is left alone); -EINVAL: a bad path, user name, hostname or
- * address in cfg (see rootfs_check() and bind_mount_check()); other negative errno. Needs Linux >= 5.12
- * (open_tree(), move_mount(), mount_setattr(), openat2()).
+ * address in cfg (see rootfs_check() and bind_mount_check()); -EOPNOTSUPP: with a user namespace, the base
+ * rootfs is on a file system without idmapped mounts (overlayfs; tmpfs before Linux 6.3) or the kernel has
+ * none; other negative errno. Needs Linux >= 5.12 (open_tree(), move_mount(), mount_setattr(), openat2()),
+ * with a user namespace >= 5.19 (overlayfs on idmapped layers).
  */
 int rootfs_setup(const RootfsConfig *cfg);
 

@@ -23,6 +23,14 @@
  *     ERROR=<errno> <text>\n   from either: set-up failed, <text> says what ("mount proc on '...': ...")
  * wardend reads until READY=1, ERROR= or EOF (both ends closed without READY=1: failure).
  *
+ * Confinement (wardend(8), CONFINEMENT): wshd masks the dangerous parts of /proc and /sys before it pivots,
+ * then keeps only the container's capabilities (src/shared/confine.h) for itself and its bounding set. Every
+ * job gets no_new_privs and the seccomp filter that wardend compiled (raw BPF on --seccomp-fd, read once by
+ * the helper); a job of any user but root gets no capabilities at all. With --userns=BASE the helper makes
+ * a user namespace whose root is host uid BASE (and that owns the network, IPC and UTS namespaces); wshd
+ * sets everything up as the host's root and enters that user namespace last, so that its own mount and PID
+ * namespaces stay owned by the host's and nobody in the container can ever change them.
+ *
  * Links libc and src/shared only: it runs in every container for its whole life and should be small.
  */
 
@@ -34,6 +42,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -57,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -101,7 +112,17 @@ static const char *arg_socket = NULL;
 static const char *arg_hostname = NULL;
 static int arg_go_fd = -1;
 static int arg_status_fd = -1;
+static int arg_seccomp_fd = -1;
+static uint32_t arg_userns = 0; /* host uid (= gid) of the container's root; 0: no user namespace */
 static bool arg_verbose = false;
+
+/* The jobs' seccomp filter, read by the helper before it forks wshd. */
+static struct sock_filter seccomp_insns[SECCOMP_FILTER_INSNS_MAX];
+static struct sock_fprog seccomp_prog = { .filter = seccomp_insns };
+/* The container's user namespace (held by the helper and wshd until wshd enters it), or -1. */
+static int userns_fd = -1;
+/* wshd's own capabilities once confined (confine_self()) */
+static uint64_t wshd_capabilities = 0;
 
 typedef struct Connection {
         int fd;               /* -1: free slot */
@@ -231,7 +252,8 @@ static int parse_fd(const char *s, int *ret) {
 }
 
 static void help(void) {
-        printf("wshd --root=DIR --socket=PATH --hostname=NAME --go-fd=N --status-fd=N [--verbose]\n\n"
+        printf("wshd --root=DIR --socket=PATH --hostname=NAME --go-fd=N --status-fd=N --seccomp-fd=N\n"
+               "     [--userns=UID] [--verbose]\n\n"
                "The init of a warden container; started by wardend.\n");
 }
 
@@ -242,6 +264,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_HOSTNAME,
                 ARG_GO_FD,
                 ARG_STATUS_FD,
+                ARG_SECCOMP_FD,
+                ARG_USERNS,
                 ARG_VERBOSE,
         };
         static const struct option options[] = {
@@ -251,6 +275,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "hostname", required_argument, NULL, ARG_HOSTNAME },
                 { "go-fd", required_argument, NULL, ARG_GO_FD },
                 { "status-fd", required_argument, NULL, ARG_STATUS_FD },
+                { "seccomp-fd", required_argument, NULL, ARG_SECCOMP_FD },
+                { "userns", required_argument, NULL, ARG_USERNS },
                 { "verbose", no_argument, NULL, ARG_VERBOSE },
                 {},
         };
@@ -280,6 +306,19 @@ static int parse_argv(int argc, char *argv[]) {
                         if (r < 0)
                                 return log_error_errno(r, "Invalid --status-fd='%s'.", optarg);
                         break;
+                case ARG_SECCOMP_FD:
+                        r = parse_fd(optarg, &arg_seccomp_fd);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --seccomp-fd='%s'.", optarg);
+                        break;
+                case ARG_USERNS:
+                        r = parse_uint32(optarg, &arg_userns);
+                        /* not 0 (that is the host's root) and the whole range below (uid_t) -1 */
+                        if (r >= 0 && (arg_userns == 0 || arg_userns > UINT32_MAX - USERNS_RANGE_SIZE))
+                                r = -ERANGE;
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --userns='%s'.", optarg);
+                        break;
                 case ARG_VERBOSE:
                         arg_verbose = true;
                         break;
@@ -291,14 +330,20 @@ static int parse_argv(int argc, char *argv[]) {
 
         if (optind < argc)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument '%s'.", argv[optind]);
-        if (!arg_root || !arg_socket || !arg_hostname || arg_go_fd < 0 || arg_status_fd < 0)
+        /* No filter, no container: wshd never runs jobs unconfined. */
+        if (!arg_root || !arg_socket || !arg_hostname || arg_go_fd < 0 || arg_status_fd < 0 ||
+            arg_seccomp_fd < 0)
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(EINVAL),
-                                "--root=, --socket=, --hostname=, --go-fd= and --status-fd= are required.");
+                                "--root=, --socket=, --hostname=, --go-fd=, --status-fd= and "
+                                "--seccomp-fd= are required.");
         if (arg_root[0] != '/')
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--root='%s' is not absolute.", arg_root);
-        if (arg_go_fd <= STDERR_FILENO || arg_status_fd <= STDERR_FILENO || arg_go_fd == arg_status_fd)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Bad --go-fd= or --status-fd=.");
+        if (arg_go_fd <= STDERR_FILENO || arg_status_fd <= STDERR_FILENO ||
+            arg_seccomp_fd <= STDERR_FILENO || arg_go_fd == arg_status_fd || arg_seccomp_fd == arg_go_fd ||
+            arg_seccomp_fd == arg_status_fd)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "Bad --go-fd=, --status-fd= or --seccomp-fd=.");
         return 1;
 }
 
@@ -409,15 +454,28 @@ static void symlink_or_fail(const char *target, const char *dir, const char *nam
         path_join(path, sizeof(path), dir, name);
         if (symlink(target, path) < 0)
                 setup_fail(errno, "symlink '%s'", path);
+        /* root's, in the container's user namespace too */
+        if (arg_userns > 0 && fchownat(AT_FDCWD, path, arg_userns, arg_userns, AT_SYMLINK_NOFOLLOW) < 0)
+                setup_fail(errno, "chown '%s'", path);
 }
 
 static void setup_dev(void) {
         static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
-        char dev[PATH_MAX], sub[PATH_MAX];
+        char dev[PATH_MAX], sub[PATH_MAX], owner[64] = "", options[128];
+
+        /* In a user namespace, what we mount belongs to its root (or to its group "tty"), not to the host's
+         * root, whom the container sees as "nobody". */
+        if (arg_userns > 0)
+                (void) snprintf(owner,
+                                sizeof(owner),
+                                ",uid=%" PRIu32 ",gid=%" PRIu32,
+                                arg_userns,
+                                arg_userns);
 
         root_path(dev, sizeof(dev), "dev");
         ensure_dir(dev, 0755);
-        mount_or_fail("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=0755,size=256k");
+        (void) snprintf(options, sizeof(options), "mode=0755,size=256k%s", owner);
+        mount_or_fail("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, options);
 
         FOREACH_ARRAY(d, devices, ELEMENTSOF(devices))
                 bind_device(dev, *d);
@@ -425,16 +483,17 @@ static void setup_dev(void) {
         root_path(sub, sizeof(sub), "dev/pts");
         ensure_dir(sub, 0755);
         /* A private instance: the container sees its own ptys only. gid 5 is "tty" by convention. */
-        mount_or_fail("devpts",
-                      sub,
-                      "devpts",
-                      MS_NOSUID | MS_NOEXEC,
-                      "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        (void) snprintf(options,
+                        sizeof(options),
+                        "newinstance,ptmxmode=0666,mode=0620,gid=%" PRIu32,
+                        arg_userns + 5);
+        mount_or_fail("devpts", sub, "devpts", MS_NOSUID | MS_NOEXEC, options);
         symlink_or_fail("pts/ptmx", dev, "ptmx");
 
         root_path(sub, sizeof(sub), "dev/shm");
         ensure_dir(sub, 01777);
-        mount_or_fail("tmpfs", sub, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+        (void) snprintf(options, sizeof(options), "mode=1777%s", owner);
+        mount_or_fail("tmpfs", sub, "tmpfs", MS_NOSUID | MS_NODEV, options);
 
         symlink_or_fail("/proc/self/fd", dev, "fd");
         symlink_or_fail("/proc/self/fd/0", dev, "stdin");
@@ -442,20 +501,138 @@ static void setup_dev(void) {
         symlink_or_fail("/proc/self/fd/2", dev, "stderr");
 }
 
-static void drop_bounding_caps(void) {
-        /* What a process in the container must never get back through exec(): loading modules, rebooting,
-         * the clock, raw I/O, the LSMs, the kernel log, audit, tracing wshd, accounting, BPF and perf. */
-        static const int caps[] = {
-                CAP_SYS_MODULE,         CAP_SYS_BOOT,       CAP_SYS_TIME,   CAP_SYS_RAWIO,
-                CAP_MAC_ADMIN,          CAP_MAC_OVERRIDE,   CAP_SYSLOG,     CAP_WAKE_ALARM,
-                CAP_BLOCK_SUSPEND,      CAP_AUDIT_CONTROL,  CAP_AUDIT_READ, CAP_SYS_PTRACE,
-                CAP_SYS_PACCT,          CAP_SYS_TTY_CONFIG, CAP_PERFMON,    CAP_BPF,
-                CAP_CHECKPOINT_RESTORE,
+/* What of /proc and /sys a container may not change or see: the kernel's global knobs are read-only; the
+ * kernel's memory, keys of other users, the kernel log, timing and scheduling internals of the whole
+ * machine, and firmware and power-meter interfaces (RAPL: a side channel) are masked, files by /dev/null,
+ * directories by an empty read-only tmpfs. What this kernel does not have is skipped. Nothing here can be
+ * unmounted from inside: no job holds CAP_SYS_ADMIN, and the mount syscalls are filtered. */
+static const char *const proc_read_only[] = { "sys", "sysrq-trigger", "irq", "bus", "fs" };
+static const char *const proc_masked[] = {
+        "kcore",       "keys",       "key-users",     "kmsg",        "kpagecgroup",
+        "kpagecount",  "kpageflags", "latency_stats", "sched_debug", "timer_list",
+        "timer_stats", "acpi",       "asound",        "scsi",
+};
+static const char *const sys_masked[] = { "firmware", "devices/virtual/powercap" };
+
+static void mask_path(const char *path) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        return;
+                setup_fail(errno, "stat '%s'", path);
+        }
+        if (S_ISDIR(st.st_mode)) {
+                mount_or_fail("tmpfs",
+                              path,
+                              "tmpfs",
+                              MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                              "mode=0555,size=4k");
+                return;
+        }
+        /* Reads find nothing, writes go nowhere (a device node ignores the read-only flag of its mount;
+         * the flag keeps it from being replaced). */
+        mount_or_fail("/dev/null", path, NULL, MS_BIND, NULL);
+        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+                setup_fail(errno, "remount '%s' read-only", path);
+}
+
+static void setup_proc_sys_masks(const char *top, const char *const *masked, size_t n_masked) {
+        char path[PATH_MAX], dir[PATH_MAX];
+
+        root_path(dir, sizeof(dir), top);
+        if (streq(top, "proc"))
+                FOREACH_ARRAY(p, proc_read_only, ELEMENTSOF(proc_read_only)) {
+                        path_join(path, sizeof(path), dir, *p);
+                        bind_read_only(path);
+                }
+        for (size_t i = 0; i < n_masked; i++) {
+                path_join(path, sizeof(path), dir, masked[i]);
+                mask_path(path);
+        }
+}
+
+/* Sets the calling thread's capability sets (64 bits each). */
+static int capabilities_set(uint64_t permitted, uint64_t effective, uint64_t inheritable) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {
+                {
+                                .effective = (uint32_t) effective,
+                                .permitted = (uint32_t) permitted,
+                                .inheritable = (uint32_t) inheritable,
+                },
+                {
+                                .effective = (uint32_t) (effective >> 32),
+                                .permitted = (uint32_t) (permitted >> 32),
+                                .inheritable = (uint32_t) (inheritable >> 32),
+                },
         };
 
-        FOREACH_ARRAY(c, caps, ELEMENTSOF(caps))
-                if (prctl(PR_CAPBSET_DROP, (unsigned long) *c, 0, 0, 0) < 0 && errno != EINVAL)
-                        setup_fail(errno, "drop capability %d from the bounding set", *c);
+        return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+}
+
+static int capabilities_get_permitted(uint64_t *ret) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+
+        if (syscall(SYS_capget, &header, data) < 0)
+                return -errno;
+        *ret = (uint64_t) data[0].permitted | ((uint64_t) data[1].permitted << 32);
+        return 0;
+}
+
+/* Drops every capability but those in 'keep' from the bounding set: nothing exec()ed from here on can
+ * ever get them, not even root or a file with file capabilities. */
+static int bounding_set_limit(uint64_t keep) {
+        for (unsigned long c = 0; c < 64; c++) {
+                if (keep & CAP_BIT(c))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+                        if (errno == EINVAL) /* past the kernel's last capability */
+                                return 0;
+                        return -errno;
+                }
+        }
+        return 0;
+}
+
+/* Root of the user namespace from now on: host uid arg_userns, with capabilities that count only for what
+ * belongs to the container. */
+static void enter_userns(void) {
+        if (setns(userns_fd, CLONE_NEWUSER) < 0)
+                setup_fail(errno, "enter the container's user namespace");
+        userns_fd = safe_close(userns_fd);
+        userns_fd = -1;
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                setup_fail(errno, "become root of the container's user namespace");
+}
+
+/*
+ * After the set-up wshd needs no more than the container's capabilities plus CAP_SYS_RESOURCE (to give a
+ * job the rlimits asked for; the job drops it). Its bounding set is the container's: whatever runs in the
+ * container descends from wshd. No CAP_SYS_ADMIN is left, so even a wshd that were taken over could not
+ * mount anything; for the same reason every job (root's too) gets no_new_privs, which lets it load the
+ * seccomp filter without CAP_SYS_ADMIN.
+ */
+static void confine_self(void) {
+        uint64_t have = 0;
+        int r;
+
+        r = bounding_set_limit(CONTAINER_CAPABILITIES);
+        if (r < 0)
+                setup_fail(r, "limit the bounding set");
+        /* what we were given, which may be less (a host that withholds some from wardend) */
+        r = capabilities_get_permitted(&have);
+        if (r < 0)
+                setup_fail(r, "get capabilities");
+        wshd_capabilities = have & (CONTAINER_CAPABILITIES | CAP_BIT(CAP_SYS_RESOURCE));
+        r = capabilities_set(wshd_capabilities, wshd_capabilities, 0);
+        if (r < 0)
+                setup_fail(r, "drop capabilities");
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                setup_fail(errno, "clear the ambient capabilities");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                setup_fail(errno, "PR_SET_NO_NEW_PRIVS");
 }
 
 static int cmp_int(const void *a, const void *b) {
@@ -508,18 +685,14 @@ static void setup_root(Server *s) {
         if (s->proc_fd < 0)
                 setup_fail(errno, "open '%s'", path);
 
-        /* The kernel's global knobs under /proc must not be written from a container. (This holds only as
-         * long as the container cannot remount, i.e. without CAP_SYS_ADMIN; it is cheap all the same.) */
-        root_path(path, sizeof(path), "proc/sys");
-        bind_read_only(path);
-        root_path(path, sizeof(path), "proc/sysrq-trigger");
-        bind_read_only(path);
+        setup_proc_sys_masks("proc", proc_masked, ELEMENTSOF(proc_masked));
 
         setup_dev();
 
         root_path(path, sizeof(path), "sys");
         ensure_dir(path, 0555);
         mount_or_fail("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        setup_proc_sys_masks("sys", sys_masked, ELEMENTSOF(sys_masked));
 
         root_path(path, sizeof(path), "tmp");
         ensure_dir(path, 01777);
@@ -535,7 +708,10 @@ static void setup_root(Server *s) {
         if (chdir("/") < 0)
                 setup_fail(errno, "chdir /");
 
-        drop_bounding_caps();
+        /* Entering the user namespace gives a full bounding set in it: confined after that. */
+        if (userns_fd >= 0)
+                enter_userns();
+        confine_self();
 
         /* stdin and stdout were the host's /dev/null: swap them for ours. stderr stays, it is the journal.
          */
@@ -556,7 +732,8 @@ static void setup_root(Server *s) {
         (void) umask(0022);
         (void) prctl(PR_SET_NAME, (unsigned long) "wshd", 0, 0, 0);
         /* Non-dumpable: root in the container cannot open wshd's fds (the host's journal stream) through
-         * /proc/1/fd, nor ptrace it. */
+         * /proc/1/fd, nor ptrace it (that would need CAP_SYS_PTRACE, which it lacks). Last: changing
+         * credentials would reset it. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 setup_fail(errno, "PR_SET_DUMPABLE");
 }
@@ -1012,8 +1189,10 @@ static _noreturn_ _printf_(2, 3) void child_fail(int exit_status, const char *fo
 
 static _noreturn_ void job_child(Server *s, const WshdMessage *req, const int role_fd[], int slave) {
         static char *empty_env[] = { NULL };
+        bool privileged;
         sigset_t mask;
-        int null_fd;
+        uint64_t caps;
+        int null_fd, r;
 
         /* wshd blocks some signals and may have inherited ignored ones (SIGPIPE from wardend; glibc's
          * posix_spawn() leaves its two internal signals ignored), and both survive exec: the job starts
@@ -1063,14 +1242,36 @@ static _noreturn_ void job_child(Server *s, const WshdMessage *req, const int ro
                         child_fail(126, "setrlimit %" PRIu32, req->rlimits[i].resource);
         }
 
+        /* Root gets the container's capabilities (wshd's bounding set already is no wider); anybody else
+         * gets none, and an empty bounding set too, while we still hold CAP_SETPCAP. */
+        privileged = req->uid == 0;
+        if (!privileged) {
+                r = bounding_set_limit(0);
+                if (r < 0) {
+                        errno = -r;
+                        child_fail(126, "drop the bounding set");
+                }
+        }
         if (setgroups(req->n_groups, (const gid_t *) req->groups) < 0)
                 child_fail(126, "setgroups");
         if (setgid((gid_t) req->gid) < 0)
                 child_fail(126, "setgid %" PRIu32, req->gid);
         if (setuid((uid_t) req->uid) < 0)
                 child_fail(126, "setuid %" PRIu32, req->uid);
-        if (req->uid != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        /* setuid() left the inheritable set alone, and root still has wshd's CAP_SYS_RESOURCE */
+        caps = privileged ? CONTAINER_CAPABILITIES & wshd_capabilities : 0;
+        r = capabilities_set(caps, caps, 0);
+        if (r < 0) {
+                errno = -r;
+                child_fail(126, "set capabilities");
+        }
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                child_fail(126, "clear the ambient capabilities");
+        /* wshd has it already (inherited); said again because the filter depends on it */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(126, "PR_SET_NO_NEW_PRIVS");
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &seccomp_prog) < 0)
+                child_fail(126, "load the seccomp filter");
 
         /* as the job's user: a directory it may not enter is an error, not a back door */
         if (chdir(req->dir ?: "/") < 0)
@@ -1694,6 +1895,16 @@ static void server_signal(Server *s) {
                         break;
                 case SIGTERM:
                 case SIGINT:
+                        /* Blocked signals reach PID 1 even from inside its namespace (the kernel's
+                         * protection of init only covers signals it does not handle): one sent by a
+                         * process of the container (its PID is visible to us) is ignored. From outside
+                         * (systemd stopping the scope) the sender's PID is 0 here. */
+                        if (si.ssi_pid != 0) {
+                                log_debug("Ignoring SIG%s from PID %" PRIu32 " in the container.",
+                                          si.ssi_signo == SIGTERM ? "TERM" : "INT",
+                                          si.ssi_pid);
+                                break;
+                        }
                         /* The scope is being stopped. Leaving is enough: when PID 1 of a namespace exits,
                          * the kernel kills everything else in it. */
                         log_info("Received SIG%s, exiting.", si.ssi_signo == SIGTERM ? "TERM" : "INT");
@@ -1767,6 +1978,115 @@ static _noreturn_ void server_run(Server *s) {
                 }
                 stop_check(s);
         }
+}
+
+/* The filter wardend compiled, as raw BPF: read once here (the helper), before anything of the container
+ * exists; wshd and every job inherit it in memory. */
+static void read_seccomp_filter(void) {
+        struct stat st;
+        ssize_t n;
+
+        if (fstat(arg_seccomp_fd, &st) < 0)
+                setup_fail(errno, "stat --seccomp-fd");
+        if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+            st.st_size % (off_t) sizeof(struct sock_filter) != 0 ||
+            st.st_size > (off_t) sizeof(seccomp_insns))
+                setup_fail(EBADMSG, "seccomp filter of %lld bytes", (long long) st.st_size);
+        do
+                n = pread(arg_seccomp_fd, seccomp_insns, (size_t) st.st_size, 0);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t) st.st_size)
+                setup_fail(n < 0 ? errno : EIO, "read the seccomp filter");
+        seccomp_prog.len = (unsigned short) (st.st_size / (off_t) sizeof(struct sock_filter));
+        (void) close(arg_seccomp_fd);
+        arg_seccomp_fd = -1;
+}
+
+static void write_id_map(pid_t pid, const char *which) {
+        char path[64], map[64];
+        int fd, n;
+
+        (void) snprintf(path, sizeof(path), "/proc/%i/%s", (int) pid, which);
+        n = snprintf(map, sizeof(map), "0 %" PRIu32 " %" PRIu32 "\n", arg_userns, USERNS_RANGE_SIZE);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                setup_fail(errno, "open '%s'", path);
+        if (write(fd, map, (size_t) n) != n)
+                setup_fail(errno, "write '%s'", path);
+        (void) close(fd);
+}
+
+/*
+ * The container's user namespace, and its network, IPC and UTS namespaces owned by it (so that root in the
+ * container may bind low ports and use raw sockets in its own network namespace): made by a child, since we
+ * must stay the host's root until wshd is set up. We write the child's id maps (as the host's root we may
+ * map any range), keep its user namespace and join the others.
+ */
+static void setup_userns(void) {
+        static const struct {
+                const char *name;
+                int type;
+        } joined[] = {
+                { "net", CLONE_NEWNET },
+                { "ipc", CLONE_NEWIPC },
+                { "uts", CLONE_NEWUTS },
+        };
+        int ready[2], hold[2], status;
+        char path[64], c = 0;
+        ssize_t n;
+        pid_t pid;
+
+        if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(hold, O_CLOEXEC) < 0)
+                setup_fail(errno, "pipe2");
+        pid = fork();
+        if (pid < 0)
+                setup_fail(errno, "fork");
+        if (pid == 0) {
+                (void) close(ready[0]);
+                (void) close(hold[1]);
+                /* The user namespace is made first and owns the others. */
+                if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+                        _exit(errno < 256 ? errno : EXIT_FAILURE);
+                if (write(ready[1], "R", 1) != 1)
+                        _exit(EXIT_FAILURE);
+                while (read(hold[0], &c, 1) < 0 && errno == EINTR) /* until we are done with it */
+                        ;
+                _exit(EXIT_SUCCESS);
+        }
+        (void) close(ready[1]);
+        (void) close(hold[0]);
+        do
+                n = read(ready[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1) {
+                (void) close(hold[1]);
+                if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) > 1)
+                        setup_fail(WEXITSTATUS(status), "make a user namespace");
+                setup_fail(EIO, "make a user namespace");
+        }
+        (void) close(ready[0]);
+
+        write_id_map(pid, "uid_map");
+        write_id_map(pid, "gid_map");
+
+        (void) snprintf(path, sizeof(path), "/proc/%i/ns/user", (int) pid);
+        userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (userns_fd < 0)
+                setup_fail(errno, "open '%s'", path);
+        FOREACH_ARRAY(j, joined, ELEMENTSOF(joined)) {
+                int fd;
+
+                (void) snprintf(path, sizeof(path), "/proc/%i/ns/%s", (int) pid, j->name);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        setup_fail(errno, "open '%s'", path);
+                if (setns(fd, j->type) < 0)
+                        setup_fail(errno, "join the %s namespace", j->name);
+                (void) close(fd);
+        }
+
+        (void) close(hold[1]);
+        (void) waitpid(pid, NULL, 0);
 }
 
 /* PID 1 of the new namespaces. Never returns. */
@@ -1858,9 +2178,13 @@ int main(int argc, char *argv[]) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 setup_fail(errno, "sigprocmask");
 
+        read_seccomp_filter();
+
         /* Namespaces are not processes: they may be made before we are in the scope. The network namespace
          * first, so that wardend can create the veth while systemd starts the scope. */
-        if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+        if (arg_userns > 0)
+                setup_userns();
+        else if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
                 setup_fail(errno, "unshare network, IPC and UTS namespaces");
         status_write("NETNS=1\n");
 

@@ -50,9 +50,10 @@ assert_eq "$(wsh "$h" --user 10001:10002 id -g)" 10002 "gid"
 assert_eq "$(wsh "$h" --user 10001 id -G)" 10001 "no supplementary groups"
 assert_eq "$(wsh "$h" id -u)" 0 "root by default"
 
-# no_new_privs for everybody but root
+# no_new_privs for everybody, root too (wardend(8), CONFINEMENT); root keeps the container's capabilities
 assert_match "$(wsh "$h" --user 10001 grep NoNewPrivs /proc/self/status)" $'NoNewPrivs:\t1' "no_new_privs"
-assert_match "$(wsh "$h" grep NoNewPrivs /proc/self/status)" $'NoNewPrivs:\t0' "root keeps privs"
+assert_match "$(wsh "$h" grep NoNewPrivs /proc/self/status)" $'NoNewPrivs:\t1' "no_new_privs for root"
+assert_match "$(wsh "$h" grep CapEff /proc/self/status)" $'CapEff:\t0*[1-9a-f]' "root keeps capabilities"
 
 # rlimits
 assert_eq "$(wsh "$h" --rlimit nofile=77 sh -c 'ulimit -n')" 77 "RLIMIT_NOFILE"

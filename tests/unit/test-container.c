@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cgroup-util.h"
+#include "confine.h"
 #include "container.h"
 #include "fileio.h"
 #include "manager.h"
@@ -63,6 +64,7 @@ TEST(serialize_roundtrip) {
         c->grace_time = 300;
         c->created_usec = 1234567890123ULL;
         c->uid = 10007;
+        c->userns_uid = 0x40010000;
         c->net_id = 0; /* index 0 is a real network: has_net says it is set */
         c->has_net = true;
         c->memory_limit = 64ULL << 20;
@@ -92,6 +94,9 @@ TEST(serialize_roundtrip) {
         ASSERT_EQ(d->grace_time, 300);
         ASSERT_EQ(d->created_usec, 1234567890123ULL);
         ASSERT_EQ(d->uid, 10007u);
+        ASSERT_EQ(d->userns_uid, 0x40010000u);
+        ASSERT_EQ(container_host_uid(d, 0), 0x40010000u);
+        ASSERT_EQ(container_host_uid(d, 5), 0x40010005u);
         ASSERT_TRUE(d->has_net);
         ASSERT_EQ(d->net_id, 0u);
         ASSERT_EQ(d->memory_limit, 64ULL << 20);
@@ -133,6 +138,8 @@ TEST(deserialize_rejects_garbage) {
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=novalue\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nPROPERTY=a=1\nPROPERTY=a=2\n", /* duplicate */
                 "VERSION=1\nHANDLE=x\nSTATE=active\nUID=0\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nUSERNS_UID=0\n",
+                "VERSION=1\nHANDLE=x\nSTATE=active\nUSERNS_UID=x\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nUID=4294967296\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nNET_ID=-1\n",
                 "VERSION=1\nHANDLE=x\nSTATE=active\nMEMORY_LIMIT=lots\n",
@@ -278,4 +285,44 @@ TEST(cgroup_path_of_a_pid) {
         ASSERT_TRUE(path[0] == '/');
         ASSERT_ERROR(cg_pid_get_path(getpid(), "no-such-controller", &path), ENOENT);
         ASSERT_ERROR(cg_pid_get_path(4194305, "", &path), ENOENT); /* above pid_max: never a process */
+}
+
+/* User namespace ranges: from the configured pool, distinct, released, reserved again at start-up. */
+TEST(manager_userns_ranges) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        static const char text[] = "[containers]\nuserns_uid_base=131072\nuserns_uid_count=131072\n";
+        char *conf = NULL, *dir = tests_tmpdir(), *cd = NULL;
+        Container *a = NULL, *b = NULL, *c = NULL;
+
+        ASSERT_TRUE(asprintf(&conf, "%s/userns.conf", dir) > 0);
+        ASSERT_OK(write_file_atomic(conf, text, sizeof(text) - 1, 0644));
+        ASSERT_TRUE(asprintf(&cd, "%s/containers", dir) > 0);
+        ASSERT_OK(mkdir_p(cd, 0700));
+        /* a container recorded with the second range (by a wardend before the restart) */
+        write_state(dir, "old", "VERSION=1\nHANDLE=old\nSTATE=stopped\nUID=10001\nUSERNS_UID=196608\n");
+        ASSERT_OK(manager_new(conf, dir, &m));
+        ASSERT_OK(manager_startup(m));
+
+        ASSERT_OK(container_new("a", &a));
+        ASSERT_OK(container_new("b", &b));
+        ASSERT_OK(manager_allocate_userns(m, a));
+        ASSERT_EQ(a->userns_uid, 131072u);
+        ASSERT_EQ(a->uid, USERNS_CONTAINER_UID);
+        /* the other range is the old container's; the container user's uid took nothing from the uid pool */
+        ASSERT_ERROR(manager_allocate_userns(m, b), ENOSR);
+        ASSERT_FALSE(id_pool_is_taken(m->uids, USERNS_CONTAINER_UID));
+        manager_release_container_resources(m, manager_get_container(m, "old"));
+        ASSERT_OK(manager_allocate_userns(m, b));
+        ASSERT_EQ(b->userns_uid, 196608u);
+        manager_release_container_resources(m, a);
+        ASSERT_EQ(a->userns_uid, 0u);
+        ASSERT_EQ(a->uid, 0u);
+        ASSERT_OK(container_new("c", &c));
+        ASSERT_OK(manager_allocate_userns(m, c));
+        ASSERT_EQ(c->userns_uid, 131072u);
+        container_free(a);
+        container_free(b);
+        container_free(c);
+        free(conf);
+        free(cd);
 }

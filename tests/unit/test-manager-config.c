@@ -43,6 +43,26 @@ TEST(defaults_when_missing) {
         ASSERT_EQ(c.job_output_limit, 10 * 1024 * 1024);
         ASSERT_EQ(c.max_calls_per_client, 64u);
         ASSERT_EQ(c.max_jobs_per_container, 256u);
+        ASSERT_FALSE(c.user_namespace);
+        ASSERT_EQ(c.userns_uid_base, 0x40000000u);
+        ASSERT_EQ(manager_config_userns_ranges(&c), 1024u);
+        manager_config_done(&c);
+}
+
+TEST(user_namespaces) {
+        ManagerConfig c;
+        char *msg = NULL;
+
+        manager_config_init(&c);
+        ASSERT_OK(manager_config_load_text(
+                        &c,
+                        "u.conf",
+                        "[containers]\nuser_namespace = yes\nuserns_uid_base = 131072\nuserns_uid_count = "
+                        "196608\n",
+                        &msg));
+        ASSERT_TRUE(c.user_namespace);
+        ASSERT_EQ(c.userns_uid_base, 131072u);
+        ASSERT_EQ(manager_config_userns_ranges(&c), 3u);
         manager_config_done(&c);
 }
 
@@ -124,6 +144,15 @@ TEST(errors_name_file_line_and_key) {
                  "key 'depot': invalid value 'relative/path'");
         load_bad("[containers]\ndepot = /a/../b\n", EINVAL, "key 'depot'");
         load_bad("[daemon]\nidle_timeout = 1\x01\n", EINVAL, "test.conf:2: control characters");
+        load_bad("[containers]\nuser_namespace = maybe\n", EINVAL, "key 'user_namespace': invalid value");
+        load_bad("[containers]\nuserns_uid_base = 1000\n", ERANGE, "key 'userns_uid_base': out of range");
+        load_bad("[containers]\nuserns_uid_base = 65537\n", ERANGE, "key 'userns_uid_base': out of range");
+        load_bad("[containers]\nuserns_uid_count = 0\n", ERANGE, "key 'userns_uid_count': out of range");
+        /* overlapping the containers' users, or reaching (uid_t) -1 */
+        load_bad("[containers]\nuserns_uid_base = 65536\n",
+                 ERANGE,
+                 "must end below 4294967295 and not overlap");
+        load_bad("[containers]\nuserns_uid_base = 4294901760\n", ERANGE, "not overlap");
 }
 
 TEST(failed_load_keeps_config) {
