@@ -33,6 +33,7 @@
 #include "log.h"
 #include "network.h"
 #include "parse-util.h"
+#include "path-util.h"
 #include "rootfs.h"
 #include "strv.h"
 #include "warden-messages.h"
@@ -869,6 +870,38 @@ static int userns_supported(void) {
         return 0;
 }
 
+/* What the source really is (symlinks resolved) must not hand the host's kernel interfaces, the whole host
+ * or the depot (every container's files and wshd sockets) to a container. */
+static int check_bind_mount_source(Manager *manager, const char *source, sd_bus_error *error) {
+        static const char *const forbidden[] = { "/proc", "/sys", "/dev" };
+        _cleanup_free_ char *real = NULL;
+        const char *depot = manager->config.depot_path;
+
+        real = realpath(source, NULL);
+        if (!real)
+                return sd_bus_error_set_errnof(
+                                error, errno, "Failed to resolve bind mount source '%s': %m", source);
+        for (size_t i = 0; i < ELEMENTSOF(forbidden); i++)
+                if (path_is_below_or_equal(source, forbidden[i]) ||
+                    path_is_below_or_equal(real, forbidden[i]))
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'bind_mounts': '%s' is the host's %s.",
+                                        source,
+                                        forbidden[i]);
+        if (streq(real, "/") ||
+            (depot && (path_is_below_or_equal(real, depot) || path_is_below_or_equal(depot, real))))
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'bind_mounts': '%s' is or contains the depot %s (or is the "
+                                "host's root).",
+                                source,
+                                depot);
+        return 0;
+}
+
 static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error *error) {
         int r;
 
@@ -922,6 +955,9 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                         SD_BUS_ERROR_INVALID_ARGS,
                                         "Option 'bind_mounts': %s",
                                         msg ?: "invalid bind mount.");
+                r = check_bind_mount_source(manager, b->source, error);
+                if (r < 0)
+                        return r;
         }
 
         if (o->have_user_namespace ? o->user_namespace : manager->config.user_namespace) {

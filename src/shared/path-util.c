@@ -65,3 +65,11 @@ int path_is_normalized(const char *path) {
                 return 0;
         return streq(n, path);
 }
+
+bool path_is_below_or_equal(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        if (streq(prefix, "/"))
+                return true;
+        return strncmp(path, prefix, n) == 0 && IN_SET(path[n], '\0', '/');
+}

@@ -18,3 +18,6 @@ bool path_is_absolute(const char *p);
  * except for "/" itself, at most WARDEN_PATH_MAX characters): 1 if so, 0 if not, -ENOMEM.
  */
 int path_is_normalized(const char *path);
+
+/* Both normalised: is 'path' 'prefix' itself or below it? ("/" is above everything.) */
+bool path_is_below_or_equal(const char *path, const char *prefix);

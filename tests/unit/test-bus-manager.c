@@ -367,6 +367,22 @@ TEST(create_validation) {
                         "/tmp",
                         "/mnt/../..",
                         0);
+        /* the host's kernel interfaces and its root never go into a container, not even through a symlink */
+        static const char *const exposing[] = { "/", "/proc", "/sys/fs", "/dev", "/proc/self/cwd" };
+        for (size_t i = 0; i < ELEMENTSOF(exposing); i++)
+                expect_create_error(
+                                &f,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                2,
+                                "rootfs",
+                                "s",
+                                "/usr",
+                                "bind_mounts",
+                                "a(ssb)",
+                                1,
+                                exposing[i],
+                                "/mnt",
+                                1);
         expect_create_error(
                         &f, SD_BUS_ERROR_INVALID_ARGS, 2, "rootfs", "s", "/usr", "env", "as", 1, "NOEQUALS");
 
