@@ -25,6 +25,12 @@ assert_eq "$(gd "{'rootfs': <'/nonexistent'>}")" org.warden.Error.RootfsNotFound
 assert_eq "$(gd "{'rootfs': <'relative/path'>}")" org.freedesktop.DBus.Error.InvalidArgs "relative rootfs"
 assert_eq "$(gd "{'bind_mounts': <[('/nonexistent', '/mnt', false)]>}")" org.warden.Error.BindMountSource "missing bind source"
 assert_eq "$(gd "{'bind_mounts': <[('/tmp', '/mnt/../..', false)]>}")" org.freedesktop.DBus.Error.InvalidArgs "bind destination with .."
+ln -sfn /sys /run/warden-test-sys-link
+for src in /proc /dev /run/warden-test-sys-link /var/lib/warden /var; do
+    assert_eq "$(gd "{'bind_mounts': <[('$src', '/mnt', true)]>}")" org.freedesktop.DBus.Error.InvalidArgs \
+        "bind mount of $src"
+done
+rm -f /run/warden-test-sys-link
 assert_eq "$(gd "{'network': <'192.168.1.1'>}")" org.freedesktop.DBus.Error.InvalidArgs "network outside the pool"
 assert_eq "$(gd "{'network': <'garbage'>}")" org.freedesktop.DBus.Error.InvalidArgs "network not an address"
 assert_eq "$(gd "{'bogus': <'x'>}")" org.freedesktop.DBus.Error.InvalidArgs "unknown option"
