@@ -171,6 +171,11 @@ static void copy_done(Worker *w, int result, void *userdata) {
         CopyJob *j = op->job;
         const char *method = j->copy_in ? "CopyIn" : "CopyOut";
 
+        /* A teardown removes the root under a running copy: whatever error the copy met after the cancel
+         * (ENOENT, say) is that, not a failure of its own. */
+        if (result < 0 && atomic_load(&j->cancel))
+                result = -ECANCELED;
+
         if (result >= 0) {
                 log_full_errno_container(
                                 LOG_INFO,
