@@ -1050,6 +1050,7 @@ static const OptionSpec spawn_option_specs[] = {
         { "rlimits", "a{st}" }, { "tty", "b" },        { "tty_rows", "q" }, { "tty_cols", "q" },
         { "stdin", "h" },       { "stdout", "h" },     { "stderr", "h" },   { "discard_output", "b" },
 };
+_Static_assert(ELEMENTSOF(spawn_option_specs) <= 32, "read_spawn_options() keeps a uint32_t of them");
 
 static int read_rlimits(sd_bus_message *m, SpawnOptions *o, sd_bus_error *error) {
         const char *name;
@@ -1156,6 +1157,7 @@ static int read_spawn_option(sd_bus_message *m, const char *key, SpawnOptions *o
 }
 
 static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *error) {
+        uint32_t seen = 0; /* bit i: spawn_option_specs[i] was read */
         int r;
 
         r = sd_bus_message_read_strv(m, &o->argv);
@@ -1183,6 +1185,12 @@ static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *
                 if (!spec)
                         return sd_bus_error_setf(
                                         error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                /* A second value would leak what the first one allocated or opened ("env", "stdin", ...;
+                 * found by fuzz-bus-options). */
+                if (seen & UINT32_C(1) << (spec - spawn_option_specs))
+                        return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' given twice.", key);
+                seen |= UINT32_C(1) << (spec - spawn_option_specs);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;

@@ -788,6 +788,7 @@ static const OptionSpec create_option_specs[] = {
         { "bandwidth", "(tt)" },
         { "disk_inode_limit", "t" },
 };
+_Static_assert(ELEMENTSOF(create_option_specs) <= 32, "read_create_options() keeps a uint32_t of them");
 
 static int read_create_option(sd_bus_message *m, const char *key, CreateOptions *o, sd_bus_error *error) {
         if (streq(key, "handle"))
@@ -830,6 +831,7 @@ static int read_create_option(sd_bus_message *m, const char *key, CreateOptions 
 }
 
 static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+        uint32_t seen = 0; /* bit i: create_option_specs[i] was read */
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -853,6 +855,11 @@ static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error
                 if (!spec)
                         return sd_bus_error_setf(
                                         error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                /* A second value would leak what the first one allocated (found by fuzz-bus-options). */
+                if (seen & UINT32_C(1) << (spec - create_option_specs))
+                        return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' given twice.", key);
+                seen |= UINT32_C(1) << (spec - create_option_specs);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;
