@@ -17,6 +17,7 @@
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"
+#include "bus-read.h"
 #include "bus-util.h"
 #include "fileio.h"
 #include "job.h"
@@ -1114,7 +1115,13 @@ static int read_spawn_option(sd_bus_message *m, const char *key, SpawnOptions *o
                 return r;
         }
         if (streq(key, "env")) {
-                r = sd_bus_message_read_strv(m, &o->env);
+                r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->env);
+                if (r == -E2BIG)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'env' has more than %u entries.",
+                                        WSHD_ARGV_MAX);
                 if (r < 0)
                         return r;
                 STRV_FOREACH(e, o->env) {
@@ -1160,7 +1167,13 @@ static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *
         uint32_t seen = 0; /* bit i: spawn_option_specs[i] was read */
         int r;
 
-        r = sd_bus_message_read_strv(m, &o->argv);
+        r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->argv);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "argv has more than %u entries.",
+                                WSHD_ARGV_MAX);
         if (r < 0)
                 return r;
 

@@ -90,12 +90,16 @@ int bus_verify_manage(sd_bus_message *m, sd_bus_error *error) {
 int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         const char *k, *v;
+        size_t n = 0;
         int r;
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
+                /* 10^6 pairs (an unprivileged List can send them) would keep the loop busy for minutes */
+                if (++n > BUS_STRING_PAIRS_MAX)
+                        return -E2BIG;
                 for (char **p = l; p && p[0]; p += 2)
                         if (streq(p[0], k))
                                 return -EINVAL;

@@ -18,5 +18,10 @@
  */
 int bus_verify_manage(sd_bus_message *m, sd_bus_error *error);
 
-/* Reads an a{ss} into a key, value, … list (NULL-terminated). -EINVAL on a duplicate key. */
+/* Pairs an a{ss} may have: reading them is quadratic (the duplicate check), and a caller decides how many.
+ */
+#define BUS_STRING_PAIRS_MAX 1024U
+
+/* Reads an a{ss} into a key, value, … list (NULL-terminated). -EINVAL on a duplicate key; -E2BIG for more
+ * than BUS_STRING_PAIRS_MAX pairs (the rest is not read). */
 int bus_message_read_string_pairs(sd_bus_message *m, char ***ret);
