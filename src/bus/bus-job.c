@@ -19,6 +19,7 @@
 #include "bus-job.h"
 #include "bus-lifecycle.h"
 #include "bus-polkit.h"
+#include "bus-read.h"
 #include "bus-util.h"
 #include "fileio.h"
 #include "job.h"
@@ -1048,6 +1049,7 @@ static const BusOptionSpec spawn_option_specs[] = {
         { "rlimits", "a{st}" }, { "tty", "b" },        { "tty_rows", "q" }, { "tty_cols", "q" },
         { "stdin", "h" },       { "stdout", "h" },     { "stderr", "h" },   { "discard_output", "b" },
 };
+_Static_assert(ELEMENTSOF(spawn_option_specs) <= 32, "read_spawn_options() keeps a uint32_t of them");
 
 static int read_rlimits(sd_bus_message *m, SpawnOptions *o, sd_bus_error *error) {
         const char *name;
@@ -1112,7 +1114,13 @@ static int read_spawn_option(sd_bus_message *m, const char *key, void *userdata,
                 return r;
         }
         if (streq(key, "env")) {
-                r = sd_bus_message_read_strv(m, &o->env);
+                r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->env);
+                if (r == -E2BIG)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'env' has more than %u entries.",
+                                        WSHD_ARGV_MAX);
                 if (r < 0)
                         return r;
                 STRV_FOREACH(e, o->env) {
@@ -1157,7 +1165,13 @@ static int read_spawn_option(sd_bus_message *m, const char *key, void *userdata,
 static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *error) {
         int r;
 
-        r = sd_bus_message_read_strv(m, &o->argv);
+        r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->argv);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "argv has more than %u entries.",
+                                WSHD_ARGV_MAX);
         if (r < 0)
                 return r;
 

@@ -25,6 +25,7 @@
 #include "bus-limits.h"
 #include "bus-net.h"
 #include "bus-polkit.h"
+#include "bus-read.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
@@ -731,6 +732,8 @@ static void create_options_done(CreateOptions *o) {
         strv_free(o->env);
 }
 
+#define BIND_MOUNTS_MAX 256U
+
 static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
         const char *src, *dst;
         int ro, r;
@@ -740,6 +743,14 @@ static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *e
                 return r;
         while ((r = sd_bus_message_read(m, "(ssb)", &src, &dst, &ro)) > 0) {
                 BindMount *b;
+
+                /* each is checked (stat()) on the event loop and mounted by the rootfs worker */
+                if (o->n_bind_mounts >= BIND_MOUNTS_MAX)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'bind_mounts' has more than %u entries.",
+                                        BIND_MOUNTS_MAX);
 
                 b = reallocarray(o->bind_mounts, o->n_bind_mounts + 1, sizeof(BindMount));
                 if (!b)
@@ -759,7 +770,14 @@ static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *e
 static int read_env(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
         int r;
 
-        r = sd_bus_message_read_strv(m, &o->env);
+        /* the container's env is part of every job's, which wshd takes up to WSHD_ARGV_MAX entries of */
+        r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->env);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'env' has more than %u entries.",
+                                WSHD_ARGV_MAX);
         if (r < 0)
                 return r;
         STRV_FOREACH(e, o->env) {
@@ -791,6 +809,7 @@ static const BusOptionSpec create_option_specs[] = {
         { "disk_inode_limit", "t" },
         { "user_namespace", "b" },
 };
+_Static_assert(ELEMENTSOF(create_option_specs) <= 32, "read_create_options() keeps a uint32_t of them");
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error) {
         CreateOptions *o = userdata;
@@ -814,6 +833,12 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                                         error,
                                         SD_BUS_ERROR_INVALID_ARGS,
                                         "Option 'properties': duplicate key.");
+                if (r == -E2BIG)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'properties' has more than %u entries.",
+                                        BUS_STRING_PAIRS_MAX);
                 return r;
         }
         if (streq(key, "env"))

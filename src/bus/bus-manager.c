@@ -72,6 +72,12 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         r = bus_message_read_string_pairs(m, &filter);
         if (r == -EINVAL)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Duplicate key in properties.");
+        if (r == -E2BIG)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "More than %u properties.",
+                                BUS_STRING_PAIRS_MAX);
         if (r < 0)
                 return r;
 

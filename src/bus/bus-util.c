@@ -10,12 +10,16 @@
 int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         const char *k, *v;
+        size_t n = 0;
         int r;
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
+                /* 10^6 pairs (an unprivileged List can send them) would keep the loop busy for minutes */
+                if (++n > BUS_STRING_PAIRS_MAX)
+                        return -E2BIG;
                 for (char **p = l; p && p[0]; p += 2)
                         if (streq(p[0], k))
                                 return -EINVAL;
@@ -42,8 +46,10 @@ int bus_message_read_options(
                 bus_option_reader_t reader,
                 void *userdata,
                 sd_bus_error *error) {
+        uint64_t seen = 0; /* bit i: specs[i] was read */
         int r;
 
+        assert(n_specs <= 64);
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
@@ -65,6 +71,12 @@ int bus_message_read_options(
                 if (!spec)
                         return sd_bus_error_setf(
                                         error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                /* A second value would leak what the first one allocated or opened ("env", "stdin", ...;
+                 * found by fuzz-bus-options). */
+                if (seen & UINT64_C(1) << (spec - specs))
+                        return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' given twice.", key);
+                seen |= UINT64_C(1) << (spec - specs);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;

@@ -10,7 +10,12 @@
 #define WARDEN_CONTAINER_INTERFACE "org.warden.Container"
 #define WARDEN_GROUP "warden"
 
-/* Reads an a{ss} into a key, value, … list (NULL-terminated). -EINVAL on a duplicate key. */
+/* Pairs an a{ss} may have: reading them is quadratic (the duplicate check), and a caller decides how many.
+ */
+#define BUS_STRING_PAIRS_MAX 1024U
+
+/* Reads an a{ss} into a key, value, … list (NULL-terminated). -EINVAL on a duplicate key; -E2BIG for more
+ * than BUS_STRING_PAIRS_MAX pairs (the rest is not read). */
 int bus_message_read_string_pairs(sd_bus_message *m, char ***ret);
 
 /* One key of an a{sv} of options and the type its value must have. */
@@ -22,8 +27,9 @@ typedef struct BusOptionSpec {
 /* Reads the value of 'key'; 'm' stands inside its variant. */
 typedef int (*bus_option_reader_t)(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error);
 
-/* Reads an a{sv} of options: an unknown key, or a value of another type than its spec says, is InvalidArgs
- * naming the key; every other entry goes to 'reader'. Returns what the reader or sd-bus failed with. */
+/* Reads an a{sv} of options (at most 64 specs): an unknown key, a key given twice, or a value of another
+ * type than its spec says, is InvalidArgs naming the key; every other entry goes to 'reader'. Returns what
+ * the reader or sd-bus failed with. */
 int bus_message_read_options(
                 sd_bus_message *m,
                 const BusOptionSpec *specs,

@@ -429,7 +429,9 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
                 if (parse_uint64(value, &c->pids_limit) < 0)
                         return -EINVAL;
         } else if (streq(key, "JOB_IDS_RESERVED")) {
-                if (parse_uint32(value, &c->job_ids_reserved) < 0)
+                /* The next id is the one after: UINT32_MAX would wrap it to 0, which is no job id (job_new()
+                 * asserts on it at the next Spawn). Found by fuzz-container-state. */
+                if (parse_uint32(value, &c->job_ids_reserved) < 0 || c->job_ids_reserved == UINT32_MAX)
                         return -EINVAL;
                 c->next_job_id = c->job_ids_reserved + 1;
         } else if (streq(key, "DISK_LIMIT")) {
@@ -482,7 +484,10 @@ int container_deserialize(const char *text, Container **ret) {
         c = calloc(1, sizeof(Container));
         if (!c)
                 return -ENOMEM;
-        c->next_job_id = 1; /* JOB_IDS_RESERVED, if any, moves it on */
+        /* As container_new() does: a container that never ran a job has no JOB_IDS_RESERVED line, and job
+         * id 0 does not exist (job_new() asserts on it: the first Spawn after a restart would abort
+         * wardend). Found by fuzz-container-state. */
+        c->next_job_id = 1;
         ctx.container = c;
 
         for (const char *p = text; *p && r >= 0;) {

@@ -229,6 +229,13 @@ int config_parse_absolute_path(const char *value, void *data) {
         r = path_normalize(value, &c);
         if (r < 0)
                 return r;
+        /* "/srv/rootfs /" normalises to a path that ends in a blank: almost surely a typo, and one that no
+         * line can express again (values are stripped), so manager_config_dump() could not write it back.
+         * Found by fuzz-manager-config. */
+        if (isspace((unsigned char) c[strlen(c) - 1])) {
+                free(c);
+                return -EINVAL;
+        }
         free(*s);
         *s = c;
         return 0;

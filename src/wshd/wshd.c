@@ -1829,31 +1829,56 @@ static void connection_process(Server *s, Connection *c) {
         }
 }
 
-/* A free slot; if there is none, the one idle for the longest time is closed to make room, so that clients
- * that connect and then say nothing cannot lock others out. Connections waiting for a STOP, watchers and
- * the owners of running attached jobs (idle while they wait for the exit) are safe. */
+/* Idle: waits for nothing of its own (no STOP, no WATCH, no attached job) and has sent nothing that is still
+ * unread. A request that waits for its turn is not idleness: wardend sends its SPAWNs on one connection
+ * each, and a burst of them (500 Runs at once) had the oldest ones, not yet read, closed to make room for
+ * the newest, whose callers then got "Connection reset by peer" (found by
+ * tests/integration/test-hostile.sh). */
+static bool connection_idle(const Connection *c) {
+        char b;
+
+        if (c->n_pending_stops > 0 || c->watcher || c->n_attached > 0)
+                return false;
+        return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0; /* nothing unread (or the peer is gone) */
+}
+
+/* A free slot; if there is none, the connection idle for the longest time (still open: it is closed only
+ * once a new one takes its place), so that clients that connect and then say nothing cannot lock others
+ * out. NULL if no connection is idle. */
 static Connection *connection_slot(Server *s) {
         Connection *oldest = NULL;
 
         FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX) {
                 if (c->fd < 0)
                         return c;
-                if (c->n_pending_stops == 0 && !c->watcher && c->n_attached == 0 &&
-                    (!oldest || c->last_active < oldest->last_active))
+                if ((!oldest || c->last_active < oldest->last_active) && connection_idle(c))
                         oldest = c;
         }
-        if (oldest) {
-                log_debug("Too many connections, closing the one idle for the longest time.");
-                connection_close(s, oldest);
-        }
         return oldest;
+}
+
+/* Stops accepting for ACCEPT_RETRY_USEC; new connections wait in the listen backlog meanwhile. */
+static void server_pause_accept(Server *s) {
+        struct epoll_event ev = { .events = 0, .data.u64 = EPOLL_LISTEN };
+
+        (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+        s->listen_resume_at = monotonic_usec() + ACCEPT_RETRY_USEC;
 }
 
 static void server_accept(Server *s) {
         for (;;) {
                 struct epoll_event ev = { .events = EPOLLIN };
-                Connection *slot = NULL;
+                Connection *slot;
                 int fd;
+
+                slot = connection_slot(s);
+                if (!slot) {
+                        /* every connection has a request waiting or waits for something: the new ones stay
+                         * in the backlog (their connect() waits, or fails with EAGAIN and is tried again) */
+                        log_debug("Too many busy connections, pausing accept().");
+                        server_pause_accept(s);
+                        return;
+                }
 
                 fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
@@ -1861,18 +1886,13 @@ static void server_accept(Server *s) {
                                 return;
                         /* Out of fds or memory: stop listening for a moment rather than spin. */
                         log_warning_errno(errno, "Failed to accept connection, pausing: %m");
-                        ev.events = 0;
-                        ev.data.u64 = EPOLL_LISTEN;
-                        (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
-                        s->listen_resume_at = monotonic_usec() + ACCEPT_RETRY_USEC;
+                        server_pause_accept(s);
                         return;
                 }
 
-                slot = connection_slot(s);
-                if (!slot) {
-                        log_warning("Too many connections that cannot be closed, refusing one.");
-                        (void) close(fd);
-                        continue;
+                if (slot->fd >= 0) {
+                        log_debug("Too many connections, closing the one idle for the longest time.");
+                        connection_close(s, slot);
                 }
 
                 ev.data.u64 = EPOLL_CONNECTION + (uint64_t) (slot - s->connections);

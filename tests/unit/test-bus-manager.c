@@ -728,3 +728,76 @@ TEST(error_map) {
         ASSERT_EQ(sd_bus_error_get_errno(&e), EBADR);
         sd_bus_error_free(&e);
 }
+
+/* Arrays a caller sends are bounded before they are read in full (tests/integration/test-hostile.sh sends
+ * the big ones over the real bus); an option given twice is refused instead of leaking the first value. */
+TEST(array_limits_and_duplicates) {
+        Fixture f;
+        sd_bus_message *m;
+
+        fixture_init(&f);
+        if (geteuid() != 0) {
+                fixture_done(&f);
+                return;
+        }
+        add_container(&f, "x", NULL, NULL);
+
+        /* List: anyone may call it, with at most 1024 pairs */
+        m = manager_call(&f, "List");
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "{ss}"));
+        for (unsigned i = 0; i <= BUS_STRING_PAIRS_MAX; i++) {
+                char k[16];
+
+                (void) snprintf(k, sizeof(k), "k%u", i);
+                ASSERT_OK(sd_bus_message_append(m, "{ss}", k, "v"));
+        }
+        ASSERT_OK(sd_bus_message_close_container(m));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        /* Spawn: 4097 argv entries, 4097 env entries */
+        m = manager_call(&f, "Spawn");
+        ASSERT_OK(sd_bus_message_append(m, "s", "x"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "s"));
+        for (unsigned i = 0; i <= 4096; i++)
+                ASSERT_OK(sd_bus_message_append(m, "s", "x"));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_append(m, "a{sv}", 0));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        m = manager_call(&f, "Spawn");
+        ASSERT_OK(sd_bus_message_append(m, "sas", "x", 1, "true"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "{sv}"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'e', "sv"));
+        ASSERT_OK(sd_bus_message_append(m, "s", "env"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'v', "as"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "s"));
+        for (unsigned i = 0; i <= 4096; i++)
+                ASSERT_OK(sd_bus_message_append(m, "s", "A=b"));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        /* Create: 257 bind mounts */
+        m = manager_call(&f, "Create");
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "{sv}"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'e', "sv"));
+        ASSERT_OK(sd_bus_message_append(m, "s", "bind_mounts"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'v', "a(ssb)"));
+        ASSERT_OK(sd_bus_message_open_container(m, 'a', "(ssb)"));
+        for (unsigned i = 0; i <= 256; i++)
+                ASSERT_OK(sd_bus_message_append(m, "(ssb)", "/tmp", "/mnt", 0));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        ASSERT_OK(sd_bus_message_close_container(m));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+
+        /* an option twice */
+        expect_create_error(&f, SD_BUS_ERROR_INVALID_ARGS, 2, "env", "as", 1, "A=1", "env", "as", 1, "B=2");
+        expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 2, "dir", "s", "/", "dir", "s", "/tmp");
+
+        ASSERT_EQ(hashmap_size(f.manager.containers), 1);
+        fixture_done(&f);
+}
