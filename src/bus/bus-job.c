@@ -1113,28 +1113,8 @@ static int read_spawn_option(sd_bus_message *m, const char *key, void *userdata,
                 o->privileged = b;
                 return r;
         }
-        if (streq(key, "env")) {
-                r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->env);
-                if (r == -E2BIG)
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'env' has more than %u entries.",
-                                        WSHD_ARGV_MAX);
-                if (r < 0)
-                        return r;
-                STRV_FOREACH(e, o->env) {
-                        const char *eq = strchr(*e, '=');
-
-                        if (!eq || eq == *e)
-                                return sd_bus_error_setf(
-                                                error,
-                                                SD_BUS_ERROR_INVALID_ARGS,
-                                                "Option 'env': '%s' is not of the form KEY=VALUE.",
-                                                *e);
-                }
-                return 0;
-        }
+        if (streq(key, "env"))
+                return bus_message_read_env(m, WSHD_ARGV_MAX, &o->env, error);
         if (streq(key, "dir"))
                 return sd_bus_message_read(m, "s", &o->dir);
         if (streq(key, "rlimits"))

@@ -768,29 +768,8 @@ static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *e
 }
 
 static int read_env(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
-        int r;
-
         /* the container's env is part of every job's, which wshd takes up to WSHD_ARGV_MAX entries of */
-        r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->env);
-        if (r == -E2BIG)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'env' has more than %u entries.",
-                                WSHD_ARGV_MAX);
-        if (r < 0)
-                return r;
-        STRV_FOREACH(e, o->env) {
-                const char *eq = strchr(*e, '=');
-
-                if (!eq || eq == *e)
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'env': '%s' is not of the form KEY=VALUE.",
-                                        *e);
-        }
-        return 0;
+        return bus_message_read_env(m, WSHD_ARGV_MAX, &o->env, error);
 }
 
 static const BusOptionSpec create_option_specs[] = {

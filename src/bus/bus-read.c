@@ -41,3 +41,30 @@ int bus_message_read_strv_max(sd_bus_message *m, size_t max, char ***ret) {
         *ret = TAKE_PTR(l);
         return 0;
 }
+
+int bus_message_read_env(sd_bus_message *m, size_t max, char ***ret, sd_bus_error *error) {
+        _cleanup_strv_free_ char **env = NULL;
+        int r;
+
+        r = bus_message_read_strv_max(m, max, &env);
+        if (r == -E2BIG)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'env' has more than %zu entries.",
+                                max);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(e, env) {
+                const char *eq = strchr(*e, '=');
+
+                if (!eq || eq == *e)
+                        return sd_bus_error_setf(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'env': '%s' is not of the form KEY=VALUE.",
+                                        *e);
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}

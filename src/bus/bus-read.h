@@ -17,3 +17,9 @@
  * -E2BIG: more than 'max' entries (the rest is not read); -ENOMEM; other negative errno from sd-bus.
  */
 int bus_message_read_strv_max(sd_bus_message *m, size_t max, char ***ret);
+
+/*
+ * Reads the option 'env' (as) of Create or Spawn/Run: at most 'max' entries, each "KEY=VALUE" with a
+ * non-empty KEY. Sets InvalidArgs on 'error' for anything else; -ENOMEM and sd-bus errors as they come.
+ */
+int bus_message_read_env(sd_bus_message *m, size_t max, char ***ret, sd_bus_error *error);
