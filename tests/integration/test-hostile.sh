@@ -15,12 +15,14 @@ limits=/etc/dbus-1/system.d/zz-warden-test-hostile.conf
 reload_bus() {
     busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
 }
+save_config
 cleanup() {
     destroy_all
     if [[ -e $limits ]]; then
         rm -f "$limits"
         reload_bus || true
     fi
+    restore_config
 }
 trap cleanup EXIT
 
@@ -62,6 +64,13 @@ echo "hostile: $n calls and 6 Creates with invalid handles: InvalidHandle; their
 rss0=$(rss)
 out=$("${hostile[@]}" burst hx 1000)
 echo "hostile: 1000 calls, the bus's default limit of pending replies: $out" >&2
+# wardend's own limit (max_calls_per_client, 64 by default) refuses the rest with a named error
+python3 -c 'import json, sys; r = json.loads(sys.argv[1])["results"]; sys.exit(not r.get("Info: org.freedesktop.DBus.Error.LimitsExceeded"))' "$out" ||
+    fail "no LimitsExceeded from wardend with 1000 calls in flight: $out"
+# ... and with it and max_jobs_per_container raised (SIGHUP reloads them), every call is served
+printf '[daemon]\nmax_calls_per_client = 2048\n[containers]\nmax_jobs_per_container = 2048\n' >"$WARDEN_CONF"
+kill -HUP "$pid"
+sleep 1
 printf '<busconfig>\n  <limit name="max_replies_per_connection">4096</limit>\n</busconfig>\n' >"$limits"
 reload_bus
 rss1=$(rss)
