@@ -1577,11 +1577,16 @@ int bus_job_method_run(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 /* ---- Link, Stream, Signal, ResizeTty ---------------------------------------------------------------------
  */
 
-static int read_job(sd_bus_message *m, Container *c, Job **ret, sd_bus_error *error) {
+/* The start of every method on a job: the caller's authorisation, then the job. 1 with *ret set; 0 while
+ * polkit is asked (the handler returns 1: the call comes back with the answer); or an error. */
+static int job_method_begin(sd_bus_message *m, Container *c, Job **ret, sd_bus_error *error) {
         uint32_t id;
         Job *j;
         int r;
 
+        r = bus_verify_manage(m, c->manager, error);
+        if (r <= 0)
+                return r;
         r = sd_bus_message_read(m, "u", &id);
         if (r < 0)
                 return r;
@@ -1594,7 +1599,7 @@ static int read_job(sd_bus_message *m, Container *c, Job **ret, sd_bus_error *er
                                 id,
                                 c->handle);
         *ret = j;
-        return 0;
+        return 1;
 }
 
 int bus_job_method_link(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -1602,14 +1607,9 @@ int bus_job_method_link(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         Job *j;
         int r;
 
-        r = bus_verify_manage(m, c->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = read_job(m, c, &j, error);
-        if (r < 0)
-                return r;
+        r = job_method_begin(m, c, &j, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = add_waiter(job_runtime(j), m);
         if (r < 0)
                 return r;
@@ -1626,14 +1626,9 @@ int bus_job_method_stream(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
-        r = bus_verify_manage(m, c->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = read_job(m, c, &j, error);
-        if (r < 0)
-                return r;
+        r = job_method_begin(m, c, &j, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         rt = job_runtime(j);
         r = streamer_new(c->jobs_runtime, j, rt->out_fd, &out);
         if (r >= 0)
@@ -1683,14 +1678,9 @@ int bus_job_method_signal(sd_bus_message *m, void *userdata, sd_bus_error *error
         Job *j;
         int r;
 
-        r = bus_verify_manage(m, c->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = read_job(m, c, &j, error);
-        if (r < 0)
-                return r;
+        r = job_method_begin(m, c, &j, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(m, "i", &sig);
         if (r < 0)
                 return r;
@@ -1713,14 +1703,9 @@ int bus_job_method_resize_tty(sd_bus_message *m, void *userdata, sd_bus_error *e
         Job *j;
         int r;
 
-        r = bus_verify_manage(m, c->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = read_job(m, c, &j, error);
-        if (r < 0)
-                return r;
+        r = job_method_begin(m, c, &j, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(m, "qq", &rows, &cols);
         if (r < 0)
                 return r;
