@@ -67,8 +67,8 @@ typedef struct RootfsConfig {
         size_t n_bind_mounts;
         uint64_t disk_bytes;  /* > 0: the writable layer on a file system of this size (disk.h) */
         uint64_t disk_inodes; /* and this many inodes; 0: mke2fs's default */
-        uid_t userns_uid; /* 0: no user namespace; else the host uid (= gid) of the container's root */
-        int userns_fd;    /* with userns_uid: the container's user namespace, for the idmapped lower layer */
+        uid_t userns_uid;     /* 0: no user namespace; else the host uid (= gid) of the container's root */
+        int userns_fd; /* with userns_uid: the container's user namespace, for the idmapped lower layer */
 } RootfsConfig;
 
 /*
