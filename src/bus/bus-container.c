@@ -102,28 +102,6 @@ static int property_get_string_or_empty(
         return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
 }
 
-/* Opens the "{sv}" entry 'key' of an a{sv} and its variant of type 'signature'. */
-static int open_info_entry(sd_bus_message *reply, const char *key, const char *signature) {
-        int r;
-
-        r = sd_bus_message_open_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", key);
-        if (r < 0)
-                return r;
-        return sd_bus_message_open_container(reply, SD_BUS_TYPE_VARIANT, signature);
-}
-
-static int close_info_entry(sd_bus_message *reply) {
-        int r;
-
-        r = sd_bus_message_close_container(reply); /* variant */
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(reply); /* dict entry */
-}
-
 /* Resource usage of the scope, from systemd's unit properties; UINT64_MAX where systemd does not know. */
 typedef struct UnitStats {
         uint64_t memory_current;
@@ -173,33 +151,33 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
         if (r < 0)
                 return r;
 
-        r = open_info_entry(reply, "job_ids", "au");
+        r = bus_message_open_dict_entry(reply, "job_ids", "au");
         if (r < 0)
                 return r;
         r = bus_job_append_ids(reply, c);
         if (r < 0)
                 return r;
-        r = close_info_entry(reply);
+        r = bus_message_close_dict_entry(reply);
         if (r < 0)
                 return r;
 
-        r = open_info_entry(reply, "events", "as");
+        r = bus_message_open_dict_entry(reply, "events", "as");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_strv(reply, c->events);
         if (r < 0)
                 return r;
-        r = close_info_entry(reply);
+        r = bus_message_close_dict_entry(reply);
         if (r < 0)
                 return r;
 
-        r = open_info_entry(reply, "properties", "a{ss}");
+        r = bus_message_open_dict_entry(reply, "properties", "a{ss}");
         if (r < 0)
                 return r;
         r = append_string_pairs(reply, c->properties);
         if (r < 0)
                 return r;
-        r = close_info_entry(reply);
+        r = bus_message_close_dict_entry(reply);
         if (r < 0)
                 return r;
 

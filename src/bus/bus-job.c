@@ -263,22 +263,13 @@ static int append_info(sd_bus_message *reply, Job *j) {
         r = sd_bus_message_append(reply, "{sv}", "job_id", "u", j->id);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", "events");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'v', "as");
+        r = bus_message_open_dict_entry(reply, "events", "as");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_strv(reply, j->events);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(reply);
+        r = bus_message_close_dict_entry(reply);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
@@ -1156,7 +1147,13 @@ static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *
                 return r;
 
         return bus_message_read_options(
-                        m, spawn_option_specs, ELEMENTSOF(spawn_option_specs), read_spawn_option, o, error);
+                        m,
+                        NULL,
+                        spawn_option_specs,
+                        ELEMENTSOF(spawn_option_specs),
+                        read_spawn_option,
+                        o,
+                        error);
 }
 
 static int check_spawn_options(SpawnOptions *o, sd_bus_error *error) {

@@ -848,6 +848,7 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
 static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
         return bus_message_read_options(
                         m,
+                        NULL,
                         create_option_specs,
                         ELEMENTSOF(create_option_specs),
                         read_create_option,

@@ -250,12 +250,7 @@ int bus_net_method_net_in(sd_bus_message *m, void *userdata, sd_bus_error *error
 
 /* ---- NetOut -------------------------------------------------------------------------------------- */
 
-typedef struct RuleKey {
-        const char *key;
-        const char *signature;
-} RuleKey;
-
-static const RuleKey net_out_keys[] = {
+static const BusOptionSpec net_out_keys[] = {
         { "network", "s" },       { "protocol", "s" },  { "port", "q" },
         { "port_range", "(qq)" }, { "icmp_type", "i" }, { "icmp_code", "i" },
 };
@@ -284,70 +279,23 @@ static int read_net_out_value(sd_bus_message *m, const char *key, NetOutRuleSpec
         assert_not_reached();
 }
 
+static int read_net_out_key(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error) {
+        return read_net_out_value(m, key, userdata);
+}
+
 int bus_net_read_net_out_rule(sd_bus_message *m, NetOutRule *ret, sd_bus_error *error) {
         _cleanup_free_ char *message = NULL;
         NetOutRuleSpec spec = {};
-        bool seen[ELEMENTSOF(net_out_keys)] = {};
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *key, *contents;
-                size_t k;
-
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (k = 0; k < ELEMENTSOF(net_out_keys); k++)
-                        if (streq(net_out_keys[k].key, key))
-                                break;
-                if (k >= ELEMENTSOF(net_out_keys))
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "NetOut rule: unknown key '%s' (network, protocol, port, "
-                                        "port_range, "
-                                        "icmp_type, icmp_code).",
-                                        key);
-                if (seen[k])
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "NetOut rule: key '%s' given twice.",
-                                        key);
-                seen[k] = true;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(contents, net_out_keys[k].signature))
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "NetOut rule: key '%s' must be of type '%s', got '%s'.",
-                                        key,
-                                        net_out_keys[k].signature,
-                                        contents);
-                r = sd_bus_message_enter_container(m, 'v', contents);
-                if (r < 0)
-                        return r;
-                r = read_net_out_value(m, key, &spec);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_exit_container(m);
+        r = bus_message_read_options(
+                        m,
+                        "NetOut rule",
+                        net_out_keys,
+                        ELEMENTSOF(net_out_keys),
+                        read_net_out_key,
+                        &spec,
+                        error);
         if (r < 0)
                 return r;
 
@@ -483,13 +431,7 @@ static int append_net_out_rule(sd_bus_message *reply, const NetOutRule *rule) {
 int bus_net_append_info(sd_bus_message *reply, const Container *c) {
         int r;
 
-        r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", "net_in");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'v', "a(qq)");
+        r = bus_message_open_dict_entry(reply, "net_in", "a(qq)");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "(qq)");
@@ -503,20 +445,11 @@ int bus_net_append_info(sd_bus_message *reply, const Container *c) {
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(reply);
+        r = bus_message_close_dict_entry(reply);
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(reply, "s", "net_out");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
+        r = bus_message_open_dict_entry(reply, "net_out", "aa{sv}");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "a{sv}");
@@ -530,10 +463,7 @@ int bus_net_append_info(sd_bus_message *reply, const Container *c) {
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(reply);
+        return bus_message_close_dict_entry(reply);
 }
 
 /* ---- the container's life ------------------------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -39,8 +40,53 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         return 0;
 }
 
+int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *signature) {
+        int r;
+
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", key);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, signature);
+}
+
+int bus_message_close_dict_entry(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_close_container(m); /* variant */
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m); /* dict entry */
+}
+
+static int
+unknown_key(const char *context,
+            const BusOptionSpec *specs,
+            size_t n_specs,
+            const char *key,
+            sd_bus_error *error) {
+        _cleanup_free_ char *keys = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!context)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+        f = open_memstream(&keys, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_specs; i++)
+                fprintf(f, "%s%s", i > 0 ? ", " : "", specs[i].key);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS, "%s: unknown key '%s' (%s).", context, key, keys);
+}
+
 int bus_message_read_options(
                 sd_bus_message *m,
+                const char *context,
                 const BusOptionSpec *specs,
                 size_t n_specs,
                 bus_option_reader_t reader,
@@ -69,25 +115,41 @@ int bus_message_read_options(
                         if (streq(specs[i].key, key))
                                 spec = specs + i;
                 if (!spec)
-                        return sd_bus_error_setf(
-                                        error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                        return unknown_key(context, specs, n_specs, key, error);
                 /* A second value would leak what the first one allocated or opened ("env", "stdin", ...;
                  * found by fuzz-bus-options). */
                 if (seen & UINT64_C(1) << (spec - specs))
-                        return sd_bus_error_setf(
-                                        error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' given twice.", key);
+                        return context ? sd_bus_error_setf(
+                                                         error,
+                                                         SD_BUS_ERROR_INVALID_ARGS,
+                                                         "%s: key '%s' given twice.",
+                                                         context,
+                                                         key)
+                                       : sd_bus_error_setf(
+                                                         error,
+                                                         SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option '%s' given twice.",
+                                                         key);
                 seen |= UINT64_C(1) << (spec - specs);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;
                 if (!streq(contents, spec->signature))
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option '%s' must be of type '%s', got '%s'.",
-                                        key,
-                                        spec->signature,
-                                        contents);
+                        return context ? sd_bus_error_setf(
+                                                         error,
+                                                         SD_BUS_ERROR_INVALID_ARGS,
+                                                         "%s: key '%s' must be of type '%s', got '%s'.",
+                                                         context,
+                                                         key,
+                                                         spec->signature,
+                                                         contents)
+                                       : sd_bus_error_setf(
+                                                         error,
+                                                         SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option '%s' must be of type '%s', got '%s'.",
+                                                         key,
+                                                         spec->signature,
+                                                         contents);
                 r = sd_bus_message_enter_container(m, 'v', contents);
                 if (r < 0)
                         return r;

@@ -27,11 +27,17 @@ typedef struct BusOptionSpec {
 /* Reads the value of 'key'; 'm' stands inside its variant. */
 typedef int (*bus_option_reader_t)(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error);
 
+/* Opens the "{sv}" entry 'key' of an a{sv} and its variant of type 'signature'; closes both again. */
+int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *signature);
+int bus_message_close_dict_entry(sd_bus_message *m);
+
 /* Reads an a{sv} of options (at most 64 specs): an unknown key, a key given twice, or a value of another
  * type than its spec says, is InvalidArgs naming the key; every other entry goes to 'reader'. Returns what
- * the reader or sd-bus failed with. */
+ * the reader or sd-bus failed with. The messages speak of options ("Unknown option 'x'.") when 'context' is
+ * NULL, else of the keys of 'context' ("NetOut rule: unknown key 'x' (a, b, c)."). */
 int bus_message_read_options(
                 sd_bus_message *m,
+                const char *context,
                 const BusOptionSpec *specs,
                 size_t n_specs,
                 bus_option_reader_t reader,
