@@ -176,3 +176,55 @@ int bus_print_json_value(FILE *f, sd_bus_message *m) {
 int bus_print_text_value(FILE *f, sd_bus_message *m) {
         return print_value(f, m, PRINT_TEXT, 0);
 }
+
+void print_bytes(FILE *f, uint64_t bytes, const char *unit) {
+        static const char suffixes[] = "KMGTPE";
+        double v = (double) bytes;
+        size_t i = 0;
+
+        fprintf(f, "%" PRIu64, bytes);
+        if (bytes == UINT64_MAX) {
+                fputs(" (unlimited)", f);
+                return;
+        }
+        if (bytes < 1024)
+                return;
+        v /= 1024.0;
+        while (v >= 1024.0 && i + 1 < sizeof(suffixes) - 1) {
+                v /= 1024.0;
+                i++;
+        }
+        fprintf(f, " (%.1f%c%s)", v, suffixes[i], strempty(unit));
+}
+
+void print_fields(FILE *f, const PrintField *fields, size_t n, bool json) {
+        int width = 0;
+
+        if (json) {
+                fputc('{', f);
+                for (size_t i = 0; i < n; i++) {
+                        if (i > 0)
+                                fputs(", ", f);
+                        json_write_string(f, fields[i].key);
+                        fprintf(f, ": %" PRIu64, fields[i].value);
+                }
+                fputs("}\n", f);
+                return;
+        }
+
+        for (size_t i = 0; i < n; i++)
+                if ((int) strlen(fields[i].key) > width)
+                        width = (int) strlen(fields[i].key);
+        for (size_t i = 0; i < n; i++) {
+                const PrintField *p = fields + i;
+
+                fprintf(f, "%*s: ", width, p->key);
+                if (p->value == 0 && p->zero_is_none)
+                        fputs("0 (none)", f);
+                else if (p->type == PRINT_FIELD_NUMBER)
+                        fprintf(f, "%" PRIu64, p->value);
+                else
+                        print_bytes(f, p->value, p->type == PRINT_FIELD_RATE ? "/s" : NULL);
+                fputc('\n', f);
+        }
+}

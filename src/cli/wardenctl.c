@@ -496,28 +496,6 @@ static bool info_key_is_bytes(const char *key) {
                         key);
 }
 
-/* Writes 'bytes' with a binary suffix ("1.5M") after the exact number, so that both people and scripts can
- * read the line. */
-static void print_bytes(FILE *f, uint64_t bytes) {
-        static const char suffixes[] = "KMGTPE";
-        double v = (double) bytes;
-        size_t i = 0;
-
-        fprintf(f, "%" PRIu64, bytes);
-        if (bytes == UINT64_MAX) {
-                fputs(" (unlimited)", f);
-                return;
-        }
-        if (bytes < 1024)
-                return;
-        v /= 1024.0;
-        while (v >= 1024.0 && i + 1 < sizeof(suffixes) - 1) {
-                v /= 1024.0;
-                i++;
-        }
-        fprintf(f, " (%.1f%c)", v, suffixes[i]);
-}
-
 /*
  * Writes the value of the Info entry 'key' (the next value of 'reply', a variant) as text. Numbers whose
  * unit is known get a readable form appended; everything else is printed by bus_print_text_value().
@@ -542,7 +520,7 @@ static int print_info_value(FILE *f, sd_bus_message *reply, const char *key) {
                 if (streq(key, "cpu_usage_ns"))
                         fprintf(f, "%" PRIu64 " (%.3fs)", t, (double) t / 1e9);
                 else
-                        print_bytes(f, t);
+                        print_bytes(f, t, NULL);
                 return 1;
         }
         if (streq(contents, "u") && streq(key, "grace_time")) {
