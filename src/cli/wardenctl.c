@@ -25,6 +25,8 @@
 #include "strv.h"
 #include "verb-copy.h"
 #include "verb-job.h"
+#include "verb-limit.h"
+#include "verb-net.h"
 
 #define EXIT_USAGE 2
 
@@ -60,6 +62,12 @@ static JobOptions arg_job = JOB_OPTIONS_INIT; /* run, spawn, shell; its env is a
 static const char *arg_owner = NULL;
 static uint32_t arg_job_id = 0;
 static int arg_signal = 0;
+static uint16_t arg_host_port = 0, arg_container_port = 0; /* net-in; 0: wardend picks */
+static NetOutArgs arg_net_out = {};                        /* net-out; its network is arg_network */
+static uint64_t arg_limit = 0;                             /* limit-memory, limit-cpu; 0: query */
+static DiskLimitArgs arg_disk = {};                        /* limit-disk */
+static bool arg_rate_set = false, arg_burst_set = false;   /* limit-bandwidth */
+static uint64_t arg_rate = 0, arg_burst = 0;
 
 typedef enum VerbFlags {
         VERB_OPTIONS = 1 << 0,        /* options may follow the command (echo: its argument is verbatim) */
@@ -72,6 +80,10 @@ typedef enum VerbFlags {
         VERB_DISCARD_OUTPUT = 1 << 7, /* --discard-output */
         VERB_OWNER = 1 << 8,          /* --owner */
         VERB_EXIT_STATUS = 1 << 9,    /* run() returns the exit status itself (a job's) */
+        VERB_NET_IN = 1 << 10,        /* --host-port, --container-port */
+        VERB_NET_OUT = 1 << 11,       /* --network, --port, --protocol, --icmp-type, --icmp-code */
+        VERB_DISK = 1 << 12,          /* --bytes, --inodes */
+        VERB_BANDWIDTH = 1 << 13,     /* --rate, --burst */
 } VerbFlags;
 
 #define ARGS_ANY INT_MAX
@@ -112,7 +124,20 @@ static void help(void) {
                "                         Start an interactive login shell in the container\n"
                "  copy-in HANDLE SRC DST Copy the host path SRC to DST in the container\n"
                "  copy-out HANDLE SRC DST [--owner=USER[:GROUP]]\n"
-               "                         Copy SRC in the container to the host path DST\n\n"
+               "                         Copy SRC in the container to the host path DST\n"
+               "  net-in HANDLE [--host-port=N] [--container-port=N]\n"
+               "                         Forward a host port to the container; print both ports\n"
+               "  net-out HANDLE --network=NET [--protocol=P] [--port=N|N-M]\n"
+               "          [--icmp-type=N] [--icmp-code=N]\n"
+               "                         Allow the container to connect to NET\n"
+               "  limit-memory HANDLE [SIZE]\n"
+               "                         Set the memory limit; print the one in force\n"
+               "  limit-cpu HANDLE [WEIGHT]\n"
+               "                         Set the CPU weight (1-10000); print the one in force\n"
+               "  limit-disk HANDLE [--bytes=SIZE] [--inodes=N]\n"
+               "                         Print the disk limits (fixed at create)\n"
+               "  limit-bandwidth HANDLE [--rate=SIZE --burst=SIZE]\n"
+               "                         Set the bandwidth limit; print the one in force\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version of wardenctl\n"
@@ -147,6 +172,20 @@ static void help(void) {
                "Options of copy-out:\n"
                "     --owner=USER[:GROUP]\n"
                "                         Owner of the copied files on the host (default: root)\n\n"
+               "Options of net-in:\n"
+               "     --host-port=N       Host port (default: the next free one of wardend's range)\n"
+               "     --container-port=N  Port in the container (default: the host port)\n\n"
+               "Options of net-out:\n"
+               "     --network=NET       Destination: ADDR, ADDR/PREFIX or ADDR-ADDR (required)\n"
+               "     --protocol=P        tcp, udp, icmp or all (default: all)\n"
+               "     --port=N|N-M        Destination port or range (tcp, udp; default: all)\n"
+               "     --icmp-type=N       ICMP type (icmp; -1: any, the default)\n"
+               "     --icmp-code=N       ICMP code (icmp, with --icmp-type; -1: any)\n\n"
+               "Options of limit-disk and limit-bandwidth (none: query):\n"
+               "     --bytes=SIZE        Disk limit in bytes (K, M, G, T suffixes)\n"
+               "     --inodes=N          Limit of files (inodes)\n"
+               "     --rate=SIZE         Bytes per second (K, M, G, T suffixes)\n"
+               "     --burst=SIZE        Bytes sent at full speed beyond the rate\n\n"
                "See wardenctl(1) for details.\n",
                program_invocation_short_name);
 }
@@ -651,6 +690,73 @@ static int verb_copy_out(sd_bus *bus, char **args) {
         return copy_out(bus, args[0], args[1], args[2], arg_owner);
 }
 
+static int verb_net_in(sd_bus *bus, char **args) {
+        return net_in(bus, args[0], arg_host_port, arg_container_port, arg_json);
+}
+
+/* HANDLE, with --network= (wardend would refuse the rule without it, but this is plain usage) */
+static int parse_net_out_args(char **args) {
+        if (!arg_network)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL), "'net-out' needs --network= (the destination).");
+        arg_net_out.network = arg_network;
+        return 0;
+}
+
+static int verb_net_out(sd_bus *bus, char **args) {
+        return net_out(bus, args[0], &arg_net_out);
+}
+
+/* HANDLE [VALUE] of limit-memory and limit-cpu */
+static int parse_limit_value(const char *verb, const char *s, bool size) {
+        if (!s)
+                return 0; /* a query */
+        if (limit_value_parse(s, size, &arg_limit) < 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Invalid value '%s' for '%s': expected %s greater than 0 (without a value, "
+                                "'%s' queries).",
+                                s,
+                                verb,
+                                size ? "a size in bytes (K, M, G, T suffixes)" : "a number",
+                                verb);
+        return 0;
+}
+
+static int parse_limit_memory_args(char **args) {
+        return parse_limit_value("limit-memory", args[1], true);
+}
+
+static int parse_limit_cpu_args(char **args) {
+        return parse_limit_value("limit-cpu", args[1], false);
+}
+
+static int verb_limit_memory(sd_bus *bus, char **args) {
+        return limit_memory(bus, args[0], arg_limit, arg_json);
+}
+
+static int verb_limit_cpu(sd_bus *bus, char **args) {
+        return limit_cpu(bus, args[0], arg_limit, arg_json);
+}
+
+static int verb_limit_disk(sd_bus *bus, char **args) {
+        return limit_disk(bus, args[0], &arg_disk, arg_json);
+}
+
+/* --rate= and --burst= go together: (0, 0) is the query, and wardend needs both to set a limit. */
+static int parse_limit_bandwidth_args(char **args) {
+        if (arg_rate_set != arg_burst_set)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "'limit-bandwidth' takes --rate= and --burst= together, or neither (a "
+                                "query).");
+        return 0;
+}
+
+static int verb_limit_bandwidth(sd_bus *bus, char **args) {
+        return limit_bandwidth(bus, args[0], arg_rate, arg_burst, arg_json);
+}
+
 /* clang-format off */
 static const Verb verbs[] = {
         { "ping",    0, 0,        VERB_OPTIONS,                       verb_ping    },
@@ -673,6 +779,14 @@ static const Verb verbs[] = {
                                   VERB_EXIT_STATUS,                   verb_shell   },
         { "copy-in", 3, 3,        VERB_OPTIONS,                       verb_copy_in },
         { "copy-out", 3, 3,       VERB_OPTIONS | VERB_OWNER,          verb_copy_out },
+        { "net-in",  1, 1,        VERB_OPTIONS | VERB_NET_IN,         verb_net_in  },
+        { "net-out", 1, 1,        VERB_OPTIONS | VERB_NET_OUT,        verb_net_out, parse_net_out_args },
+        { "limit-memory", 1, 2,   VERB_OPTIONS,                       verb_limit_memory,
+                                                                      parse_limit_memory_args },
+        { "limit-cpu", 1, 2,      VERB_OPTIONS,                       verb_limit_cpu, parse_limit_cpu_args },
+        { "limit-disk", 1, 1,     VERB_OPTIONS | VERB_DISK,           verb_limit_disk },
+        { "limit-bandwidth", 1, 1, VERB_OPTIONS | VERB_BANDWIDTH,     verb_limit_bandwidth,
+                                                                      parse_limit_bandwidth_args },
 };
 /* clang-format on */
 
@@ -832,6 +946,16 @@ enum {
         ARG_TTY,
         ARG_DISCARD_OUTPUT,
         ARG_OWNER,
+        ARG_HOST_PORT,
+        ARG_CONTAINER_PORT,
+        ARG_PORT,
+        ARG_PROTOCOL,
+        ARG_ICMP_TYPE,
+        ARG_ICMP_CODE,
+        ARG_BYTES,
+        ARG_INODES,
+        ARG_RATE,
+        ARG_BURST,
 };
 
 static const struct option options[] = {
@@ -858,6 +982,16 @@ static const struct option options[] = {
         { "tty", no_argument, NULL, ARG_TTY },
         { "discard-output", no_argument, NULL, ARG_DISCARD_OUTPUT },
         { "owner", required_argument, NULL, ARG_OWNER },
+        { "host-port", required_argument, NULL, ARG_HOST_PORT },
+        { "container-port", required_argument, NULL, ARG_CONTAINER_PORT },
+        { "port", required_argument, NULL, ARG_PORT },
+        { "protocol", required_argument, NULL, ARG_PROTOCOL },
+        { "icmp-type", required_argument, NULL, ARG_ICMP_TYPE },
+        { "icmp-code", required_argument, NULL, ARG_ICMP_CODE },
+        { "bytes", required_argument, NULL, ARG_BYTES },
+        { "inodes", required_argument, NULL, ARG_INODES },
+        { "rate", required_argument, NULL, ARG_RATE },
+        { "burst", required_argument, NULL, ARG_BURST },
         {},
 };
 
@@ -866,6 +1000,9 @@ static VerbFlags option_verb_flag(int c) {
         /* --env is an option of create and of the process commands alike. */
         if (c == ARG_ENV)
                 return VERB_CREATE_OPTIONS | VERB_PROCESS;
+        /* --network is create's address and net-out's destination. */
+        if (c == ARG_NETWORK)
+                return VERB_CREATE_OPTIONS | VERB_NET_OUT;
         switch (c) {
         case 'p':
                 return VERB_PROPERTY;
@@ -882,6 +1019,17 @@ static VerbFlags option_verb_flag(int c) {
                 return VERB_DISCARD_OUTPUT;
         case ARG_OWNER:
                 return VERB_OWNER;
+        case ARG_HOST_PORT:
+        case ARG_CONTAINER_PORT:
+                return VERB_NET_IN;
+        case ARG_PORT ... ARG_ICMP_CODE:
+                return VERB_NET_OUT;
+        case ARG_BYTES:
+        case ARG_INODES:
+                return VERB_DISK;
+        case ARG_RATE:
+        case ARG_BURST:
+                return VERB_BANDWIDTH;
         case ARG_HANDLE ... ARG_PIDS_LIMIT:
                 return VERB_CREATE_OPTIONS;
         default:
@@ -1026,6 +1174,77 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                 case ARG_OWNER:
                         arg_owner = optarg;
                         break;
+                case ARG_HOST_PORT:
+                case ARG_CONTAINER_PORT: {
+                        uint16_t *port = c == ARG_HOST_PORT ? &arg_host_port : &arg_container_port;
+
+                        if (net_port_parse(optarg, port) < 0)
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "Invalid --%s= '%s': expected a port number (0-65535).",
+                                                option_name(c),
+                                                optarg);
+                        break;
+                }
+                case ARG_PORT:
+                        if (net_port_range_parse(
+                                            optarg,
+                                            &arg_net_out.port_first,
+                                            &arg_net_out.port_last,
+                                            &arg_net_out.port_is_range) < 0)
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "Invalid --port= '%s': expected a port number N or a range "
+                                                "N-M (0-65535).",
+                                                optarg);
+                        arg_net_out.port_set = true;
+                        break;
+                case ARG_PROTOCOL:
+                        if (isempty(optarg))
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "--protocol= takes tcp, udp, icmp or all.");
+                        arg_net_out.protocol = optarg;
+                        break;
+                case ARG_ICMP_TYPE:
+                case ARG_ICMP_CODE: {
+                        bool type = c == ARG_ICMP_TYPE;
+                        int32_t *v = type ? &arg_net_out.icmp_type : &arg_net_out.icmp_code;
+
+                        if (net_icmp_parse(optarg, v) < 0)
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "Invalid --%s= '%s': expected a number (0-255, -1: any).",
+                                                option_name(c),
+                                                optarg);
+                        *(type ? &arg_net_out.icmp_type_set : &arg_net_out.icmp_code_set) = true;
+                        break;
+                }
+                case ARG_BYTES:
+                        r = parse_number_option("bytes", optarg, true, &arg_disk.bytes, &arg_disk.bytes_set);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_INODES:
+                        r = parse_number_option(
+                                        "inodes", optarg, false, &arg_disk.inodes, &arg_disk.inodes_set);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_RATE:
+                case ARG_BURST: {
+                        bool rate = c == ARG_RATE;
+
+                        if (limit_value_parse(optarg, true, rate ? &arg_rate : &arg_burst) < 0)
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "Invalid --%s= '%s': expected a size in bytes (K, M, G, T "
+                                                "suffixes), not 0.",
+                                                option_name(c),
+                                                optarg);
+                        *(rate ? &arg_rate_set : &arg_burst_set) = true;
+                        break;
+                }
                 case '?':
                         return log_error_errno(
                                         SYNTHETIC_ERRNO(EINVAL),
