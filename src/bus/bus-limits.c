@@ -221,23 +221,42 @@ void bus_limits_forget(Container *c) {
 
 /* ---- the operation of a Limit* method ------------------------------------------------------------ */
 
-typedef enum LimitKind {
-        LIMIT_MEMORY,
-        LIMIT_CPU,
-        LIMIT_BANDWIDTH,
-} LimitKind;
+typedef struct LimitOperation LimitOperation;
+
+/* The arguments of a Limit* call. */
+typedef struct LimitArgs {
+        uint64_t value, value2;
+        bool have_value, have_value2; /* LimitDisk: which keys the dictionary has */
+} LimitArgs;
+
+/*
+ * What differs between the Limit* methods. limit_method() does the rest, in this order: authorise, read(),
+ * a query gets reply(); a change is checked (active, idle, then check()), start()ed and answered by
+ * limit_operation_finish() with reply() again, or the error.
+ */
+typedef struct LimitMethod {
+        /* Reads the arguments: > 0 a change, 0 a query, or a negative errno / InvalidArgs. */
+        int (*read)(sd_bus_message *m, LimitArgs *a, sd_bus_error *error);
+        /* Answers with the values in force. */
+        int (*reply)(sd_bus_message *m, const Container *c);
+        /* Refuses a change that is out of range (InvalidArgs) or cannot be made (LimitFailed). */
+        int (*check)(Container *c, const LimitArgs *a, sd_bus_error *error);
+        /* Starts the change in op (a worker or a call to systemd); NULL: there is nothing to change, the
+         * answer is the values in force. */
+        int (*start)(LimitOperation *op);
+} LimitMethod;
 
 /* What a worker needs, its own copy; 'result' is read by the done callback before the worker is freed. */
 typedef struct LimitJob {
         char *unit;
         char host_ifname[NETWORK_IFNAME_MAX];
         uint64_t value, value2;         /* to apply */
-        uint64_t old_value, old_value2; /* to restore on failure (0: none) */
+        uint64_t old_value, old_value2; /* the bandwidth limit, to restore on failure (0: none) */
         uint64_t result;                /* out */
 } LimitJob;
 
-typedef struct LimitOperation {
-        LimitKind kind;
+struct LimitOperation {
+        const LimitMethod *method;
         Container *container; /* held (bus_lifecycle_hold()) while the operation exists */
         Manager *manager;
         sd_bus_message *request;
@@ -245,9 +264,8 @@ typedef struct LimitOperation {
         Worker *worker;
         LimitJob *job;          /* owned by the worker */
         uint64_t value, value2; /* asked for */
-        uint64_t in_force;      /* the answer of LimitMemory/LimitCpu */
         sd_bus_error failure;
-} LimitOperation;
+};
 
 static void limit_job_free(void *data) {
         LimitJob *j = data;
@@ -269,12 +287,13 @@ static LimitOperation *limit_operation_free(LimitOperation *op) {
         return NULL;
 }
 
-static int limit_operation_new(LimitKind kind, Container *c, sd_bus_message *request, LimitOperation **ret) {
+static int
+limit_operation_new(const LimitMethod *method, Container *c, sd_bus_message *request, LimitOperation **ret) {
         LimitOperation *op = calloc(1, sizeof(LimitOperation));
 
         if (!op)
                 return -ENOMEM;
-        op->kind = kind;
+        op->method = method;
         op->container = c;
         op->manager = c->manager;
         op->request = bus_call_hold(c->manager, request);
@@ -283,17 +302,15 @@ static int limit_operation_new(LimitKind kind, Container *c, sd_bus_message *req
         return 0;
 }
 
-/* The end of every operation: answers (with 'failure' if set, else the values in op), lets go of the
- * container and then deals with an OOM that came meanwhile. */
+/* The end of every operation: answers (with 'failure' if set, else the values now in force), lets go of
+ * the container and then deals with an OOM that came meanwhile. */
 static void limit_operation_finish(LimitOperation *op) {
         Container *c = op->container;
 
         if (sd_bus_error_is_set(&op->failure))
                 (void) sd_bus_reply_method_error(op->request, &op->failure);
-        else if (op->kind == LIMIT_BANDWIDTH)
-                (void) sd_bus_reply_method_return(op->request, "tt", op->value, op->value2);
         else
-                (void) sd_bus_reply_method_return(op->request, "t", op->in_force);
+                (void) op->method->reply(op->request, c);
         limit_operation_free(op);
 
         if (!bus_lifecycle_release(c))
@@ -328,10 +345,8 @@ static int limit_start_worker(LimitOperation *op, worker_run_t run, worker_done_
                 }
                 memcpy(j->host_ifname, n.host_ifname, sizeof(j->host_ifname));
         }
-        if (op->kind == LIMIT_BANDWIDTH) {
-                j->old_value = op->container->bandwidth_rate;
-                j->old_value2 = op->container->bandwidth_burst;
-        }
+        j->old_value = op->container->bandwidth_rate;
+        j->old_value2 = op->container->bandwidth_burst;
         r =
                         worker_start(op->container->manager->event,
                                      "warden-limit",
@@ -383,6 +398,61 @@ static int limit_check_queryable(Container *c, sd_bus_error *error) {
                                 c->handle,
                                 container_state_to_string(c->state));
         return 0;
+}
+
+/* A Limit* method: the steps every one of them takes, with what differs in 'method'. */
+static int limit_method(sd_bus_message *m, Container *c, const LimitMethod *method, sd_bus_error *error) {
+        LimitArgs a = {};
+        LimitOperation *op;
+        int r;
+
+        r = bus_verify_manage(m, c->manager, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back with its answer */
+        r = method->read(m, &a, error);
+        if (r < 0)
+                return r;
+        bus_lifecycle_reference(c, m);
+
+        if (r == 0) {
+                r = limit_check_queryable(c, error);
+                if (r < 0)
+                        return r;
+                return method->reply(m, c);
+        }
+        r = limit_check_changeable(m, c, error);
+        if (r < 0)
+                return r;
+        r = method->check(c, &a, error);
+        if (r < 0)
+                return r;
+        if (!method->start)
+                return method->reply(m, c);
+
+        r = limit_operation_new(method, c, m, &op);
+        if (r < 0)
+                return r;
+        op->value = a.value;
+        op->value2 = a.value2;
+        r = method->start(op);
+        if (r < 0) {
+                limit_operation_free(op);
+                (void) bus_lifecycle_release(c);
+                return r;
+        }
+        return 1;
+}
+
+/* LimitMemory and LimitCpu: one value, 0 queries. */
+static int limit_read_one(sd_bus_message *m, LimitArgs *a, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read(m, "t", &a->value);
+        if (r < 0)
+                return r;
+        return a->value > 0;
 }
 
 /* ---- LimitMemory --------------------------------------------------------------------------------- */
@@ -482,7 +552,6 @@ static void memory_post_done(Worker *w, int result, void *userdata) {
         if (in_force == limit_memory_round(op->value, page > 0 ? (uint64_t) page : 4096)) {
                 c->memory_limit = in_force;
                 (void) container_save(c);
-                op->in_force = in_force;
                 log_full_errno_container(
                                 LOG_INFO,
                                 0,
@@ -553,45 +622,29 @@ static void memory_pre_done(Worker *w, int result, void *userdata) {
         }
 }
 
-int bus_limits_method_memory(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
-        LimitOperation *op;
-        uint64_t bytes;
-        int r;
+static int memory_reply(sd_bus_message *m, const Container *c) {
+        return sd_bus_reply_method_return(m, "t", c->memory_limit);
+}
 
-        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = sd_bus_message_read(m, "t", &bytes);
-        if (r < 0)
-                return r;
-        bus_lifecycle_reference(c, m);
-
-        if (bytes == 0) {
-                r = limit_check_queryable(c, error);
-                if (r < 0)
-                        return r;
-                return sd_bus_reply_method_return(m, "t", c->memory_limit);
-        }
-        r = limit_check_changeable(m, c, error);
-        if (r < 0)
-                return r;
-        if (limit_check_memory(bytes) < 0)
+static int memory_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
+        if (limit_check_memory(a->value) < 0)
                 return error_memory_range(error, "The memory limit");
+        return 0;
+}
 
-        r = limit_operation_new(LIMIT_MEMORY, c, m, &op);
-        if (r < 0)
-                return r;
-        op->value = bytes;
-        r = limit_start_worker(op, memory_pre_work, memory_pre_done);
-        if (r < 0) {
-                limit_operation_free(op);
-                (void) bus_lifecycle_release(c);
-                return r;
-        }
-        return 1;
+static int memory_start(LimitOperation *op) {
+        return limit_start_worker(op, memory_pre_work, memory_pre_done);
+}
+
+static const LimitMethod limit_memory = {
+        .read = limit_read_one,
+        .reply = memory_reply,
+        .check = memory_check,
+        .start = memory_start,
+};
+
+int bus_limits_method_memory(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return limit_method(m, userdata, &limit_memory, error);
 }
 
 /* ---- LimitCpu ------------------------------------------------------------------------------------ */
@@ -612,7 +665,6 @@ static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         else {
                 c->cpu_weight = op->value;
                 (void) container_save(c);
-                op->in_force = op->value;
                 log_full_errno_container(
                                 LOG_INFO,
                                 0,
@@ -625,87 +677,57 @@ static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
-        LimitOperation *op;
-        uint64_t weight;
-        int r;
+static int cpu_reply(sd_bus_message *m, const Container *c) {
+        return sd_bus_reply_method_return(
+                        m, "t", c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT);
+}
 
-        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = sd_bus_message_read(m, "t", &weight);
-        if (r < 0)
-                return r;
-        bus_lifecycle_reference(c, m);
-
-        if (weight == 0) {
-                r = limit_check_queryable(c, error);
-                if (r < 0)
-                        return r;
-                return sd_bus_reply_method_return(
-                                m,
-                                "t",
-                                c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT);
-        }
-        r = limit_check_changeable(m, c, error);
-        if (r < 0)
-                return r;
-        if (limit_check_cpu_weight(weight) < 0)
+static int cpu_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
+        if (limit_check_cpu_weight(a->value) < 0)
                 return sd_bus_error_setf(
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "The CPU weight must be from %u to %u (0 queries).",
                                 LIMIT_CPU_WEIGHT_MIN,
                                 LIMIT_CPU_WEIGHT_MAX);
+        return 0;
+}
 
-        r = limit_operation_new(LIMIT_CPU, c, m, &op);
-        if (r < 0)
-                return r;
-        op->value = weight;
-        r = bus_systemd_set_unit_properties(
-                        c->manager,
-                        c->unit,
-                        &(const UnitProperty){ "CPUWeight", weight },
+static int cpu_start(LimitOperation *op) {
+        return bus_systemd_set_unit_properties(
+                        op->container->manager,
+                        op->container->unit,
+                        &(const UnitProperty){ "CPUWeight", op->value },
                         1,
                         cpu_unit_set,
                         op,
                         &op->slot);
-        if (r < 0) {
-                limit_operation_free(op);
-                (void) bus_lifecycle_release(c);
-                return r;
-        }
-        return 1;
+}
+
+static const LimitMethod limit_cpu = {
+        .read = limit_read_one,
+        .reply = cpu_reply,
+        .check = cpu_check,
+        .start = cpu_start,
+};
+
+int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return limit_method(m, userdata, &limit_cpu, error);
 }
 
 /* ---- LimitDisk ----------------------------------------------------------------------------------- */
 
-static int reply_disk(sd_bus_message *m, const Container *c) {
+static int disk_reply(sd_bus_message *m, const Container *c) {
         return sd_bus_reply_method_return(
                         m, "a{st}", 2, "byte_limit", c->disk_limit, "inode_limit", c->disk_inode_limit);
 }
 
-/*
- * The writable layer's ext4 has its size and inode count from mke2fs: they are what LimitDisk reports, and
- * a change is refused. (Shrinking a mounted ext4 is impossible; growing one needs EXT4_IOC_RESIZE_FS, which
- * requires CAP_SYS_RESOURCE, see wardend(8).)
- */
-int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
-        uint64_t bytes = 0, inodes = 0, check_bytes;
-        bool have_bytes = false, have_inodes = false;
+/* A dictionary of byte_limit and inode_limit, each at most once; an empty one queries. */
+static int disk_read(sd_bus_message *m, LimitArgs *a, sd_bus_error *error) {
         const char *key;
         uint64_t v;
         int r;
 
-        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
         r = sd_bus_message_enter_container(m, 'a', "{st}");
         if (r < 0)
                 return r;
@@ -713,11 +735,11 @@ int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 bool *have;
 
                 if (streq(key, "byte_limit")) {
-                        have = &have_bytes;
-                        bytes = v;
+                        have = &a->have_value;
+                        a->value = v;
                 } else if (streq(key, "inode_limit")) {
-                        have = &have_inodes;
-                        inodes = v;
+                        have = &a->have_value2;
+                        a->value2 = v;
                 } else
                         return sd_bus_error_setf(
                                         error,
@@ -737,19 +759,19 @@ int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
-        bus_lifecycle_reference(c, m);
+        return a->have_value || a->have_value2;
+}
 
-        if (!have_bytes && !have_inodes) {
-                r = limit_check_queryable(c, error);
-                if (r < 0)
-                        return r;
-                return reply_disk(m, c);
-        }
-        r = limit_check_changeable(m, c, error);
-        if (r < 0)
-                return r;
-        check_bytes = have_bytes ? bytes : (c->disk_limit > 0 ? c->disk_limit : LIMIT_DISK_BYTES_MAX);
-        if (limit_check_disk(check_bytes, inodes) < 0 || (have_inodes && inodes == 0))
+/*
+ * The writable layer's ext4 has its size and inode count from mke2fs: they are what LimitDisk reports, and
+ * a change is refused. (Shrinking a mounted ext4 is impossible; growing one needs EXT4_IOC_RESIZE_FS, which
+ * requires CAP_SYS_RESOURCE, see wardend(8).) Asking for the limits in force is answered with them.
+ */
+static int disk_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
+        uint64_t check_bytes;
+
+        check_bytes = a->have_value ? a->value : (c->disk_limit > 0 ? c->disk_limit : LIMIT_DISK_BYTES_MAX);
+        if (limit_check_disk(check_bytes, a->value2) < 0 || (a->have_value2 && a->value2 == 0))
                 return error_disk_range(error, "Disk limit", "byte_limit", "inode_limit");
 
         if (c->disk_limit == 0)
@@ -760,8 +782,8 @@ int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *erro
                                 "Disk "
                                 "limits are set at Create (options 'disk_limit', 'disk_inode_limit').",
                                 c->handle);
-        if ((have_bytes && (bytes + 4095) / 4096 * 4096 != c->disk_limit) ||
-            (have_inodes && inodes != c->disk_inode_limit))
+        if ((a->have_value && (a->value + 4095) / 4096 * 4096 != c->disk_limit) ||
+            (a->have_value2 && a->value2 != c->disk_inode_limit))
                 return sd_bus_error_setf(
                                 error,
                                 WARDEN_ERROR_LIMIT_FAILED,
@@ -771,7 +793,17 @@ int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *erro
                                 c->handle,
                                 (unsigned long long) c->disk_limit,
                                 (unsigned long long) c->disk_inode_limit);
-        return reply_disk(m, c);
+        return 0;
+}
+
+static const LimitMethod limit_disk = {
+        .read = disk_read,
+        .reply = disk_reply,
+        .check = disk_check,
+};
+
+int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return limit_method(m, userdata, &limit_disk, error);
 }
 
 /* ---- LimitBandwidth ------------------------------------------------------------------------------ */
@@ -821,32 +853,21 @@ static void bandwidth_done(Worker *w, int result, void *userdata) {
         limit_operation_finish(op);
 }
 
-int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Container *c = userdata;
-        LimitOperation *op;
-        uint64_t rate, burst;
+static int bandwidth_read(sd_bus_message *m, LimitArgs *a, sd_bus_error *error) {
         int r;
 
-        r = bus_verify_manage(m, ((Container *) userdata)->manager, error);
+        r = sd_bus_message_read(m, "tt", &a->value, &a->value2);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back with its answer */
-        r = sd_bus_message_read(m, "tt", &rate, &burst);
-        if (r < 0)
-                return r;
-        bus_lifecycle_reference(c, m);
+        return a->value > 0 || a->value2 > 0;
+}
 
-        if (rate == 0 && burst == 0) {
-                r = limit_check_queryable(c, error);
-                if (r < 0)
-                        return r;
-                return sd_bus_reply_method_return(m, "tt", c->bandwidth_rate, c->bandwidth_burst);
-        }
-        r = limit_check_changeable(m, c, error);
-        if (r < 0)
-                return r;
-        if (limit_check_bandwidth(rate, burst, c->manager->config.mtu) < 0)
+static int bandwidth_reply(sd_bus_message *m, const Container *c) {
+        return sd_bus_reply_method_return(m, "tt", c->bandwidth_rate, c->bandwidth_burst);
+}
+
+static int bandwidth_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
+        if (limit_check_bandwidth(a->value, a->value2, c->manager->config.mtu) < 0)
                 return error_bandwidth_range(error, c->manager, "Bandwidth ((0, 0) queries)");
         if (!c->has_net)
                 return sd_bus_error_setf(
@@ -854,19 +875,22 @@ int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error 
                                 WARDEN_ERROR_LIMIT_FAILED,
                                 "Container '%s' has no network.",
                                 c->handle);
+        return 0;
+}
 
-        r = limit_operation_new(LIMIT_BANDWIDTH, c, m, &op);
-        if (r < 0)
-                return r;
-        op->value = rate;
-        op->value2 = burst;
-        r = limit_start_worker(op, bandwidth_work, bandwidth_done);
-        if (r < 0) {
-                limit_operation_free(op);
-                (void) bus_lifecycle_release(c);
-                return r;
-        }
-        return 1;
+static int bandwidth_start(LimitOperation *op) {
+        return limit_start_worker(op, bandwidth_work, bandwidth_done);
+}
+
+static const LimitMethod limit_bandwidth = {
+        .read = bandwidth_read,
+        .reply = bandwidth_reply,
+        .check = bandwidth_check,
+        .start = bandwidth_start,
+};
+
+int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return limit_method(m, userdata, &limit_bandwidth, error);
 }
 
 /* ---- Create and re-adoption ---------------------------------------------------------------------- */
@@ -1013,7 +1037,7 @@ void bus_limits_adopt(Container *c) {
         if (c->bandwidth_rate > 0 && c->has_net && !c->operation) {
                 LimitOperation *op = NULL;
 
-                r = limit_operation_new(LIMIT_BANDWIDTH, c, NULL, &op);
+                r = limit_operation_new(&limit_bandwidth, c, NULL, &op);
                 if (r >= 0) {
                         op->value = c->bandwidth_rate;
                         op->value2 = c->bandwidth_burst;

@@ -448,6 +448,54 @@ static void tmp_name(CopyContext *ctx, char buf[static NAME_MAX + 1]) {
                         ctx->tmp_counter++);
 }
 
+/* Makes a new entry 'name' in dir_fd, as O_CREAT|O_EXCL does: -EEXIST if the name is taken, else >= 0. */
+typedef int (*entry_make_t)(int dir_fd, const char *name, void *userdata);
+
+/*
+ * Makes the non-directory 'name' in dir_fd with make(). If the name is taken by anything but a directory,
+ * the new entry is made under a temporary name, returned in tmp ("" otherwise), which entry_commit() then
+ * renames over the old one: an entry in the way is replaced, never written through, and a symlink there
+ * is never followed. -EISDIR: a directory is in the way. Returns what make() returned, or a negative errno.
+ */
+static int
+entry_make(CopyContext *ctx,
+           int dir_fd,
+           const char *name,
+           entry_make_t make,
+           void *userdata,
+           char tmp[static NAME_MAX + 1]) {
+        struct stat st;
+        int r;
+
+        tmp[0] = '\0';
+        r = make(dir_fd, name, userdata);
+        if (r != -EEXIST)
+                return r;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        for (unsigned i = 0;; i++) {
+                tmp_name(ctx, tmp);
+                r = make(dir_fd, tmp, userdata);
+                if (r != -EEXIST || i >= TMP_NAME_TRIES)
+                        break;
+        }
+        if (r < 0)
+                tmp[0] = '\0';
+        return r;
+}
+
+/* The end of entry_make(): if r >= 0, the entry made under the temporary name tmp (if any) replaces
+ * 'name'; if that fails or r < 0, the temporary entry is removed. Returns r or the error of the rename. */
+static int entry_commit(int dir_fd, const char *name, const char *tmp, int r) {
+        if (r >= 0 && tmp[0])
+                r = RET_NERRNO(renameat(dir_fd, tmp, dir_fd, name));
+        if (r < 0 && tmp[0])
+                (void) unlinkat(dir_fd, tmp, 0);
+        return r;
+}
+
 static int copy_data(CopyContext *ctx, int src_fd, int dst_fd) {
         bool use_cfr = true;
         uint64_t copied = 0;
@@ -520,6 +568,26 @@ static int hardlink_remember(CopyContext *ctx, const char *key, const char *rel,
         return r;
 }
 
+typedef struct HardlinkMake {
+        const HardlinkEntry *entry;
+        const char *proc; /* the copy made before, as /proc/self/fd/N */
+} HardlinkMake;
+
+static int hardlink_make_one(int dir_fd, const char *name, void *userdata) {
+        const HardlinkMake *l = userdata;
+        struct stat st;
+
+        if (linkat(AT_FDCWD, l->proc, dir_fd, name, AT_SYMLINK_FOLLOW) >= 0)
+                return 0;
+        if (errno != EEXIST)
+                return -errno;
+        /* Already a link to our copy: nothing to do (a rename over it would leave the temporary name). */
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && st.st_dev == l->entry->dev &&
+            st.st_ino == l->entry->ino)
+                return 0;
+        return -EEXIST;
+}
+
 /*
  * Makes dst_name in dst_dir_fd a hard link to the copy made before. The copy is looked up beneath the
  * destination base with no symlink allowed on the way, and must still be the inode we wrote: whatever
@@ -530,6 +598,7 @@ static int hardlink_make(CopyContext *ctx, const HardlinkEntry *h, int dst_dir_f
         char proc[sizeof("/proc/self/fd/") + 12], tmp[NAME_MAX + 1];
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
+        int r;
 
         fd =
                         openat2_retry(ctx->base_fd,
@@ -544,31 +613,14 @@ static int hardlink_make(CopyContext *ctx, const HardlinkEntry *h, int dst_dir_f
                 return -ESTALE;
 
         (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
-        if (linkat(AT_FDCWD, proc, dst_dir_fd, dst_name, AT_SYMLINK_FOLLOW) >= 0)
-                return 0;
-        if (errno != EEXIST)
-                return -errno;
+        r = entry_make(ctx, dst_dir_fd, dst_name, hardlink_make_one, &(HardlinkMake){ h, proc }, tmp);
+        return entry_commit(dst_dir_fd, dst_name, tmp, r);
+}
 
-        if (fstatat(dst_dir_fd, dst_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (st.st_dev == h->dev && st.st_ino == h->ino)
-                return 0; /* linked already */
-        for (unsigned i = 0;; i++) {
-                tmp_name(ctx, tmp);
-                if (linkat(AT_FDCWD, proc, dst_dir_fd, tmp, AT_SYMLINK_FOLLOW) >= 0)
-                        break;
-                if (errno != EEXIST || i >= TMP_NAME_TRIES)
-                        return -errno;
-        }
-        if (renameat(dst_dir_fd, tmp, dst_dir_fd, dst_name) < 0) {
-                int r = -errno;
+static int file_make(int dir_fd, const char *name, void *userdata) {
+        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
 
-                (void) unlinkat(dst_dir_fd, tmp, 0);
-                return r;
-        }
-        return 0;
+        return fd < 0 ? -errno : fd;
 }
 
 static int
@@ -580,7 +632,7 @@ copy_regular(CopyContext *ctx,
              const char *dst_name,
              const char *rel) {
         _cleanup_close_ int path_fd = -EBADF, src_fd = -EBADF, dst_fd = -EBADF;
-        char key[INODE_KEY_MAX], tmp[NAME_MAX + 1] = "";
+        char key[INODE_KEY_MAX], tmp[NAME_MAX + 1];
         HardlinkEntry *h = NULL;
         struct stat sst;
         int r;
@@ -613,43 +665,16 @@ copy_regular(CopyContext *ctx,
         if (src_fd < 0)
                 return fail(ctx, rel, src_fd);
 
-        dst_fd = openat(dst_dir_fd,
-                        dst_name,
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                        0600);
-        if (dst_fd < 0 && errno == EEXIST) {
-                struct stat dst;
-
-                /* Something is there: a new file under a temporary name replaces it at the end. */
-                if (fstatat(dst_dir_fd, dst_name, &dst, AT_SYMLINK_NOFOLLOW) < 0)
-                        return fail(ctx, rel, -errno);
-                if (S_ISDIR(dst.st_mode))
-                        return fail(ctx, rel, -EISDIR);
-                for (unsigned i = 0;; i++) {
-                        tmp_name(ctx, tmp);
-                        dst_fd = openat(dst_dir_fd,
-                                        tmp,
-                                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                                        0600);
-                        if (dst_fd >= 0 || errno != EEXIST || i >= TMP_NAME_TRIES)
-                                break;
-                }
-                if (dst_fd < 0)
-                        tmp[0] = '\0';
-        }
+        dst_fd = entry_make(ctx, dst_dir_fd, dst_name, file_make, NULL, tmp);
         if (dst_fd < 0)
-                return fail(ctx, rel, -errno);
+                return fail(ctx, rel, dst_fd);
 
         r = copy_data(ctx, src_fd, dst_fd);
         if (r >= 0)
                 r = fix_metadata(ctx, dst_fd, file_mode(ctx, st), st);
-        if (r >= 0 && tmp[0])
-                r = RET_NERRNO(renameat(dst_dir_fd, tmp, dst_dir_fd, dst_name));
-        if (r < 0) {
-                if (tmp[0])
-                        (void) unlinkat(dst_dir_fd, tmp, 0);
+        r = entry_commit(dst_dir_fd, dst_name, tmp, r);
+        if (r < 0)
                 return fail(ctx, rel, r);
-        }
         ctx->stats.files++;
 
         if (st->st_nlink > 1 && !h) {
@@ -660,6 +685,10 @@ copy_regular(CopyContext *ctx,
         return 0;
 }
 
+static int symlink_make(int dir_fd, const char *name, void *userdata) {
+        return RET_NERRNO(symlinkat(userdata, dir_fd, name));
+}
+
 static int
 copy_symlink(CopyContext *ctx,
              int src_dir_fd,
@@ -668,7 +697,7 @@ copy_symlink(CopyContext *ctx,
              int dst_dir_fd,
              const char *dst_name,
              const char *rel) {
-        char target[PATH_MAX + 1], tmp[NAME_MAX + 1] = "";
+        char target[PATH_MAX + 1], tmp[NAME_MAX + 1];
         _cleanup_close_ int fd = -EBADF;
         struct timespec ts[2];
         struct stat lst;
@@ -683,21 +712,9 @@ copy_symlink(CopyContext *ctx,
                 return fail(ctx, rel, -ENAMETOOLONG);
         target[n] = '\0';
 
-        if (symlinkat(target, dst_dir_fd, dst_name) < 0) {
-                if (errno != EEXIST)
-                        return fail(ctx, rel, -errno);
-                if (fstatat(dst_dir_fd, dst_name, &lst, AT_SYMLINK_NOFOLLOW) < 0)
-                        return fail(ctx, rel, -errno);
-                if (S_ISDIR(lst.st_mode))
-                        return fail(ctx, rel, -EISDIR);
-                for (unsigned i = 0;; i++) {
-                        tmp_name(ctx, tmp);
-                        if (symlinkat(target, dst_dir_fd, tmp) >= 0)
-                                break;
-                        if (errno != EEXIST || i >= TMP_NAME_TRIES)
-                                return fail(ctx, rel, -errno);
-                }
-        }
+        r = entry_make(ctx, dst_dir_fd, dst_name, symlink_make, target, tmp);
+        if (r < 0)
+                return fail(ctx, rel, r);
         name = tmp[0] ? tmp : dst_name;
 
         /* The owner is changed through an fd of what we just made, checked to be a symlink: were it swapped
@@ -717,13 +734,9 @@ copy_symlink(CopyContext *ctx,
                 r = -errno;
         else
                 r = RET_NERRNO(utimensat(dst_dir_fd, name, stat_times(st, ts), AT_SYMLINK_NOFOLLOW));
-        if (r >= 0 && tmp[0])
-                r = RET_NERRNO(renameat(dst_dir_fd, tmp, dst_dir_fd, dst_name));
-        if (r < 0) {
-                if (tmp[0])
-                        (void) unlinkat(dst_dir_fd, tmp, 0);
+        r = entry_commit(dst_dir_fd, dst_name, tmp, r);
+        if (r < 0)
                 return fail(ctx, rel, r);
-        }
         ctx->stats.symlinks++;
         return 0;
 }

@@ -490,6 +490,66 @@ TEST(read_escape) {
         arena_clear();
 }
 
+/*
+ * Entries in the way below the top, here in a host destination (CopyOut): a symlink is replaced (by a file,
+ * a symlink or a hard link), never written through; a directory in the way of any of them is an error and
+ * stays. Directories keep S_ISGID but lose S_ISUID.
+ */
+TEST(in_the_way) {
+        static const char *const linked[] = { "f", "l", "a", "b" }, *const dirs[] = { "l", "a", "b" };
+        char *root = mkdir_fresh("way-root"), *outside = mkdir_fresh("way-outside"), *message = NULL;
+        int root_fd = root_open(root);
+        struct stat a, b;
+        char *out;
+
+        ASSERT_EQ(mkdir(P("%s/way", root), 0755), 0);
+        write_text(P("%s/way/f", root), "new\n", 0644);
+        ASSERT_EQ(symlink("f", P("%s/way/l", root)), 0);
+        write_text(P("%s/way/a", root), "ab\n", 0644);
+        ASSERT_EQ(link(P("%s/way/a", root), P("%s/way/b", root)), 0);
+        ASSERT_EQ(mkdir(P("%s/way/sgid", root), 0755), 0);
+        ASSERT_EQ(chmod(P("%s/way/sgid", root), 02755), 0);
+        ASSERT_EQ(mkdir(P("%s/way/suid", root), 0755), 0);
+        ASSERT_EQ(chmod(P("%s/way/suid", root), 04755), 0);
+        write_text(P("%s/target", outside), "precious\n", 0644);
+
+        /* symlinks to outside in the way of a file, a symlink and both names of a hard link */
+        out = mkdir_fresh("way-out");
+        ASSERT_EQ(mkdir(P("%s/way", out), 0755), 0);
+        FOREACH_ARRAY(name, linked, ELEMENTSOF(linked))
+                ASSERT_EQ(symlink(P("%s/target", outside), P("%s/way/%s", out, *name)), 0);
+        ASSERT_OK(copy_tree(root_fd, "/way", AT_FDCWD, out, &plain, NULL, NULL));
+        assert_text(P("%s/target", outside), "precious\n");
+        ASSERT_TRUE(S_ISREG(lstat_ok(P("%s/way/f", out)).st_mode));
+        assert_text(P("%s/way/f", out), "new\n");
+        assert_link(P("%s/way/l", out), "f");
+        a = lstat_ok(P("%s/way/a", out));
+        b = lstat_ok(P("%s/way/b", out));
+        ASSERT_TRUE(S_ISREG(a.st_mode));
+        ASSERT_EQ(a.st_ino, b.st_ino);
+        ASSERT_EQ(a.st_nlink, 2);
+        assert_text(P("%s/way/a", out), "ab\n");
+        ASSERT_EQ(MODE(lstat_ok(P("%s/way/sgid", out))), 02755);
+        ASSERT_EQ(MODE(lstat_ok(P("%s/way/suid", out))), 0755);
+        ASSERT_EQ(system(P("test -z \"$(find %s -name '.#*')\"", out)), 0);
+
+        /* a directory in the way of a symlink, of either name of a hard link (the first is copied, the
+         * second linked, in the order of readdir()) */
+        FOREACH_ARRAY(name, dirs, ELEMENTSOF(dirs)) {
+                out = mkdir_fresh(P("way-out-%s", *name));
+                ASSERT_EQ(mkdir(P("%s/way", out), 0755), 0);
+                ASSERT_EQ(mkdir(P("%s/way/%s", out, *name), 0755), 0);
+                ASSERT_ERROR(copy_tree(root_fd, "/way", AT_FDCWD, out, &plain, NULL, &message), EISDIR);
+                ASSERT_TRUE(strstr(message, P("at 'way/%s'", *name)) != NULL);
+                message = mfree(message);
+                ASSERT_TRUE(S_ISDIR(lstat_ok(P("%s/way/%s", out, *name)).st_mode));
+                ASSERT_EQ(system(P("test -z \"$(find %s -name '.#*')\"", out)), 0);
+        }
+
+        close(root_fd);
+        arena_clear();
+}
+
 TEST(sources) {
         char *host = mkdir_fresh("srcs"), *root = mkdir_fresh("srcs-root");
         int root_fd = root_open(root);
