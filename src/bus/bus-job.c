@@ -163,6 +163,19 @@ static int open_output(JobsRuntime *jr, uint32_t id, const char *suffix, bool cr
         return fd < 0 ? -errno : fd;
 }
 
+/* The job's files are in the depot: a full depot is NoSpace, whatever else goes wrong keeps its errno. */
+static int job_file_error(sd_bus_error *error, int r, const char *what, uint32_t id) {
+        if (r == -ENOSPC)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_NO_SPACE,
+                                "Failed to %s job %u: %s",
+                                what,
+                                id,
+                                strerror(-r));
+        return sd_bus_error_set_errnof(error, -r, "Failed to %s job %u: %m", what, id);
+}
+
 static int open_null(void) {
         int fd = open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 
@@ -1451,15 +1464,13 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         if (o.fds[1] < 0) {
                 out_w = o.discard_output ? open_null() : open_output(jr, id, "stdout", true);
                 if (out_w < 0)
-                        return sd_bus_error_set_errnof(
-                                        error, -out_w, "Failed to create the output of job %u: %m", id);
+                        return job_file_error(error, out_w, "create the output of", id);
         }
         if (o.fds[2] < 0 && !o.tty) {
                 err_w = o.discard_output ? open_null() : open_output(jr, id, "stderr", true);
                 if (err_w < 0) {
                         job_remove_files(jr, id);
-                        return sd_bus_error_set_errnof(
-                                        error, -err_w, "Failed to create the output of job %u: %m", id);
+                        return job_file_error(error, err_w, "create the output of", id);
                 }
         }
         if (j->output == JOB_OUTPUT_CAPTURED) {
@@ -1475,7 +1486,7 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         r = job_save(jr, j);
         if (r < 0) {
                 job_remove_files(jr, id);
-                return sd_bus_error_set_errnof(error, -r, "Failed to record job %u: %m", id);
+                return job_file_error(error, r, "record", id);
         }
 
         wshd_message_init(&req, WSHD_REQUEST_SPAWN, 0);

@@ -41,7 +41,7 @@ create_fails_cleanly() {
     for opts in "'network': <'10.254.3.1'>" "'network': <'10.254.3.1'>, 'disk_limit': <uint64 $((8 * MIB))>"; do
         out=$(gd Create "{'handle': <'d'>, $opts}" 2>&1) && fail "Create ($opts) succeeded with the depot full"
         name=$(grep -oE '(org\.[A-Za-z.]*Error\.[A-Za-z]+|System\.Error\.[A-Z0-9]+)' <<<"$out" | head -n1)
-        [[ -n $name ]] || fail "the failed Create ($opts) has no named error: $out"
+        assert_eq "$name" org.warden.Error.NoSpace "the failed Create's error ($opts)"
         assert_contains "$out" "No space left on device" "the failed Create's message ($opts)"
         assert_clean d w-192-0
     done
@@ -167,6 +167,7 @@ assert_eq "$(in_container b cat /proc/1/comm)" wshd "B answers"
 grep -qx sleep <<<"$(in_container b sh -c 'cat /proc/[0-9]*/comm')" || fail "B's job is not running"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitMemory st b $((256 * MIB)))" "t $((256 * MIB))" "LimitMemory on B"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpu st b 200)" "t 200" "LimitCpu on B"
+assert_eq "$("${BUSCTL_MANAGER[@]}" NetIn sqq b 0 8080)" "qq 61001 8080" "NetIn on B"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitDisk 'sa{st}' c 0)" 'a{st} 2 "byte_limit" 16777216 "inode_limit" 1024' \
     "LimitDisk of C"
 wardenctl copy-out a /etc/passwd "$COPY"
@@ -187,10 +188,8 @@ in_container c rm /tmp/data
 
 # A new job needs a record in the depot: refused, cleanly, and nothing of it stays
 jobs_before=$(find "$DEPOT/b/jobs" -type f | sort)
-out=$(gd Run b "['echo', 'hello']" '{}' 2>&1) && fail "Run in B succeeded with the depot full"
-assert_contains "$out" "No space left on device" "Run in B"
-out=$(gd Spawn b "['true']" "{'discard_output': <true>}" 2>&1) && fail "Spawn in B succeeded with the depot full"
-assert_contains "$out" "No space left on device" "Spawn in B"
+assert_eq "$(error_of gd Run b "['echo', 'hello']" '{}')" org.warden.Error.NoSpace "Run in B"
+assert_eq "$(error_of gd Spawn b "['true']" "{'discard_output': <true>}")" org.warden.Error.NoSpace "Spawn in B"
 out=$(wardenctl run b -- true 2>&1) && fail "wardenctl run in B succeeded with the depot full"
 assert_contains "$out" "No space left on device" "wardenctl run's message"
 assert_eq "$(find "$DEPOT/b/jobs" -type f | sort)" "$jobs_before" "B's job files after the refused jobs"
