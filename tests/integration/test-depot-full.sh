@@ -195,6 +195,11 @@ assert_contains "$out" "No space left on device" "wardenctl run's message"
 assert_eq "$(find "$DEPOT/b/jobs" -type f | sort)" "$jobs_before" "B's job files after the refused jobs"
 
 create_fails_cleanly
+
+# B's job ends now, and its exit cannot be recorded: wshd keeps it for the next wardend
+wardenctl signal b "$b_job" TERM
+wait_until 30 bash -c "journalctl -b -u warden.service -o cat |
+    grep -qF \"Failed to record the exit of job $b_job of 'b': No space left on device\""
 assert_eq "$(main_pid)" "$wardend_pid" "wardend's PID (it must not have crashed)"
 
 # ---------------------------------------------------------------------------------------------------------
@@ -210,10 +215,9 @@ assert_eq "$(info b leader_pid)" "$b_pid" "B's wshd after the restart"
 assert_eq "$(info c leader_pid)" "$c_pid" "C's wshd after the restart"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitMemory st b 0)" "t $((256 * MIB))" "B's memory limit after the restart"
 assert_eq "$(info b job_ids)" "[$b_job]" "B's job after the restart"
-wardenctl signal b "$b_job" TERM
 rc=0
 out=$(timeout 60 wardenctl link b "$b_job" 2>&1) || rc=$?
-assert_eq "$rc" 143 "the exit status of B's job (SIGTERM) with the depot full: $out"
+assert_eq "$rc" 143 "the exit status of B's job (SIGTERM) that ended with the depot full: $out"
 
 # ---------------------------------------------------------------------------------------------------------
 # Destroy A frees the depot: Create and Run work again
