@@ -10,7 +10,7 @@
  * unambiguous in both directions:
  *     NoSuchContainer ENXIO, ContainerExists EEXIST, InvalidHandle EBADR, InvalidState EBADFD,
  *     NoSuchJob ESRCH, PoolExhausted ENOSR, RootfsNotFound ENOMEDIUM, BindMountSource EMEDIUMTYPE,
- *     LimitFailed ECOMM.
+ *     LimitFailed ECOMM, NoSpace ENOSPC.
  */
 
 #include <systemd/sd-bus.h>
@@ -25,6 +25,7 @@
 #define WARDEN_ERROR_ROOTFS_NOT_FOUND WARDEN_ERROR_PREFIX "RootfsNotFound"
 #define WARDEN_ERROR_BIND_MOUNT_SOURCE WARDEN_ERROR_PREFIX "BindMountSource"
 #define WARDEN_ERROR_LIMIT_FAILED WARDEN_ERROR_PREFIX "LimitFailed"
+#define WARDEN_ERROR_NO_SPACE WARDEN_ERROR_PREFIX "NoSpace"
 
 extern const sd_bus_error_map warden_bus_errors[];
 

@@ -55,7 +55,8 @@ typedef struct JobRuntime {
         size_t n_waiters;
         int out_fd; /* captured output, read side; -EBADF if not captured */
         int err_fd;
-        bool killing; /* SIGKILL sent for exceeding the output limit */
+        bool killing;         /* SIGKILL sent for exceeding the output limit */
+        bool exit_unrecorded; /* its exit could not be written (the depot is full): wshd keeps it */
 } JobRuntime;
 
 /* One Stream pipe: replays a captured file from its start, then follows it until the job ends. */
@@ -163,6 +164,19 @@ static int open_output(JobsRuntime *jr, uint32_t id, const char *suffix, bool cr
         return fd < 0 ? -errno : fd;
 }
 
+/* The job's files are in the depot: a full depot is NoSpace, whatever else goes wrong keeps its errno. */
+static int job_file_error(sd_bus_error *error, int r, const char *what, uint32_t id) {
+        if (r == -ENOSPC)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_NO_SPACE,
+                                "Failed to %s job %u: %s",
+                                what,
+                                id,
+                                strerror(-r));
+        return sd_bus_error_set_errnof(error, -r, "Failed to %s job %u: %m", what, id);
+}
+
 static int open_null(void) {
         int fd = open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 
@@ -243,10 +257,14 @@ static int job_runtime_new(JobsRuntime *jr, Job *j) {
         return 0;
 }
 
+static void release_job_in_wshd(JobsRuntime *jr, uint32_t id);
+
 /* Forgets a job for good: its files, its record. Streams of it go on from their own descriptors. */
 static void job_discard(JobsRuntime *jr, Job *j) {
         Container *c = jr->container;
 
+        if (j->runtime && job_runtime(j)->exit_unrecorded)
+                release_job_in_wshd(jr, j->id); /* the exit was delivered: no record is needed any more */
         job_remove_files(jr, j->id);
         job_runtime_free(j);
         container_remove_job(c, j);
@@ -338,16 +356,25 @@ static int add_waiter(JobRuntime *rt, sd_bus_message *m) {
         return 0;
 }
 
-static void release_job_in_wshd(JobsRuntime *jr, uint32_t id);
-
-/* wshd reported the end of job j (or lost it): record it, then tell everyone. */
-static void job_exited(JobsRuntime *jr, Job *j, int exit_status, const char *event) {
+/*
+ * wshd reported the end of job j (or lost it): record it, then tell everyone. Returns 0 if wshd may forget
+ * the exit now (it is recorded, or its waiters have it), negative errno if recording it failed: wshd must
+ * keep it then, so that a restarted wardend still learns it (and job_discard() releases it after a Link).
+ */
+static int job_exited(JobsRuntime *jr, Job *j, int exit_status, const char *event) {
         Container *c = jr->container;
         Manager *m = jr_manager(jr);
         int r;
 
-        if (j->state == JOB_EXITED)
-                return; /* reported again after a reconnect: already recorded */
+        if (j->state == JOB_EXITED) {
+                /* reported again after a reconnect: recorded already, or try again */
+                if (!job_runtime(j)->exit_unrecorded)
+                        return 0;
+                r = job_save(jr, j);
+                if (r >= 0)
+                        job_runtime(j)->exit_unrecorded = false;
+                return r;
+        }
 
         j->state = JOB_EXITED;
         j->exit_status = j->output_exceeded ? 255 : exit_status;
@@ -356,6 +383,7 @@ static void job_exited(JobsRuntime *jr, Job *j, int exit_status, const char *eve
                 (void) job_add_event(j, event);
         /* A job with waiters is answered and forgotten right below: nothing to record then. */
         r = job_runtime(j)->n_waiters > 0 && !job_runtime(j)->spawn_call ? 0 : job_save(jr, j);
+        job_runtime(j)->exit_unrecorded = r < 0;
         if (r < 0)
                 log_full_errno_container(
                                 LOG_WARNING,
@@ -392,8 +420,9 @@ static void job_exited(JobsRuntime *jr, Job *j, int exit_status, const char *eve
                 }
         }
         if (!job_runtime(j)->spawn_call)
-                job_answer_waiters(jr, j); /* may discard j */
+                job_answer_waiters(jr, j); /* may discard j, but not if r < 0: it had no waiters then */
         /* else spawn_done() answers, once the Spawn itself is answered */
+        return r;
 }
 
 /* ---- calls to wshd that outlive their request -------------------------------------------------------- */
@@ -664,8 +693,8 @@ static void watch_exit(JobsRuntime *jr, uint32_t job_id, uint32_t wait_status, b
         Job *j = container_get_job(jr->container, job_id);
 
         if (j) {
-                job_exited(jr, j, job_exit_status_from_wait(wait_status), NULL);
-                release_job_in_wshd(jr, job_id); /* recorded: wshd may forget it */
+                if (job_exited(jr, j, job_exit_status_from_wait(wait_status), NULL) >= 0)
+                        release_job_in_wshd(jr, job_id); /* recorded: wshd may forget it */
         } else if (replayed && job_id > 0 && job_id < jr->container->next_job_id)
                 /* One of ours that was linked and forgotten by a wardend that died before it released the
                  * exit in wshd. Jobs others spawned on the socket (root's tools) are left alone. */
@@ -705,7 +734,7 @@ static void watch_reply(JobsRuntime *jr, const WshdMessage *reply) {
                                         "Job %u of '%s' is unknown to its wshd: lost.",
                                         j->id,
                                         c->handle);
-                        job_exited(jr, j, 255, JOB_EVENT_LOST);
+                        (void) job_exited(jr, j, 255, JOB_EVENT_LOST);
                 }
                 if (c->n_jobs == n_before)
                         i++; /* else j was discarded: the same index holds the next job */
@@ -1451,15 +1480,13 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         if (o.fds[1] < 0) {
                 out_w = o.discard_output ? open_null() : open_output(jr, id, "stdout", true);
                 if (out_w < 0)
-                        return sd_bus_error_set_errnof(
-                                        error, -out_w, "Failed to create the output of job %u: %m", id);
+                        return job_file_error(error, out_w, "create the output of", id);
         }
         if (o.fds[2] < 0 && !o.tty) {
                 err_w = o.discard_output ? open_null() : open_output(jr, id, "stderr", true);
                 if (err_w < 0) {
                         job_remove_files(jr, id);
-                        return sd_bus_error_set_errnof(
-                                        error, -err_w, "Failed to create the output of job %u: %m", id);
+                        return job_file_error(error, err_w, "create the output of", id);
                 }
         }
         if (j->output == JOB_OUTPUT_CAPTURED) {
@@ -1475,7 +1502,7 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         r = job_save(jr, j);
         if (r < 0) {
                 job_remove_files(jr, id);
-                return sd_bus_error_set_errnof(error, -r, "Failed to record job %u: %m", id);
+                return job_file_error(error, r, "record", id);
         }
 
         wshd_message_init(&req, WSHD_REQUEST_SPAWN, 0);

@@ -1099,6 +1099,14 @@ static void create_failf(CreateOperation *op, const char *name, int error, const
         else
                 (void) sd_bus_error_set_errnofv(&e, error, fmt, ap);
         va_end(ap);
+        if (!name && IN_SET(error, ENOSPC, -ENOSPC)) {
+                /* The depot is full, whichever step found out: the error says so by name. */
+                _cleanup_(sd_bus_error_free) sd_bus_error named = SD_BUS_ERROR_NULL;
+
+                (void) sd_bus_error_set(&named, WARDEN_ERROR_NO_SPACE, e.message);
+                create_fail(op, &named);
+                return;
+        }
         create_fail(op, &e);
 }
 

@@ -127,6 +127,21 @@ static int loop_attach(int backing_fd, const char *image, int *ret_fd, int *ret_
         return -ENXIO;
 }
 
+/*
+ * Takes every block of the image from the depot, so that what the file system promises the container is
+ * really there: in a sparse image, a write that needs a new block of the depot when another container has
+ * filled it fails in the loop device, after write() said yes inside, and the data is lost. A depot that
+ * cannot hold the image fails with ENOSPC instead; one that cannot preallocate at all leaves it sparse.
+ */
+static int disk_preallocate(int image_fd, const char *image, uint64_t bytes) {
+        if (fallocate(image_fd, 0, 0, (off_t) bytes) >= 0)
+                return 0;
+        if (errno != EOPNOTSUPP)
+                return -errno;
+        log_debug_errno(errno, "The depot cannot preallocate '%s', it stays sparse: %m", image);
+        return 0;
+}
+
 static int disk_make(const char *path, const char *image, const char *mnt, uint64_t bytes, uint64_t inodes) {
         _cleanup_close_ int image_fd = -EBADF, loop_fd = -EBADF;
         char dev[32];
@@ -137,7 +152,13 @@ static int disk_make(const char *path, const char *image, const char *mnt, uint6
                 return -errno;
         if (ftruncate(image_fd, (off_t) bytes) < 0)
                 return -errno;
+        r = disk_preallocate(image_fd, image, bytes);
+        if (r < 0)
+                return r;
         r = disk_mkfs(image, inodes);
+        if (r < 0)
+                return r;
+        r = disk_preallocate(image_fd, image, bytes); /* mke2fs punches a few holes where it zeroes */
         if (r < 0)
                 return r;
         if (mkdir(mnt, 0755) < 0)
@@ -147,8 +168,10 @@ static int disk_make(const char *path, const char *image, const char *mnt, uint6
         if (r < 0)
                 return log_debug_errno(r, "Failed to attach '%s' to a loop device: %m", image);
         (void) snprintf(dev, sizeof(dev), "/dev/loop%i", nr);
-        /* "discard": blocks freed in the file system are punched out of the sparse image */
-        if (mount(dev, mnt, "ext4", 0, "discard") < 0)
+        /* Nothing may punch holes into the image, which would give its blocks back to the depot (for
+         * another container to take): no "discard", and no zeroing of the inode tables in the background
+         * (the loop device turns both into hole punches; the preallocated blocks read as zeros anyway). */
+        if (mount(dev, mnt, "ext4", 0, "noinit_itable") < 0)
                 return log_debug_errno(errno, "Failed to mount %s ('%s') on '%s': %m", dev, image, mnt);
         /* Private, as the overlay above it: its copies in other mount namespaces would keep it alive. */
         if (mount(NULL, mnt, NULL, MS_PRIVATE, NULL) < 0) {

@@ -2,10 +2,10 @@
 #pragma once
 
 /*
- * A container's size-capped writable layer: an ext4 file system of exactly the byte limit in a sparse image
- * file, on a loop device, mounted where the overlay's upperdir and workdir live:
+ * A container's size-capped writable layer: an ext4 file system of exactly the byte limit in an image file,
+ * on a loop device, mounted where the overlay's upperdir and workdir live:
  *
- *     <path>/disk.img   the image (sparse: it takes only what is written; "discard" gives freed blocks back)
+ *     <path>/disk.img   the image, preallocated: all of it is the container's even when the depot is full
  *     <path>/disk/      its mount point, private; upper/ and work/ are made in it by rootfs.c
  *
  * Writing past the byte limit fails with ENOSPC inside the container, creating more files than the inode
@@ -27,12 +27,13 @@
 #endif
 
 /*
- * Creates <path>/disk.img of 'bytes' (rounded up to the 4 KiB block), formats it as ext4 without a journal
+ * Creates <path>/disk.img of 'bytes' (rounded up to the 4 KiB block; preallocated, unless the depot's file
+ * system cannot: then sparse), formats it as ext4 without a journal
  * (a container's layer does not outlive a crash of the host anyway), no reserved blocks and 'inodes' inodes
  * (0: mke2fs's default for the size; mke2fs rounds up to fill its inode tables), attaches it to a free loop
  * device that detaches itself when the last mount of it is gone, and mounts it at <path>/disk. On failure
  * nothing of it remains. <path> must exist. -ENOENT if mke2fs is not installed; -ENXIO if no loop device can
- * be had; other negative errno.
+ * be had; -ENOSPC if the depot has no room for the image; other negative errno.
  */
 int disk_setup(const char *path, uint64_t bytes, uint64_t inodes);
 
