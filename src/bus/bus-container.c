@@ -185,13 +185,16 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
          * reports it. */
         r = sd_bus_message_append(
                         reply,
-                        "{sv}{sv}{sv}",
+                        "{sv}{sv}{sv}{sv}",
                         "memory_limit",
                         "t",
                         c->memory_limit,
                         "cpu_weight",
                         "t",
                         c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT,
+                        "cpu_quota",
+                        "t",
+                        c->cpu_quota,
                         "pids_limit",
                         "t",
                         c->pids_limit);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/nsfs.h>
 #include <signal.h>
 #include <spawn.h>
@@ -31,6 +32,7 @@
 #include "cgroup-util.h"
 #include "fileio.h"
 #include "handle.h"
+#include "limit-check.h"
 #include "log.h"
 #include "network.h"
 #include "parse-util.h"
@@ -717,6 +719,7 @@ typedef struct CreateOptions {
         char **env;
         uint64_t memory_limit;
         uint64_t cpu_weight;
+        uint64_t cpu_quota;
         uint64_t pids_limit;
         uint64_t disk_limit;
         uint64_t disk_inode_limit;
@@ -787,6 +790,7 @@ static const BusOptionSpec create_option_specs[] = {
         { "bandwidth", "(tt)" },
         { "disk_inode_limit", "t" },
         { "user_namespace", "b" },
+        { "cpu_quota", "t" },
 };
 _Static_assert(ELEMENTSOF(create_option_specs) <= 32, "read_create_options() keeps a uint32_t of them");
 
@@ -826,6 +830,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return sd_bus_message_read(m, "t", &o->memory_limit);
         if (streq(key, "cpu_weight"))
                 return sd_bus_message_read(m, "t", &o->cpu_weight);
+        if (streq(key, "cpu_quota"))
+                return sd_bus_message_read(m, "t", &o->cpu_quota);
         if (streq(key, "pids_limit"))
                 return sd_bus_message_read(m, "t", &o->pids_limit);
         if (streq(key, "disk_limit"))
@@ -981,6 +987,22 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
+        if (o->cpu_quota > 0 && limit_check_cpu_quota(o->cpu_quota) < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'cpu_quota' must be from %u to %u percent of one CPU (0: the "
+                                "configured default).",
+                                LIMIT_CPU_QUOTA_MIN,
+                                LIMIT_CPU_QUOTA_MAX);
+        if (o->pids_limit > 0 && limit_check_pids(o->pids_limit) < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'pids_limit' must be from %u to %" PRIu64
+                                " (0: the configured default).",
+                                LIMIT_PIDS_MIN,
+                                LIMIT_PIDS_MAX);
         r = bus_limits_check_create_options(
                         manager,
                         o->memory_limit,
@@ -1887,7 +1909,8 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         c->env = TAKE_PTR(o->env);
         c->memory_limit = o->memory_limit;
         c->cpu_weight = o->cpu_weight;
-        c->pids_limit = o->pids_limit;
+        c->cpu_quota = o->cpu_quota > 0 ? o->cpu_quota : m->config.cpu_quota;
+        c->pids_limit = o->pids_limit > 0 ? o->pids_limit : m->config.pids_limit;
         c->disk_limit = o->disk_limit;
         c->disk_inode_limit = o->disk_inode_limit;
         c->bandwidth_rate = o->bandwidth_rate;

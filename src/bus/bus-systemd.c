@@ -252,6 +252,13 @@ int bus_systemd_start_scope(
                 if (r < 0)
                         return r;
         }
+        if (c->cpu_quota > 0) {
+                /* CPUQuota=N% is this property in µs of CPU time per second of wall time */
+                r = sd_bus_message_append(
+                                msg, "(sv)", "CPUQuotaPerSecUSec", "t", c->cpu_quota * (USEC_PER_SEC / 100));
+                if (r < 0)
+                        return r;
+        }
         if (c->pids_limit > 0) {
                 r = sd_bus_message_append(msg, "(sv)", "TasksMax", "t", c->pids_limit);
                 if (r < 0)

@@ -57,6 +57,8 @@ static bool arg_grace_time_set = false;
 static uint32_t arg_grace_time = 0;
 static bool arg_memory_limit_set = false, arg_cpu_weight_set = false, arg_pids_limit_set = false;
 static uint64_t arg_memory_limit = 0, arg_cpu_weight = 0, arg_pids_limit = 0;
+static bool arg_cpu_quota_set = false;
+static uint64_t arg_cpu_quota = 0;
 static int arg_user_namespace = -1;           /* -1: wardend's default */
 static JobOptions arg_job = JOB_OPTIONS_INIT; /* run, spawn, shell; its env is arg_env */
 static const char *arg_owner = NULL;
@@ -155,6 +157,7 @@ static void help(void) {
                "     --env=KEY=VALUE     Default environment of its processes (repeatable)\n"
                "     --memory-limit=SIZE Memory limit in bytes (K, M, G, T suffixes)\n"
                "     --cpu-weight=N      CPU weight, 1-10000\n"
+               "     --cpu-quota=PERCENT CPU time at most, in percent of one CPU (e.g. 50, 200)\n"
                "     --pids-limit=N      Maximum number of tasks\n"
                "     --user-namespace[=BOOL]\n"
                "                         A user namespace of its own (default: wardend's configuration)\n\n"
@@ -455,6 +458,11 @@ static int append_create_options(sd_bus_message *m) {
         }
         if (arg_cpu_weight_set) {
                 r = sd_bus_message_append(m, "{sv}", "cpu_weight", "t", arg_cpu_weight);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_cpu_quota_set) {
+                r = sd_bus_message_append(m, "{sv}", "cpu_quota", "t", arg_cpu_quota);
                 if (r < 0)
                         return r;
         }
@@ -936,6 +944,7 @@ enum {
         ARG_ENV,
         ARG_MEMORY_LIMIT,
         ARG_CPU_WEIGHT,
+        ARG_CPU_QUOTA,
         ARG_PIDS_LIMIT,
         ARG_USER_NAMESPACE,
         ARG_KILL,
@@ -972,6 +981,7 @@ static const struct option options[] = {
         { "env", required_argument, NULL, ARG_ENV },
         { "memory-limit", required_argument, NULL, ARG_MEMORY_LIMIT },
         { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
+        { "cpu-quota", required_argument, NULL, ARG_CPU_QUOTA },
         { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
         { "user-namespace", optional_argument, NULL, ARG_USER_NAMESPACE },
         { "kill", no_argument, NULL, ARG_KILL },
@@ -1131,6 +1141,22 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_CPU_QUOTA: {
+                        const char *v = optarg;
+                        _cleanup_free_ char *number = NULL;
+
+                        /* "50" or "50%" */
+                        if (endswith(v, "%")) {
+                                number = strndup(v, strlen(v) - 1);
+                                if (!number)
+                                        return log_oom();
+                                v = number;
+                        }
+                        r = parse_number_option("cpu-quota", v, false, &arg_cpu_quota, &arg_cpu_quota_set);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
                 case ARG_PIDS_LIMIT:
                         r = parse_number_option(
                                         "pids-limit", optarg, false, &arg_pids_limit, &arg_pids_limit_set);

@@ -275,6 +275,8 @@ int container_serialize(const Container *c, char **ret) {
                 fprintf(f, "MEMORY_LIMIT=%llu\n", (unsigned long long) c->memory_limit);
         if (c->cpu_weight > 0)
                 fprintf(f, "CPU_WEIGHT=%llu\n", (unsigned long long) c->cpu_weight);
+        if (c->cpu_quota > 0)
+                fprintf(f, "CPU_QUOTA=%llu\n", (unsigned long long) c->cpu_quota);
         if (c->pids_limit > 0)
                 fprintf(f, "PIDS_LIMIT=%llu\n", (unsigned long long) c->pids_limit);
         if (c->job_ids_reserved > 0)
@@ -424,6 +426,9 @@ static int deserialize_line(DeserializeContext *ctx, const char *line, size_t le
                         return -EINVAL;
         } else if (streq(key, "CPU_WEIGHT")) {
                 if (parse_uint64(value, &c->cpu_weight) < 0)
+                        return -EINVAL;
+        } else if (streq(key, "CPU_QUOTA")) {
+                if (parse_uint64(value, &c->cpu_quota) < 0)
                         return -EINVAL;
         } else if (streq(key, "PIDS_LIMIT")) {
                 if (parse_uint64(value, &c->pids_limit) < 0)

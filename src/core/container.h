@@ -49,6 +49,7 @@ typedef struct Container {
         bool has_net;
         uint64_t memory_limit; /* limits in force (Create, src/bus/bus-limits.c); 0 = none */
         uint64_t cpu_weight;
+        uint64_t cpu_quota; /* percent of one CPU */
         uint64_t pids_limit;
         uint32_t job_ids_reserved; /* job ids up to this one may have been handed out (persisted in blocks)
                                     */

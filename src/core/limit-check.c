@@ -12,6 +12,14 @@ int limit_check_cpu_weight(uint64_t weight) {
         return weight >= LIMIT_CPU_WEIGHT_MIN && weight <= LIMIT_CPU_WEIGHT_MAX ? 0 : -ERANGE;
 }
 
+int limit_check_cpu_quota(uint64_t percent) {
+        return percent >= LIMIT_CPU_QUOTA_MIN && percent <= LIMIT_CPU_QUOTA_MAX ? 0 : -ERANGE;
+}
+
+int limit_check_pids(uint64_t tasks) {
+        return tasks >= LIMIT_PIDS_MIN && tasks <= LIMIT_PIDS_MAX ? 0 : -ERANGE;
+}
+
 int limit_check_disk(uint64_t bytes, uint64_t inodes) {
         if (bytes < LIMIT_DISK_BYTES_MIN || bytes > LIMIT_DISK_BYTES_MAX)
                 return -ERANGE;

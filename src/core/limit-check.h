@@ -16,6 +16,15 @@
 #define LIMIT_CPU_WEIGHT_MAX 10000
 #define LIMIT_CPU_WEIGHT_DEFAULT 100 /* what a scope gets without CPUWeight= */
 
+/* A CPU quota in percent of one CPU (systemd's CPUQuota=, CFS bandwidth control): 100 is one whole CPU, 250
+ * two and a half. The kernel's smallest quota is 1 ms per 100 ms period, i.e. 1 %. */
+#define LIMIT_CPU_QUOTA_MIN 1
+#define LIMIT_CPU_QUOTA_MAX 100000 /* 1000 CPUs */
+
+/* The most tasks a container may have (systemd's TasksMax=, the pids controller). */
+#define LIMIT_PIDS_MIN 1
+#define LIMIT_PIDS_MAX (UINT64_C(1) << 22) /* the kernel's largest pid_max */
+
 /* The writable layer is an ext4 file system of exactly this many bytes (src/core/disk.h). */
 #define LIMIT_DISK_BYTES_MIN (UINT64_C(1) << 20)  /* 1 MiB */
 #define LIMIT_DISK_BYTES_MAX (UINT64_C(16) << 40) /* 16 TiB */
@@ -34,6 +43,12 @@ int limit_check_memory(uint64_t bytes);
 
 /* 0 if 'weight' is a CPU weight in range, -ERANGE if not. */
 int limit_check_cpu_weight(uint64_t weight);
+
+/* 0 if 'percent' is a CPU quota in range, -ERANGE if not. */
+int limit_check_cpu_quota(uint64_t percent);
+
+/* 0 if 'tasks' is a pids limit in range, -ERANGE if not. */
+int limit_check_pids(uint64_t tasks);
 
 /*
  * 0 if 'bytes' is a disk limit in range and 'inodes' is either 0 (mke2fs's default for that size) or from

@@ -10,6 +10,7 @@
 
 #include "conf-parser.h"
 #include "confine.h"
+#include "limit-check.h"
 #include "log.h"
 #include "manager-config.h"
 #include "parse-util.h"
@@ -151,6 +152,39 @@ static int config_parse_job_output_limit(const char *value, void *data) {
         return 0;
 }
 
+/* "N%" or "N" (percent of one CPU), or 0 for none. */
+static int config_parse_cpu_quota(const char *value, void *data) {
+        _cleanup_free_ char *number = NULL;
+        size_t n = strlen(value);
+        uint64_t v;
+        int r;
+
+        number = strndup(value, n > 0 && value[n - 1] == '%' ? n - 1 : n);
+        if (!number)
+                return -ENOMEM;
+        r = parse_uint64(number, &v);
+        if (r < 0)
+                return r;
+        if (v > 0 && limit_check_cpu_quota(v) < 0)
+                return -ERANGE;
+        *(uint64_t *) data = v;
+        return 0;
+}
+
+/* A number of tasks, or 0 for systemd's default. */
+static int config_parse_pids_limit(const char *value, void *data) {
+        uint64_t v;
+        int r;
+
+        r = parse_uint64(value, &v);
+        if (r < 0)
+                return r;
+        if (v > 0 && limit_check_pids(v) < 0)
+                return -ERANGE;
+        *(uint64_t *) data = v;
+        return 0;
+}
+
 /* "first-last", 1 <= first <= last <= 65535. */
 static int config_parse_port_range(const char *value, void *data) {
         uint16_t *range = data;
@@ -280,6 +314,16 @@ static const ConfigItem config_items[] = {
           config_parse_limit,
           offsetof(ManagerConfig, max_jobs_per_container),
           "a number from 1 to 65536" },
+        { "containers",
+          "cpu_quota",
+          config_parse_cpu_quota,
+          offsetof(ManagerConfig, cpu_quota),
+          "a percentage of one CPU from 1% to 100000%, or 0 for none" },
+        { "containers",
+          "pids_limit",
+          config_parse_pids_limit,
+          offsetof(ManagerConfig, pids_limit),
+          "a number of tasks from 1 to 4194304, or 0 for systemd's default" },
         { "containers",
           "user_namespace",
           config_parse_bool,
@@ -475,6 +519,8 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_sec(f, "stop_timeout", c->stop_timeout_usec);
         fprintf(f, "job_output_limit = %llu\n", (unsigned long long) c->job_output_limit);
         fprintf(f, "max_jobs_per_container = %u\n", c->max_jobs_per_container);
+        fprintf(f, "cpu_quota = %llu%%\n", (unsigned long long) c->cpu_quota);
+        fprintf(f, "pids_limit = %llu\n", (unsigned long long) c->pids_limit);
         fprintf(f, "user_namespace = %s\n", c->user_namespace ? "yes" : "no");
         fprintf(f, "userns_uid_base = %u\n", c->userns_uid_base);
         fprintf(f, "userns_uid_count = %u\n", c->userns_uid_count);

@@ -83,6 +83,7 @@ static const char *const known_keys[] = {
         "env",
         "memory_limit",
         "cpu_weight",
+        "cpu_quota",
         "pids_limit",
         "disk_limit",
         "bandwidth",

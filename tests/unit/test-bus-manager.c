@@ -396,6 +396,26 @@ TEST(create_validation) {
                         "cpu_weight",
                         "t",
                         (uint64_t) 20000);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "cpu_quota",
+                        "t",
+                        (uint64_t) 100001);
+        expect_create_error(
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "pids_limit",
+                        "t",
+                        (uint64_t) 1 << 23);
 
         /* limits out of range */
         expect_create_error(

@@ -69,6 +69,7 @@ TEST(serialize_roundtrip) {
         c->has_net = true;
         c->memory_limit = 64ULL << 20;
         c->cpu_weight = 200;
+        c->cpu_quota = 250;
         c->pids_limit = 512;
         c->disk_limit = 16ULL << 20;
         c->disk_inode_limit = 4096;
@@ -101,6 +102,7 @@ TEST(serialize_roundtrip) {
         ASSERT_EQ(d->net_id, 0u);
         ASSERT_EQ(d->memory_limit, 64ULL << 20);
         ASSERT_EQ(d->cpu_weight, 200u);
+        ASSERT_EQ(d->cpu_quota, 250u);
         ASSERT_EQ(d->pids_limit, 512u);
         ASSERT_EQ(d->disk_limit, 16ULL << 20);
         ASSERT_EQ(d->disk_inode_limit, 4096u);

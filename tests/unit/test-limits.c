@@ -36,6 +36,19 @@ TEST(cpu_range) {
         ASSERT_OK(limit_check_cpu_weight(100));
         ASSERT_OK(limit_check_cpu_weight(10000));
         ASSERT_ERROR(limit_check_cpu_weight(10001), ERANGE);
+        ASSERT_ERROR(limit_check_cpu_quota(0), ERANGE);
+        ASSERT_OK(limit_check_cpu_quota(1));
+        ASSERT_OK(limit_check_cpu_quota(250));
+        ASSERT_OK(limit_check_cpu_quota(100000));
+        ASSERT_ERROR(limit_check_cpu_quota(100001), ERANGE);
+        ASSERT_ERROR(limit_check_cpu_quota(UINT64_MAX), ERANGE);
+}
+
+TEST(pids_range) {
+        ASSERT_ERROR(limit_check_pids(0), ERANGE);
+        ASSERT_OK(limit_check_pids(1));
+        ASSERT_OK(limit_check_pids(4194304));
+        ASSERT_ERROR(limit_check_pids(4194305), ERANGE);
 }
 
 TEST(disk_range) {

@@ -43,6 +43,8 @@ TEST(defaults_when_missing) {
         ASSERT_EQ(c.job_output_limit, 10 * 1024 * 1024);
         ASSERT_EQ(c.max_calls_per_client, 64u);
         ASSERT_EQ(c.max_jobs_per_container, 256u);
+        ASSERT_EQ(c.cpu_quota, 0u);
+        ASSERT_EQ(c.pids_limit, 0u);
         ASSERT_FALSE(c.user_namespace);
         ASSERT_EQ(c.userns_uid_base, 0x40000000u);
         ASSERT_EQ(manager_config_userns_ranges(&c), 1024u);
@@ -88,6 +90,8 @@ TEST(full_file) {
                         "depot = /srv//warden/\n"
                         "rootfs = /srv/rootfs\n"
                         "job_output_limit = 64K\n"
+                        "cpu_quota = 150%\n"
+                        "pids_limit = 2048\n"
                         "[ network ]\n"
                         "pool = 172.16.0.0/16\n"
                         "mtu = 9000",
@@ -105,6 +109,8 @@ TEST(full_file) {
         ASSERT_EQ(c.job_output_limit, 64 * 1024);
         ASSERT_EQ(c.max_calls_per_client, 3u);
         ASSERT_EQ(c.max_jobs_per_container, 65536u);
+        ASSERT_EQ(c.cpu_quota, 150u);
+        ASSERT_EQ(c.pids_limit, 2048u);
         manager_config_done(&c);
 }
 
@@ -133,6 +139,9 @@ TEST(errors_name_file_line_and_key) {
         load_bad("[network]\npool = 10.0.0.1/8\n", EINVAL, "key 'pool': invalid value");
         load_bad("[network]\npool = 10.0.0.0/31\n", ERANGE, "key 'pool': out of range");
         load_bad("[network]\nmtu = 100\n", ERANGE, "key 'mtu': out of range value '100'");
+        load_bad("[containers]\ncpu_quota = 100001%\n", ERANGE, "key 'cpu_quota': out of range value");
+        load_bad("[containers]\ncpu_quota = half\n", EINVAL, "key 'cpu_quota': invalid value 'half'");
+        load_bad("[containers]\npids_limit = 4194305\n", ERANGE, "key 'pids_limit': out of range value");
         load_bad("[containers]\njob_output_limit = 17M\n",
                  ERANGE,
                  "key 'job_output_limit': out of range value '17M'");
