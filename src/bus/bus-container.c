@@ -399,6 +399,7 @@ const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("a{sv}", rule), SD_BUS_NO_RESULT, bus_net_method_net_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("t", bytes), SD_BUS_RESULT("t", bytes), bus_limits_method_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("t", weight), SD_BUS_RESULT("t", weight), bus_limits_method_cpu, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpuQuota", SD_BUS_ARGS("t", percent), SD_BUS_RESULT("t", percent), bus_limits_method_cpu_quota, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("a{st}", limits), SD_BUS_RESULT("a{st}", limits), bus_limits_method_disk, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), bus_limits_method_bandwidth, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -862,6 +863,22 @@ static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error
                         error);
 }
 
+/* The quota a new container gets: Create's option (LIMIT_CPU_QUOTA_NONE: none), or the configuration's,
+ * where "auto" depends on the CPUs wardend may run on. */
+static uint64_t create_cpu_quota(Manager *m, uint64_t asked) {
+        cpu_set_t set;
+
+        if (asked == LIMIT_CPU_QUOTA_NONE)
+                return 0;
+        if (asked > 0)
+                return asked;
+        if (m->config.cpu_quota != LIMIT_CPU_QUOTA_AUTO)
+                return m->config.cpu_quota;
+        if (sched_getaffinity(0, sizeof(set), &set) < 0)
+                return limit_cpu_quota_auto(1);
+        return limit_cpu_quota_auto((unsigned) CPU_COUNT(&set));
+}
+
 /* 0 if this kernel lets us make user namespaces; cheap (two files of /proc). */
 static int userns_supported(void) {
         _cleanup_free_ char *max = NULL;
@@ -987,12 +1004,13 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
-        if (o->cpu_quota > 0 && limit_check_cpu_quota(o->cpu_quota) < 0)
+        if (o->cpu_quota > 0 && o->cpu_quota != LIMIT_CPU_QUOTA_NONE &&
+            limit_check_cpu_quota(o->cpu_quota) < 0)
                 return sd_bus_error_setf(
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "Option 'cpu_quota' must be from %u to %u percent of one CPU (0: the "
-                                "configured default).",
+                                "configured default, 18446744073709551615: none).",
                                 LIMIT_CPU_QUOTA_MIN,
                                 LIMIT_CPU_QUOTA_MAX);
         if (o->pids_limit > 0 && limit_check_pids(o->pids_limit) < 0)
@@ -1909,7 +1927,7 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         c->env = TAKE_PTR(o->env);
         c->memory_limit = o->memory_limit;
         c->cpu_weight = o->cpu_weight;
-        c->cpu_quota = o->cpu_quota > 0 ? o->cpu_quota : m->config.cpu_quota;
+        c->cpu_quota = create_cpu_quota(m, o->cpu_quota);
         c->pids_limit = o->pids_limit > 0 ? o->pids_limit : m->config.pids_limit;
         c->disk_limit = o->disk_limit;
         c->disk_inode_limit = o->disk_inode_limit;

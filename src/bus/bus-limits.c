@@ -18,6 +18,7 @@
 #include "log.h"
 #include "memcg.h"
 #include "network.h"
+#include "parse-util.h"
 #include "strv.h"
 #include "warden-messages.h"
 
@@ -713,6 +714,86 @@ static const LimitMethod limit_cpu = {
 
 int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return limit_method(m, userdata, &limit_cpu, error);
+}
+
+/* ---- LimitCpuQuota ------------------------------------------------------------------------------- */
+
+/* UINT64_MAX ("infinity", as systemd says) takes the quota away; the container then has none (0). */
+static uint64_t cpu_quota_in_force(uint64_t asked) {
+        return asked == LIMIT_CPU_QUOTA_NONE ? 0 : asked;
+}
+
+static int cpu_quota_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        LimitOperation *op = userdata;
+        Container *c = op->container;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        if (sd_bus_message_is_method_error(reply, NULL))
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "systemd refused a CPU quota of %llu%% for %s: %s",
+                                (unsigned long long) cpu_quota_in_force(op->value),
+                                c->unit,
+                                sd_bus_message_get_error(reply)->message);
+        else {
+                c->cpu_quota = cpu_quota_in_force(op->value);
+                (void) container_save(c);
+                if (c->cpu_quota > 0)
+                        log_full_errno_container(
+                                        LOG_INFO,
+                                        0,
+                                        c->handle,
+                                        "CPU quota of '%s' is now %llu%%.",
+                                        c->handle,
+                                        (unsigned long long) c->cpu_quota);
+                else
+                        log_full_errno_container(
+                                        LOG_INFO, 0, c->handle, "CPU quota of '%s' removed.", c->handle);
+        }
+        limit_operation_finish(op);
+        return 0;
+}
+
+static int cpu_quota_reply(sd_bus_message *m, const Container *c) {
+        return sd_bus_reply_method_return(m, "t", c->cpu_quota);
+}
+
+static int cpu_quota_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
+        if (a->value != LIMIT_CPU_QUOTA_NONE && limit_check_cpu_quota(a->value) < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "The CPU quota must be from %u to %u percent of one CPU (0 queries, "
+                                "18446744073709551615 removes it).",
+                                LIMIT_CPU_QUOTA_MIN,
+                                LIMIT_CPU_QUOTA_MAX);
+        return 0;
+}
+
+static int cpu_quota_start(LimitOperation *op) {
+        /* CPUQuota=N% is CPUQuotaPerSecUSec=N × 10 ms; systemd's "infinity" (UINT64_MAX) is no quota */
+        uint64_t usec = op->value == LIMIT_CPU_QUOTA_NONE ? UINT64_MAX : op->value * (USEC_PER_SEC / 100);
+
+        return bus_systemd_set_unit_properties(
+                        op->container->manager,
+                        op->container->unit,
+                        &(const UnitProperty){ "CPUQuotaPerSecUSec", usec },
+                        1,
+                        cpu_quota_unit_set,
+                        op,
+                        &op->slot);
+}
+
+static const LimitMethod limit_cpu_quota = {
+        .read = limit_read_one,
+        .reply = cpu_quota_reply,
+        .check = cpu_quota_check,
+        .start = cpu_quota_start,
+};
+
+int bus_limits_method_cpu_quota(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return limit_method(m, userdata, &limit_cpu_quota, error);
 }
 
 /* ---- LimitDisk ----------------------------------------------------------------------------------- */

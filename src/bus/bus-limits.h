@@ -7,6 +7,7 @@
  *   LimitMemory   systemd's MemoryMax= (SetUnitProperties, runtime), plus on cgroup v1 the swap half of a
  *                 hard cap (memory.memsw.limit_in_bytes = the limit); the answer is what the kernel keeps
  *   LimitCpu      systemd's CPUWeight= (on v1 systemd writes cpu.shares = weight × 1024 / 100)
+ *   LimitCpuQuota systemd's CPUQuota= (CFS bandwidth control), in percent of one CPU; CPU_QUOTA_NONE removes
  *   LimitDisk     the writable layer's own ext4 (src/core/disk.h): fixed at Create, queried here
  *   LimitBandwidth tbf both ways on the host side of the veth (src/core/bandwidth.h), a worker thread
  *
@@ -28,6 +29,7 @@
 #include "worker.h"
 
 int bus_limits_method_memory(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_limits_method_cpu_quota(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -156,6 +156,7 @@ DEFINE_METHOD_BY_HANDLE(net_in, bus_net_method_net_in, true)
 DEFINE_METHOD_BY_HANDLE(net_out, bus_net_method_net_out, true)
 DEFINE_METHOD_BY_HANDLE(limit_memory, bus_limits_method_memory, true)
 DEFINE_METHOD_BY_HANDLE(limit_cpu, bus_limits_method_cpu, true)
+DEFINE_METHOD_BY_HANDLE(limit_cpu_quota, bus_limits_method_cpu_quota, true)
 DEFINE_METHOD_BY_HANDLE(limit_disk, bus_limits_method_disk, true)
 DEFINE_METHOD_BY_HANDLE(limit_bandwidth, bus_limits_method_bandwidth, true)
 
@@ -184,6 +185,7 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("NetOut", SD_BUS_ARGS("s", handle, "a{sv}", rule), SD_BUS_NO_RESULT, method_net_out, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitMemory", SD_BUS_ARGS("s", handle, "t", bytes), SD_BUS_RESULT("t", bytes), method_limit_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitCpu", SD_BUS_ARGS("s", handle, "t", weight), SD_BUS_RESULT("t", weight), method_limit_cpu, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LimitCpuQuota", SD_BUS_ARGS("s", handle, "t", percent), SD_BUS_RESULT("t", percent), method_limit_cpu_quota, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitDisk", SD_BUS_ARGS("s", handle, "a{st}", limits), SD_BUS_RESULT("a{st}", limits), method_limit_disk, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("LimitBandwidth", SD_BUS_ARGS("s", handle, "t", rate, "t", burst), SD_BUS_RESULT("t", rate, "t", burst), method_limit_bandwidth, SD_BUS_VTABLE_UNPRIVILEGED),
 

@@ -110,6 +110,36 @@ int limit_cpu(sd_bus *bus, const char *handle, uint64_t weight, bool json) {
                         json);
 }
 
+int limit_cpu_quota_parse(const char *s, uint64_t *ret) {
+        _cleanup_free_ char *number = NULL;
+        uint64_t v;
+
+        if (streq(s, "none") || streq(s, "infinity")) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        if (endswith(s, "%")) {
+                number = strndup(s, strlen(s) - 1);
+                if (!number)
+                        return -ENOMEM;
+                s = number;
+        }
+        if (parse_uint64(s, &v) < 0 || v == 0 || v == UINT64_MAX)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int limit_cpu_quota(sd_bus *bus, const char *handle, uint64_t percent, bool json) {
+        return limit_one(
+                        bus,
+                        "LimitCpuQuota",
+                        handle,
+                        percent,
+                        (PrintField){ .key = "cpu_quota", .type = PRINT_FIELD_NUMBER, .zero_is_none = true },
+                        json);
+}
+
 int limit_disk(sd_bus *bus, const char *handle, const DiskLimitArgs *a, bool json) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;

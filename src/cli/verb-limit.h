@@ -42,6 +42,13 @@ int limit_memory(sd_bus *bus, const char *handle, uint64_t bytes, bool json);
 /* LimitCpu with 'weight' (0: query); prints "cpu_weight: N". */
 int limit_cpu(sd_bus *bus, const char *handle, uint64_t weight, bool json);
 
+/* A CPU quota as limit-cpu-quota takes it: "N" or "N%" (N > 0) into N, "none" (or "infinity") into
+ * UINT64_MAX, which LimitCpuQuota takes as "no quota". -EINVAL otherwise, or -ENOMEM. */
+int limit_cpu_quota_parse(const char *s, uint64_t *ret);
+
+/* LimitCpuQuota with 'percent' (0: query, UINT64_MAX: remove); prints "cpu_quota: N" (0: none). */
+int limit_cpu_quota(sd_bus *bus, const char *handle, uint64_t percent, bool json);
+
 /* LimitDisk with the keys of 'a' (none set: query); prints the limits in force. */
 int limit_disk(sd_bus *bus, const char *handle, const DiskLimitArgs *a, bool json);
 

@@ -136,6 +136,8 @@ static void help(void) {
                "                         Set the memory limit; print the one in force\n"
                "  limit-cpu HANDLE [WEIGHT]\n"
                "                         Set the CPU weight (1-10000); print the one in force\n"
+               "  limit-cpu-quota HANDLE [PERCENT|none]\n"
+               "                         Set or remove the CPU quota; print the one in force\n"
                "  limit-disk HANDLE [--bytes=SIZE] [--inodes=N]\n"
                "                         Print the disk limits (fixed at create)\n"
                "  limit-bandwidth HANDLE [--rate=SIZE --burst=SIZE]\n"
@@ -157,7 +159,7 @@ static void help(void) {
                "     --env=KEY=VALUE     Default environment of its processes (repeatable)\n"
                "     --memory-limit=SIZE Memory limit in bytes (K, M, G, T suffixes)\n"
                "     --cpu-weight=N      CPU weight, 1-10000\n"
-               "     --cpu-quota=PERCENT CPU time at most, in percent of one CPU (e.g. 50, 200)\n"
+               "     --cpu-quota=PERCENT CPU time at most, in percent of one CPU (50, 200%%, none)\n"
                "     --pids-limit=N      Maximum number of tasks\n"
                "     --user-namespace[=BOOL]\n"
                "                         A user namespace of its own (default: wardend's configuration)\n\n"
@@ -739,6 +741,23 @@ static int parse_limit_cpu_args(char **args) {
         return parse_limit_value("limit-cpu", args[1], false);
 }
 
+static int parse_limit_cpu_quota_args(char **args) {
+        if (!args[1])
+                return 0; /* a query */
+        if (limit_cpu_quota_parse(args[1], &arg_limit) < 0)
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Invalid value '%s' for 'limit-cpu-quota': expected a percentage of one CPU "
+                                "greater than 0 (50, 250%%) or 'none' (without a value, 'limit-cpu-quota' "
+                                "queries).",
+                                args[1]);
+        return 0;
+}
+
+static int verb_limit_cpu_quota(sd_bus *bus, char **args) {
+        return limit_cpu_quota(bus, args[0], arg_limit, arg_json);
+}
+
 static int verb_limit_memory(sd_bus *bus, char **args) {
         return limit_memory(bus, args[0], arg_limit, arg_json);
 }
@@ -792,6 +811,7 @@ static const Verb verbs[] = {
         { "limit-memory", 1, 2,   VERB_OPTIONS,                       verb_limit_memory,
                                                                       parse_limit_memory_args },
         { "limit-cpu", 1, 2,      VERB_OPTIONS,                       verb_limit_cpu, parse_limit_cpu_args },
+        { "limit-cpu-quota", 1, 2, VERB_OPTIONS,                      verb_limit_cpu_quota, parse_limit_cpu_quota_args },
         { "limit-disk", 1, 1,     VERB_OPTIONS | VERB_DISK,           verb_limit_disk },
         { "limit-bandwidth", 1, 1, VERB_OPTIONS | VERB_BANDWIDTH,     verb_limit_bandwidth,
                                                                       parse_limit_bandwidth_args },
@@ -1141,22 +1161,16 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         if (r < 0)
                                 return r;
                         break;
-                case ARG_CPU_QUOTA: {
-                        const char *v = optarg;
-                        _cleanup_free_ char *number = NULL;
-
-                        /* "50" or "50%" */
-                        if (endswith(v, "%")) {
-                                number = strndup(v, strlen(v) - 1);
-                                if (!number)
-                                        return log_oom();
-                                v = number;
-                        }
-                        r = parse_number_option("cpu-quota", v, false, &arg_cpu_quota, &arg_cpu_quota_set);
-                        if (r < 0)
-                                return r;
+                case ARG_CPU_QUOTA:
+                        /* "50", "50%" or "none" (UINT64_MAX: no quota, whatever the configured default) */
+                        if (limit_cpu_quota_parse(optarg, &arg_cpu_quota) < 0)
+                                return log_error_errno(
+                                                SYNTHETIC_ERRNO(EINVAL),
+                                                "Invalid --cpu-quota= '%s': expected a percentage of one CPU "
+                                                "greater than 0 (50, 250%%) or 'none'.",
+                                                optarg);
+                        arg_cpu_quota_set = true;
                         break;
-                }
                 case ARG_PIDS_LIMIT:
                         r = parse_number_option(
                                         "pids-limit", optarg, false, &arg_pids_limit, &arg_pids_limit_set);

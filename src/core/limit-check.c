@@ -16,6 +16,14 @@ int limit_check_cpu_quota(uint64_t percent) {
         return percent >= LIMIT_CPU_QUOTA_MIN && percent <= LIMIT_CPU_QUOTA_MAX ? 0 : -ERANGE;
 }
 
+uint64_t limit_cpu_quota_auto(unsigned n_cpus) {
+        uint64_t q = (uint64_t) n_cpus * 25;
+
+        if (q < 50)
+                return 50;
+        return q > LIMIT_CPU_QUOTA_MAX ? LIMIT_CPU_QUOTA_MAX : q;
+}
+
 int limit_check_pids(uint64_t tasks) {
         return tasks >= LIMIT_PIDS_MIN && tasks <= LIMIT_PIDS_MAX ? 0 : -ERANGE;
 }

@@ -20,6 +20,12 @@
  * two and a half. The kernel's smallest quota is 1 ms per 100 ms period, i.e. 1 %. */
 #define LIMIT_CPU_QUOTA_MIN 1
 #define LIMIT_CPU_QUOTA_MAX 100000 /* 1000 CPUs */
+/* What "no quota" is where 0 means something else (Create: the default; LimitCpuQuota: a query): systemd's
+ * "infinity". */
+#define LIMIT_CPU_QUOTA_NONE UINT64_MAX
+/* The configuration's "auto": a quarter of the CPUs wardend may use, at least half a CPU (see
+ * limit_cpu_quota_auto()). */
+#define LIMIT_CPU_QUOTA_AUTO (UINT64_MAX - 1)
 
 /* The most tasks a container may have (systemd's TasksMax=, the pids controller). */
 #define LIMIT_PIDS_MIN 1
@@ -46,6 +52,11 @@ int limit_check_cpu_weight(uint64_t weight);
 
 /* 0 if 'percent' is a CPU quota in range, -ERANGE if not. */
 int limit_check_cpu_quota(uint64_t percent);
+
+/* The quota "auto" stands for on a machine with 'n_cpus' CPUs: n_cpus × 25 %, at least 50 %. One container
+ * spinning on every CPU it may have (a fork bomb held at its pids limit) then leaves the other containers'
+ * processes as fast as on a quiet machine (bench/run --parts isolation). */
+uint64_t limit_cpu_quota_auto(unsigned n_cpus);
 
 /* 0 if 'tasks' is a pids limit in range, -ERANGE if not. */
 int limit_check_pids(uint64_t tasks);

@@ -152,13 +152,17 @@ static int config_parse_job_output_limit(const char *value, void *data) {
         return 0;
 }
 
-/* "N%" or "N" (percent of one CPU), or 0 for none. */
+/* "N%" or "N" (percent of one CPU), 0 for none, or "auto". */
 static int config_parse_cpu_quota(const char *value, void *data) {
         _cleanup_free_ char *number = NULL;
         size_t n = strlen(value);
         uint64_t v;
         int r;
 
+        if (streq(value, "auto")) {
+                *(uint64_t *) data = LIMIT_CPU_QUOTA_AUTO;
+                return 0;
+        }
         number = strndup(value, n > 0 && value[n - 1] == '%' ? n - 1 : n);
         if (!number)
                 return -ENOMEM;
@@ -318,7 +322,7 @@ static const ConfigItem config_items[] = {
           "cpu_quota",
           config_parse_cpu_quota,
           offsetof(ManagerConfig, cpu_quota),
-          "a percentage of one CPU from 1% to 100000%, or 0 for none" },
+          "a percentage of one CPU from 1% to 100000%, 0 for none, or auto" },
         { "containers",
           "pids_limit",
           config_parse_pids_limit,
@@ -387,6 +391,7 @@ void manager_config_init(ManagerConfig *c) {
                 .stop_timeout_usec = DEFAULT_STOP_TIMEOUT_USEC,
                 .job_output_limit = DEFAULT_JOB_OUTPUT_LIMIT,
                 .max_jobs_per_container = DEFAULT_MAX_JOBS_PER_CONTAINER,
+                .cpu_quota = LIMIT_CPU_QUOTA_AUTO,
                 .user_namespace = false,
                 .userns_uid_base = DEFAULT_USERNS_UID_BASE,
                 .userns_uid_count = DEFAULT_USERNS_UID_COUNT,
@@ -519,7 +524,10 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_sec(f, "stop_timeout", c->stop_timeout_usec);
         fprintf(f, "job_output_limit = %llu\n", (unsigned long long) c->job_output_limit);
         fprintf(f, "max_jobs_per_container = %u\n", c->max_jobs_per_container);
-        fprintf(f, "cpu_quota = %llu%%\n", (unsigned long long) c->cpu_quota);
+        if (c->cpu_quota == LIMIT_CPU_QUOTA_AUTO)
+                fprintf(f, "cpu_quota = auto\n");
+        else
+                fprintf(f, "cpu_quota = %llu%%\n", (unsigned long long) c->cpu_quota);
         fprintf(f, "pids_limit = %llu\n", (unsigned long long) c->pids_limit);
         fprintf(f, "user_namespace = %s\n", c->user_namespace ? "yes" : "no");
         fprintf(f, "userns_uid_base = %u\n", c->userns_uid_base);

@@ -40,7 +40,8 @@ typedef struct ManagerConfig {
         uint64_t stop_timeout_usec;      /* Stop(kill=false): SIGTERM, then SIGKILL after this long */
         uint64_t job_output_limit;       /* bytes of captured output a job may write (stdout + stderr) */
         uint32_t max_jobs_per_container; /* running jobs plus exited ones not linked yet */
-        uint64_t cpu_quota;              /* Create's default cpu_quota (percent of one CPU), 0: none */
+        uint64_t cpu_quota;              /* Create's default cpu_quota (percent of one CPU), 0: none, or
+                                            LIMIT_CPU_QUOTA_AUTO */
         uint64_t pids_limit;             /* Create's default pids_limit, 0: systemd's DefaultTasksMax= */
         /* user namespaces (Create option user_namespace): its default, and the host uids their ranges of
          * USERNS_RANGE_SIZE come from, [userns_uid_base, userns_uid_base + userns_uid_count) */

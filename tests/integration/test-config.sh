@@ -46,9 +46,17 @@ assert_eq "$(systemctl show -P MainPID warden.service)" "$pid" "first instance d
 
 # the container keys take effect: MTU of both veth ends, the user's name, the uid range, another pool
 trap 'destroy_all; restore_config' EXIT
-printf '[containers]\nuser = app\nuid_base = 20000\nuid_count = 10\n[network]\npool = 10.99.0.0/24\nmtu = 1400\n' >"$conf"
+printf '[containers]\nuser = app\nuid_base = 20000\nuid_count = 10\ncpu_quota = 30%%\npids_limit = 100\n[network]\npool = 10.99.0.0/24\nmtu = 1400\n' >"$conf"
 systemctl restart warden.service
 create cfg
+# the defaults of Create's cpu_quota and pids_limit, on the scope
+assert_eq "$(info cfg cpu_quota)" 30 "cpu_quota from the configuration"
+assert_eq "$(info cfg pids_limit)" 100 "pids_limit from the configuration"
+assert_eq "$(systemctl show -P CPUQuotaPerSecUSec warden-cfg.scope)" 300ms "the scope's CPUQuota="
+assert_eq "$(systemctl show -P TasksMax warden-cfg.scope)" 100 "the scope's TasksMax="
+create cfg2 2 cpu_quota t 150 pids_limit t 50
+assert_eq "$(info cfg2 cpu_quota)/$(info cfg2 pids_limit)" 150/50 "Create's options over the defaults"
+"${BUSCTL_MANAGER[@]}" Destroy s cfg2
 assert_eq "$(info cfg host_ip)" 10.99.0.1 "address from the configured pool"
 link=$(ip -o addr show to 10.99.0.1 | awk '{print $2}')
 assert_match "$(ip -o link show "$link")" ' mtu 1400 ' "host side MTU"

@@ -22,7 +22,7 @@ fi
 
 # every method of the API is there
 for method in Ping Echo Create Stop Destroy List Info Spawn Link Stream Run Signal CopyIn CopyOut \
-    NetIn NetOut LimitMemory LimitCpu LimitDisk LimitBandwidth; do
+    NetIn NetOut LimitMemory LimitCpu LimitCpuQuota LimitDisk LimitBandwidth; do
     grep -q "<method name=\"$method\">" <<<"$live" || fail "method $method missing"
 done
 for signal in ContainerCreated ContainerDestroyed JobExited OutOfMemory; do

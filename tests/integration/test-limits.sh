@@ -21,9 +21,12 @@ cpu_usec() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# CPU: LimitCpu → CPUWeight → cpu.shares; two busy loops on one CPU get about 1:4
-create c100
-create c400 1 cpu_weight t 50
+# CPU: LimitCpu → CPUWeight → cpu.shares; two busy loops on one CPU get about 1:4 (without the default
+# CPU quota, which would hold each of them below half a CPU on a small machine)
+NO_QUOTA=(cpu_quota t 18446744073709551615)
+create c100 1 "${NO_QUOTA[@]}"
+create c400 2 cpu_weight t 50 "${NO_QUOTA[@]}"
+assert_eq "$(info c100 cpu_quota)" 0 "no quota with cpu_quota = UINT64_MAX"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpu st c100 0)" "t 100" "default weight in force"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpu st c400 0)" "t 50" "weight from Create"
 assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpu st c400 400)" "t 400" "LimitCpu's answer"
@@ -58,6 +61,53 @@ awk -v r="$ratio" 'BEGIN { exit !(r >= 2.5 && r <= 6) }' || fail "CPU share rati
 # the CPU is shared with the rest of the machine: the loops need not get all of it, but some
 total=$(((a1 - a0 + b1 - b0) / 1000))
 ((total > 300)) || fail "the two loops got only ${total} ms of CPU in 3 s"
+
+# ---------------------------------------------------------------------------------------------------------
+# CPU quota: cpu_quota → CPUQuota= → the CFS bandwidth limit; two busy loops get at most the quota
+create q1 1 cpu_quota t 20
+assert_eq "$(info q1 cpu_quota)" 20 "Info cpu_quota from Create"
+assert_eq "$(systemctl show -P CPUQuotaPerSecUSec warden-q1.scope)" 200ms "systemd's CPUQuota= of 20%"
+cfs_quota() {
+    if [[ -d /sys/fs/cgroup/cpu ]]; then
+        cat "$(cg cpu "$1")/cpu.cfs_quota_us"
+    else
+        awk '{ print $1 == "max" ? -1 : $1 }' "/sys/fs/cgroup/warden.slice/warden-$1.scope/cpu.max"
+    fi
+}
+assert_eq "$(cfs_quota q1)" 20000 "the kernel's quota per 100 ms period"
+for _ in 1 2; do
+    in_container_scope q1 sh -c 'while :; do :; done' 2>/dev/null &
+done
+sleep 0.5
+t0=$EPOCHREALTIME
+a0=$(cpu_usec q1)
+sleep 3
+a1=$(cpu_usec q1)
+t1=$EPOCHREALTIME
+# the kernel's CFS bandwidth control holds the two loops to 20 % of one CPU of wall time (plus at most a
+# period's quota of slack), whatever the machine's load
+used=$(awk -v u=$((a1 - a0)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", u / 1e4 / (b - a) }')
+echo "cpu_quota 20: two busy loops used ${used}% of one CPU" >&2
+awk -v u="$used" 'BEGIN { exit !(u <= 20 * 1.25 && u > 1) }' || fail "two busy loops under cpu_quota 20 used ${used}% of a CPU"
+
+# LimitCpuQuota: 0 queries, a value sets, UINT64_MAX removes; out of range is InvalidArgs
+assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpuQuota st q1 0)" "t 20" "LimitCpuQuota query"
+assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpuQuota st q1 150)" "t 150" "LimitCpuQuota's answer"
+assert_eq "$(cfs_quota q1)" 150000 "the kernel's quota after LimitCpuQuota 150"
+assert_eq "$(wardenctl limit-cpu-quota q1 50%)" "cpu_quota: 50" "wardenctl limit-cpu-quota"
+assert_eq "$(cfs_quota q1)" 50000 "the kernel's quota after wardenctl limit-cpu-quota 50%"
+assert_eq "$(error_of gd LimitCpuQuota q1 100001)" org.freedesktop.DBus.Error.InvalidArgs "quota too big"
+assert_eq "$(cfs_quota q1)" 50000 "the quota in force after a refused change"
+systemctl restart warden.service
+assert_eq "$(info q1 cpu_quota)" 50 "cpu_quota after a restart of wardend"
+assert_eq "$("${BUSCTL_MANAGER[@]}" LimitCpuQuota st q1 18446744073709551615)" "t 0" "LimitCpuQuota removes"
+assert_eq "$(cfs_quota q1)" -1 "no quota in the kernel"
+assert_eq "$(wardenctl limit-cpu-quota q1)" "cpu_quota: 0 (none)" "wardenctl's query"
+"${BUSCTL_MANAGER[@]}" Destroy s q1
+{ wait || true; } 2>/dev/null # the loops were killed
+assert_eq "$(error_of gd Create "{'handle': <'q2'>, 'cpu_quota': <uint64 100001>}")" \
+    org.freedesktop.DBus.Error.InvalidArgs "Create with cpu_quota too big"
+assert_clean q2
 
 # ---------------------------------------------------------------------------------------------------------
 # pids: a fork loop stops at the limit; the host (and warden) stay usable

@@ -87,7 +87,7 @@ for h in c1 nope; do # a caller who may not change anything does not learn wheth
     for call in "Stop $h true" "Destroy $h" "Spawn $h ['true'] {}" "Run $h ['true'] {}" "Link $h 1" \
         "Stream $h 1" "Signal $h 1 9" "ResizeTty $h 1 24 80" "CopyIn $h /etc/hostname /tmp/x" \
         "CopyOut $h /etc/hostname /tmp/x ''" "NetIn $h 0 0" "NetOut $h {}" "LimitMemory $h 0" \
-        "LimitCpu $h 0" "LimitDisk $h {}" "LimitBandwidth $h 0 0"; do
+        "LimitCpu $h 0" "LimitCpuQuota $h 0" "LimitDisk $h {}" "LimitBandwidth $h 0 0"; do
         read -r -a a <<<"$call"
         refused "$OTHER" $M "org.warden.Manager.${a[0]}" "${a[@]:1}"
     done
@@ -95,7 +95,7 @@ done
 refused "$OTHER" $M org.warden.Manager.Create "{'handle': <'x1'>}"
 for call in "Stop true" "Destroy" "Spawn ['true'] {}" "Run ['true'] {}" "Link 1" "Stream 1" "Signal 1 9" \
     "ResizeTty 1 24 80" "CopyIn /etc/hostname /tmp/x" "CopyOut /etc/hostname /tmp/x ''" "NetIn 0 0" \
-    "NetOut {}" "LimitMemory 0" "LimitCpu 0" "LimitDisk {}" "LimitBandwidth 0 0"; do
+    "NetOut {}" "LimitMemory 0" "LimitCpu 0" "LimitCpuQuota 0" "LimitDisk {}" "LimitBandwidth 0 0"; do
     read -r -a a <<<"$call"
     refused "$OTHER" $C1 "org.warden.Container.${a[0]}" "${a[@]:1}"
 done

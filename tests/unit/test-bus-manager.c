@@ -631,6 +631,14 @@ TEST(limits) {
         ASSERT_EQ(a, 100u); /* never set: systemd's default is in force */
         sd_bus_message_unref(reply);
 
+        c->cpu_quota = 150;
+        m = manager_call(&f, "LimitCpuQuota");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 0));
+        reply = expect_ok(&f, m);
+        ASSERT_OK(sd_bus_message_read(reply, "t", &a));
+        ASSERT_EQ(a, 150u);
+        sd_bus_message_unref(reply);
+
         m = manager_call(&f, "LimitBandwidth");
         ASSERT_OK(sd_bus_message_append(m, "stt", "lim", (uint64_t) 0, (uint64_t) 0));
         reply = expect_ok(&f, m);
@@ -658,6 +666,12 @@ TEST(limits) {
         c->state = CONTAINER_ACTIVE;
         m = manager_call(&f, "LimitCpu");
         ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 10001));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        m = manager_call(&f, "LimitCpuQuota");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 100001));
+        expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
+        m = manager_call(&f, "LimitCpuQuota");
+        ASSERT_OK(sd_bus_message_append(m, "st", "lim", UINT64_MAX - 1));
         expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
         m = manager_call(&f, "LimitMemory");
         ASSERT_OK(sd_bus_message_append(m, "st", "lim", (uint64_t) 1000));

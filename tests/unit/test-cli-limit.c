@@ -18,6 +18,26 @@
 #include "verb-limit.h"
 #include "verb-net.h"
 
+TEST(limit_cpu_quota_parse) {
+        uint64_t v = 0;
+
+        ASSERT_OK(limit_cpu_quota_parse("50", &v));
+        ASSERT_EQ(v, 50u);
+        ASSERT_OK(limit_cpu_quota_parse("250%", &v));
+        ASSERT_EQ(v, 250u);
+        ASSERT_OK(limit_cpu_quota_parse("none", &v));
+        ASSERT_EQ(v, UINT64_MAX);
+        ASSERT_OK(limit_cpu_quota_parse("infinity", &v));
+        ASSERT_EQ(v, UINT64_MAX);
+        v = 7;
+        ASSERT_ERROR(limit_cpu_quota_parse("0", &v), EINVAL); /* would only query */
+        ASSERT_ERROR(limit_cpu_quota_parse("%", &v), EINVAL);
+        ASSERT_ERROR(limit_cpu_quota_parse("50%%", &v), EINVAL);
+        ASSERT_ERROR(limit_cpu_quota_parse("half", &v), EINVAL);
+        ASSERT_ERROR(limit_cpu_quota_parse("18446744073709551615", &v), EINVAL);
+        ASSERT_EQ(v, 7u);
+}
+
 TEST(limit_value_parse) {
         uint64_t v = 0;
 

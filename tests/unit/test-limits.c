@@ -42,6 +42,14 @@ TEST(cpu_range) {
         ASSERT_OK(limit_check_cpu_quota(100000));
         ASSERT_ERROR(limit_check_cpu_quota(100001), ERANGE);
         ASSERT_ERROR(limit_check_cpu_quota(UINT64_MAX), ERANGE);
+        ASSERT_ERROR(limit_check_cpu_quota(LIMIT_CPU_QUOTA_AUTO), ERANGE);
+        /* auto: a quarter of the machine, at least half a CPU */
+        ASSERT_EQ(limit_cpu_quota_auto(0), 50u);
+        ASSERT_EQ(limit_cpu_quota_auto(1), 50u);
+        ASSERT_EQ(limit_cpu_quota_auto(2), 50u);
+        ASSERT_EQ(limit_cpu_quota_auto(4), 100u);
+        ASSERT_EQ(limit_cpu_quota_auto(64), 1600u);
+        ASSERT_EQ(limit_cpu_quota_auto(UINT32_MAX), (uint64_t) LIMIT_CPU_QUOTA_MAX);
 }
 
 TEST(pids_range) {

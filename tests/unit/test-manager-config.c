@@ -4,6 +4,7 @@
 #include <syslog.h>
 
 #include "fileio.h"
+#include "limit-check.h"
 #include "manager-config.h"
 #include "parse-util.h"
 #include "tests.h"
@@ -43,7 +44,7 @@ TEST(defaults_when_missing) {
         ASSERT_EQ(c.job_output_limit, 10 * 1024 * 1024);
         ASSERT_EQ(c.max_calls_per_client, 64u);
         ASSERT_EQ(c.max_jobs_per_container, 256u);
-        ASSERT_EQ(c.cpu_quota, 0u);
+        ASSERT_EQ(c.cpu_quota, LIMIT_CPU_QUOTA_AUTO);
         ASSERT_EQ(c.pids_limit, 0u);
         ASSERT_FALSE(c.user_namespace);
         ASSERT_EQ(c.userns_uid_base, 0x40000000u);
@@ -139,6 +140,9 @@ TEST(errors_name_file_line_and_key) {
         load_bad("[network]\npool = 10.0.0.1/8\n", EINVAL, "key 'pool': invalid value");
         load_bad("[network]\npool = 10.0.0.0/31\n", ERANGE, "key 'pool': out of range");
         load_bad("[network]\nmtu = 100\n", ERANGE, "key 'mtu': out of range value '100'");
+        load_bad("[containers]\ncpu_quota = 18446744073709551614\n",
+                 ERANGE,
+                 "key 'cpu_quota': out of range value");
         load_bad("[containers]\ncpu_quota = 100001%\n", ERANGE, "key 'cpu_quota': out of range value");
         load_bad("[containers]\ncpu_quota = half\n", EINVAL, "key 'cpu_quota': invalid value 'half'");
         load_bad("[containers]\npids_limit = 4194305\n", ERANGE, "key 'pids_limit': out of range value");
