@@ -1166,7 +1166,8 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         if (limit_cpu_quota_parse(optarg, &arg_cpu_quota) < 0)
                                 return log_error_errno(
                                                 SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --cpu-quota= '%s': expected a percentage of one CPU "
+                                                "Invalid --cpu-quota= '%s': expected a percentage of one "
+                                                "CPU "
                                                 "greater than 0 (50, 250%%) or 'none'.",
                                                 optarg);
                         arg_cpu_quota_set = true;
