@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "cgroup-util.h"
+#include "confine.h"
 #include "fileio.h"
 #include "limit-check.h"
 #include "log.h"
@@ -112,6 +115,7 @@ typedef struct UnitStats {
 #define UNIT_STATS_UNKNOWN ((UnitStats){ UINT64_MAX, UINT64_MAX, UINT64_MAX })
 
 static int append_info(sd_bus_message *reply, const Container *c, const UnitStats *stats) {
+        char uid_map[64];
         int r;
 
         r = sd_bus_message_open_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
@@ -148,6 +152,28 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                         "grace_time",
                         "u",
                         c->grace_time);
+        if (r < 0)
+                return r;
+
+        /* The user namespace as /proc/PID/uid_map shows it (gid_map is the same); without one, the host's
+         * own identity map. */
+        if (c->userns_uid > 0)
+                (void) snprintf(uid_map,
+                                sizeof(uid_map),
+                                "0 %" PRIu32 " %" PRIu32,
+                                c->userns_uid,
+                                USERNS_RANGE_SIZE);
+        else
+                (void) snprintf(uid_map, sizeof(uid_map), "0 0 %" PRIu32, UINT32_MAX);
+        r = sd_bus_message_append(
+                        reply,
+                        "{sv}{sv}",
+                        "user_namespace",
+                        "b",
+                        c->userns_uid > 0,
+                        "uid_map",
+                        "s",
+                        uid_map);
         if (r < 0)
                 return r;
 

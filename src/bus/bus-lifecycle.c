@@ -1787,6 +1787,7 @@ static int rootfs_job_new(CreateOperation *op, int userns_fd, RootfsJob **ret) {
                 .disk_inodes = c->disk_inode_limit,
                 .userns_uid = c->userns_uid,
                 .userns_fd = c->userns_uid > 0 ? userns_fd : -EBADF,
+                .userns_rootfs = op->manager->config.userns_rootfs,
         };
         FOREACH_ARRAY(p, j->strings, ELEMENTSOF(j->strings))
                 if (!*p) {
@@ -1820,14 +1821,17 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
                 create_failf(op, WARDEN_ERROR_BIND_MOUNT_SOURCE, 0, "A bind mount source vanished.");
                 return;
         }
-        if (result == -EOPNOTSUPP && op->container->userns_uid > 0) {
+        /* only with userns_rootfs = idmap: otherwise a shifted copy is made instead */
+        if (result == -EOPNOTSUPP && op->container->userns_uid > 0 &&
+            op->manager->config.userns_rootfs == USERNS_ROOTFS_IDMAP) {
                 create_failf(op,
                              SD_BUS_ERROR_NOT_SUPPORTED,
                              0,
                              "Option 'user_namespace': root file system '%s' cannot be idmapped into the "
                              "container's user namespace: its file system has no idmapped mounts (overlayfs "
                              "has none; ext4, xfs and btrfs have, tmpfs since Linux 6.3), or this kernel "
-                             "lacks them (Linux 5.19 is needed).",
+                             "lacks them (Linux 5.19 is needed); and userns_rootfs = idmap forbids a "
+                             "shifted copy.",
                              op->container->rootfs);
                 return;
         }

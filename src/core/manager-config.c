@@ -137,6 +137,15 @@ static int config_parse_userns_uid(const char *value, void *data) {
         return 0;
 }
 
+static int config_parse_userns_rootfs(const char *value, void *data) {
+        int m = userns_rootfs_from_string(value);
+
+        if (m < 0)
+                return m;
+        *(UsernsRootfs *) data = (UsernsRootfs) m;
+        return 0;
+}
+
 /* Link answers with the whole output in one D-Bus message, and the system bus refuses messages over 32 MiB
  * (dbus-daemon's default max_message_size). */
 static int config_parse_job_output_limit(const char *value, void *data) {
@@ -343,6 +352,11 @@ static const ConfigItem config_items[] = {
           config_parse_userns_uid,
           offsetof(ManagerConfig, userns_uid_count),
           "a multiple of 65536, at least 65536" },
+        { "containers",
+          "userns_rootfs",
+          config_parse_userns_rootfs,
+          offsetof(ManagerConfig, userns_rootfs),
+          "one of auto, idmap, copy" },
         { "network",
           "pool",
           config_parse_pool,
@@ -395,6 +409,7 @@ void manager_config_init(ManagerConfig *c) {
                 .user_namespace = false,
                 .userns_uid_base = DEFAULT_USERNS_UID_BASE,
                 .userns_uid_count = DEFAULT_USERNS_UID_COUNT,
+                .userns_rootfs = USERNS_ROOTFS_AUTO,
                 .pool = { .address = DEFAULT_POOL_ADDRESS, .prefixlen = DEFAULT_POOL_PREFIXLEN },
                 .mtu = DEFAULT_MTU,
                 .port_range = { DEFAULT_PORT_FIRST, DEFAULT_PORT_LAST },
@@ -532,6 +547,7 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         fprintf(f, "user_namespace = %s\n", c->user_namespace ? "yes" : "no");
         fprintf(f, "userns_uid_base = %u\n", c->userns_uid_base);
         fprintf(f, "userns_uid_count = %u\n", c->userns_uid_count);
+        fprintf(f, "userns_rootfs = %s\n", userns_rootfs_to_string(c->userns_rootfs));
         fputs("\n[network]\n", f);
         fprintf(f, "pool = %s/%u\n", inet_ntop(AF_INET, &a, buf, sizeof(buf)), c->pool.prefixlen);
         fprintf(f, "mtu = %u\n", c->mtu);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "macro.h"
+#include "rootfs.h"
 
 typedef struct IPv4Network {
         uint32_t address; /* host byte order */
@@ -48,6 +49,7 @@ typedef struct ManagerConfig {
         bool user_namespace;
         uint32_t userns_uid_base;
         uint32_t userns_uid_count;
+        UsernsRootfs userns_rootfs; /* their lower layer: idmapped, a shifted copy, or whichever works */
         /* [network] */
         IPv4Network pool;
         uint32_t mtu;

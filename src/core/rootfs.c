@@ -2,18 +2,23 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/capability.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <libmount.h>
@@ -25,8 +30,11 @@
 #include "macro.h"
 #include "path-util.h"
 #include "rootfs.h"
+#include "shift-copy.h"
 
 DEFINE_CLEANUP_FUNC_VOID(struct libmnt_context *, mnt_free_context);
+DEFINE_CLEANUP_FUNC_VOID(struct libmnt_table *, mnt_free_table);
+DEFINE_CLEANUP_FUNC_VOID(struct libmnt_iter *, mnt_free_iter);
 
 /* The container's own small files: anything bigger in the base rootfs is refused rather than copied. */
 #define ETC_FILE_MAX (4U * 1024U * 1024U)
@@ -550,55 +558,181 @@ static int mount_overlay(const char *base, const char *layer, const char *target
         return r < 0 ? r : -EIO;
 }
 
-/* The base rootfs, idmapped into the container's user namespace and read-only, mounted on 'target'. */
-static int mount_idmapped_lower(const RootfsConfig *cfg, const char *target) {
+static const char *const userns_rootfs_table[_USERNS_ROOTFS_MAX] = {
+        [USERNS_ROOTFS_AUTO] = "auto",
+        [USERNS_ROOTFS_IDMAP] = "idmap",
+        [USERNS_ROOTFS_COPY] = "copy",
+};
+
+const char *userns_rootfs_to_string(UsernsRootfs m) {
+        return m >= 0 && m < _USERNS_ROOTFS_MAX ? userns_rootfs_table[m] : NULL;
+}
+
+int userns_rootfs_from_string(const char *s) {
+        for (size_t i = 0; i < ELEMENTSOF(userns_rootfs_table); i++)
+                if (streq_ptr(s, userns_rootfs_table[i]))
+                        return (int) i;
+        return -EINVAL;
+}
+
+/* Whether 'path' is on an idmapped mount: the kernel lists "idmapped" among such a mount's options. */
+static bool path_on_idmapped_mount(const char *path) {
+        _cleanup_(mnt_free_tablep) struct libmnt_table *table = NULL;
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *iter = NULL;
+        struct libmnt_fs *fs;
+        struct statx sx;
+
+        if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+                return false;
+        table = mnt_new_table_from_file("/proc/self/mountinfo");
+        iter = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!table || !iter)
+                return false;
+        while (mnt_table_next_fs(table, iter, &fs) == 0)
+                if ((uint64_t) mnt_fs_get_id(fs) == sx.stx_mnt_id)
+                        return mnt_optstr_get_option(mnt_fs_get_vfs_options(fs), "idmapped", NULL, NULL) ==
+                               0;
+        return false;
+}
+
+/* Linux before major.minor? False if the release cannot be read. */
+static bool kernel_older_than(unsigned major, unsigned minor) {
+        struct utsname u;
+        unsigned a, b;
+
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &a, &b) != 2)
+                return false;
+        return a < major || (a == major && b < minor);
+}
+
+/*
+ * The base rootfs, idmapped into the container's user namespace and read-only, mounted on 'target'.
+ * -EOPNOTSUPP (and why in *ret_reason) when it cannot be, and only then: mount_setattr(MOUNT_ATTR_IDMAP)
+ * fails with EINVAL for a file system without idmapped mounts (no FS_ALLOW_IDMAP: overlayfs, NFS, tmpfs
+ * before 6.3, ...) or one mounted in another user namespace -- and for a user namespace fd that is none,
+ * which is ruled out first; with EPERM for a mount that is idmapped already (or a caller without
+ * CAP_SYS_ADMIN over the user namespace, which wardend always has), told apart by the mount's options; with
+ * ENOSYS or E2BIG on a kernel without it.
+ */
+static int mount_idmapped_lower(const RootfsConfig *cfg, const char *target, const char **ret_reason) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
                 .userns_fd = (uint64_t) cfg->userns_fd,
         };
         _cleanup_close_ int tree_fd = -EBADF;
 
+        if (cfg->userns_fd < 0 || ioctl(cfg->userns_fd, NS_GET_NSTYPE) != CLONE_NEWUSER)
+                return log_debug_errno(
+                                SYNTHETIC_ERRNO(EBADF), "No user namespace to idmap the rootfs into.");
+
         tree_fd = open_tree(AT_FDCWD, cfg->base, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (tree_fd < 0)
                 return errno == ENOENT || errno == ENOTDIR ? -ENOMEDIUM : -errno;
         if (mount_setattr(tree_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-                /* EINVAL: the file system cannot be idmapped (overlayfs; tmpfs before 6.3); ENOSYS, E2BIG:
-                 * the kernel cannot (before 5.12) */
-                if (IN_SET(errno, EINVAL, ENOSYS, E2BIG, EOPNOTSUPP))
-                        return log_debug_errno(
-                                        SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                        "Cannot make an idmapped mount of '%s' (errno %i).",
-                                        cfg->base,
-                                        errno);
-                return -errno;
+                int e = errno;
+
+                if (IN_SET(e, EINVAL, EOPNOTSUPP))
+                        *ret_reason = "its file system has no idmapped mounts";
+                else if (IN_SET(e, ENOSYS, E2BIG))
+                        *ret_reason = "this kernel has no idmapped mounts";
+                else if (e == EPERM && path_on_idmapped_mount(cfg->base))
+                        *ret_reason = "it is on an idmapped mount already";
+                else
+                        return log_debug_errno(e, "Cannot make an idmapped mount of '%s': %m", cfg->base);
+                return log_debug_errno(
+                                SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                "Cannot make an idmapped mount of '%s' (errno %i): %s.",
+                                cfg->base,
+                                e,
+                                *ret_reason);
         }
         if (move_mount(tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return -errno;
         return 0;
 }
 
-/* The overlay, with the idmapped lower layer mounted on <path>/lower only for as long as it takes. */
+/* <path>/lower as a copy of the base shifted into the user namespace (shift-copy.h). */
+static int make_shifted_lower(const RootfsConfig *cfg, const char *lower, const char *reason) {
+        _cleanup_close_ int src_fd = -EBADF, dst_fd = -EBADF;
+        _cleanup_free_ char *failed = NULL;
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        ShiftCopyStats stats;
+        int r;
+
+        /* The base's own mount, without whatever is mounted below it: what overlayfs would see of it. */
+        src_fd = open_tree(AT_FDCWD, cfg->base, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (src_fd < 0)
+                return errno == ENOENT || errno == ENOTDIR ? -ENOMEDIUM : -errno;
+        if (mkdir(lower, 0700) < 0)
+                return -errno;
+        dst_fd = open(lower, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dst_fd < 0)
+                return -errno;
+
+        r = shift_copy_tree(src_fd, dst_fd, cfg->userns_uid, &stats, &failed);
+        if (r < 0)
+                return log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                cfg->hostname,
+                                "Failed to copy the base rootfs '%s' into the user namespace, at '%s': %m",
+                                cfg->base,
+                                strna(failed));
+        log_full_errno_container(
+                        LOG_INFO,
+                        0,
+                        cfg->hostname,
+                        "Base rootfs '%s' not idmapped (%s): its copy shifted into the user namespace is "
+                        "the "
+                        "lower layer: %" PRIu64 " files (%.1f MiB), %" PRIu64 " directories, %" PRIu64
+                        " symlinks, %" PRIu64 " hard links, %" PRIu64 " skipped, in %" PRIu64 " ms.",
+                        cfg->base,
+                        reason,
+                        stats.files,
+                        (double) stats.bytes / (1024.0 * 1024.0),
+                        stats.directories,
+                        stats.symlinks,
+                        stats.hardlinks,
+                        stats.skipped,
+                        (now_usec(CLOCK_MONOTONIC) - start) / 1000);
+        return 0;
+}
+
+/*
+ * The overlay over the base seen through the user namespace: an idmapped lower layer mounted on
+ * <path>/lower only for as long as it takes, or (if that cannot be, and cfg->userns_rootfs lets us) a
+ * shifted copy in <path>/lower.
+ */
 static int mount_overlay_userns(const RootfsConfig *cfg, const char *layer, const char *target) {
         _cleanup_free_ char *lower = NULL;
+        const char *reason = "userns_rootfs = copy";
         int r;
 
         if (asprintf(&lower, "%s/lower", cfg->path) < 0)
                 return -ENOMEM;
-        if (mkdir(lower, 0700) < 0)
-                return -errno;
-        r = mount_idmapped_lower(cfg, lower);
-        if (r >= 0) {
-                r = mount_overlay(lower, layer, target);
-                if (r == -EINVAL) /* overlayfs before 5.19 refuses idmapped layers */
-                        r =
-                                        log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                                        "overlayfs refuses the idmapped lower layer.");
-                if (umount2(lower, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && r >= 0)
+        if (cfg->userns_rootfs != USERNS_ROOTFS_COPY) {
+                if (mkdir(lower, 0700) < 0)
+                        return -errno;
+                r = mount_idmapped_lower(cfg, lower, &reason);
+                if (r >= 0) {
+                        r = mount_overlay(lower, layer, target);
+                        if (r == -EINVAL && kernel_older_than(5, 19)) {
+                                reason = "overlayfs takes no idmapped layers before Linux 5.19";
+                                r = log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "%s", reason);
+                        }
+                        if (umount2(lower, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && r >= 0)
+                                r = -errno;
+                }
+                if (rmdir(lower) < 0 && r >= 0)
                         r = -errno;
+                if (r != -EOPNOTSUPP || cfg->userns_rootfs == USERNS_ROOTFS_IDMAP)
+                        return r;
         }
-        if (rmdir(lower) < 0 && r >= 0)
-                r = -errno;
-        return r;
+
+        r = make_shifted_lower(cfg, lower, reason);
+        if (r < 0)
+                return r;
+        return mount_overlay(lower, layer, target);
 }
 
 /*

@@ -18,10 +18,21 @@
  * overlay (so they land in the writable layer): /etc/hostname, /etc/hosts, /etc/resolv.conf, and its
  * unprivileged user in /etc/passwd and /etc/group with a home directory.
  *
- * With a user namespace (userns_uid > 0), the lower layer is an idmapped mount of the base rootfs (its uid
- * k shows as userns_uid + k, which the container sees as k) and everything wardend creates in the root
- * belongs to userns_uid + its uid inside: the writable layer holds host uids. The idmapped lower layer is
- * mounted at <path>/lower only while the overlay is mounted (overlayfs keeps a private clone of it).
+ * With a user namespace (userns_uid > 0), the base rootfs' uid k must show as userns_uid + k (which the
+ * container sees as k), and everything wardend creates in the root belongs to userns_uid + its uid inside:
+ * the writable layer holds host uids. The lower layer is then one of
+ *
+ *     an idmapped mount of the base rootfs, mounted at <path>/lower only while the overlay is mounted
+ *     (overlayfs keeps a private clone of it): nothing copied, the base shared with every container;
+ *
+ *     <path>/lower/, a shifted copy of the base rootfs (shift-copy.h) on the depot's file system, outside
+ *     the disk limit's file system (the base is never charged to the container), removed with <path>:
+ *     for a base whose file system cannot be idmapped (overlayfs, NFS, tmpfs before Linux 6.3, ...),
+ *     an idmapped mount (a mount that is one already), or a kernel whose overlayfs refuses idmapped
+ *     layers (before 5.19).
+ *
+ * Which one is RootfsConfig.userns_rootfs' choice: USERNS_ROOTFS_AUTO tries the idmapped mount and falls
+ * back to the copy (logged at info level with its cost), the others force one.
  *
  * rootfs_setup() and rootfs_teardown() are synchronous (mounting and removing trees can take a while):
  * wardend runs them in a worker process (worker.h), never on its event loop.
@@ -55,6 +66,17 @@ int bind_mount_check(const BindMount *b, char **reterr_message);
  * (',' ':' '\\' or a control character). */
 int rootfs_check(const char *path);
 
+typedef enum UsernsRootfs {
+        USERNS_ROOTFS_AUTO,  /* an idmapped mount where possible, else a shifted copy */
+        USERNS_ROOTFS_IDMAP, /* an idmapped mount or nothing (-EOPNOTSUPP) */
+        USERNS_ROOTFS_COPY,  /* a shifted copy, always */
+        _USERNS_ROOTFS_MAX,
+} UsernsRootfs;
+
+/* "auto", "idmap", "copy" (the configuration's userns_rootfs=); -EINVAL for anything else. */
+const char *userns_rootfs_to_string(UsernsRootfs m);
+int userns_rootfs_from_string(const char *s);
+
 typedef struct RootfsConfig {
         const char *base;     /* base rootfs (lowerdir) */
         const char *path;     /* the container's directory, <depot>/<handle>; created */
@@ -69,6 +91,7 @@ typedef struct RootfsConfig {
         uint64_t disk_inodes; /* and this many inodes; 0: mke2fs's default */
         uid_t userns_uid;     /* 0: no user namespace; else the host uid (= gid) of the container's root */
         int userns_fd; /* with userns_uid: the container's user namespace, for the idmapped lower layer */
+        UsernsRootfs userns_rootfs; /* with userns_uid: idmapped or shifted copy (see above) */
 } RootfsConfig;
 
 /*
@@ -79,10 +102,10 @@ typedef struct RootfsConfig {
  * makes sure the mount points /proc, /dev, /sys, /tmp exist in the container. On failure everything it did
  * is undone (nothing mounted, <path> removed). -ENOMEDIUM: base rootfs missing; -EMEDIUMTYPE: a bind source
  * vanished; -EEXIST: <path> exists already (it is left alone); -EINVAL: a bad path, user name, hostname or
- * address in cfg (see rootfs_check() and bind_mount_check()); -EOPNOTSUPP: with a user namespace, the base
- * rootfs is on a file system without idmapped mounts (overlayfs; tmpfs before Linux 6.3) or the kernel has
- * none; other negative errno. Needs Linux >= 5.12 (open_tree(), move_mount(), mount_setattr(), openat2()),
- * with a user namespace >= 5.19 (overlayfs on idmapped layers).
+ * address in cfg (see rootfs_check() and bind_mount_check()); -EOPNOTSUPP: with a user namespace and
+ * USERNS_ROOTFS_IDMAP, the base rootfs cannot be idmapped (see above); other negative errno. Needs Linux
+ * >= 5.12 (open_tree(), move_mount(), mount_setattr(), openat2()), with a user namespace and an idmapped
+ * lower layer >= 5.19 (overlayfs on idmapped layers).
  */
 int rootfs_setup(const RootfsConfig *cfg);
 
