@@ -56,7 +56,7 @@ typedef struct JobRuntime {
         int out_fd; /* captured output, read side; -EBADF if not captured */
         int err_fd;
         bool killing;         /* SIGKILL sent for exceeding the output limit */
-        bool exit_unrecorded; /* its exit could not be written (the depot is full): wshd keeps it */
+        bool exit_unrecorded; /* its exit could not be written to its record: wshd keeps it */
 } JobRuntime;
 
 /* One Stream pipe: replays a captured file from its start, then follows it until the job ends. */
@@ -91,9 +91,11 @@ struct PendingCall {
 /* Per container (Container.jobs_runtime). */
 struct JobsRuntime {
         Container *container;
-        char *jobs_dir;
+        char *records_dir; /* <state_dir>/jobs/<handle>: the jobs' records (<id>.state) */
+        int records_fd;
+        char *output_dir; /* <depot>/<handle>/jobs: their captured output (<id>.stdout, <id>.stderr) */
+        int output_fd;
         char *socket_path;
-        int dir_fd;
         WshdWatch *watch;
         sd_event_source *retry_source;
         uint64_t retry_usec;
@@ -117,6 +119,8 @@ static void emit_jobs_changed(Container *c) {
 
 /* ---- files ------------------------------------------------------------------------------------------- */
 
+/* The record goes to wardend's state directory, which no container can fill: recording a job never fails
+ * because the depot is full. */
 static int job_save(JobsRuntime *jr, Job *j) {
         _cleanup_free_ char *text = NULL, *path = NULL;
         char name[JOB_FILE_NAME_MAX];
@@ -126,27 +130,31 @@ static int job_save(JobsRuntime *jr, Job *j) {
         if (r < 0)
                 return r;
         job_file_name(j->id, "state", name);
-        if (asprintf(&path, "%s/%s", jr->jobs_dir, name) < 0)
+        if (asprintf(&path, "%s/%s", jr->records_dir, name) < 0)
                 return -ENOMEM;
         return write_file_atomic(path, text, strlen(text), 0600);
 }
 
+static void unlink_job_file(JobsRuntime *jr, int dir_fd, const char *dir, uint32_t id, const char *suffix) {
+        char name[JOB_FILE_NAME_MAX];
+
+        job_file_name(id, suffix, name);
+        if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                errno,
+                                jr->container->handle,
+                                "Failed to remove %s/%s: %m",
+                                dir,
+                                name);
+}
+
+/* The record, the captured output, and a record that an older wardend left beside the output. */
 static void job_remove_files(JobsRuntime *jr, uint32_t id) {
-        static const char *const suffixes[] = { "state", "stdout", "stderr" };
-
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                char name[JOB_FILE_NAME_MAX];
-
-                job_file_name(id, suffixes[i], name);
-                if (unlinkat(jr->dir_fd, name, 0) < 0 && errno != ENOENT)
-                        log_full_errno_container(
-                                        LOG_WARNING,
-                                        errno,
-                                        jr->container->handle,
-                                        "Failed to remove %s/%s: %m",
-                                        jr->jobs_dir,
-                                        name);
-        }
+        unlink_job_file(jr, jr->records_fd, jr->records_dir, id, "state");
+        unlink_job_file(jr, jr->output_fd, jr->output_dir, id, "stdout");
+        unlink_job_file(jr, jr->output_fd, jr->output_dir, id, "stderr");
+        unlink_job_file(jr, jr->output_fd, jr->output_dir, id, "state");
 }
 
 static int open_output(JobsRuntime *jr, uint32_t id, const char *suffix, bool create) {
@@ -155,16 +163,16 @@ static int open_output(JobsRuntime *jr, uint32_t id, const char *suffix, bool cr
 
         job_file_name(id, suffix, name);
         if (create)
-                fd = openat(jr->dir_fd,
+                fd = openat(jr->output_fd,
                             name,
                             O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
                             0600);
         else
-                fd = openat(jr->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                fd = openat(jr->output_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         return fd < 0 ? -errno : fd;
 }
 
-/* The job's files are in the depot: a full depot is NoSpace, whatever else goes wrong keeps its errno. */
+/* The captured output is in the depot: a full depot is NoSpace, whatever else goes wrong keeps its errno. */
 static int job_file_error(sd_bus_error *error, int r, const char *what, uint32_t id) {
         if (r == -ENOSPC)
                 return sd_bus_error_setf(
@@ -843,53 +851,62 @@ static void jobs_runtime_free(Container *c) {
         wshd_watch_free(jr->watch);
         sd_event_source_disable_unref(jr->retry_source);
         sd_event_source_disable_unref(jr->inotify_source);
-        safe_close(jr->dir_fd);
-        free(jr->jobs_dir);
+        safe_close(jr->records_fd);
+        safe_close(jr->output_fd);
+        free(jr->records_dir);
+        free(jr->output_dir);
         free(jr->socket_path);
         free(jr);
         c->jobs_runtime = NULL;
         c->jobs_runtime_free = NULL;
 }
 
-static int jobs_runtime_new(Container *c, JobsRuntime **ret) {
+static int open_dir(const char *path) {
+        int fd = open(path, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+        return fd < 0 ? -errno : fd;
+}
+
+/* 'fresh': a new container, whose records directory must be empty (a leftover is removed first). */
+static int jobs_runtime_new(Container *c, bool fresh, JobsRuntime **ret) {
         JobsRuntime *jr;
         int r;
 
         assert(!c->jobs_runtime);
-        if (!c->path)
+        if (!c->path || !c->manager)
                 return -EINVAL;
 
         jr = calloc(1, sizeof(JobsRuntime));
         if (!jr)
                 return -ENOMEM;
         jr->container = c;
-        jr->dir_fd = -EBADF;
+        jr->records_fd = jr->output_fd = -EBADF;
         c->jobs_runtime = jr;
         c->jobs_runtime_free = jobs_runtime_free;
 
-        if (asprintf(&jr->jobs_dir, "%s/jobs", c->path) < 0 ||
+        if (manager_job_records_path(c->manager, c->handle, &jr->records_dir) < 0 ||
+            asprintf(&jr->output_dir, "%s/jobs", c->path) < 0 ||
             asprintf(&jr->socket_path, "%s/wshd.sock", c->path) < 0) {
                 jobs_runtime_free(c);
                 return -ENOMEM;
         }
-        if (mkdir(jr->jobs_dir, 0700) < 0 && errno != EEXIST) {
+        r = fresh ? manager_remove_job_records(c->manager, c->handle) : 0;
+        if (r >= 0)
+                r = mkdir_p(jr->records_dir, 0700);
+        if (r >= 0)
+                r = jr->records_fd = open_dir(jr->records_dir);
+        if (r >= 0 && mkdir(jr->output_dir, 0700) < 0 && errno != EEXIST)
                 r = -errno;
-                jobs_runtime_free(c);
-                return r;
-        }
-        jr->dir_fd = open(jr->jobs_dir, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (jr->dir_fd < 0) {
-                r = -errno;
-                jobs_runtime_free(c);
-                return r;
-        }
-        r = sd_event_add_inotify(
-                        c->manager->event,
-                        &jr->inotify_source,
-                        jr->jobs_dir,
-                        IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW,
-                        on_output_modified,
-                        jr);
+        if (r >= 0)
+                r = jr->output_fd = open_dir(jr->output_dir);
+        if (r >= 0)
+                r = sd_event_add_inotify(
+                                c->manager->event,
+                                &jr->inotify_source,
+                                jr->output_dir,
+                                IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW,
+                                on_output_modified,
+                                jr);
         if (r < 0) {
                 jobs_runtime_free(c);
                 return r;
@@ -906,36 +923,38 @@ int bus_job_container_start(Container *c) {
 
         if (c->jobs_runtime)
                 return 0;
-        r = jobs_runtime_new(c, &jr);
+        r = jobs_runtime_new(c, true, &jr);
         if (r < 0)
                 return log_full_errno_container(
                                 LOG_ERR, r, c->handle, "Failed to set up the jobs of '%s': %m", c->handle);
         return 0;
 }
 
-static int load_job(JobsRuntime *jr, const char *name) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+/* Loads record 'name' of directory dir_fd (path 'dir'). 1 with the job registered (*ret), 0 if the record
+ * was unusable (it is removed, with the job's output), negative errno. */
+static int load_job(JobsRuntime *jr, int dir_fd, const char *dir, const char *name, uint32_t id, Job **ret) {
+        _cleanup_free_ char *text = NULL;
         _cleanup_(job_freep) Job *j = NULL;
+        _cleanup_close_ int fd = -EBADF;
         Container *c = jr->container;
-        uint32_t id;
         int r;
 
-        if (job_parse_state_file_name(name, &id) < 0)
-                return 0;
-        if (asprintf(&path, "%s/%s", jr->jobs_dir, name) < 0)
-                return -ENOMEM;
-        r = read_full_file(path, 64 * 1024, &text, NULL);
+        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        r = fd < 0 ? -errno : read_full_fd(fd, 64 * 1024, &text, NULL);
         if (r >= 0)
                 r = job_deserialize(text, &j);
         if (r >= 0 && j->id != id)
                 r = -EINVAL;
+        if (r == -ENOMEM)
+                return r;
         if (r < 0) {
                 log_full_errno_container(
                                 LOG_WARNING,
                                 r,
                                 c->handle,
-                                "Ignoring the unusable job state file %s: %m",
-                                path);
+                                "Ignoring the unusable job state file %s/%s: %m",
+                                dir,
+                                name);
                 job_remove_files(jr, id);
                 return 0;
         }
@@ -954,34 +973,121 @@ static int load_job(JobsRuntime *jr, const char *name) {
                 job_runtime_free(j);
                 return r;
         }
-        TAKE_PTR(j);
+        *ret = TAKE_PTR(j);
+        return 1;
+}
+
+static DIR *open_dir_stream(int dir_fd) {
+        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d)
+                safe_close(fd);
+        return d;
+}
+
+/* The records in the state directory. */
+static int load_records(JobsRuntime *jr) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        d = open_dir_stream(jr->records_fd);
+        if (!d)
+                return -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                uint32_t id;
+                Job *j;
+
+                if (strstr(de->d_name, ".tmp.")) {
+                        (void) unlinkat(jr->records_fd, de->d_name, 0); /* an interrupted atomic write */
+                        continue;
+                }
+                if (job_parse_state_file_name(de->d_name, &id) < 0)
+                        continue;
+                r = load_job(jr, jr->records_fd, jr->records_dir, de->d_name, id, &j);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Records that a wardend of an older version kept in the depot, beside the output: moved to the state
+ * directory, or, if that fails, used from where they are (the next start tries again). Where both places
+ * have a record of a job, the one in the state directory is the newer. */
+static int load_old_records(JobsRuntime *jr) {
+        Container *c = jr->container;
+        _cleanup_(closedirp) DIR *d = NULL;
+        unsigned n_moved = 0;
+        int r;
+
+        d = open_dir_stream(jr->output_fd);
+        if (!d)
+                return -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                uint32_t id;
+                Job *j;
+
+                if (strstr(de->d_name, ".state.tmp.")) {
+                        (void) unlinkat(jr->output_fd, de->d_name, 0);
+                        continue;
+                }
+                if (job_parse_state_file_name(de->d_name, &id) < 0)
+                        continue;
+                if (container_get_job(c, id)) {
+                        (void) unlinkat(jr->output_fd, de->d_name, 0);
+                        continue;
+                }
+                r = load_job(jr, jr->output_fd, jr->output_dir, de->d_name, id, &j);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                r = job_save(jr, j);
+                if (r >= 0 && unlinkat(jr->output_fd, de->d_name, 0) < 0)
+                        r = -errno;
+                if (r < 0)
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        c->handle,
+                                        "Failed to move the record of job %u of '%s' to %s: %m",
+                                        id,
+                                        c->handle,
+                                        jr->records_dir);
+                else
+                        n_moved++;
+        }
+        if (n_moved > 0)
+                log_full_errno_container(
+                                LOG_INFO,
+                                0,
+                                c->handle,
+                                "Moved %u job record(s) of '%s' from %s to %s.",
+                                n_moved,
+                                c->handle,
+                                jr->output_dir,
+                                jr->records_dir);
         return 0;
 }
 
 int bus_job_container_adopt(Container *c) {
-        _cleanup_(closedirp) DIR *d = NULL;
         JobsRuntime *jr;
         int r;
 
-        r = jobs_runtime_new(c, &jr);
+        r = jobs_runtime_new(c, false, &jr);
         if (r < 0)
                 return log_full_errno_container(
                                 LOG_ERR, r, c->handle, "Failed to set up the jobs of '%s': %m", c->handle);
 
-        d = fdopendir(fcntl(jr->dir_fd, F_DUPFD_CLOEXEC, 3));
-        if (!d)
+        r = load_records(jr);
+        if (r >= 0)
+                r = load_old_records(jr);
+        if (r < 0)
                 return log_full_errno_container(
-                                LOG_ERR, errno, c->handle, "Failed to read %s: %m", jr->jobs_dir);
-        for (struct dirent *de; (de = readdir(d));) {
-                r = load_job(jr, de->d_name);
-                if (r < 0)
-                        return log_full_errno_container(
-                                        LOG_ERR,
-                                        r,
-                                        c->handle,
-                                        "Failed to load the jobs of '%s': %m",
-                                        c->handle);
-        }
+                                LOG_ERR, r, c->handle, "Failed to load the jobs of '%s': %m", c->handle);
         if (c->n_jobs > 0)
                 log_full_errno_container(
                                 LOG_INFO,
@@ -996,7 +1102,17 @@ int bus_job_container_adopt(Container *c) {
 
 void bus_job_container_teardown(Container *c) {
         JobsRuntime *jr = c->jobs_runtime;
+        int r;
 
+        /* The records go now, whether or not the jobs were set up: nothing reads them any more. */
+        r = c->manager ? manager_remove_job_records(c->manager, c->handle) : 0;
+        if (r < 0)
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to remove the job records of '%s': %m",
+                                c->handle);
         if (!jr)
                 return;
         for (size_t i = 0; i < c->n_jobs; i++) {

@@ -5,11 +5,17 @@
  * A job: one process started in a container through wshd (Spawn/Run), as wardend records it. Job ids are
  * per container, start at 1 and are never reused while the container lives.
  *
- * On disk, in the container's directory (<depot>/<handle>/jobs/, removed with the container):
- *     <id>.state     the job as KEY=VALUE lines (job_serialize()), written atomically when it starts and
- *                    when it ends, so that a restarted wardend knows every job and every recorded exit
- *     <id>.stdout    the captured output, written by the job itself through the descriptor wardend passed
- *     <id>.stderr    (absent when the caller gave its own descriptors or asked to discard the output)
+ * On disk (both directories go with the container):
+ *     <state_dir>/jobs/<handle>/<id>.state
+ *                    the record: the job as KEY=VALUE lines (job_serialize()), written atomically when it
+ *                    starts and when it ends, so that a restarted wardend knows every job and every
+ *                    recorded exit. In wardend's state directory (a tmpfs, see manager.h), not in the
+ *                    depot: a container that fills the depot cannot keep jobs from being recorded.
+ *     <depot>/<handle>/jobs/<id>.stdout
+ *     <depot>/<handle>/jobs/<id>.stderr
+ *                    the captured output, written by the job itself through the descriptor wardend passed
+ *                    (absent when the caller gave its own descriptors or asked to discard the output)
+ * An older wardend kept the record beside the output, in the depot: such records are moved at re-adoption.
  * The process is a child of wshd, not of wardend: it outlives a wardend restart, and wshd keeps its exit
  * status until wardend has recorded it.
  */
@@ -30,7 +36,7 @@ typedef enum JobState {
 
 /* Where the job's stdout/stderr go. */
 typedef enum JobOutput {
-        JOB_OUTPUT_CAPTURED, /* files in the jobs directory */
+        JOB_OUTPUT_CAPTURED, /* files in the depot's jobs directory */
         JOB_OUTPUT_CALLER,   /* the caller's own descriptors (at least one of stdout/stderr) */
         JOB_OUTPUT_DISCARD,
         _JOB_OUTPUT_MAX,
@@ -75,8 +81,8 @@ int job_serialize(const Job *j, char **ret);
 /* -EINVAL: malformed, unknown version, or missing ID/STATE; -ENOMEM. Unknown keys are ignored. */
 int job_deserialize(const char *text, Job **ret);
 
-/* Names of the files of job 'id' in a jobs directory: "<id>.state", "<id>.stdout", "<id>.stderr". */
+/* Names of the files of job 'id': "<id>.state" (the record), "<id>.stdout", "<id>.stderr" (the output). */
 #define JOB_FILE_NAME_MAX (10 + 8 + 1)
 void job_file_name(uint32_t id, const char *suffix, char buf[static JOB_FILE_NAME_MAX]);
-/* Parses "<id>.state" (as found in a jobs directory); -EINVAL for any other name. */
+/* Parses "<id>.state" (as found in a records directory); -EINVAL for any other name. */
 int job_parse_state_file_name(const char *name, uint32_t *ret_id);

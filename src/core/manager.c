@@ -263,6 +263,92 @@ int container_remove_state(Container *c) {
         return 0;
 }
 
+int manager_job_records_path(Manager *m, const char *handle, char **ret) {
+        if (asprintf(ret, "%s/" MANAGER_JOBS_SUBDIR "/%s", m->state_dir, handle) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The records directory holds files only (<id>.state and the temporary files of their atomic writes). */
+static int remove_records_dir(int parent_fd, const char *name) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int fd, r = 0;
+
+        fd = openat(parent_fd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                if (errno != ENOTDIR)
+                        return -errno;
+                /* not a directory: nothing of ours, but in our way */
+                return RET_NERRNO(unlinkat(parent_fd, name, 0));
+        }
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int manager_remove_job_records(Manager *m, const char *handle) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (asprintf(&dir, "%s/" MANAGER_JOBS_SUBDIR, m->state_dir) < 0)
+                return -ENOMEM;
+        fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return remove_records_dir(fd, handle);
+}
+
+/* Removes the job records of containers that are not known (any more): their container is gone. */
+static int manager_remove_orphan_job_records(Manager *m) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        if (asprintf(&dir, "%s/" MANAGER_JOBS_SUBDIR, m->state_dir) < 0)
+                return log_oom();
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create state directory '%s': %m", dir);
+        d = opendir(dir);
+        if (!d)
+                return log_error_errno(errno, "Failed to open state directory '%s': %m", dir);
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+                    manager_get_container(m, de->d_name))
+                        continue;
+                log_full_errno_container(
+                                LOG_INFO,
+                                0,
+                                de->d_name,
+                                "Removing the job records of '%s', which is no known container.",
+                                de->d_name);
+                r = remove_records_dir(dirfd(d), de->d_name);
+                if (r < 0)
+                        log_full_errno_container(
+                                        LOG_WARNING,
+                                        r,
+                                        de->d_name,
+                                        "Failed to remove %s/%s: %m",
+                                        dir,
+                                        de->d_name);
+        }
+        return 0;
+}
+
 /* Re-adopts one container from its state file. A state file that cannot be used is logged and removed: the
  * container it described is gone (or never finished being created). */
 static int manager_load_container(Manager *m, int dir_fd, const char *dir, const char *name) {
@@ -421,5 +507,5 @@ int manager_startup(Manager *m) {
                         return r;
         }
         log_debug("Loaded %zu container(s) from '%s'.", hashmap_size(m->containers), dir);
-        return 0;
+        return manager_remove_orphan_job_records(m);
 }

@@ -6,7 +6,13 @@
  * configuration, the container registry and the state directory.
  *
  * State directory layout (default /run/warden, see wardend(8)):
- *     containers/<handle>    one state file per container (container_serialize()), written atomically
+ *     containers/<handle>        one state file per container (container_serialize()), written atomically
+ *     jobs/<handle>/<id>.state   one record per job of the container (job.h), written atomically; the
+ *                                directory goes with the container, and at start-up if no container of
+ *                                that handle is known
+ * Nothing a container can write is here: a container that fills the depot (its writable layer is there)
+ * cannot keep wardend from recording a job. What stays in the depot is what belongs to a container: its
+ * root, its wshd socket and its jobs' captured output (<depot>/<handle>/jobs/<id>.stdout, .stderr).
  */
 
 #include <stdbool.h>
@@ -64,6 +70,7 @@ struct Manager {
 };
 
 #define MANAGER_STATE_DIR "/run/warden"
+#define MANAGER_JOBS_SUBDIR "jobs"
 
 /* Sets up the event loop (signals, watchdog, SIGHUP reload) and loads the configuration. Logs. */
 int manager_new(const char *config_path, const char *state_dir, Manager **ret);
@@ -96,6 +103,11 @@ int manager_allocate_userns(Manager *m, Container *c);
 
 /* No containers and nothing in flight: the daemon may exit and be activated again later. */
 bool manager_is_idle(Manager *m);
+
+/* The directory of the job records of container 'handle': <state_dir>/jobs/<handle>. -ENOMEM. */
+int manager_job_records_path(Manager *m, const char *handle, char **ret);
+/* Removes that directory with the records in it. 0 also if there was none; negative errno; does not log. */
+int manager_remove_job_records(Manager *m, const char *handle);
 
 /* Writes/removes the container's state file. Negative errno; does not log. */
 int container_save(Container *c);

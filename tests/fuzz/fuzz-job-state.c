@@ -2,8 +2,8 @@
 
 /*
  * The job state-file parser (job_deserialize(), what wardend reads back from
- * <depot>/<handle>/jobs/<id>.state at re-adoption). What parses must be a job wardend can work with and must
- * serialise to a text that parses to the same job: serialising that one again gives the same text.
+ * /run/warden/jobs/<handle>/<id>.state at re-adoption). What parses must be a job wardend can work with and
+ * must serialise to a text that parses to the same job: serialising that one again gives the same text.
  */
 
 #include <stdint.h>

@@ -158,6 +158,7 @@ leftovers() {
     grep -F " $WARDEN_DEPOT/$h" /proc/self/mountinfo | sed 's/^/mount: /' || true
     [[ -e $WARDEN_DEPOT/$h ]] && echo "directory: $WARDEN_DEPOT/$h"
     [[ -e /run/warden/containers/$h ]] && echo "state file: /run/warden/containers/$h"
+    [[ -e /run/warden/jobs/$h ]] && echo "job records: /run/warden/jobs/$h"
     if [[ -n $link ]] && ip link show "$link" >/dev/null 2>&1; then echo "link: $link"; fi
     # the ifb of a bandwidth limit (w-ID-i next to w-ID-0), and the loop device of a disk limit
     if [[ $link == w-*-0 ]] && ip link show "${link%-0}-i" >/dev/null 2>&1; then echo "ifb: ${link%-0}-i"; fi

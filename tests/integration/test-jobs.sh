@@ -54,7 +54,7 @@ journalctl -b -u warden.service -o cat | grep -q "Re-adopted 2 job(s) of 'j1'" |
 
 # nothing of the jobs is left: no zombie, no process but wshd, no job file once linked
 assert_eq "$(python3 -c 'import dbus; print(len(dbus.Interface(dbus.SystemBus().get_object("org.warden.Manager", "/org/warden/Manager"), "org.warden.Manager").Info("j1")["job_ids"]))')" 0 "job_ids after linking everything"
-assert_eq "$(find "$WARDEN_DEPOT/j1/jobs" -type f | wc -l)" 0 "job files after linking everything"
+assert_eq "$(find "$WARDEN_DEPOT/j1/jobs" /run/warden/jobs/j1 -type f | wc -l)" 0 "job files after linking everything"
 assert_eq "$(systemctl show -P TasksCurrent warden-j1.scope)" 1 "tasks left in j1 (wshd only)"
 
 # Two clients link one running job: both get the same answer, then the job is gone.
