@@ -496,15 +496,13 @@ static int entry_commit(int dir_fd, const char *name, const char *tmp, int r) {
         return r;
 }
 
-static int copy_data(CopyContext *ctx, int src_fd, int dst_fd) {
+int copy_fd_data(int src_fd, int dst_fd, char **buffer, copy_step_t step, void *userdata) {
         bool use_cfr = true;
         uint64_t copied = 0;
 
         for (;;) {
                 ssize_t n;
 
-                if (cancelled(ctx))
-                        return -ECANCELED;
                 if (use_cfr) {
                         n = copy_file_range(src_fd, NULL, dst_fd, NULL, COPY_CHUNK, 0);
                         if (n < 0 && IN_SET(errno, EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF, ETXTBSY)) {
@@ -518,16 +516,16 @@ static int copy_data(CopyContext *ctx, int src_fd, int dst_fd) {
                                 continue;
                         }
                 } else {
-                        if (!ctx->buffer) {
-                                ctx->buffer = malloc(COPY_BUFFER);
-                                if (!ctx->buffer)
+                        if (!*buffer) {
+                                *buffer = malloc(COPY_BUFFER);
+                                if (!*buffer)
                                         return -ENOMEM;
                         }
-                        n = read(src_fd, ctx->buffer, COPY_BUFFER);
+                        n = read(src_fd, *buffer, COPY_BUFFER);
                         if (n < 0 && errno == EINTR)
                                 continue;
                         if (n > 0) {
-                                int r = loop_write(dst_fd, ctx->buffer, (size_t) n);
+                                int r = loop_write(dst_fd, *buffer, (size_t) n);
 
                                 if (r < 0)
                                         return r;
@@ -538,8 +536,27 @@ static int copy_data(CopyContext *ctx, int src_fd, int dst_fd) {
                 if (n == 0)
                         return 0;
                 copied += (uint64_t) n;
-                ctx->stats.bytes += (uint64_t) n;
+                if (step) {
+                        int r = step((uint64_t) n, userdata);
+
+                        if (r < 0)
+                                return r;
+                }
         }
+}
+
+/* copy_fd_data()'s step for CopyIn/CopyOut: the statistics, and a teardown stops the copy */
+static int copy_step(uint64_t bytes, void *userdata) {
+        CopyContext *ctx = userdata;
+
+        ctx->stats.bytes += bytes;
+        return cancelled(ctx) ? -ECANCELED : 0;
+}
+
+static int copy_data(CopyContext *ctx, int src_fd, int dst_fd) {
+        if (cancelled(ctx))
+                return -ECANCELED;
+        return copy_fd_data(src_fd, dst_fd, &ctx->buffer, copy_step, ctx);
 }
 
 static int hardlink_remember(CopyContext *ctx, const char *key, const char *rel, int dst_fd) {

@@ -123,3 +123,12 @@ int copy_tree(int src_root_fd,
  */
 int copy_owner_check(const char *owner);
 int copy_owner_resolve(const char *owner, uid_t *ret_uid, gid_t *ret_gid);
+
+/*
+ * Copies the rest of src_fd into dst_fd: copy_file_range() in chunks of 1 MiB, or read()/write() through
+ * *buffer (allocated here on first use, 64 KiB; the caller frees it) where the file systems cannot do
+ * that. After each chunk 'step' (may be NULL) gets its size and may stop the copy with a negative errno.
+ * 0 or a negative errno. Shared by CopyIn/CopyOut and the shifted copy of a rootfs (shift-copy.h).
+ */
+typedef int (*copy_step_t)(uint64_t bytes, void *userdata);
+int copy_fd_data(int src_fd, int dst_fd, char **buffer, copy_step_t step, void *userdata);

@@ -17,15 +17,13 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "copy.h"
 #include "fileio.h"
 #include "hashmap.h"
 #include "log.h"
 #include "macro.h"
 #include "shift-copy.h"
 
-/* copy_file_range() in chunks of this size; read()/write() with a buffer of this size */
-#define COPY_CHUNK (4U * 1024U * 1024U)
-#define COPY_BUFFER (128U * 1024U)
 /* the kernel's XATTR_SIZE_MAX and XATTR_LIST_MAX */
 #define XATTR_VALUE_MAX 65536U
 #define XATTR_NAMES_MAX 65536U
@@ -43,7 +41,7 @@ typedef struct ShiftCopy {
         int dst_top_fd;
         ShiftCopyStats stats;
         Hashmap *hardlinks;
-        char *buffer;      /* COPY_BUFFER, for read()/write() */
+        char *buffer;      /* copy_fd_data()'s, for read()/write() */
         char *xattr_names; /* XATTR_NAMES_MAX */
         char *xattr_value; /* XATTR_VALUE_MAX */
         char *failed;      /* where the copy failed, relative to the top: the innermost place */
@@ -224,9 +222,14 @@ static int fix_metadata(ShiftCopy *sc, int src_fd, int dst_fd, const struct stat
         return 0;
 }
 
-static int copy_data(ShiftCopy *sc, int src_fd, int dst_fd) {
-        bool use_cfr = true;
+static int shift_copy_step(uint64_t bytes, void *userdata) {
+        ShiftCopy *sc = userdata;
 
+        sc->stats.bytes += bytes;
+        return 0;
+}
+
+static int copy_data(ShiftCopy *sc, int src_fd, int dst_fd) {
         /* a reflink where the file systems share extents (btrfs, xfs): no data copied at all */
         if (ioctl(dst_fd, FICLONE, src_fd) >= 0) {
                 struct stat st;
@@ -237,37 +240,7 @@ static int copy_data(ShiftCopy *sc, int src_fd, int dst_fd) {
                 return 0;
         }
 
-        for (;;) {
-                ssize_t n;
-
-                if (use_cfr) {
-                        n = copy_file_range(src_fd, NULL, dst_fd, NULL, COPY_CHUNK, 0);
-                        if (n < 0 && IN_SET(errno, EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF, ETXTBSY)) {
-                                use_cfr = false;
-                                continue;
-                        }
-                } else {
-                        if (!sc->buffer) {
-                                sc->buffer = malloc(COPY_BUFFER);
-                                if (!sc->buffer)
-                                        return -ENOMEM;
-                        }
-                        n = read(src_fd, sc->buffer, COPY_BUFFER);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n > 0) {
-                                int r = loop_write(dst_fd, sc->buffer, (size_t) n);
-
-                                if (r < 0)
-                                        return r;
-                        }
-                }
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return 0;
-                sc->stats.bytes += (uint64_t) n;
-        }
+        return copy_fd_data(src_fd, dst_fd, &sc->buffer, shift_copy_step, sc);
 }
 
 /* A later name of a file copied before: a link to the copy. False if that is not possible (the copy is
