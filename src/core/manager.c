@@ -312,13 +312,13 @@ int manager_remove_job_records(Manager *m, const char *handle) {
         return remove_records_dir(fd, handle);
 }
 
-/* Removes the job records of containers that are not known (any more): their container is gone. */
-static int manager_remove_orphan_job_records(Manager *m) {
+/* Makes (if needed) and opens the state directory's subdirectory 'sub'; logs what fails. */
+static int manager_open_state_subdir(Manager *m, const char *sub, char **ret_path, DIR **ret_dir) {
         _cleanup_free_ char *dir = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
+        DIR *d;
         int r;
 
-        if (asprintf(&dir, "%s/" MANAGER_JOBS_SUBDIR, m->state_dir) < 0)
+        if (asprintf(&dir, "%s/%s", m->state_dir, sub) < 0)
                 return log_oom();
         r = mkdir_p(dir, 0700);
         if (r < 0)
@@ -326,6 +326,20 @@ static int manager_remove_orphan_job_records(Manager *m) {
         d = opendir(dir);
         if (!d)
                 return log_error_errno(errno, "Failed to open state directory '%s': %m", dir);
+        *ret_path = TAKE_PTR(dir);
+        *ret_dir = d;
+        return 0;
+}
+
+/* Removes the job records of containers that are not known (any more): their container is gone. */
+static int manager_remove_orphan_job_records(Manager *m) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        r = manager_open_state_subdir(m, MANAGER_JOBS_SUBDIR, &dir, &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
                     manager_get_container(m, de->d_name))
@@ -484,15 +498,9 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to compile the containers' seccomp filter: %m");
 
-        if (asprintf(&dir, "%s/containers", m->state_dir) < 0)
-                return log_oom();
-        r = mkdir_p(dir, 0700);
+        r = manager_open_state_subdir(m, "containers", &dir, &d);
         if (r < 0)
-                return log_error_errno(r, "Failed to create state directory '%s': %m", dir);
-
-        d = opendir(dir);
-        if (!d)
-                return log_error_errno(errno, "Failed to open state directory '%s': %m", dir);
+                return r;
 
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.')
