@@ -10,5 +10,12 @@ set -euo pipefail
 systemctl stop warden.service # LeakSanitizer reports at exit
 reports=$(journalctl -b -u warden.service -o cat |
     grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' || true)
-[[ -z $reports ]] || fail "sanitizer reports from wardend/wshd: $reports"
+if [[ -n $reports ]]; then
+    # the whole reports, with their stacks, for whoever has to find the bug (the sandbox's journal is gone
+    # afterwards)
+    journalctl -b -u warden.service -o cat |
+        awk '/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: / { on = 1 } on { print } /^SUMMARY: / { on = 0 }' |
+        head -n 400 >&2
+    fail "sanitizer reports from wardend/wshd: $reports"
+fi
 echo "ok: no sanitizer reports" >&2
