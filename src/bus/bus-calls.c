@@ -18,6 +18,20 @@ static ClientCalls *client_calls_get(Manager *manager, sd_bus_message *call) {
         return hashmap_get(manager->client_calls, sd_bus_message_get_sender(call));
 }
 
+/* When the event loop ends (SIGTERM, idle exit): forget the counts. Calls may rightly still be held then (a
+ * Link waiting for a job that outlives this wardend); what lets them go afterwards finds no count. */
+static int client_calls_flush(sd_event_source *s, void *userdata) {
+        Manager *manager = userdata;
+        ClientCalls *cc;
+
+        HASHMAP_FOREACH(cc, manager->client_calls) {
+                free(cc->sender);
+                free(cc);
+        }
+        manager->client_calls = hashmap_free(manager->client_calls);
+        return 0;
+}
+
 static int client_calls_add(Manager *manager, const char *sender) {
         ClientCalls *cc;
         int r;
@@ -28,9 +42,17 @@ static int client_calls_add(Manager *manager, const char *sender) {
                 return 0;
         }
         if (!manager->client_calls) {
+                int k;
+
                 manager->client_calls = hashmap_new();
                 if (!manager->client_calls)
                         return -ENOMEM;
+                k = manager->event ? sd_event_add_exit(manager->event, NULL, client_calls_flush, manager)
+                                   : 0;
+                if (k < 0) {
+                        manager->client_calls = hashmap_free(manager->client_calls);
+                        return k;
+                }
         }
         cc = calloc(1, sizeof(ClientCalls));
         if (!cc)
