@@ -15,33 +15,8 @@
 #include "bus-util.h"
 #include "manager.h"
 #include "strv.h"
+#include "manager-fixture.h"
 #include "tests.h"
-
-typedef struct Fixture {
-        Manager manager;
-        sd_bus *server, *client;
-} Fixture;
-
-static void fixture_init(Fixture *f) {
-        *f = (Fixture){};
-        manager_config_init(&f->manager.config);
-        f->manager.containers = hashmap_new();
-        ASSERT_NOT_NULL(f->manager.containers);
-        ASSERT_OK(bus_error_register_map());
-        ASSERT_OK(bus_pair_new(&f->server, &f->client));
-        ASSERT_OK(bus_manager_register(&f->manager, f->server));
-}
-
-static void fixture_done(Fixture *f) {
-        Container *c;
-
-        HASHMAP_FOREACH(c, f->manager.containers)
-                container_free(c);
-        hashmap_free(f->manager.containers);
-        manager_config_done(&f->manager.config);
-        sd_bus_close_unref(f->client);
-        sd_bus_close_unref(f->server);
-}
 
 static Container *add_container(Fixture *f, const char *handle, const char *key, const char *value) {
         Container *c = NULL;
@@ -105,7 +80,7 @@ TEST(ping_and_echo) {
         sd_bus_message *m, *reply;
         const char *s;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         sd_bus_message_unref(expect_ok(&f, manager_call(&f, "Ping")));
 
         m = manager_call(&f, "Echo");
@@ -122,7 +97,7 @@ TEST(version_property) {
         sd_bus_message *m, *reply;
         const char *s;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         m = new_call(&f, WARDEN_MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get");
         ASSERT_OK(sd_bus_message_append(m, "ss", WARDEN_MANAGER_INTERFACE, "Version"));
         reply = expect_ok(&f, m);
@@ -151,7 +126,7 @@ TEST(list_filters_by_properties) {
         char **l;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         l = call_list(&f, NULL, NULL);
         ASSERT_EQ(strv_length(l), 0);
         strv_free(l);
@@ -188,7 +163,7 @@ TEST(info) {
         unsigned n = 0;
         bool saw_state = false;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         c = add_container(&f, "box", "owner", "me");
         c->state = CONTAINER_ACTIVE;
         c->grace_time = 12;
@@ -246,7 +221,7 @@ TEST(container_object_properties) {
         char *path = NULL;
         Container *c;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         c = add_container(&f, "a-b.c_d", "k", "v");
         ASSERT_OK(container_bus_path(c, &path));
         ASSERT_TRUE(strncmp(path, "/org/warden/container/", 22) == 0);
@@ -281,7 +256,7 @@ TEST(container_not_ready) {
         Fixture f;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         add_container(&f, "x", NULL, NULL);
 
         /* a container that is not active runs no job */
@@ -312,7 +287,7 @@ TEST(create_validation) {
         Fixture f;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         if (geteuid() != 0) {
                 m = manager_call(&f, "Create");
                 ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "handle", "s", "ok"));
@@ -513,7 +488,7 @@ TEST(spawn_validation) {
         Fixture f;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         if (geteuid() != 0) {
                 fixture_done(&f);
                 return;
@@ -593,7 +568,7 @@ TEST(limits) {
         const char *k1 = NULL, *k2 = NULL;
         uint64_t a = 0, b = 0;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         if (geteuid() != 0) {
                 /* everyone else is refused before anything is looked at */
                 m = manager_call(&f, "LimitCpu");
@@ -728,7 +703,7 @@ TEST(bad_calls) {
         Fixture f;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         expect_error(&f, manager_call(&f, "NoSuchMethod"), SD_BUS_ERROR_UNKNOWN_METHOD);
 
         m = manager_call(&f, "Echo");
@@ -769,7 +744,7 @@ TEST(array_limits_and_duplicates) {
         Fixture f;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         if (geteuid() != 0) {
                 fixture_done(&f);
                 return;

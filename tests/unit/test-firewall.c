@@ -22,6 +22,7 @@
 #include "firewall.h"
 #include "manager-config.h"
 #include "manager.h"
+#include "manager-fixture.h"
 #include "tests.h"
 
 /* ---- rules --------------------------------------------------------------------------------------- */
@@ -492,32 +493,6 @@ TEST(state_file) {
 
 /* ---- the bus: argument checks on the real vtables ------------------------------------------------ */
 
-typedef struct Fixture {
-        Manager manager;
-        sd_bus *server, *client;
-} Fixture;
-
-static void fixture_init(Fixture *f) {
-        *f = (Fixture){};
-        manager_config_init(&f->manager.config);
-        f->manager.containers = hashmap_new();
-        ASSERT_NOT_NULL(f->manager.containers);
-        ASSERT_OK(bus_error_register_map());
-        ASSERT_OK(bus_pair_new(&f->server, &f->client));
-        ASSERT_OK(bus_manager_register(&f->manager, f->server));
-}
-
-static void fixture_done(Fixture *f) {
-        Container *c;
-
-        HASHMAP_FOREACH(c, f->manager.containers)
-                container_free(c);
-        hashmap_free(f->manager.containers);
-        manager_config_done(&f->manager.config);
-        sd_bus_close_unref(f->client);
-        sd_bus_close_unref(f->server);
-}
-
 static void expect_error(Fixture *f, sd_bus_message *m, const char *name, const char *fragment) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
@@ -545,7 +520,7 @@ TEST(bus_arguments) {
         Container *c = NULL;
         sd_bus_message *m;
 
-        fixture_init(&f);
+        fixture_init(&f, true);
         ASSERT_OK(container_new("x", &c));
         ASSERT_OK(manager_add_container(&f.manager, c)); /* "born": no NetIn or NetOut yet */
 
