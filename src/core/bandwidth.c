@@ -99,6 +99,17 @@ static int ifb_ensure(Netlink *nl, const char *ifname, int *ret_ifindex) {
         return 0;
 }
 
+/* Where a qdisc or filter goes (link, parent, handle) and its kind; 0 or a negative errno. */
+static int tc_init(struct rtnl_tc *tc, int ifindex, uint32_t parent, uint32_t handle, const char *kind) {
+        int r;
+
+        rtnl_tc_set_ifindex(tc, ifindex);
+        rtnl_tc_set_parent(tc, parent);
+        rtnl_tc_set_handle(tc, handle);
+        r = rtnl_tc_set_kind(tc, kind);
+        return r < 0 ? errno_from_nlerr(r) : 0;
+}
+
 /* A tbf as the root qdisc of ifindex, replacing whatever is there. */
 static int tbf_replace(Netlink *nl, int ifindex, uint64_t rate, uint64_t burst) {
         _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = NULL;
@@ -108,12 +119,9 @@ static int tbf_replace(Netlink *nl, int ifindex, uint64_t rate, uint64_t burst) 
         q = rtnl_qdisc_alloc();
         if (!q)
                 return -ENOMEM;
-        rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-        rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-        rtnl_tc_set_handle(TC_CAST(q), ROOT_HANDLE);
-        r = rtnl_tc_set_kind(TC_CAST(q), "tbf");
+        r = tc_init(TC_CAST(q), ifindex, TC_H_ROOT, ROOT_HANDLE, "tbf");
         if (r < 0)
-                return errno_from_nlerr(r);
+                return r;
         /* limit_check_bandwidth() keeps all three within int */
         rtnl_qdisc_tbf_set_rate(q, (int) rate, (int) burst, 0);
         rtnl_qdisc_tbf_set_limit(q, (int) limit);
@@ -127,12 +135,9 @@ static int ingress_ensure(Netlink *nl, int ifindex) {
         q = rtnl_qdisc_alloc();
         if (!q)
                 return -ENOMEM;
-        rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-        rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
-        rtnl_tc_set_handle(TC_CAST(q), INGRESS_HANDLE);
-        r = rtnl_tc_set_kind(TC_CAST(q), "ingress");
+        r = tc_init(TC_CAST(q), ifindex, TC_H_INGRESS, INGRESS_HANDLE, "ingress");
         if (r < 0)
-                return errno_from_nlerr(r);
+                return r;
         /* an ingress qdisc has nothing to change: it is there or it is made */
         r = netlink_result(nl, rtnl_qdisc_add(nl->sk, q, NLM_F_CREATE | NLM_F_EXCL));
         return r == -EEXIST ? 0 : r;
@@ -148,12 +153,9 @@ static int redirect_replace(Netlink *nl, int ifindex, int ifb_ifindex) {
         act = rtnl_act_alloc();
         if (!cls || !act)
                 return -ENOMEM;
-        rtnl_tc_set_ifindex(TC_CAST(cls), ifindex);
-        rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
-        rtnl_tc_set_handle(TC_CAST(cls), FILTER_HANDLE);
-        r = rtnl_tc_set_kind(TC_CAST(cls), "u32");
+        r = tc_init(TC_CAST(cls), ifindex, INGRESS_HANDLE, FILTER_HANDLE, "u32");
         if (r < 0)
-                return errno_from_nlerr(r);
+                return r;
         rtnl_cls_set_protocol(cls, ETH_P_ALL);
         rtnl_cls_set_prio(cls, FILTER_PRIO);
         r = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0);
@@ -221,12 +223,9 @@ static int qdisc_delete(Netlink *nl, int ifindex, uint32_t parent, uint32_t hand
         q = rtnl_qdisc_alloc();
         if (!q)
                 return -ENOMEM;
-        rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
-        rtnl_tc_set_parent(TC_CAST(q), parent);
-        rtnl_tc_set_handle(TC_CAST(q), handle);
-        r = rtnl_tc_set_kind(TC_CAST(q), kind);
+        r = tc_init(TC_CAST(q), ifindex, parent, handle, kind);
         if (r < 0)
-                return errno_from_nlerr(r);
+                return r;
         r = netlink_result(nl, rtnl_qdisc_delete(nl->sk, q));
         /* none there: ENOENT, or EINVAL for the default root qdisc that cannot be deleted */
         return IN_SET(r, -ENOENT, -EINVAL) ? 0 : r;
