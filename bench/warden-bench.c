@@ -331,6 +331,28 @@ static int log_call_error(const char *method, const char *handle, const sd_bus_e
         return r < 0 ? r : -EIO;
 }
 
+/* Calls m (built beforehand) and times the round trip alone; a failure is logged as METHOD('HANDLE'). */
+static int
+timed_call(sd_bus *bus,
+           sd_bus_message *m,
+           const char *method,
+           const char *handle,
+           sd_bus_message **ret_reply,
+           uint64_t *ret_nsec) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t t0, t1;
+        int r;
+
+        t0 = now_nsec();
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, ret_reply);
+        t1 = now_nsec();
+        if (r < 0)
+                return log_call_error(method, handle, &error, r);
+        if (ret_nsec)
+                *ret_nsec = t1 - t0;
+        return 0;
+}
+
 /* Ping once, untimed: activates wardend if needed, so that its start-up is not in the first Create. */
 static int call_ping(sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -363,22 +385,19 @@ static int new_create_call(sd_bus *bus, sd_bus_message **ret) {
 
 /* The message is built before the clock starts: only the round trip through wardend is timed. */
 static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *handle, *path;
         char *h;
-        uint64_t t0, t1;
+        uint64_t nsec;
         int r;
 
         r = new_create_call(bus, &m);
         if (r < 0)
                 return r;
 
-        t0 = now_nsec();
-        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
-        t1 = now_nsec();
+        r = timed_call(bus, m, "Create", NULL, &reply, &nsec);
         if (r < 0)
-                return log_call_error("Create", NULL, &error, r);
+                return r;
 
         r = sd_bus_message_read(reply, "so", &handle, &path);
         if (r < 0)
@@ -387,14 +406,13 @@ static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
         if (!h)
                 return log_oom();
         *ret_handle = h;
-        *ret_nsec = t1 - t0;
+        *ret_nsec = nsec;
         return 0;
 }
 
 static int call_destroy(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        uint64_t t0, t1;
+        uint64_t nsec;
         int r;
 
         r = sd_bus_message_new_method_call(
@@ -404,13 +422,11 @@ static int call_destroy(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
         if (r < 0)
                 return log_error_errno(r, "Failed to build Destroy call: %m");
 
-        t0 = now_nsec();
-        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, NULL);
-        t1 = now_nsec();
+        r = timed_call(bus, m, "Destroy", handle, NULL, &nsec);
         if (r < 0)
-                return log_call_error("Destroy", handle, &error, r);
+                return r;
         if (ret_nsec)
-                *ret_nsec = t1 - t0;
+                *ret_nsec = nsec;
         return 0;
 }
 
@@ -845,33 +861,29 @@ static int check_exit_status(sd_bus_message *reply, const char *method, const ch
 }
 
 static int call_run(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        uint64_t t0, t1;
+        uint64_t nsec;
         int r;
 
         r = new_process_call(bus, "Run", handle, &m);
         if (r < 0)
                 return r;
 
-        t0 = now_nsec();
-        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
-        t1 = now_nsec();
+        r = timed_call(bus, m, "Run", handle, &reply, &nsec);
         if (r < 0)
-                return log_call_error("Run", handle, &error, r);
+                return r;
         r = check_exit_status(reply, "Run", handle);
         if (r < 0)
                 return r;
-        *ret_nsec = t1 - t0;
+        *ret_nsec = nsec;
         return 0;
 }
 
 /* Spawn, then Link of that job: each call timed on its own (both messages built before their clocks). */
 static int
 call_spawn_link(sd_bus *bus, const char *handle, uint64_t *ret_spawn_nsec, uint64_t *ret_link_nsec) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *link = NULL, *reply = NULL;
-        uint64_t t0, t1, t2, t3;
+        uint64_t spawn_nsec, link_nsec;
         uint32_t job;
         int r;
 
@@ -885,11 +897,9 @@ call_spawn_link(sd_bus *bus, const char *handle, uint64_t *ret_spawn_nsec, uint6
         if (r < 0)
                 return log_error_errno(r, "Failed to build Link call: %m");
 
-        t0 = now_nsec();
-        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
-        t1 = now_nsec();
+        r = timed_call(bus, m, "Spawn", handle, &reply, &spawn_nsec);
         if (r < 0)
-                return log_call_error("Spawn", handle, &error, r);
+                return r;
         r = sd_bus_message_read(reply, "u", &job);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the reply of Spawn: %m");
@@ -899,16 +909,14 @@ call_spawn_link(sd_bus *bus, const char *handle, uint64_t *ret_spawn_nsec, uint6
         if (r < 0)
                 return log_error_errno(r, "Failed to build Link call: %m");
 
-        t2 = now_nsec();
-        r = sd_bus_call(bus, link, CALL_TIMEOUT_USEC, &error, &reply);
-        t3 = now_nsec();
+        r = timed_call(bus, link, "Link", handle, &reply, &link_nsec);
         if (r < 0)
-                return log_call_error("Link", handle, &error, r);
+                return r;
         r = check_exit_status(reply, "Link", handle);
         if (r < 0)
                 return r;
-        *ret_spawn_nsec = t1 - t0;
-        *ret_link_nsec = t3 - t2;
+        *ret_spawn_nsec = spawn_nsec;
+        *ret_link_nsec = link_nsec;
         return 0;
 }
 
