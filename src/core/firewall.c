@@ -467,13 +467,15 @@ int firewall_text_base(const FirewallPolicy *p, char **ret) {
 
         /* No spoofing: what comes in from a container's link must carry its address, checked before
          * conntrack (priority raw), so that a forged packet neither joins another's flow nor makes one.
-         * IPv6 (never assigned, link-local only) and anything else that is not IPv4 fails the lookup. One
+         * IPv6 is never assigned (a link-local address at most): all of it goes, counted apart. One
          * set of link . address pairs: one hash lookup however many containers there are. */
         fputs("add set " T " sources { type ifname . ipv4_addr; }\n"
               "add counter " T " spoofed\n"
+              "add counter " T " ipv6\n"
               "add chain " T " antispoof { type filter hook prerouting priority raw; policy accept; }\n"
               "add rule " T " antispoof iifname != \"" FIREWALL_LINK_PATTERN "\" accept\n"
               "add rule " T " antispoof iifname . ip saddr @sources accept\n"
+              "add rule " T " antispoof meta nfproto ipv6 counter name ipv6 drop\n"
               "add rule " T " antispoof counter name spoofed drop\n",
               f);
         /* ... and so must its ARP, or it could claim another's address or the host's in the host's

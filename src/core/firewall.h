@@ -23,8 +23,9 @@
  *     chain out-<id>                          a container's NetOut rules, each "... accept"
  *     set   sources  ifname . ipv4_addr       "w-<id>-0" . <container ip>, one element per container
  *     chain antispoof (filter hook prerouting, priority raw: before conntrack)
- *                                             from a container link, unless its pair is in @sources:
- *                                             counter "spoofed", drop (all IPv6 too: none is assigned)
+ *                                             from a container link: IPv6 (none is assigned): counter
+ *                                             "ipv6", drop; unless its pair is in @sources: counter
+ *                                             "spoofed", drop
  *
  * and, for ARP (which the inet family does not see), "arp warden":
  *
