@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * spoof-probe: sends one forged packet from inside a container, as its root (CAP_NET_RAW), for
+ * tests/integration/test-spoof.sh. Linked statically: the containers' rootfs has nothing but busybox.
+ *
+ *   spoof-probe udp SRC SPORT DST DPORT IPID PAYLOAD
+ *   spoof-probe tcp SRC SPORT DST DPORT IPID PAYLOAD     (ACK|PSH, sequence and ack numbers 1)
+ *       an IPv4 packet with any source address (IP_HDRINCL), routed by the container's routes; IPID marks
+ *       it, so that the receiving side can count it (a NAT on the way changes addresses and ports, never
+ *       the id)
+ *   spoof-probe arp IFACE request|reply SENDER-IP SENDER-MAC|own TARGET-IP
+ *       an ARP packet, broadcast on IFACE, claiming SENDER-IP for SENDER-MAC (own: IFACE's address)
+ *   spoof-probe udp6 IFACE DST-IPV6 DPORT PAYLOAD
+ *       an ordinary IPv6 datagram (link-local or multicast DST: through IFACE)
+ *
+ * Exit status 0 if the packet was handed to the kernel, 1 with a message otherwise.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <netpacket/packet.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int die(const char *what) {
+        fprintf(stderr, "spoof-probe: %s: %s\n", what, strerror(errno));
+        return 1;
+}
+
+static int usage(void) {
+        fputs("usage: spoof-probe udp|tcp SRC SPORT DST DPORT IPID PAYLOAD\n"
+              "       spoof-probe arp IFACE request|reply SENDER-IP SENDER-MAC|own TARGET-IP\n"
+              "       spoof-probe udp6 IFACE DST-IPV6 DPORT PAYLOAD\n",
+              stderr);
+        return 2;
+}
+
+static uint32_t sum16(const void *data, size_t len, uint32_t sum) {
+        const uint8_t *p = data;
+
+        for (; len > 1; p += 2, len -= 2)
+                sum += (uint32_t) (p[0] << 8 | p[1]);
+        if (len)
+                sum += (uint32_t) (p[0] << 8);
+        return sum;
+}
+
+static uint16_t fold(uint32_t sum) {
+        while (sum >> 16)
+                sum = (sum & 0xffff) + (sum >> 16);
+        return htons((uint16_t) ~sum);
+}
+
+static int parse_port(const char *s, uint16_t *ret) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+
+        if (*s == '\0' || *end != '\0' || v > 65535)
+                return -1;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+static int send_ipv4(int argc, char **argv) {
+        bool tcp = strcmp(argv[1], "tcp") == 0;
+        uint8_t packet[1500] = {};
+        struct iphdr *ip = (struct iphdr *) packet;
+        uint8_t *l4 = packet + sizeof(*ip);
+        size_t l4len, plen;
+        struct in_addr src, dst;
+        uint16_t sport, dport, id;
+        struct sockaddr_in to = { .sin_family = AF_INET };
+        uint32_t sum;
+        int fd, one = 1;
+
+        if (argc != 8 || inet_pton(AF_INET, argv[2], &src) != 1 || parse_port(argv[3], &sport) < 0 ||
+            inet_pton(AF_INET, argv[4], &dst) != 1 || parse_port(argv[5], &dport) < 0 ||
+            parse_port(argv[6], &id) < 0)
+                return usage();
+        plen = strlen(argv[7]);
+        l4len = (tcp ? sizeof(struct tcphdr) : sizeof(struct udphdr)) + plen;
+        if (sizeof(*ip) + l4len > sizeof(packet))
+                return usage();
+
+        if (tcp) {
+                struct tcphdr *th = (struct tcphdr *) l4;
+
+                th->source = htons(sport);
+                th->dest = htons(dport);
+                th->seq = htonl(1);
+                th->ack_seq = htonl(1);
+                th->doff = sizeof(*th) / 4;
+                th->ack = th->psh = 1;
+                th->window = htons(65535);
+                memcpy(l4 + sizeof(*th), argv[7], plen);
+        } else {
+                struct udphdr *uh = (struct udphdr *) l4;
+
+                uh->source = htons(sport);
+                uh->dest = htons(dport);
+                uh->len = htons((uint16_t) l4len);
+                memcpy(l4 + sizeof(*uh), argv[7], plen);
+        }
+        /* the pseudo header, then the segment */
+        sum = sum16(&src, 4, 0);
+        sum = sum16(&dst, 4, sum);
+        sum += tcp ? IPPROTO_TCP : IPPROTO_UDP;
+        sum += (uint32_t) l4len;
+        sum = sum16(l4, l4len, sum);
+        if (tcp)
+                ((struct tcphdr *) l4)->check = fold(sum);
+        else
+                ((struct udphdr *) l4)->check = fold(sum) ?: 0xffff;
+
+        ip->version = 4;
+        ip->ihl = sizeof(*ip) / 4;
+        ip->tot_len = htons((uint16_t) (sizeof(*ip) + l4len));
+        ip->id = htons(id);
+        ip->ttl = 64;
+        ip->protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+        ip->saddr = src.s_addr;
+        ip->daddr = dst.s_addr;
+        ip->check = fold(sum16(ip, sizeof(*ip), 0));
+
+        fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+        if (fd < 0)
+                return die("socket(AF_INET, SOCK_RAW)");
+        if (setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0)
+                return die("IP_HDRINCL");
+        to.sin_addr = dst;
+        if (sendto(fd, packet, sizeof(*ip) + l4len, 0, (struct sockaddr *) &to, sizeof(to)) < 0)
+                return die("sendto");
+        close(fd);
+        return 0;
+}
+
+static int send_arp(int argc, char **argv) {
+        struct {
+                struct ether_header eth;
+                struct arphdr arp;
+                uint8_t sha[ETH_ALEN], spa[4], tha[ETH_ALEN], tpa[4];
+        } __attribute__((packed)) frame = {};
+        struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
+        struct ifreq ifr = {};
+        uint8_t mac[ETH_ALEN];
+        struct in_addr sip, tip;
+        bool reply;
+        int fd;
+
+        if (argc != 7 || strlen(argv[2]) >= IFNAMSIZ || inet_pton(AF_INET, argv[4], &sip) != 1 ||
+            inet_pton(AF_INET, argv[6], &tip) != 1)
+                return usage();
+        if (strcmp(argv[3], "request") == 0)
+                reply = false;
+        else if (strcmp(argv[3], "reply") == 0)
+                reply = true;
+        else
+                return usage();
+
+        fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ARP));
+        if (fd < 0)
+                return die("socket(AF_PACKET)");
+        strcpy(ifr.ifr_name, argv[2]);
+        if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+                return die("SIOCGIFHWADDR");
+        if (strcmp(argv[5], "own") == 0)
+                memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+        else if (sscanf(argv[5],
+                        "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
+                        &mac[0],
+                        &mac[1],
+                        &mac[2],
+                        &mac[3],
+                        &mac[4],
+                        &mac[5]) != 6)
+                return usage();
+        to.sll_ifindex = (int) if_nametoindex(argv[2]);
+        if (to.sll_ifindex == 0)
+                return die("if_nametoindex");
+        memset(to.sll_addr, 0xff, ETH_ALEN);
+
+        memset(frame.eth.ether_dhost, 0xff, ETH_ALEN);
+        memcpy(frame.eth.ether_shost, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+        frame.eth.ether_type = htons(ETH_P_ARP);
+        frame.arp.ar_hrd = htons(ARPHRD_ETHER);
+        frame.arp.ar_pro = htons(ETH_P_IP);
+        frame.arp.ar_hln = ETH_ALEN;
+        frame.arp.ar_pln = 4;
+        frame.arp.ar_op = htons(reply ? ARPOP_REPLY : ARPOP_REQUEST);
+        memcpy(frame.sha, mac, ETH_ALEN);
+        memcpy(frame.spa, &sip, 4);
+        if (reply)
+                memset(frame.tha, 0xff, ETH_ALEN);
+        memcpy(frame.tpa, &tip, 4);
+        if (sendto(fd, &frame, sizeof(frame), 0, (struct sockaddr *) &to, sizeof(to)) < 0)
+                return die("sendto");
+        close(fd);
+        return 0;
+}
+
+static int send_udp6(int argc, char **argv) {
+        struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+        uint16_t port;
+        int fd;
+
+        if (argc != 6 || inet_pton(AF_INET6, argv[3], &to.sin6_addr) != 1 || parse_port(argv[4], &port) < 0)
+                return usage();
+        to.sin6_port = htons(port);
+        to.sin6_scope_id = if_nametoindex(argv[2]);
+        if (to.sin6_scope_id == 0)
+                return die("if_nametoindex");
+        fd = socket(AF_INET6, SOCK_DGRAM, 0);
+        if (fd < 0)
+                return die("socket(AF_INET6)");
+        if (sendto(fd, argv[5], strlen(argv[5]), 0, (struct sockaddr *) &to, sizeof(to)) < 0)
+                return die("sendto");
+        close(fd);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2)
+                return usage();
+        if (strcmp(argv[1], "udp") == 0 || strcmp(argv[1], "tcp") == 0)
+                return send_ipv4(argc, argv);
+        if (strcmp(argv[1], "arp") == 0)
+                return send_arp(argc, argv);
+        if (strcmp(argv[1], "udp6") == 0)
+                return send_udp6(argc, argv);
+        return usage();
+}
