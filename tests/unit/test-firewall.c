@@ -23,6 +23,7 @@
 #include "manager-config.h"
 #include "manager.h"
 #include "manager-fixture.h"
+#include "strv.h"
 #include "tests.h"
 
 /* ---- rules --------------------------------------------------------------------------------------- */
@@ -689,6 +690,20 @@ static char *nft_list(const char *what) {
         return out;
 }
 
+/* "nft list table TABLE" shows each string of 'present' and none of 'absent' (NULL-terminated lists). */
+static void assert_listed(const char *table, char **present, char **absent) {
+        char what[64], *l;
+
+        snprintf(what, sizeof(what), "table %s", table);
+        l = nft_list(what);
+        ASSERT_NOT_NULL(l);
+        STRV_FOREACH(p, present)
+                ASSERT_NOT_NULL(strstr(l, *p));
+        STRV_FOREACH(p, absent)
+                ASSERT_NULL(strstr(l, *p));
+        free(l);
+}
+
 /* Runs nft text in the current namespace: 0, or nft's result. */
 static int nft_do(const char *text) {
         struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -780,41 +795,35 @@ TEST(kernel) {
         ASSERT_NOT_NULL(strstr(l, "61002 : 10.254.0.34 . 5432"));
         ASSERT_NOT_NULL(strstr(l, "\"w-8-0\" comment \"db\" : jump out-8"));
         ASSERT_NOT_NULL(strstr(l, "elements = { 10.99.0.3, 192.168.0.0/16 }"));
-        ASSERT_NOT_NULL(strstr(l, "\"w-7-0\" . 10.254.0.30"));
-        ASSERT_NOT_NULL(strstr(l, "\"w-8-0\" . 10.254.0.34"));
-        ASSERT_NOT_NULL(strstr(l, "iifname . ip saddr @sources accept"));
         free(l);
-        l = nft_list("table arp warden");
-        ASSERT_NOT_NULL(l);
-        ASSERT_NOT_NULL(strstr(l, "\"w-7-0\" . 10.254.0.30"));
-        ASSERT_NOT_NULL(strstr(l, "\"w-8-0\" . 10.254.0.34"));
-        ASSERT_NOT_NULL(strstr(l, "iifname . arp saddr ip @sources accept"));
-        free(l);
+        /* each link's one source address, for IP and for ARP */
+        assert_listed("inet warden",
+                      STRV_MAKE("\"w-7-0\" . 10.254.0.30",
+                                "\"w-8-0\" . 10.254.0.34",
+                                "iifname . ip saddr @sources accept",
+                                "meta nfproto ipv6 counter name \"ipv6\" drop",
+                                "counter name \"spoofed\" drop"),
+                      NULL);
+        assert_listed("arp warden",
+                      STRV_MAKE("\"w-7-0\" . 10.254.0.30",
+                                "\"w-8-0\" . 10.254.0.34",
+                                "iifname . arp saddr ip @sources accept",
+                                "counter name \"spoofed\" drop"),
+                      NULL);
 
         /* removing one takes its objects only; removing is idempotent */
         ASSERT_OK(firewall_remove_container(fw, &a, on_done, &d, NULL));
         run_until(e, &d, 5);
         ASSERT_OK(d.results[4]);
-        l = nft_list("table inet warden");
-        ASSERT_NOT_NULL(l);
-        ASSERT_NULL(strstr(l, "out-7"));
-        ASSERT_NULL(strstr(l, "w-7-0"));
-        ASSERT_NULL(strstr(l, "10.254.0.30"));
-        ASSERT_NOT_NULL(strstr(l, "out-8"));
-        free(l);
-        l = nft_list("table arp warden");
-        ASSERT_NOT_NULL(l);
-        ASSERT_NULL(strstr(l, "w-7-0"));
-        ASSERT_NOT_NULL(strstr(l, "\"w-8-0\" . 10.254.0.34"));
-        free(l);
+        assert_listed("inet warden",
+                      STRV_MAKE("out-8", "\"w-8-0\" . 10.254.0.34"),
+                      STRV_MAKE("out-7", "w-7-0", "10.254.0.30"));
+        assert_listed("arp warden", STRV_MAKE("\"w-8-0\" . 10.254.0.34"), STRV_MAKE("w-7-0"));
         /* again, by hand: nothing to remove, still fine, and the other container's pair stays */
         ASSERT_OK(firewall_text_container_remove(&a, &t));
         ASSERT_OK(nft_do(t));
         free(t);
-        l = nft_list("table arp warden");
-        ASSERT_NOT_NULL(l);
-        ASSERT_NOT_NULL(strstr(l, "\"w-8-0\" . 10.254.0.34"));
-        free(l);
+        assert_listed("arp warden", STRV_MAKE("\"w-8-0\" . 10.254.0.34"), STRV_MAKE("w-7-0"));
 
         /* the last one takes the table along */
         b.net_in = &(NetInRule){ 61002, 5432 };
@@ -847,10 +856,7 @@ TEST(kernel) {
         ASSERT_NULL(strstr(l, "chain input")); /* allow_host_access */
         ASSERT_NOT_NULL(strstr(l, "\"w-7-0\" . 10.254.0.30"));
         free(l);
-        l = nft_list("table arp warden");
-        ASSERT_NOT_NULL(l);
-        ASSERT_NOT_NULL(strstr(l, "\"w-7-0\" . 10.254.0.30"));
-        free(l);
+        assert_listed("arp warden", STRV_MAKE("\"w-7-0\" . 10.254.0.30"), NULL);
         /* no container left but some known: the table is wiped */
         fw = firewall_free(fw);
         test_policy(&p, true);
