@@ -11,8 +11,10 @@
  *       the id)
  *   spoof-probe arp IFACE request|reply SENDER-IP SENDER-MAC|own TARGET-IP
  *       an ARP packet, broadcast on IFACE, claiming SENDER-IP for SENDER-MAC (own: IFACE's address)
- *   spoof-probe udp6 IFACE DST-IPV6 DPORT PAYLOAD
- *       an ordinary IPv6 datagram (link-local or multicast DST: through IFACE)
+ *   spoof-probe udp6 IFACE SRC-IPV6 DST-IPV6 PORT PAYLOAD
+ *       an IPv6 UDP datagram to a multicast DST (ff02::1: every node on the link), written out on IFACE
+ *       (so that it needs no address of the container's: IPv6 may still be busy with duplicate address
+ *       detection)
  *
  * Exit status 0 if the packet was handed to the kernel, 1 with a message otherwise.
  */
@@ -24,6 +26,7 @@
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <netpacket/packet.h>
@@ -44,7 +47,7 @@ static int die(const char *what) {
 static int usage(void) {
         fputs("usage: spoof-probe udp|tcp SRC SPORT DST DPORT IPID PAYLOAD\n"
               "       spoof-probe arp IFACE request|reply SENDER-IP SENDER-MAC|own TARGET-IP\n"
-              "       spoof-probe udp6 IFACE DST-IPV6 DPORT PAYLOAD\n",
+              "       spoof-probe udp6 IFACE SRC-IPV6 DST-IPV6 PORT PAYLOAD\n",
               stderr);
         return 2;
 }
@@ -213,20 +216,65 @@ static int send_arp(int argc, char **argv) {
 }
 
 static int send_udp6(int argc, char **argv) {
-        struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-        uint16_t port;
+        struct {
+                struct ether_header eth;
+                struct ip6_hdr ip6;
+                struct udphdr udp;
+                char payload[256];
+        } __attribute__((packed)) frame = {};
+        struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
+        struct ifreq ifr = {};
+        uint16_t port, len;
+        size_t plen;
+        uint32_t sum;
         int fd;
 
-        if (argc != 6 || inet_pton(AF_INET6, argv[3], &to.sin6_addr) != 1 || parse_port(argv[4], &port) < 0)
+        if (argc != 7 || strlen(argv[2]) >= IFNAMSIZ ||
+            inet_pton(AF_INET6, argv[3], &frame.ip6.ip6_src) != 1 ||
+            inet_pton(AF_INET6, argv[4], &frame.ip6.ip6_dst) != 1 || parse_port(argv[5], &port) < 0 ||
+            !IN6_IS_ADDR_MULTICAST(&frame.ip6.ip6_dst))
                 return usage();
-        to.sin6_port = htons(port);
-        to.sin6_scope_id = if_nametoindex(argv[2]);
-        if (to.sin6_scope_id == 0)
-                return die("if_nametoindex");
-        fd = socket(AF_INET6, SOCK_DGRAM, 0);
+        plen = strlen(argv[6]);
+        if (plen > sizeof(frame.payload))
+                return usage();
+        len = (uint16_t) (sizeof(struct udphdr) + plen);
+
+        fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IPV6));
         if (fd < 0)
-                return die("socket(AF_INET6)");
-        if (sendto(fd, argv[5], strlen(argv[5]), 0, (struct sockaddr *) &to, sizeof(to)) < 0)
+                return die("socket(AF_PACKET)");
+        strcpy(ifr.ifr_name, argv[2]);
+        if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+                return die("SIOCGIFHWADDR");
+        to.sll_ifindex = (int) if_nametoindex(argv[2]);
+        if (to.sll_ifindex == 0)
+                return die("if_nametoindex");
+
+        /* a multicast destination: 33:33 and its last four bytes */
+        frame.eth.ether_dhost[0] = frame.eth.ether_dhost[1] = 0x33;
+        memcpy(frame.eth.ether_dhost + 2, frame.ip6.ip6_dst.s6_addr + 12, 4);
+        memcpy(to.sll_addr, frame.eth.ether_dhost, ETH_ALEN);
+        memcpy(frame.eth.ether_shost, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+        frame.eth.ether_type = htons(ETH_P_IPV6);
+        frame.ip6.ip6_flow = htonl(6u << 28);
+        frame.ip6.ip6_plen = htons(len);
+        frame.ip6.ip6_nxt = IPPROTO_UDP;
+        frame.ip6.ip6_hops = 255;
+        frame.udp.source = htons(port);
+        frame.udp.dest = htons(port);
+        frame.udp.len = htons(len);
+        memcpy(frame.payload, argv[6], plen);
+        sum = sum16(&frame.ip6.ip6_src, 32, 0); /* source and destination */
+        sum += len;
+        sum += IPPROTO_UDP;
+        sum = sum16(&frame.udp, len, sum);
+        frame.udp.check = fold(sum) ?: 0xffff;
+
+        if (sendto(fd,
+                   &frame,
+                   sizeof(frame.eth) + sizeof(frame.ip6) + len,
+                   0,
+                   (struct sockaddr *) &to,
+                   sizeof(to)) < 0)
                 return die("sendto");
         close(fd);
         return 0;

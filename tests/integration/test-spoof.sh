@@ -8,10 +8,11 @@
 #   C  s1 sends as s2, to s2's peer outside (through s2's NetOut rule), in s2's UDP flow;
 #   D  s1 sends as the host (s2's host-side address), to s2, in a flow of the host with s2 (the kernel
 #      drops a local source arriving from outside on its own as well);
-#   E  s1 sends ARP requests and replies claiming s2's address and the host's: the host's neighbour table
+#   E  s1 sends as an address outside, to a peer its NetOut rule allows;
+#   F  s1 sends ARP requests and replies claiming s2's address and the host's: the host's neighbour table
 #      learns none of them, but does learn the same ARP claiming s1's own address (from any MAC: a
 #      container may misdirect only its own traffic);
-#   F  s1 sends IPv6 (warden assigns none): it does not reach the host.
+#   G  s1 sends IPv6 (warden assigns none): it does not reach the host.
 # Each forged packet is counted by warden's counter "spoofed" (inet and arp warden) and must not be seen
 # by the receiver: an nft counter in the receiving network namespace, matching the packet's IP id (which
 # the NAT on the way keeps). The pairs go with Destroy and the tables with the last container; a restart
@@ -148,7 +149,7 @@ expect_passes() {
 ping -c1 -W2 "$ip1" >/dev/null || fail "the host cannot ping s1"
 ping -c1 -W2 "$ip2" >/dev/null || fail "the host cannot ping s2"
 watch_ids host 1001 1002
-watch_ids peer 2001 2002 3001 3002 3003 3004
+watch_ids peer 2001 2002 3001 3002 3003 3004 5001 5002
 watch_ids s2 4001 4002
 
 # ---- A: s1 as s2, to the host, in a flow of the host with s2 (the host sends first, s2 answers)
@@ -195,7 +196,13 @@ expect_blocked peer 3001 s1 udp "$ip2" 7777 10.98.0.2 9999 3001 forged
 expect_passes s2 4002 host udp "$hip2" 5556 "$ip2" 6001 4002 real
 expect_blocked s2 4001 s1 udp "$hip2" 5556 "$ip2" 6001 4001 forged
 
-# ---- E: ARP from s1 claiming s2's address, the host-side addresses and another host address
+# ---- E: s1, allowed to the peer by a NetOut rule of its own, as a third address outside (what warden does
+# not masquerade, for it is not from the pool, would leave the host with the forged source)
+"${BUSCTL_MANAGER[@]}" NetOut 'sa{sv}' s1 3 network s 10.98.0.2 protocol s udp port q 9999 >/dev/null
+expect_passes peer 5002 s1 udp "$ip1" 7778 10.98.0.2 9999 5002 real
+expect_blocked peer 5001 s1 udp 10.98.0.77 7778 10.98.0.2 9999 5001 forged
+
+# ---- F: ARP from s1 claiming s2's address, the host-side addresses and another host address
 before=$(dropped arp)
 as_root s1 arp "$eth1" reply "$ip2" own "$hip1"
 as_root s1 arp "$eth1" request "$ip2" own "$hip1"
@@ -215,11 +222,11 @@ wait_until 10 learnt
 ip neigh del "$ip1" dev "$link1"
 ping -c1 -W2 "$ip1" >/dev/null || fail "the host cannot ping s1 after the ARP control"
 
-# ---- F: IPv6 from a container link (warden assigns none) does not reach the host
+# ---- G: IPv6 from a container link (warden assigns none) does not reach the host
 ns_exec host nft add counter inet spoofwatch v6
 ns_exec host nft add rule inet spoofwatch pre iifname "$link1" meta nfproto ipv6 udp dport 9876 counter name v6
 before=$(dropped inet ipv6)
-as_root s1 udp6 "$eth1" ff02::1 9876 hello
+as_root s1 udp6 "$eth1" fe80::5:1 ff02::1 9876 hello
 v6_done() { (($(counter_of host inet spoofwatch v6) > 0 || $(dropped inet ipv6) > before)); }
 settle v6_done
 assert_eq "$(counter_of host inet spoofwatch v6)" 0 "IPv6 from s1 reached the host"
