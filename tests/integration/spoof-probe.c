@@ -151,15 +151,55 @@ static int send_ipv4(int argc, char **argv) {
         return 0;
 }
 
+/* A packet socket for writing whole frames of 'proto' on 'ifname': *to addresses the link (the destination
+ * MAC is the caller's), mac is the link's own. -1 after a message. */
+static int
+open_link(const char *ifname, uint16_t proto, struct sockaddr_ll *to, uint8_t mac[static ETH_ALEN]) {
+        struct ifreq ifr = {};
+        const char *failed = NULL;
+        int fd;
+
+        fd = socket(AF_PACKET, SOCK_RAW, htons(proto));
+        if (fd < 0) {
+                die("socket(AF_PACKET)");
+                return -1;
+        }
+        strcpy(ifr.ifr_name, ifname);
+        *to = (struct sockaddr_ll){
+                .sll_family = AF_PACKET,
+                .sll_halen = ETH_ALEN,
+                .sll_ifindex = (int) if_nametoindex(ifname),
+        };
+        if (to->sll_ifindex == 0)
+                failed = "if_nametoindex";
+        else if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+                failed = "SIOCGIFHWADDR";
+        if (failed) {
+                die(failed);
+                close(fd);
+                return -1;
+        }
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+        return fd;
+}
+
+static int send_frame(int fd, const void *frame, size_t len, const struct sockaddr_ll *to) {
+        int r = 0;
+
+        if (sendto(fd, frame, len, 0, (const struct sockaddr *) to, sizeof(*to)) < 0)
+                r = die("sendto");
+        close(fd);
+        return r;
+}
+
 static int send_arp(int argc, char **argv) {
         struct {
                 struct ether_header eth;
                 struct arphdr arp;
                 uint8_t sha[ETH_ALEN], spa[4], tha[ETH_ALEN], tpa[4];
         } __attribute__((packed)) frame = {};
-        struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
-        struct ifreq ifr = {};
-        uint8_t mac[ETH_ALEN];
+        struct sockaddr_ll to;
+        uint8_t own[ETH_ALEN], mac[ETH_ALEN];
         struct in_addr sip, tip;
         bool reply;
         int fd;
@@ -174,14 +214,11 @@ static int send_arp(int argc, char **argv) {
         else
                 return usage();
 
-        fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ARP));
+        fd = open_link(argv[2], ETH_P_ARP, &to, own);
         if (fd < 0)
-                return die("socket(AF_PACKET)");
-        strcpy(ifr.ifr_name, argv[2]);
-        if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-                return die("SIOCGIFHWADDR");
+                return 1;
         if (strcmp(argv[5], "own") == 0)
-                memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+                memcpy(mac, own, ETH_ALEN);
         else if (sscanf(argv[5],
                         "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
                         &mac[0],
@@ -191,13 +228,10 @@ static int send_arp(int argc, char **argv) {
                         &mac[4],
                         &mac[5]) != 6)
                 return usage();
-        to.sll_ifindex = (int) if_nametoindex(argv[2]);
-        if (to.sll_ifindex == 0)
-                return die("if_nametoindex");
         memset(to.sll_addr, 0xff, ETH_ALEN);
 
         memset(frame.eth.ether_dhost, 0xff, ETH_ALEN);
-        memcpy(frame.eth.ether_shost, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+        memcpy(frame.eth.ether_shost, own, ETH_ALEN);
         frame.eth.ether_type = htons(ETH_P_ARP);
         frame.arp.ar_hrd = htons(ARPHRD_ETHER);
         frame.arp.ar_pro = htons(ETH_P_IP);
@@ -209,10 +243,7 @@ static int send_arp(int argc, char **argv) {
         if (reply)
                 memset(frame.tha, 0xff, ETH_ALEN);
         memcpy(frame.tpa, &tip, 4);
-        if (sendto(fd, &frame, sizeof(frame), 0, (struct sockaddr *) &to, sizeof(to)) < 0)
-                return die("sendto");
-        close(fd);
-        return 0;
+        return send_frame(fd, &frame, sizeof(frame), &to);
 }
 
 static int send_udp6(int argc, char **argv) {
@@ -222,8 +253,7 @@ static int send_udp6(int argc, char **argv) {
                 struct udphdr udp;
                 char payload[256];
         } __attribute__((packed)) frame = {};
-        struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
-        struct ifreq ifr = {};
+        struct sockaddr_ll to;
         uint16_t port, len;
         size_t plen;
         uint32_t sum;
@@ -239,21 +269,14 @@ static int send_udp6(int argc, char **argv) {
                 return usage();
         len = (uint16_t) (sizeof(struct udphdr) + plen);
 
-        fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IPV6));
+        fd = open_link(argv[2], ETH_P_IPV6, &to, frame.eth.ether_shost);
         if (fd < 0)
-                return die("socket(AF_PACKET)");
-        strcpy(ifr.ifr_name, argv[2]);
-        if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-                return die("SIOCGIFHWADDR");
-        to.sll_ifindex = (int) if_nametoindex(argv[2]);
-        if (to.sll_ifindex == 0)
-                return die("if_nametoindex");
+                return 1;
 
         /* a multicast destination: 33:33 and its last four bytes */
         frame.eth.ether_dhost[0] = frame.eth.ether_dhost[1] = 0x33;
         memcpy(frame.eth.ether_dhost + 2, frame.ip6.ip6_dst.s6_addr + 12, 4);
         memcpy(to.sll_addr, frame.eth.ether_dhost, ETH_ALEN);
-        memcpy(frame.eth.ether_shost, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
         frame.eth.ether_type = htons(ETH_P_IPV6);
         frame.ip6.ip6_flow = htonl(6u << 28);
         frame.ip6.ip6_plen = htons(len);
@@ -269,15 +292,7 @@ static int send_udp6(int argc, char **argv) {
         sum = sum16(&frame.udp, len, sum);
         frame.udp.check = fold(sum) ?: 0xffff;
 
-        if (sendto(fd,
-                   &frame,
-                   sizeof(frame.eth) + sizeof(frame.ip6) + len,
-                   0,
-                   (struct sockaddr *) &to,
-                   sizeof(to)) < 0)
-                return die("sendto");
-        close(fd);
-        return 0;
+        return send_frame(fd, &frame, sizeof(frame.eth) + sizeof(frame.ip6) + len, &to);
 }
 
 int main(int argc, char **argv) {
