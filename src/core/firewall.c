@@ -16,6 +16,7 @@
 #include "worker.h"
 
 #define T FIREWALL_FAMILY " " FIREWALL_TABLE
+#define TA FIREWALL_ARP_FAMILY " " FIREWALL_TABLE
 #define IP_FORWARD_PATH "/proc/sys/net/ipv4/ip_forward"
 
 /* ---- rules ---------------------------------------------------------------------------------------- */
@@ -463,6 +464,33 @@ int firewall_text_base(const FirewallPolicy *p, char **ret) {
                 "\" masquerade\n",
                 pool,
                 p->pool.prefixlen);
+
+        /* No spoofing: what comes in from a container's link must carry its address, checked before
+         * conntrack (priority raw), so that a forged packet neither joins another's flow nor makes one.
+         * IPv6 is never assigned (a link-local address at most): all of it goes, counted apart. One
+         * set of link . address pairs: one hash lookup however many containers there are. */
+        fputs("add set " T " sources { type ifname . ipv4_addr; }\n"
+              "add counter " T " spoofed\n"
+              "add counter " T " ipv6\n"
+              "add chain " T " antispoof { type filter hook prerouting priority raw; policy accept; }\n"
+              "add rule " T " antispoof iifname != \"" FIREWALL_LINK_PATTERN "\" accept\n"
+              "add rule " T " antispoof iifname . ip saddr @sources accept\n"
+              "add rule " T " antispoof meta nfproto ipv6 counter name ipv6 drop\n"
+              "add rule " T " antispoof counter name spoofed drop\n",
+              f);
+        /* ... and so must its ARP, or it could claim another's address or the host's in the host's
+         * neighbour table (requests and gratuitous ARP included: the kernel learns from both) */
+        fputs("add table " TA "\n"
+              "delete table " TA "\n"
+              "add table " TA
+              " { comment \"warden: no ARP spoofing from containers, managed by wardend\"; }\n"
+              "add set " TA " sources { type ifname . ipv4_addr; }\n"
+              "add counter " TA " spoofed\n"
+              "add chain " TA " input { type filter hook input priority filter; policy accept; }\n"
+              "add rule " TA " input iifname != \"" FIREWALL_LINK_PATTERN "\" accept\n"
+              "add rule " TA " input iifname . arp saddr ip @sources accept\n"
+              "add rule " TA " input counter name spoofed drop\n",
+              f);
         return text_end(f, &buf, ret);
 }
 
@@ -526,6 +554,12 @@ static int check_container(const FirewallContainer *fc) {
         return 0;
 }
 
+/* The one address the container's link may send from, in the IP and in the ARP table. */
+static void text_sources(FILE *f, const char *verb, const FirewallContainer *fc) {
+        fprintf(f, "%s element " T " sources { \"w-%u-0\" . %s }\n", verb, fc->id, fc->container_ip);
+        fprintf(f, "%s element " TA " sources { \"w-%u-0\" . %s }\n", verb, fc->id, fc->container_ip);
+}
+
 int firewall_text_container_add(const FirewallContainer *fc, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t size;
@@ -546,6 +580,7 @@ int firewall_text_container_add(const FirewallContainer *fc, char **ret) {
                 fc->id,
                 fc->handle,
                 fc->id);
+        text_sources(f, "add", fc);
         FOREACH_ARRAY(r, fc->net_in, fc->n_net_in)
                 text_net_in(f, fc, r);
         FOREACH_ARRAY(r, fc->net_out, fc->n_net_out)
@@ -574,6 +609,8 @@ int firewall_text_container_remove(const FirewallContainer *fc, char **ret) {
                 fc->id,
                 fc->id,
                 fc->id);
+        text_sources(f, "add", fc);
+        text_sources(f, "delete", fc);
         FOREACH_ARRAY(r, fc->net_in, fc->n_net_in) {
                 text_net_in(f, fc, r);
                 fprintf(f, "delete element " T " net_in { %u }\n", r->host_port);
@@ -950,7 +987,7 @@ int firewall_sync(
         if (text_begin(&buf, &size, &f) < 0)
                 return -ENOMEM;
         if (n_containers == 0)
-                fputs("add table " T "\ndelete table " T "\n", f);
+                fputs("add table " T "\ndelete table " T "\nadd table " TA "\ndelete table " TA "\n", f);
         else {
                 _cleanup_free_ char *base = NULL;
 
@@ -1043,7 +1080,7 @@ int firewall_remove_container(
 
         if (last) {
                 /* The last one: the whole table goes, and with it everything of warden. */
-                text = strdup("delete table " T "\n");
+                text = strdup("delete table " T "\nadd table " TA "\ndelete table " TA "\n");
                 if (!text)
                         return -ENOMEM;
         } else {

@@ -19,12 +19,24 @@
  *     chain refuse                            TCP reset, or ICMP administratively prohibited
  *     chain prerouting, output (nat hooks)    to a local address but 127/8: dnat through @net_in
  *     chain postrouting (nat hook)            from the pool, leaving through a non-container link:
- * masquerade chain out-<id>                          a container's NetOut rules, each "... accept"
+ *                                             masquerade
+ *     chain out-<id>                          a container's NetOut rules, each "... accept"
+ *     set   sources  ifname . ipv4_addr       "w-<id>-0" . <container ip>, one element per container
+ *     chain antispoof (filter hook prerouting, priority raw: before conntrack)
+ *                                             from a container link: IPv6 (none is assigned): counter
+ *                                             "ipv6", drop; unless its pair is in @sources: counter
+ *                                             "spoofed", drop
  *
- * So one container's change is one small transaction: its chain and map element (Create), a map element
- * (NetIn), a rule in its chain (NetOut), their removal (Destroy). The table is made when the first
- * container needs it and deleted when the last one goes: without containers nothing of warden is in the
- * ruleset. At start-up the whole table is rebuilt from the containers' state in one transaction.
+ * and, for ARP (which the inet family does not see), "arp warden":
+ *
+ *     set   sources  ifname . ipv4_addr       the same pairs
+ *     chain input (filter hook)               from a container link, unless the ARP sender address's
+ *                                             pair is in @sources: counter "spoofed", drop
+ *
+ * So one container's change is one small transaction: its chain, map and set elements (Create), a map
+ * element (NetIn), a rule in its chain (NetOut), their removal (Destroy). The tables are made when the
+ * first container needs them and deleted when the last one goes: without containers nothing of warden is
+ * in the ruleset. At start-up both are rebuilt from the containers' state in one transaction.
  *
  * Transactions block (netlink round trips; with a thousand containers a few ms, because libnftables
  * fetches the table first): they run one after the other, in submission order, on a worker thread
@@ -41,6 +53,7 @@
 
 #define FIREWALL_FAMILY "inet"
 #define FIREWALL_TABLE "warden"
+#define FIREWALL_ARP_FAMILY "arp"
 /* Host-side links of containers (network.h): w-<id>-0. Every link named like this is a container's. */
 #define FIREWALL_LINK_PATTERN "w-*"
 
@@ -150,7 +163,8 @@ typedef struct FirewallContainer {
 /*
  * The nft text of each transaction (pure, for tests and logs; -ENOMEM, -EINVAL for an invalid handle):
  *   base              the table from scratch (add + delete + add: replaces whatever is there)
- *   container_add     the container's chain, map element, NetIn elements and NetOut rules; idempotent
+ *   container_add     the container's chain, map and sources elements, NetIn elements and NetOut rules;
+ *                     idempotent
  *   container_remove  the same away; idempotent (each object is added before it is deleted)
  *   net_in, net_out   one NetIn element, one NetOut rule
  */

@@ -162,6 +162,13 @@ leftovers() {
     if [[ -n $link ]] && ip link show "$link" >/dev/null 2>&1; then echo "link: $link"; fi
     # the ifb of a bandwidth limit (w-ID-i next to w-ID-0), and the loop device of a disk limit
     if [[ $link == w-*-0 ]] && ip link show "${link%-0}-i" >/dev/null 2>&1; then echo "ifb: ${link%-0}-i"; fi
+    # the link's source address pair in warden's nft tables (its anti-spoofing)
+    local fam
+    for fam in inet arp; do
+        if [[ $link == w-*-0 ]] && nft list set "$fam" warden sources 2>/dev/null | grep -qF "\"$link\" . "; then
+            echo "nft: source pair of $link in $fam warden"
+        fi
+    done
     losetup -l -n -O NAME,BACK-FILE 2>/dev/null | awk -v p="$WARDEN_DEPOT/$h/" \
         'index($2, p) == 1 { print "loop device: " $1 " on " $2 }' || true
     local state

@@ -6,7 +6,8 @@
 # masquerade for what leaves; NetIn maps a host port (picked from port_range or given) on every host
 # address, from the host itself and from another namespace; invalid rules are InvalidArgs; Info shows
 # net_in/net_out; restart and kill -9 keep rules, ports and Info; a Create whose firewall step fails in the
-# middle leaves nothing; every container's objects go at Destroy, and the table with the last one.
+# middle leaves nothing; every container's objects go at Destroy (its source pairs too: test-spoof), and
+# the tables with the last one.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -95,6 +96,7 @@ ip2=$(info f2 container_ip)
 assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward set by wardend (sandbox netns)"
 nft list chain inet warden "out-$id1" >/dev/null || fail "no chain out-$id1 after Create"
 nft list map inet warden egress | grep -q "\"w-$id1-0\" .*: jump out-$id1" || fail "no egress element for f1"
+nft list set inet warden sources | grep -qF "\"w-$id1-0\" . $ip1" || fail "no source pair for f1"
 assert_eq "$(info f1 net_in)" "[]" "net_in of a new container"
 assert_eq "$(info f1 net_out)" "[]" "net_out of a new container"
 
@@ -258,6 +260,8 @@ msg=$("${GDBUS_MANAGER[@]}" --method org.warden.Manager.Create "{'handle': <'fwf
 assert_contains "$msg" "firewall rules" "the error says the firewall step failed"
 assert_clean fwfail w-10-0
 nft list chain inet warden out-10 >/dev/null 2>&1 && fail "chain out-10 left by the failed Create"
+nft list set inet warden sources | grep -qF '"w-10-0"' && fail "source pair of w-10-0 left by the failed Create"
+nft list set arp warden sources | grep -qF '"w-10-0"' && fail "ARP source pair of w-10-0 left by the failed Create"
 nft delete element inet warden egress '{ "w-10-0" }'
 nft delete chain inet warden sneaky
 create fwok 1 network s 10.254.0.41
@@ -267,6 +271,9 @@ nft list chain inet warden out-10 >/dev/null || fail "the /30 of the failed Crea
 "${BUSCTL_MANAGER[@]}" Destroy s f1
 nft list chain inet warden "out-$id1" >/dev/null 2>&1 && fail "chain out-$id1 left after Destroy"
 nft list map inet warden egress | grep -q "w-$id1-0" && fail "egress element of f1 left after Destroy"
+nft list set inet warden sources | grep -qF "\"w-$id1-0\"" && fail "source pair of f1 left after Destroy"
+nft list set arp warden sources | grep -qF "\"w-$id1-0\"" && fail "ARP source pair of f1 left after Destroy"
+nft list set arp warden sources | grep -qF "\"w-$id2-0\" . $ip2" || fail "f2's ARP source pair went with f1"
 nft list map inet warden net_in | grep -qE '6100[12] :' && fail "NetIn elements of f1 left after Destroy"
 assert_eq "$("${BUSCTL_MANAGER[@]}" NetIn sqq f2 0 8080)" "qq 61001 8080" "f1's port is free again"
 timeout 5 busybox wget -q -O- "http://10.99.0.1:61002/" >/dev/null 2>&1 && fail "f1's NetIn still answers"

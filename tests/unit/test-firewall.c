@@ -23,6 +23,7 @@
 #include "manager-config.h"
 #include "manager.h"
 #include "manager-fixture.h"
+#include "strv.h"
 #include "tests.h"
 
 /* ---- rules --------------------------------------------------------------------------------------- */
@@ -270,6 +271,8 @@ TEST(text_container) {
                      "add chain inet warden out-7 { comment \"container web-1\"; }\n"
                      "flush chain inet warden out-7\n"
                      "add element inet warden egress { \"w-7-0\" comment \"web-1\" : jump out-7 }\n"
+                     "add element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                     "add element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
                      "add element inet warden net_in { 61001 : 10.254.0.30 . 8080 }\n"
                      "add element inet warden net_in { 9000 : 10.254.0.30 . 9000 }\n"
                      "add rule inet warden out-7 ip daddr 10.0.0.0/8 tcp dport 80 accept\n"
@@ -285,6 +288,10 @@ TEST(text_container) {
                      "add element inet warden egress { \"w-7-0\" : jump out-7 }\n"
                      "delete element inet warden egress { \"w-7-0\" }\n"
                      "delete chain inet warden out-7\n"
+                     "add element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                     "add element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                     "delete element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                     "delete element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
                      "add element inet warden net_in { 61001 : 10.254.0.30 . 8080 }\n"
                      "delete element inet warden net_in { 61001 }\n"
                      "add element inet warden net_in { 9000 : 10.254.0.30 . 9000 }\n"
@@ -377,14 +384,35 @@ TEST(text_base) {
                      "tcp dport "
                      "map @net_in\n"
                      "add rule inet warden postrouting ip saddr 10.254.0.0/20 oifname != \"w-*\" "
-                     "masquerade\n");
+                     "masquerade\n"
+                     "add set inet warden sources { type ifname . ipv4_addr; }\n"
+                     "add counter inet warden spoofed\n"
+                     "add counter inet warden ipv6\n"
+                     "add chain inet warden antispoof { type filter hook prerouting priority raw; policy "
+                     "accept; }\n"
+                     "add rule inet warden antispoof iifname != \"w-*\" accept\n"
+                     "add rule inet warden antispoof iifname . ip saddr @sources accept\n"
+                     "add rule inet warden antispoof meta nfproto ipv6 counter name ipv6 drop\n"
+                     "add rule inet warden antispoof counter name spoofed drop\n"
+                     "add table arp warden\n"
+                     "delete table arp warden\n"
+                     "add table arp warden { comment \"warden: no ARP spoofing from containers, managed by "
+                     "wardend\"; }\n"
+                     "add set arp warden sources { type ifname . ipv4_addr; }\n"
+                     "add counter arp warden spoofed\n"
+                     "add chain arp warden input { type filter hook input priority filter; policy accept; "
+                     "}\n"
+                     "add rule arp warden input iifname != \"w-*\" accept\n"
+                     "add rule arp warden input iifname . arp saddr ip @sources accept\n"
+                     "add rule arp warden input counter name spoofed drop\n");
         free(t);
         firewall_policy_done(&p);
 
-        /* allow_host_access: no input chain at all */
+        /* allow_host_access: no input chain at all (ARP's is another table's) */
         test_policy(&p, true);
         ASSERT_OK(firewall_text_base(&p, &t));
-        ASSERT_NULL(strstr(t, "input"));
+        ASSERT_NULL(strstr(t, "inet warden input"));
+        ASSERT_NOT_NULL(strstr(t, "inet warden antispoof"));
         free(t);
         firewall_policy_done(&p);
 }
@@ -662,6 +690,33 @@ static char *nft_list(const char *what) {
         return out;
 }
 
+/* "nft list table TABLE" shows each string of 'present' and none of 'absent' (NULL-terminated lists). */
+static void assert_listed(const char *table, char **present, char **absent) {
+        char what[64], *l;
+
+        snprintf(what, sizeof(what), "table %s", table);
+        l = nft_list(what);
+        ASSERT_NOT_NULL(l);
+        STRV_FOREACH(p, present)
+                ASSERT_NOT_NULL(strstr(l, *p));
+        STRV_FOREACH(p, absent)
+                ASSERT_NULL(strstr(l, *p));
+        free(l);
+}
+
+/* Runs nft text in the current namespace: 0, or nft's result. */
+static int nft_do(const char *text) {
+        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        int r;
+
+        ASSERT_NOT_NULL(ctx);
+        ASSERT_OK(nft_ctx_buffer_output(ctx));
+        ASSERT_OK(nft_ctx_buffer_error(ctx));
+        r = nft_run_cmd_from_buffer(ctx, text);
+        nft_ctx_free(ctx);
+        return r;
+}
+
 typedef struct Done {
         unsigned n;
         int results[8];
@@ -691,7 +746,7 @@ TEST(kernel) {
         FirewallJob *cancelled = NULL;
         NetOutRule extra = rule_of("network:172.16.0.0/12 protocol:udp port:53");
         Done d = {};
-        char *msg = NULL, *l;
+        char *msg = NULL, *l, *t = NULL;
 
         enter_private_netns();
         test_policy(&p, false);
@@ -741,18 +796,34 @@ TEST(kernel) {
         ASSERT_NOT_NULL(strstr(l, "\"w-8-0\" comment \"db\" : jump out-8"));
         ASSERT_NOT_NULL(strstr(l, "elements = { 10.99.0.3, 192.168.0.0/16 }"));
         free(l);
+        /* each link's one source address, for IP and for ARP */
+        assert_listed("inet warden",
+                      STRV_MAKE("\"w-7-0\" . 10.254.0.30",
+                                "\"w-8-0\" . 10.254.0.34",
+                                "iifname . ip saddr @sources accept",
+                                "meta nfproto ipv6 counter name \"ipv6\" drop",
+                                "counter name \"spoofed\" drop"),
+                      NULL);
+        assert_listed("arp warden",
+                      STRV_MAKE("\"w-7-0\" . 10.254.0.30",
+                                "\"w-8-0\" . 10.254.0.34",
+                                "iifname . arp saddr ip @sources accept",
+                                "counter name \"spoofed\" drop"),
+                      NULL);
 
         /* removing one takes its objects only; removing is idempotent */
         ASSERT_OK(firewall_remove_container(fw, &a, on_done, &d, NULL));
         run_until(e, &d, 5);
         ASSERT_OK(d.results[4]);
-        l = nft_list("table inet warden");
-        ASSERT_NOT_NULL(l);
-        ASSERT_NULL(strstr(l, "out-7"));
-        ASSERT_NULL(strstr(l, "w-7-0"));
-        ASSERT_NULL(strstr(l, "10.254.0.30"));
-        ASSERT_NOT_NULL(strstr(l, "out-8"));
-        free(l);
+        assert_listed("inet warden",
+                      STRV_MAKE("out-8", "\"w-8-0\" . 10.254.0.34"),
+                      STRV_MAKE("out-7", "w-7-0", "10.254.0.30"));
+        assert_listed("arp warden", STRV_MAKE("\"w-8-0\" . 10.254.0.34"), STRV_MAKE("w-7-0"));
+        /* again, by hand: nothing to remove, still fine, and the other container's pair stays */
+        ASSERT_OK(firewall_text_container_remove(&a, &t));
+        ASSERT_OK(nft_do(t));
+        free(t);
+        assert_listed("arp warden", STRV_MAKE("\"w-8-0\" . 10.254.0.34"), STRV_MAKE("w-7-0"));
 
         /* the last one takes the table along */
         b.net_in = &(NetInRule){ 61002, 5432 };
@@ -761,6 +832,7 @@ TEST(kernel) {
         run_until(e, &d, 6);
         ASSERT_OK(d.results[5]);
         ASSERT_NULL(nft_list("table inet warden"));
+        ASSERT_NULL(nft_list("table arp warden"));
         ASSERT_EQ(firewall_n_containers(fw), 0);
         fw = firewall_free(fw);
 
@@ -782,7 +854,9 @@ TEST(kernel) {
         ASSERT_NOT_NULL(l);
         ASSERT_NOT_NULL(strstr(l, "9000 : 10.254.0.30 . 9000"));
         ASSERT_NULL(strstr(l, "chain input")); /* allow_host_access */
+        ASSERT_NOT_NULL(strstr(l, "\"w-7-0\" . 10.254.0.30"));
         free(l);
+        assert_listed("arp warden", STRV_MAKE("\"w-7-0\" . 10.254.0.30"), NULL);
         /* no container left but some known: the table is wiped */
         fw = firewall_free(fw);
         test_policy(&p, true);
@@ -790,6 +864,7 @@ TEST(kernel) {
         firewall_policy_done(&p);
         ASSERT_OK(firewall_sync(fw, NULL, 0, true, &msg));
         ASSERT_NULL(nft_list("table inet warden"));
+        ASSERT_NULL(nft_list("table arp warden"));
         firewall_free(fw);
         sd_event_unref(e);
         for (unsigned i = 0; i < d.n; i++)
