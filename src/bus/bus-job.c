@@ -27,6 +27,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "rlimit-util.h"
+#include "stdio-relay.h"
 #include "strv.h"
 #include "user-lookup.h"
 #include "wshd-client.h"
@@ -1301,6 +1302,37 @@ static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *
                         error);
 }
 
+/* No host object reaches a job (stdio-relay.h): without a tty, the job gets the caller's descriptors
+ * themselves, so only anonymous pipes are taken. With a tty, wshd relays between the pty and them and the
+ * job sees only the pty: anything but a directory or an O_PATH descriptor will do. */
+static int check_caller_fds(const SpawnOptions *o, sd_bus_error *error) {
+        static const char *const names[] = { "stdin", "stdout", "stderr" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *what;
+                int k;
+
+                if (o->fds[i] < 0)
+                        continue;
+                k = host_fd_classify(o->fds[i], &what);
+                if (k < 0)
+                        return k;
+                if (k == HOST_FD_PIPE)
+                        continue;
+                if (o->tty && k == HOST_FD_OTHER)
+                        continue;
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_HOST_FD,
+                                "Option '%s' is %s: a job gets only pipes of the caller's (relay the rest "
+                                "through a pipe, as wardenctl does)%s.",
+                                names[i],
+                                what,
+                                k != HOST_FD_OTHER || o->tty ? "" : ", or terminals with 'tty'");
+        }
+        return 0;
+}
+
 static int check_spawn_options(SpawnOptions *o, sd_bus_error *error) {
         if (strv_length(o->argv) == 0 || isempty(o->argv[0]))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "argv must name a program.");
@@ -1342,7 +1374,7 @@ static int check_spawn_options(SpawnOptions *o, sd_bus_error *error) {
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "Option 'discard_output' contradicts 'stdout'/'stderr'.");
-        return 0;
+        return check_caller_fds(o, error);
 }
 
 /* Replaces or adds KEY=VALUE in *env. */
