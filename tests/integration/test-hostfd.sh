@@ -105,6 +105,25 @@ out=$(wardenctl run "$h" -- ls /proc/self/fd/0/ <"$tmp/hostdir" 2>&1) || rc=$?
 check "a directory as stdin: refused" is "$rc:$out" \
     "1:wardenctl: Standard input is a directory: it cannot be given to a job, nor relayed."
 
+# ---- the host's device nodes in the container's /dev (null, zero, full, random, urandom, tty) ----------
+# They are bind mounts of the host's nodes: read-only mounts, so that container root cannot chmod or chown
+# the host's /dev/null. Only tried once the mounts are seen read-only: in the sandbox, the host's /dev is
+# the machine's own.
+mi=$(wardenctl run "$h" -- grep -E '^([^ ]+ ){4}/dev/(null|zero|full|random|urandom|tty) ' /proc/self/mountinfo \
+    </dev/null)
+check "the host's device nodes in /dev: six bind mounts" is "$(wc -l <<<"$mi")" 6
+check "the host's device nodes in /dev: read-only mounts" is "$(awk '$6 !~ /(^|,)ro(,|$)/' <<<"$mi")" ""
+if [[ $(wc -l <<<"$mi") == 6 && -z $(awk '$6 !~ /(^|,)ro(,|$)/' <<<"$mi") ]]; then
+    null_mode=$(stat -c %a:%u:%g /dev/null)
+    rc=0
+    wardenctl run --privileged "$h" -- sh -c 'chmod 600 /dev/null || chown 10001 /dev/null ||
+        { exec 3</dev/null; chmod 600 /proc/self/fd/3 || chown 10001 /proc/self/fd/3; }' </dev/null 2>/dev/null ||
+        rc=$?
+    check "root chmods or chowns the host's /dev/null" is "$rc:$(stat -c %a:%u:%g /dev/null)" "1:$null_mode"
+fi
+check "/dev/null, /dev/zero as usual" is "$(wardenctl run "$h" -- sh -c \
+    'echo x >/dev/null && head -c 3 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c' </dev/null)" $'3\n3'
+
 # ---- wsh (root's direct client of wshd) --------------------------------------------------------------------
 wsh --socket "$sock" sh -c "$read_back" >>"$f" 2>"$tmp/err" </dev/null || true
 check "wsh: the job reads back the file behind its stdout" read_nothing "$tmp/err" HOST
