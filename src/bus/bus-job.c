@@ -1624,14 +1624,17 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
                     : (o.fds[1] >= 0 || o.fds[2] >= 0) ? JOB_OUTPUT_CALLER
                                                        : JOB_OUTPUT_CAPTURED;
 
-        /* Output that the caller does not take goes to files (or /dev/null). */
-        if (o.fds[1] < 0) {
+        /* Output that the caller does not take goes to files, or is discarded: without a tty, into the
+         * container's own /dev/null, which wshd gives for every stream it gets no fd for (ours is the
+         * host's node on a writable mount, and container root could chmod it through /proc/self/fd); with
+         * one, wshd relays the pty to ours and the job never sees it. */
+        if (o.fds[1] < 0 && !(o.discard_output && !o.tty)) {
                 out_w = o.discard_output ? open_null() : open_output(jr, id, "stdout", true);
                 if (out_w < 0)
                         return job_file_error(error, out_w, "create the output of", id);
         }
-        if (o.fds[2] < 0 && !o.tty) {
-                err_w = o.discard_output ? open_null() : open_output(jr, id, "stderr", true);
+        if (o.fds[2] < 0 && !o.tty && !o.discard_output) {
+                err_w = open_output(jr, id, "stderr", true);
                 if (err_w < 0) {
                         job_remove_files(jr, id);
                         return job_file_error(error, err_w, "create the output of", id);

@@ -121,6 +121,16 @@ if [[ $(wc -l <<<"$mi") == 6 && -z $(awk '$6 !~ /(^|,)ro(,|$)/' <<<"$mi") ]]; th
         rc=$?
     check "root chmods or chowns the host's /dev/null" is "$rc:$(stat -c %a:%u:%g /dev/null)" "1:$null_mode"
 fi
+# discard_output: the job's stdout and stderr are the container's /dev/null (that read-only mount), not
+# wardend's (the host's node on its writable /dev)
+# shellcheck disable=SC2016 # expanded in the container
+job=$(wardenctl spawn --privileged --discard-output "$h" -- sh -c 'exec 3>/tmp/discarded; for fd in 1 2; do
+    id=$(awk "/^mnt_id:/ { print \$2 }" /proc/$$/fdinfo/$fd); grep -E "^$id ([^ ]+ ){3}/dev/null " /proc/self/mountinfo >&3
+    done')
+wardenctl link "$h" "$job" >/dev/null </dev/null || true
+out=$(wardenctl run "$h" -- cat /tmp/discarded </dev/null)
+check "discard_output: stdout and stderr on the container's read-only /dev/null" \
+    is "$(awk '$6 ~ /(^|,)ro(,|$)/ { n++ } END { print n + 0 }' <<<"$out")" 2
 check "/dev/null, /dev/zero as usual" is "$(wardenctl run "$h" -- sh -c \
     'echo x >/dev/null && head -c 3 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c' </dev/null)" $'3\n3'
 
