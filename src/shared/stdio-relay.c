@@ -2,12 +2,10 @@
 
 #include <fcntl.h>
 #include <linux/kcmp.h>
-#include <linux/magic.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,29 +14,59 @@
 
 #define RELAY_BUFFER_SIZE (64U * 1024U)
 
+/* The type of fd's file, from what the kernel has cached: a file of a FUSE or network file system that does
+ * not answer must not block the caller (wardend's event loop). */
+static int fd_statx(int fd, struct statx *ret) {
+        return RET_NERRNO(statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, ret));
+}
+
+/* An anonymous pipe is on pipefs, which has a single superblock: its device is that of any pipe, ours. A
+ * named FIFO is on the file system of its directory. */
+static int fifo_is_anonymous(const struct statx *stx) {
+        _cleanup_close_pair_ int p[2] = EBADF_PAIR;
+        struct statx ours;
+        int r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        r = fd_statx(p[0], &ours);
+        if (r < 0)
+                return r;
+        return stx->stx_dev_major == ours.stx_dev_major && stx->stx_dev_minor == ours.stx_dev_minor;
+}
+
+/* Terminals by their major numbers (tty, console/ptmx, pts), since an ioctl would reach the driver, which a
+ * character device in user space (CUSE) could keep from answering. */
+static bool chr_is_terminal(const struct statx *stx) {
+        return stx->stx_rdev_major == 4 || stx->stx_rdev_major == 5 ||
+               (stx->stx_rdev_major >= 136 && stx->stx_rdev_major <= 143);
+}
+
 int host_fd_classify(int fd, const char **ret_what) {
-        struct statfs sfs;
-        struct stat st;
+        struct statx stx;
         const char *what;
         HostFdKind kind = HOST_FD_OTHER;
-        int flags;
+        int flags, r;
 
+        /* Neither call asks the file's file system or driver anything. */
         flags = fcntl(fd, F_GETFL);
         if (flags < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
+        r = fd_statx(fd, &stx);
+        if (r < 0)
+                return r;
 
         if (flags & O_PATH) {
                 /* a handle on a path, whatever it points to: reopened through /proc it is the object */
                 what = "an O_PATH descriptor";
                 kind = HOST_FD_PATH;
         } else
-                switch (st.st_mode & S_IFMT) {
+                switch (stx.stx_mode & S_IFMT) {
                 case S_IFIFO:
-                        if (fstatfs(fd, &sfs) < 0)
-                                return -errno;
-                        if (sfs.f_type == PIPEFS_MAGIC) {
+                        r = fifo_is_anonymous(&stx);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
                                 what = "a pipe";
                                 kind = HOST_FD_PIPE;
                         } else
@@ -52,7 +80,7 @@ int host_fd_classify(int fd, const char **ret_what) {
                         what = "a regular file";
                         break;
                 case S_IFCHR:
-                        what = isatty(fd) ? "a terminal" : "a character device";
+                        what = chr_is_terminal(&stx) ? "a terminal" : "a character device";
                         break;
                 case S_IFBLK:
                         what = "a block device";

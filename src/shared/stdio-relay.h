@@ -29,7 +29,8 @@ typedef enum HostFdKind {
 } HostFdKind;
 
 /* What fd is; *ret_what (if not NULL) names it for messages ("a regular file", "a terminal", ...).
- * -EBADF: fd is not open; other negative errno from fstat()/fstatfs()/fcntl(). */
+ * Never asks the file's file system or driver (statx() of what is cached, no ioctl): it does not block on a
+ * FUSE file. -EBADF: fd is not open; other negative errno from fcntl(), statx() or pipe2(). */
 int host_fd_classify(int fd, const char **ret_what);
 
 /* One direction of a relay: from src to dst through a buffer. */
