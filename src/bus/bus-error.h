@@ -10,7 +10,7 @@
  * unambiguous in both directions:
  *     NoSuchContainer ENXIO, ContainerExists EEXIST, InvalidHandle EBADR, InvalidState EBADFD,
  *     NoSuchJob ESRCH, PoolExhausted ENOSR, RootfsNotFound ENOMEDIUM, BindMountSource EMEDIUMTYPE,
- *     LimitFailed ECOMM, NoSpace ENOSPC.
+ *     LimitFailed ECOMM, NoSpace ENOSPC, HostFd EBADE.
  */
 
 #include <systemd/sd-bus.h>
@@ -26,6 +26,7 @@
 #define WARDEN_ERROR_BIND_MOUNT_SOURCE WARDEN_ERROR_PREFIX "BindMountSource"
 #define WARDEN_ERROR_LIMIT_FAILED WARDEN_ERROR_PREFIX "LimitFailed"
 #define WARDEN_ERROR_NO_SPACE WARDEN_ERROR_PREFIX "NoSpace"
+#define WARDEN_ERROR_HOST_FD WARDEN_ERROR_PREFIX "HostFd"
 
 extern const sd_bus_error_map warden_bus_errors[];
 

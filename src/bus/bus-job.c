@@ -27,6 +27,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "rlimit-util.h"
+#include "stdio-relay.h"
 #include "strv.h"
 #include "user-lookup.h"
 #include "wshd-client.h"
@@ -1301,6 +1302,37 @@ static int read_spawn_options(sd_bus_message *m, SpawnOptions *o, sd_bus_error *
                         error);
 }
 
+/* No host object reaches a job (stdio-relay.h): without a tty, the job gets the caller's descriptors
+ * themselves, so only anonymous pipes are taken. With a tty, wshd relays between the pty and them and the
+ * job sees only the pty: anything but a directory or an O_PATH descriptor will do. */
+static int check_caller_fds(const SpawnOptions *o, sd_bus_error *error) {
+        static const char *const names[] = { "stdin", "stdout", "stderr" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *what;
+                int k;
+
+                if (o->fds[i] < 0)
+                        continue;
+                k = host_fd_classify(o->fds[i], &what);
+                if (k < 0)
+                        return k;
+                if (k == HOST_FD_PIPE)
+                        continue;
+                if (o->tty && k == HOST_FD_OTHER)
+                        continue;
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_HOST_FD,
+                                "Option '%s' is %s: a job gets only pipes of the caller's (relay the rest "
+                                "through a pipe, as wardenctl does)%s.",
+                                names[i],
+                                what,
+                                k != HOST_FD_OTHER || o->tty ? "" : ", or terminals with 'tty'");
+        }
+        return 0;
+}
+
 static int check_spawn_options(SpawnOptions *o, sd_bus_error *error) {
         if (strv_length(o->argv) == 0 || isempty(o->argv[0]))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "argv must name a program.");
@@ -1342,7 +1374,7 @@ static int check_spawn_options(SpawnOptions *o, sd_bus_error *error) {
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
                                 "Option 'discard_output' contradicts 'stdout'/'stderr'.");
-        return 0;
+        return check_caller_fds(o, error);
 }
 
 /* Replaces or adds KEY=VALUE in *env. */
@@ -1592,14 +1624,17 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
                     : (o.fds[1] >= 0 || o.fds[2] >= 0) ? JOB_OUTPUT_CALLER
                                                        : JOB_OUTPUT_CAPTURED;
 
-        /* Output that the caller does not take goes to files (or /dev/null). */
-        if (o.fds[1] < 0) {
+        /* Output that the caller does not take goes to files, or is discarded: without a tty, into the
+         * container's own /dev/null, which wshd gives for every stream it gets no fd for (ours is the
+         * host's node on a writable mount, and container root could chmod it through /proc/self/fd); with
+         * one, wshd relays the pty to ours and the job never sees it. */
+        if (o.fds[1] < 0 && !(o.discard_output && !o.tty)) {
                 out_w = o.discard_output ? open_null() : open_output(jr, id, "stdout", true);
                 if (out_w < 0)
                         return job_file_error(error, out_w, "create the output of", id);
         }
-        if (o.fds[2] < 0 && !o.tty) {
-                err_w = o.discard_output ? open_null() : open_output(jr, id, "stderr", true);
+        if (o.fds[2] < 0 && !o.tty && !o.discard_output) {
+                err_w = open_output(jr, id, "stderr", true);
                 if (err_w < 0) {
                         job_remove_files(jr, id);
                         return job_file_error(error, err_w, "create the output of", id);

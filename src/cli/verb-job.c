@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
+#include "stdio-relay.h"
 #include "strv.h"
 #include "tty-util.h"
 #include "verb-job.h"
@@ -97,6 +98,8 @@ typedef struct JobSession {
         bool tty;
         TtyRaw raw;
         sd_bus_slot *spawn_slot, *link_slot;
+        StdioRelay relay; /* without a tty: our stdin/stdout/stderr, relayed unless pipes */
+        sd_event_source *relay_source[3];
         uint32_t job_id;    /* 0 until Spawn answered */
         int pending_signal; /* arrived before the job id was known: forwarded then */
         bool resize_pending;
@@ -113,6 +116,9 @@ typedef struct JobSession {
 static void job_session_done(JobSession *s) {
         s->spawn_slot = sd_bus_slot_unref(s->spawn_slot);
         s->link_slot = sd_bus_slot_unref(s->link_slot);
+        for (size_t i = 0; i < ELEMENTSOF(s->relay_source); i++)
+                s->relay_source[i] = sd_event_source_disable_unref(s->relay_source[i]);
+        stdio_relay_done(&s->relay);
         (void) tty_raw_restore(&s->raw);
         if (s->event)
                 (void) sd_bus_detach_event(s->bus);
@@ -202,6 +208,11 @@ static int on_link_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         if (r < 0)
                 return job_session_fail(s, "Link", r, NULL);
         s->exit_status = status;
+        /* Everything the job wrote before it exited is in our pipes by now: out with it, in order, before we
+         * exit. What it left behind in the background and writes later goes nowhere (EPIPE). */
+        for (size_t i = 1; i < ELEMENTSOF(s->relay.channel); i++)
+                if (s->relay.channel[i])
+                        relay_channel_drain(s->relay.channel[i]);
         return sd_event_exit(s->event, 0);
 }
 
@@ -268,6 +279,71 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
         return 0;
 }
 
+/* Waits for what the channel needs next; off once it is done. */
+static int relay_source_arm(sd_event_source *source, const RelayChannel *c) {
+        short events;
+        int fd, r;
+
+        fd = relay_channel_wait(c, &events);
+        if (fd < 0)
+                return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+        r = sd_event_source_set_io_fd(source, fd);
+        if (r >= 0)
+                r = sd_event_source_set_io_events(
+                                source, (uint32_t) events); /* POLLIN/POLLOUT: EPOLLIN/EPOLLOUT */
+        return r;
+}
+
+static int on_relay_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        RelayChannel *c = userdata;
+        int r;
+
+        (void) relay_channel_step(c);
+        r = relay_source_arm(source, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the relay of the job's standard streams: %m");
+        return 0;
+}
+
+/* Our stdin, stdout and stderr for the job: pipes as they are, anything else (files, terminals, sockets)
+ * through pipes of ours, so that no host object of ours reaches the job (stdio-relay.h). */
+static int job_session_relay(JobSession *s, JobOptions *o) {
+        static const char *const names[] = { "input", "output", "error output" };
+        const int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+        const char *what = "a directory";
+        int bad = 0, r;
+
+        r = stdio_relay_setup(&s->relay, fds, &bad);
+        if (r == -EISDIR) {
+                (void) host_fd_classify(fds[bad], &what);
+                return log_error_errno(
+                                SYNTHETIC_ERRNO(EISDIR),
+                                "Standard %s is %s: it cannot be given to a job, nor relayed.",
+                                names[bad],
+                                what);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the relay of the job's standard streams: %m");
+
+        for (size_t i = 0; i < ELEMENTSOF(s->relay.channel); i++) {
+                RelayChannel *c = s->relay.channel[i];
+                short events;
+                int fd;
+
+                if (!c)
+                        continue;
+                fd = relay_channel_wait(c, &events);
+                r = sd_event_add_io(s->event, &s->relay_source[i], fd, (uint32_t) events, on_relay_io, c);
+                if (r < 0)
+                        return log_error_errno(
+                                        r, "Failed to watch the relay of the job's standard streams: %m");
+        }
+        o->stdin_fd = s->relay.job_fd[0];
+        o->stdout_fd = s->relay.job_fd[1];
+        o->stderr_fd = s->relay.job_fd[2];
+        return 0;
+}
+
 int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *options) {
         static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
         _cleanup_(job_session_done) JobSession s = {
@@ -275,6 +351,7 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
                 .handle = handle,
                 .tty = options->tty,
                 .raw = TTY_RAW_NULL,
+                .relay = STDIO_RELAY_NULL,
                 .exit_status = -1,
                 .bus_error = SD_BUS_ERROR_NULL,
         };
@@ -307,15 +384,22 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
                 o.stdin_fd = STDIN_FILENO;
                 o.stdout_fd = STDOUT_FILENO;
                 o.stderr_fd = -EBADF;
-        } else {
-                o.stdin_fd = STDIN_FILENO;
-                o.stdout_fd = STDOUT_FILENO;
-                o.stderr_fd = STDERR_FILENO;
         }
 
         r = sd_event_new(&s.event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create an event loop: %m");
+        if (!o.tty) {
+                /* The relay's reader or writer going away is an error of that stream, not our end: EPIPE.
+                 * A terminal on stdin that we read while in the background is EIO (the job's EOF), not a
+                 * stop; and we write to it as the job would, TOSTOP or not. */
+                (void) signal(SIGPIPE, SIG_IGN);
+                (void) signal(SIGTTIN, SIG_IGN);
+                (void) signal(SIGTTOU, SIG_IGN);
+                r = job_session_relay(&s, &o);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 r = sd_event_add_signal(s.event, NULL, signals[i], on_signal, &s);
                 if (r < 0)
@@ -338,6 +422,11 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
         r = sd_bus_call_async(bus, &s.spawn_slot, m, on_spawn_reply, &s, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to send Spawn(): %m");
+        /* The job's ends of the relay pipes are in the message now (copies): ours go, so that the job sees
+         * EOF on stdin when we close it, and we see EOF when the job and what it left behind close theirs.
+         */
+        m = sd_bus_message_unref(m);
+        stdio_relay_close_job_fds(&s.relay);
 
         r = sd_event_loop(s.event);
         (void) tty_raw_restore(&s.raw);

@@ -4,8 +4,10 @@
  * wsh: run a command in a container by talking to its wshd directly (root only, for debugging; after
  * Warden's wsh). It spawns an attached job (job_id 0) and waits for its exit on the same connection:
  *
- *     without --tty  the job gets wsh's own stdin, stdout and stderr (passed as fds); wsh forwards SIGINT,
- *                    SIGTERM, SIGHUP and SIGQUIT to it and waits.
+ *     without --tty  the job gets wsh's own stdin, stdout and stderr: pipes as they are, anything else
+ *                    (files, terminals, sockets) through pipes that wsh relays, so that no host object
+ *                    reaches the job (stdio-relay.h); wsh forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to
+ *                    it and waits.
  *     with --tty     wshd makes a pty in the container and hands its master back; wsh relays between it
  *                    and its own stdin/stdout, with the terminal in raw mode if stdin is one (restored on
  *                    every way out), and forwards window size changes.
@@ -40,6 +42,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "rlimit-util.h"
+#include "stdio-relay.h"
 #include "strv.h"
 #include "wshd-proto.h"
 
@@ -385,7 +388,7 @@ static bool drain_master(int master) {
         }
 }
 
-static _noreturn_ void run(int sock, uint32_t job_id, int master) {
+static _noreturn_ void run(int sock, uint32_t job_id, int master, StdioRelay *relay) {
         uint8_t in_buf[BUFFER_SIZE];
         size_t in_len = 0;
         bool in_open = master >= 0, master_open = master >= 0;
@@ -406,18 +409,26 @@ static _noreturn_ void run(int sock, uint32_t job_id, int master) {
                 die(EXIT_WSH, "signalfd: %s", strerror(errno));
 
         for (;;) {
-                struct pollfd p[4] = {
+                struct pollfd p[7] = {
                         { .fd = sock, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
                         { .fd = in_open && in_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
                         { .fd = master_open ? master : -1, .events = POLLIN | (in_len > 0 ? POLLOUT : 0) },
                 };
 
+                for (size_t i = 0; i < 3; i++)
+                        p[4 + i].fd = relay->channel[i]
+                                                      ? relay_channel_wait(
+                                                                        relay->channel[i], &p[4 + i].events)
+                                                      : -1;
                 if (poll(p, ELEMENTSOF(p), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         die(EXIT_WSH, "poll: %s", strerror(errno));
                 }
+                for (size_t i = 0; i < 3; i++)
+                        if (p[4 + i].revents)
+                                (void) relay_channel_step(relay->channel[i]);
 
                 if (p[1].revents) {
                         struct signalfd_siginfo si;
@@ -471,9 +482,13 @@ static _noreturn_ void run(int sock, uint32_t job_id, int master) {
                         if (m.type == WSHD_EVENT_EXIT && m.job_id == job_id) {
                                 int code = exit_code(m.wait_status);
 
-                                /* what the job wrote last may still be in the pty */
+                                /* what the job wrote last may still be in the pty, or in the relay's pipes
+                                 */
                                 if (master_open)
                                         (void) drain_master(master);
+                                for (size_t i = 1; i < 3; i++)
+                                        if (relay->channel[i])
+                                                relay_channel_drain(relay->channel[i]);
                                 wshd_message_done(&m);
                                 restore_terminal();
                                 exit(code);
@@ -488,6 +503,7 @@ static _noreturn_ void run(int sock, uint32_t job_id, int master) {
 
 int main(int argc, char *argv[]) {
         _cleanup_free_ char *path = NULL;
+        StdioRelay relay = STDIO_RELAY_NULL;
         WshdMessage m, reply;
         uint32_t job_id;
         int sock, master = -1;
@@ -541,14 +557,34 @@ int main(int argc, char *argv[]) {
                 }
                 m.tty_rows = ws.ws_row;
                 m.tty_cols = ws.ws_col;
-        } else
-                /* our own stdin, stdout and stderr, those that are open */
+        } else {
+                /* our own stdin, stdout and stderr, those that are open: pipes as they are, the rest relayed
+                 */
+                static const char *const names[] = { "input", "output", "error output" };
+                const int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+                const char *what = "a directory";
+                int bad = 0, r;
+
+                /* as the job would see them: EPIPE, and EIO for a terminal read in the background */
+                (void) signal(SIGTTIN, SIG_IGN);
+                (void) signal(SIGTTOU, SIG_IGN);
+                r = stdio_relay_setup(&relay, fds, &bad);
+                if (r == -EISDIR) {
+                        (void) host_fd_classify(fds[bad], &what);
+                        die(EXIT_USAGE,
+                            "Standard %s is %s: it cannot be given to a job, nor relayed.",
+                            names[bad],
+                            what);
+                }
+                if (r < 0)
+                        die(EXIT_WSH, "Failed to set up the relay: %s", strerror(-r));
                 for (int fd = 0; fd < 3; fd++)
-                        if (fcntl(fd, F_GETFD) >= 0) {
-                                m.fds[m.n_fds] = fd;
+                        if (relay.job_fd[fd] >= 0) {
+                                m.fds[m.n_fds] = relay.job_fd[fd];
                                 m.fd_roles[m.n_fd_roles++] = (uint32_t) fd;
                                 m.n_fds++;
                         }
+        }
         {
                 int r = wshd_message_send(sock, &m);
 
@@ -559,6 +595,9 @@ int main(int argc, char *argv[]) {
                 if (r < 0)
                         die(EXIT_WSH, "Failed to send to wshd: %s", strerror(-r));
         }
+        /* wshd has its copies: the job sees EOF on stdin when we close ours, and EPIPE when we stop reading
+         */
+        stdio_relay_close_job_fds(&relay);
 
         recv_message(sock, &reply);
         if (reply.type == WSHD_REPLY_ERROR)
@@ -587,5 +626,5 @@ int main(int argc, char *argv[]) {
                         die(EXIT_WSH, "Failed to make the terminal raw: %s", strerror(errno));
         }
 
-        run(sock, job_id, master);
+        run(sock, job_id, master, &relay);
 }

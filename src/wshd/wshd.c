@@ -426,6 +426,15 @@ static int setup_socket(void) {
         return fd;
 }
 
+/* Binds the node 'source' (a device node of the host's) onto 'target', read-only: a device node ignores the
+ * read-only flag of its mount for I/O (reads and writes work as before), but its mode, owner and times
+ * cannot be changed through it, and the flag keeps it from being replaced. */
+static void bind_node_read_only(const char *source, const char *target) {
+        mount_or_fail(source, target, NULL, MS_BIND, NULL);
+        if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+                setup_fail(errno, "remount '%s' read-only", target);
+}
+
 static void bind_device(const char *dev, const char *name) {
         char source[64], target[PATH_MAX];
         struct stat st;
@@ -444,8 +453,10 @@ static void bind_device(const char *dev, const char *name) {
         (void) close(fd);
 
         /* A bind mount of the host's node rather than mknod(): it also works where we may not create
-         * device nodes, and the device cgroup still decides what may be opened. */
-        mount_or_fail(source, target, NULL, MS_BIND, NULL);
+         * device nodes, and the device cgroup still decides what may be opened. Read-only, as the node is
+         * the host's: container root (CAP_FOWNER, CAP_CHOWN) must not chmod or chown the host's /dev/null,
+         * here or through /proc/self/fd. */
+        bind_node_read_only(source, target);
 }
 
 static void symlink_or_fail(const char *target, const char *dir, const char *name) {
@@ -530,11 +541,8 @@ static void mask_path(const char *path) {
                               "mode=0555,size=4k");
                 return;
         }
-        /* Reads find nothing, writes go nowhere (a device node ignores the read-only flag of its mount;
-         * the flag keeps it from being replaced). */
-        mount_or_fail("/dev/null", path, NULL, MS_BIND, NULL);
-        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
-                setup_fail(errno, "remount '%s' read-only", path);
+        /* Reads find nothing, writes go nowhere. */
+        bind_node_read_only("/dev/null", path);
 }
 
 static void setup_proc_sys_masks(const char *top, const char *const *masked, size_t n_masked) {

@@ -30,7 +30,6 @@ ROOT_OUT=/run/test-depot-full.root-out
 COPY=/run/test-depot-full.copy
 DUMP=/run/test-depot-full.dump
 ERR=/run/test-depot-full.err
-FD_OUT=/run/test-depot-full.fd-out
 RECORDS=/run/warden/jobs
 
 gd() { "${GDBUS_MANAGER[@]}" --method "org.warden.Manager.$1" "${@:2}"; }
@@ -75,7 +74,7 @@ cleanup() {
         umount "$DEPOT" 2>/dev/null || { sleep 1; umount "$DEPOT"; } || umount -l "$DEPOT" || true
     fi
     rmdir "$DEPOT" 2>/dev/null || true
-    rm -f "$FIFO" "$ROOT_OUT" "$COPY" "$DUMP" "$ERR" "$FD_OUT"
+    rm -f "$FIFO" "$ROOT_OUT" "$COPY" "$DUMP" "$ERR"
     rm -rf "$RECORDS/ghost"
     restore_config
 }
@@ -234,11 +233,11 @@ assert_eq "$rc" 5 "the status of wardenctl run in B with the depot full"
 assert_match "$out" '^out [1-9][0-9]*$' "the stdout of wardenctl run in B"
 assert_eq "$(cat "$ERR")" err "the stderr of wardenctl run in B"
 # Run with the caller's stdout and stderr; with its stdout only, stderr would be captured: refused
-rm -f "$FD_OUT"
-out=$(python3 - "$FD_OUT" <<'PY'
-import os, sys, dbus
+# (a pipe: wardend gives a job no other descriptor of the caller's, org.warden.Manager(5))
+out=$(python3 - <<'PY'
+import os, dbus
 m = dbus.Interface(dbus.SystemBus().get_object("org.warden.Manager", "/org/warden/Manager"), "org.warden.Manager")
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+r, fd = os.pipe()
 argv = ["sh", "-c", "echo to-fd; echo to-fd-err >&2; exit 12"]
 try:
     m.Run("b", argv, {"stdout": dbus.types.UnixFd(fd)}, timeout=60)
@@ -248,11 +247,12 @@ except dbus.exceptions.DBusException as e:
 status, out, err, info = m.Run("b", argv, {"stdout": dbus.types.UnixFd(fd), "stderr": dbus.types.UnixFd(fd)},
                                timeout=60, byte_arrays=True)
 print(int(status), len(out), len(err))
+os.close(fd)
+print(os.read(r, 100).decode().strip().replace("\n", "|"))
 PY
 )
-assert_eq "$out" $'org.warden.Error.NoSpace\n12 0 0' \
-    "Run in B with the caller's stdout only, then with its stdout and stderr (status, captured lengths)"
-assert_eq "$(cat "$FD_OUT")" $'to-fd\nto-fd-err' "what the job of that Run wrote to the caller's descriptors"
+assert_eq "$out" $'org.warden.Error.NoSpace\n12 0 0\nto-fd|to-fd-err' \
+    "Run in B with the caller's stdout only, then with its stdout and stderr (status, captured lengths, what the job wrote to the caller's pipe)"
 assert_eq "$(find "$DEPOT/b/jobs" | sort)" "$output_before" "B's output files after the Runs with descriptors"
 # discard_output: Run, and Spawn then Link
 start=$EPOCHREALTIME
