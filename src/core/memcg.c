@@ -81,6 +81,43 @@ int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
         return cg_keyed_get_uint64(text, "oom_kill", ret);
 }
 
+int memcg_read_usage(const Memcg *m, uint64_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_cgroup_file(m, m->version == MEMCG_V1 ? "memory.usage_in_bytes" : "memory.current", &text);
+        if (r < 0)
+                return r;
+        return cg_parse_counter(text, ret);
+}
+
+int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit, uint64_t *ret_ns) {
+        static const struct {
+                const char *hierarchy, *file;
+        } places[] = {
+                { "unified/", "cpu.stat" }, /* hybrid */
+                { "", "cpu.stat" },         /* cgroup2 */
+                { "cpuacct/", "cpuacct.usage" },
+        };
+        int r;
+
+        FOREACH_ARRAY(p, places, ELEMENTSOF(places)) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+
+                if (asprintf(&path, "%s/%s%s/%s/%s", root, p->hierarchy, slice, unit, p->file) < 0)
+                        return -ENOMEM;
+                r = read_full_file(path, CGROUP_FILE_MAX, &text, NULL);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (streq(p->file, "cpu.stat"))
+                        return cg_parse_cpu_stat_usage(text, ret_ns);
+                return cg_parse_counter(text, ret_ns);
+        }
+        return -ENOENT;
+}
+
 int memcg_read_limit(const Memcg *m, uint64_t *ret) {
         _cleanup_free_ char *text = NULL;
         int r;
