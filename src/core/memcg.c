@@ -148,6 +148,39 @@ int memcg_set_swap_limit(const Memcg *m, uint64_t bytes) {
         return 0;
 }
 
+int memcg_reclaim_below(const Memcg *m, uint64_t bytes) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t usage;
+        char buf[32];
+        int n, r;
+
+        if (m->version != MEMCG_V2)
+                return 0;
+        r = memcg_read_usage(m, &usage);
+        if (r < 0)
+                return r;
+        if (usage <= bytes)
+                return 0;
+
+        if (asprintf(&p, "%s/memory.reclaim", m->path) < 0)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT)
+                return -errno;
+        if (fd >= 0) {
+                n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long) (usage - bytes));
+                /* EAGAIN: less than that could be reclaimed; what is left is read below */
+                if (write(fd, buf, (size_t) n) != n && errno != EAGAIN)
+                        return -errno;
+        }
+
+        r = memcg_read_usage(m, &usage);
+        if (r < 0)
+                return r;
+        return usage <= bytes ? 0 : -EBUSY;
+}
+
 static int memcg_watch_v1(const Memcg *m, int *ret_fd) {
         _cleanup_free_ char *control = NULL, *event_control = NULL;
         _cleanup_close_ int efd = -EBADF, ofd = -EBADF, cfd = -EBADF;

@@ -70,6 +70,16 @@ int memcg_read_limit(const Memcg *m, uint64_t *ret);
 int memcg_set_swap_limit(const Memcg *m, uint64_t bytes);
 
 /*
+ * Before a lower limit of 'bytes' is set: on cgroup2 the kernel takes any memory.max and then, if it cannot
+ * reclaim the usage below it, OOM-kills in the cgroup until it fits (wshd too: the container would be lost),
+ * where v1 refuses the limit with EBUSY. So on cgroup2 the usage is reclaimed first (memory.reclaim, Linux
+ * 5.19; without it the kernel's own reclaim on the write is all there is): -EBUSY if it stays above 'bytes'
+ * (unreclaimable: tmpfs pages without swap, or memory in use), 0 if the limit now fits. v1: 0, nothing to
+ * do. Slow (the reclaim): on a worker thread.
+ */
+int memcg_reclaim_below(const Memcg *m, uint64_t bytes);
+
+/*
  * Opens a descriptor that becomes ready when the cgroup runs out of memory: v1, an eventfd registered for
  * memory.oom_control through cgroup.event_control (EPOLLIN; read its 8-byte counter to re-arm; it also fires
  * once when the cgroup is removed); v2, memory.events itself (EPOLLPRI on every change; re-armed by reading

@@ -236,6 +236,16 @@ static void put(const char *dir, const char *name, const char *text) {
         free(p);
 }
 
+#define ASSERT_FILE(dir, name, text)                                \
+        do {                                                        \
+                char *_p = NULL, *_t = NULL;                        \
+                ASSERT_TRUE(asprintf(&_p, "%s/%s", dir, name) > 0); \
+                ASSERT_OK(read_full_file(_p, 4096, &_t, NULL));     \
+                ASSERT_STREQ(_t, text);                             \
+                free(_p);                                           \
+                free(_t);                                           \
+        } while (0)
+
 static char *mkdirf(const char *dir, const char *sub) {
         char *p = NULL;
 
@@ -264,6 +274,7 @@ TEST(memcg_lookup) {
         put(cg, "memory.usage_in_bytes", "1228800\n");
         ASSERT_OK(memcg_read_usage(&m, &v));
         ASSERT_EQ(v, 1228800u);
+        ASSERT_OK(memcg_reclaim_below(&m, 4096)); /* v1 refuses a limit below the usage itself */
         /* no memory.memsw.* file: the kernel accounts no swap */
         ASSERT_ERROR(memcg_set_swap_limit(&m, 1 << 20), EOPNOTSUPP);
         memcg_done(&m);
@@ -286,6 +297,12 @@ TEST(memcg_lookup) {
         put(cg, "memory.current", "2531328\n");
         ASSERT_OK(memcg_read_usage(&m, &v));
         ASSERT_EQ(v, 2531328u);
+        /* a lower limit: fits already, or not even after a reclaim (with or without memory.reclaim) */
+        ASSERT_OK(memcg_reclaim_below(&m, 2531328));
+        ASSERT_ERROR(memcg_reclaim_below(&m, 1 << 20), EBUSY);
+        put(cg, "memory.reclaim", "");
+        ASSERT_ERROR(memcg_reclaim_below(&m, 1 << 20), EBUSY);
+        ASSERT_FILE(cg, "memory.reclaim", "1482752"); /* what it asked the kernel to reclaim */
         ASSERT_OK(memcg_set_swap_limit(&m, 1 << 20)); /* systemd's MemorySwapMax= does it on v2 */
         memcg_done(&m);
         free(cg);
