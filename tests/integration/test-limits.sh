@@ -12,7 +12,14 @@ trap destroy_all EXIT
 # gd METHOD ARGS...: a Manager method through gdbus, whose errors error_of can name
 gd() { "${GDBUS_MANAGER[@]}" --method "org.warden.Manager.$1" "${@:2}"; }
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-cg() { echo "/sys/fs/cgroup/$1/warden.slice/warden-$2.scope"; }
+# cg HIERARCHY HANDLE: the scope's cgroup in a v1 hierarchy, or in cgroup2 where there is no such hierarchy
+cg() {
+    if [[ -d /sys/fs/cgroup/$1 ]]; then
+        echo "/sys/fs/cgroup/$1/warden.slice/warden-$2.scope"
+    else
+        echo "/sys/fs/cgroup/warden.slice/warden-$2.scope"
+    fi
+}
 # usage_usec of a scope's cgroup2 cpu.stat (present with or without controllers on a hybrid layout)
 cpu_usec() {
     local f=/sys/fs/cgroup/unified/warden.slice/warden-$1.scope/cpu.stat
@@ -43,10 +50,22 @@ fi
 assert_eq "$(error_of gd LimitCpu c100 10001)" org.freedesktop.DBus.Error.InvalidArgs "weight too big"
 
 for h in c100 c400; do
-    # pinned to CPU 0 before entering: the affinity is inherited by nsenter and the loop
-    (taskset -pc 0 "$BASHPID" >/dev/null && in_container_scope "$h" sh -c 'while :; do :; done') 2>/dev/null &
+    # pinned to CPU 0 inside, once in the container's cgroups: on cgroup2 the kernel resets the affinity of a
+    # task that joins a cgroup to the CPUs of its cpuset, so a pin made before would be undone (the
+    # container's busybox taskset; mask 1 = CPU 0)
+    in_container_scope "$h" taskset 1 sh -c 'while :; do :; done' 2>/dev/null &
 done
 sleep 0.5 # both loops running
+# each loop really is on CPU 0 alone (the scope's shells: not wshd, nor nsenter waiting for its child)
+for h in c100 c400; do
+    n=0
+    for pid in $(cat "$(cg unified "$h")/cgroup.procs"); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sh ]] || continue
+        assert_eq "$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$pid/status")" 0 "$h: the CPUs of PID $pid"
+        n=$((n + 1))
+    done
+    ((n > 0)) || fail "$h: no busy loop in the scope"
+done
 a0=$(cpu_usec c100)
 b0=$(cpu_usec c400)
 sleep 3
