@@ -71,24 +71,36 @@ static int read_cgroup_file(const Memcg *m, const char *name, char **ret) {
         return read_full_file(p, CGROUP_FILE_MAX, ret, NULL);
 }
 
-int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
+/* One number of the cgroup: the file named for its version, parsed by 'parse'. */
+static int read_cgroup_value(
+                const Memcg *m,
+                const char *v1_name,
+                const char *v2_name,
+                int (*parse)(const char *text, uint64_t *ret),
+                uint64_t *ret) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_cgroup_file(m, m->version == MEMCG_V1 ? "memory.oom_control" : "memory.events", &text);
+        r = read_cgroup_file(m, m->version == MEMCG_V1 ? v1_name : v2_name, &text);
         if (r < 0)
                 return r;
+        return parse(text, ret);
+}
+
+static int parse_oom_kills(const char *text, uint64_t *ret) {
         return cg_keyed_get_uint64(text, "oom_kill", ret);
 }
 
-int memcg_read_usage(const Memcg *m, uint64_t *ret) {
-        _cleanup_free_ char *text = NULL;
-        int r;
+int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
+        return read_cgroup_value(m, "memory.oom_control", "memory.events", parse_oom_kills, ret);
+}
 
-        r = read_cgroup_file(m, m->version == MEMCG_V1 ? "memory.usage_in_bytes" : "memory.current", &text);
-        if (r < 0)
-                return r;
-        return cg_parse_counter(text, ret);
+int memcg_read_usage(const Memcg *m, uint64_t *ret) {
+        return read_cgroup_value(m, "memory.usage_in_bytes", "memory.current", cg_parse_counter, ret);
+}
+
+int memcg_read_limit(const Memcg *m, uint64_t *ret) {
+        return read_cgroup_value(m, "memory.limit_in_bytes", "memory.max", cg_parse_limit, ret);
 }
 
 int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit, uint64_t *ret_ns) {
@@ -116,16 +128,6 @@ int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit,
                 return cg_parse_counter(text, ret_ns);
         }
         return -ENOENT;
-}
-
-int memcg_read_limit(const Memcg *m, uint64_t *ret) {
-        _cleanup_free_ char *text = NULL;
-        int r;
-
-        r = read_cgroup_file(m, m->version == MEMCG_V1 ? "memory.limit_in_bytes" : "memory.max", &text);
-        if (r < 0)
-                return r;
-        return cg_parse_limit(text, ret);
 }
 
 int memcg_set_swap_limit(const Memcg *m, uint64_t bytes) {
