@@ -55,16 +55,22 @@ for h in c100 c400; do
     # container's busybox taskset; mask 1 = CPU 0)
     in_container_scope "$h" taskset 1 sh -c 'while :; do :; done' 2>/dev/null &
 done
-sleep 0.5 # both loops running
-# each loop really is on CPU 0 alone (the scope's shells: not wshd, nor nsenter waiting for its child)
-for h in c100 c400; do
-    n=0
-    for pid in $(cat "$(cg unified "$h")/cgroup.procs"); do
+# loops HANDLE: the busy loops in the scope, "PID CPUS" each (its shells: not wshd, nor nsenter waiting for
+# its child; a shell is pinned already, taskset set the affinity before it exec'd it)
+loops() {
+    local pid
+    for pid in $(cat "$(cg unified "$1")/cgroup.procs"); do
         [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sh ]] || continue
-        assert_eq "$(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$pid/status")" 0 "$h: the CPUs of PID $pid"
-        n=$((n + 1))
+        echo "$pid $(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$pid/status")"
     done
-    ((n > 0)) || fail "$h: no busy loop in the scope"
+}
+has_loop() { [[ -n $(loops "$1") ]]; }
+# both loops running, each on CPU 0 alone
+for h in c100 c400; do
+    wait_until 60 has_loop "$h"
+    while read -r pid cpus; do
+        assert_eq "$cpus" 0 "$h: the CPUs of PID $pid"
+    done <<<"$(loops "$h")"
 done
 a0=$(cpu_usec c100)
 b0=$(cpu_usec c400)
