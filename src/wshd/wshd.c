@@ -3,10 +3,11 @@
 /*
  * wshd: the container's init. wardend forks a helper, execs this binary in it and moves it into the
  * container's scope. The helper makes the network, IPC and UTS namespaces at once (so that wardend can build
- * the veth in parallel with the rest), waits for the go byte, creates the mount and PID namespaces and forks
- * wshd proper, which is PID 1 of the new PID namespace; the helper reports wshd's PID and exits at once, so
- * that wshd is reparented to the host's reaper and outlives wardend. wshd prepares the root (proc, dev,
- * sys), pivots into it, reports READY=1 and then serves requests on its unix socket
+ * the veth in parallel with the rest), waits for the go byte, creates the mount, PID and cgroup namespaces
+ * (in the scope by then: its cgroup is the cgroup namespace's root) and forks wshd proper, which is PID 1 of
+ * the new PID namespace; the helper reports wshd's PID and exits at once, so that wshd is reparented to the
+ * host's reaper and outlives wardend. wshd prepares the root (proc, dev, sys, its own cgroups at
+ * /sys/fs/cgroup), pivots into it, reports READY=1 and then serves requests on its unix socket
  * (src/shared/wshd-proto.h) and reaps every process that is reparented to it.
  *
  * Jobs (SPAWN): wshd forks, the child sets itself up and execs; the job's exit is recorded when wshd reaps
