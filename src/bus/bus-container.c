@@ -14,12 +14,12 @@
 #include "bus-net.h"
 #include "bus-limits.h"
 #include "bus-polkit.h"
+#include "bus-systemd.h"
 #include "bus-util.h"
-#include "cgroup-util.h"
 #include "confine.h"
-#include "fileio.h"
 #include "limit-check.h"
 #include "log.h"
+#include "memcg.h"
 #include "parse-util.h"
 #include "strv.h"
 
@@ -105,14 +105,16 @@ static int property_get_string_or_empty(
         return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
 }
 
-/* Resource usage of the scope, from systemd's unit properties; UINT64_MAX where systemd does not know. */
+/* Resource usage of the scope: from the kernel's cgroup files where wardend finds them (cgroup_stats()),
+ * else from systemd's unit properties; UINT64_MAX where neither knows. */
 typedef struct UnitStats {
         uint64_t memory_current;
         uint64_t cpu_usage_ns;
         uint64_t tasks_current;
+        uint64_t oom_kills;
 } UnitStats;
 
-#define UNIT_STATS_UNKNOWN ((UnitStats){ UINT64_MAX, UINT64_MAX, UINT64_MAX })
+#define UNIT_STATS_UNKNOWN ((UnitStats){ UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX })
 
 static int append_info(sd_bus_message *reply, const Container *c, const UnitStats *stats) {
         char uid_map[64];
@@ -233,6 +235,7 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                 { "memory_current", stats->memory_current },
                 { "cpu_usage_ns", stats->cpu_usage_ns },
                 { "tasks_current", stats->tasks_current },
+                { "oom_kills", stats->oom_kills },
         };
         FOREACH_ARRAY(u, usage, ELEMENTSOF(usage)) {
                 if (u->value == UINT64_MAX)
@@ -304,30 +307,24 @@ static void read_unit_stats(sd_bus_message *reply, UnitStats *stats) {
 }
 
 /*
- * systemd 252 reports no CPUUsageNSec where cpu and cpuacct are separate cgroup v1 hierarchies (it expects
- * them mounted together, "cpu,cpuacct", and leaves the separate cpuacct one alone). The scope's cgroup2
- * directory has the usage then: cpu.stat's usage_usec exists in every cgroup2 cgroup, with or without
- * controllers (on a hybrid layout, in /sys/fs/cgroup/unified). Found through wshd's /proc/PID/cgroup, and
- * used only if wshd really is in the scope's cgroup there.
+ * The container's own cgroup files, read directly: memory.current (v2) or memory.usage_in_bytes (v1), the
+ * OOM kill count of memory.events (v2) or memory.oom_control (v1), and the CPU time of cgroup2's cpu.stat or
+ * v1's cpuacct.usage. systemd's properties are what is left where these are missing: systemd 252 reports
+ * no CPUUsageNSec where cpu and cpuacct are separate v1 hierarchies, and its MemoryCurrent depends on the
+ * unit's memory accounting. A few small reads of cgroupfs: nothing that blocks.
  */
-static uint64_t cgroup_cpu_usage(const Container *c) {
-        _cleanup_free_ char *cgroup = NULL, *suffix = NULL, *stat_path = NULL, *stat = NULL;
-        const char *root = access("/sys/fs/cgroup/unified", F_OK) >= 0 ? "/sys/fs/cgroup/unified"
-                                                                       : "/sys/fs/cgroup";
+static void cgroup_stats(const Container *c, UnitStats *stats) {
+        _cleanup_(memcg_done) Memcg mc = {};
         uint64_t v;
 
-        if (c->leader_pid <= 0 || asprintf(&suffix, "/%s", c->unit) < 0 ||
-            cg_pid_get_path(c->leader_pid, "", &cgroup) < 0 || !endswith(cgroup, suffix) ||
-            asprintf(&stat_path, "%s%s/cpu.stat", root, cgroup) < 0 ||
-            read_full_file(stat_path, 4096, &stat, NULL) < 0)
-                return UINT64_MAX;
-        for (char *q = stat, *l; (l = strsep(&q, "\n"));) {
-                const char *value = startswith(l, "usage_usec ");
-
-                if (value && parse_uint64(value, &v) >= 0 && v <= UINT64_MAX / 1000)
-                        return v * 1000;
+        if (memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc) >= 0) {
+                if (memcg_read_usage(&mc, &v) >= 0)
+                        stats->memory_current = v;
+                if (memcg_read_oom_kills(&mc, &v) >= 0)
+                        stats->oom_kills = v;
         }
-        return UINT64_MAX;
+        if (cgroup_read_cpu_usage(MEMCG_ROOT, WARDEN_SLICE, c->unit, &v) >= 0)
+                stats->cpu_usage_ns = v;
 }
 
 static int info_got_unit_properties(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -343,8 +340,7 @@ static int info_got_unit_properties(sd_bus_message *reply, void *userdata, sd_bu
         else {
                 if (!sd_bus_message_is_method_error(reply, NULL))
                         read_unit_stats(reply, &stats);
-                if (stats.cpu_usage_ns == UINT64_MAX)
-                        stats.cpu_usage_ns = cgroup_cpu_usage(c);
+                cgroup_stats(c, &stats);
                 if (reply_info(i->request, c, &stats) < 0)
                         (void) sd_bus_reply_method_errno(i->request, ENOMEM, NULL);
         }

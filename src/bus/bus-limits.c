@@ -464,7 +464,8 @@ static int limit_read_one(sd_bus_message *m, LimitArgs *a, sd_bus_error *error) 
  * systemd sets MemoryMax=, then memsw comes down to the limit the kernel really has, which makes the limit a
  * hard cap of memory plus swap. What the kernel has is the answer; if it is not what was asked (systemd
  * could not lower the limit below the usage), systemd's MemoryMax= goes back to the old value and the call
- * fails.
+ * fails. cgroup2 takes any limit and OOM-kills to fit it: there the usage is reclaimed below the new limit
+ * first, and the call fails before anything changes if it cannot be (memcg_reclaim_below()).
  */
 
 static int memory_pre_work(void *data) {
@@ -477,7 +478,7 @@ static int memory_pre_work(void *data) {
         if (r < 0)
                 return r;
         if (mc.version != MEMCG_V1)
-                return 0;
+                return memcg_reclaim_below(&mc, j->value);
         r = memcg_read_limit(&mc, &current);
         if (r < 0)
                 return r;
@@ -606,11 +607,22 @@ static void memory_pre_done(Worker *w, int result, void *userdata) {
         int r;
 
         (void) limit_worker_finished(op);
+        if (result == -EBUSY) {
+                (void) sd_bus_error_setf(
+                                &op->failure,
+                                WARDEN_ERROR_LIMIT_FAILED,
+                                "The memory in use by '%s' cannot be reclaimed below %llu bytes; the limit "
+                                "in force stays.",
+                                op->container->handle,
+                                (unsigned long long) op->value);
+                limit_operation_finish(op);
+                return;
+        }
         if (result < 0) {
                 (void) sd_bus_error_setf(
                                 &op->failure,
                                 WARDEN_ERROR_LIMIT_FAILED,
-                                "Failed to raise the swap limit of '%s': %s",
+                                "Failed to prepare the memory cgroup of '%s' for the new limit: %s",
                                 op->container->handle,
                                 strerror(-result));
                 limit_operation_finish(op);

@@ -71,24 +71,63 @@ static int read_cgroup_file(const Memcg *m, const char *name, char **ret) {
         return read_full_file(p, CGROUP_FILE_MAX, ret, NULL);
 }
 
-int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
+/* One number of the cgroup: the file named for its version, parsed by 'parse'. */
+static int read_cgroup_value(
+                const Memcg *m,
+                const char *v1_name,
+                const char *v2_name,
+                int (*parse)(const char *text, uint64_t *ret),
+                uint64_t *ret) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_cgroup_file(m, m->version == MEMCG_V1 ? "memory.oom_control" : "memory.events", &text);
+        r = read_cgroup_file(m, m->version == MEMCG_V1 ? v1_name : v2_name, &text);
         if (r < 0)
                 return r;
+        return parse(text, ret);
+}
+
+static int parse_oom_kills(const char *text, uint64_t *ret) {
         return cg_keyed_get_uint64(text, "oom_kill", ret);
 }
 
+int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
+        return read_cgroup_value(m, "memory.oom_control", "memory.events", parse_oom_kills, ret);
+}
+
+int memcg_read_usage(const Memcg *m, uint64_t *ret) {
+        return read_cgroup_value(m, "memory.usage_in_bytes", "memory.current", cg_parse_counter, ret);
+}
+
 int memcg_read_limit(const Memcg *m, uint64_t *ret) {
-        _cleanup_free_ char *text = NULL;
+        return read_cgroup_value(m, "memory.limit_in_bytes", "memory.max", cg_parse_limit, ret);
+}
+
+int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit, uint64_t *ret_ns) {
+        static const struct {
+                const char *hierarchy, *file;
+        } places[] = {
+                { "unified/", "cpu.stat" }, /* hybrid */
+                { "", "cpu.stat" },         /* cgroup2 */
+                { "cpuacct/", "cpuacct.usage" },
+        };
         int r;
 
-        r = read_cgroup_file(m, m->version == MEMCG_V1 ? "memory.limit_in_bytes" : "memory.max", &text);
-        if (r < 0)
-                return r;
-        return cg_parse_limit(text, ret);
+        FOREACH_ARRAY(p, places, ELEMENTSOF(places)) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+
+                if (asprintf(&path, "%s/%s%s/%s/%s", root, p->hierarchy, slice, unit, p->file) < 0)
+                        return -ENOMEM;
+                r = read_full_file(path, CGROUP_FILE_MAX, &text, NULL);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (streq(p->file, "cpu.stat"))
+                        return cg_parse_cpu_stat_usage(text, ret_ns);
+                return cg_parse_counter(text, ret_ns);
+        }
+        return -ENOENT;
 }
 
 int memcg_set_swap_limit(const Memcg *m, uint64_t bytes) {
@@ -109,6 +148,39 @@ int memcg_set_swap_limit(const Memcg *m, uint64_t bytes) {
         if (write(fd, buf, (size_t) n) != n)
                 return -errno;
         return 0;
+}
+
+int memcg_reclaim_below(const Memcg *m, uint64_t bytes) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t usage;
+        char buf[32];
+        int n, r;
+
+        if (m->version != MEMCG_V2)
+                return 0;
+        r = memcg_read_usage(m, &usage);
+        if (r < 0)
+                return r;
+        if (usage <= bytes)
+                return 0;
+
+        if (asprintf(&p, "%s/memory.reclaim", m->path) < 0)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT)
+                return -errno;
+        if (fd >= 0) {
+                n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long) (usage - bytes));
+                /* EAGAIN: less than that could be reclaimed; what is left is read below */
+                if (write(fd, buf, (size_t) n) != n && errno != EAGAIN)
+                        return -errno;
+        }
+
+        r = memcg_read_usage(m, &usage);
+        if (r < 0)
+                return r;
+        return usage <= bytes ? 0 : -EBUSY;
 }
 
 static int memcg_watch_v1(const Memcg *m, int *ret_fd) {

@@ -12,6 +12,8 @@
  *                                        cgroup.event_control (OOM notification through an eventfd)
  *   v2 (unified, with the memory controller)
  *       <root>/<slice>/<unit>/          memory.max, memory.events ("oom_kill N", pollable with EPOLLPRI)
+ * and the usage Info reports: memory.usage_in_bytes (v1) or memory.current (v2), and the CPU time from
+ * cgroup2's cpu.stat or v1's cpuacct.usage.
  *
  * Reading and writing these files is quick, except lowering a limit below the usage, which makes the kernel
  * reclaim first: callers do that on a worker thread. No logging above debug.
@@ -45,6 +47,17 @@ void memcg_done(Memcg *m);
  */
 int memcg_read_oom_kills(const Memcg *m, uint64_t *ret);
 
+/* The memory in use as the kernel charges it to the cgroup (v1 memory.usage_in_bytes, v2 memory.current). */
+int memcg_read_usage(const Memcg *m, uint64_t *ret);
+
+/*
+ * The CPU time used by the cgroup of 'unit' in 'slice' below 'root' (MEMCG_ROOT; another one for tests), in
+ * ns: cgroup2's cpu.stat usage_usec where the unit has a cgroup2 cgroup (root itself, or root/unified on a
+ * hybrid layout; every cgroup2 cgroup has it, with or without the cpu controller), else v1's
+ * cpuacct.usage. -ENOENT if neither exists, -EINVAL (-ERANGE) if the file does not parse, -ENOMEM.
+ */
+int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit, uint64_t *ret_ns);
+
 /* The memory limit in force (v1 memory.limit_in_bytes, v2 memory.max; UINT64_MAX for none). */
 int memcg_read_limit(const Memcg *m, uint64_t *ret);
 
@@ -55,6 +68,16 @@ int memcg_read_limit(const Memcg *m, uint64_t *ret);
  * could not be reclaimed below it.
  */
 int memcg_set_swap_limit(const Memcg *m, uint64_t bytes);
+
+/*
+ * Before a lower limit of 'bytes' is set: on cgroup2 the kernel takes any memory.max and then, if it cannot
+ * reclaim the usage below it, OOM-kills in the cgroup until it fits (wshd too: the container would be lost),
+ * where v1 refuses the limit with EBUSY. So on cgroup2 the usage is reclaimed first (memory.reclaim, Linux
+ * 5.19; without it the kernel's own reclaim on the write is all there is): -EBUSY if it stays above 'bytes'
+ * (unreclaimable: tmpfs pages without swap, or memory in use), 0 if the limit now fits. v1: 0, nothing to
+ * do. Slow (the reclaim): on a worker thread.
+ */
+int memcg_reclaim_below(const Memcg *m, uint64_t bytes);
 
 /*
  * Opens a descriptor that becomes ready when the cgroup runs out of memory: v1, an eventfd registered for

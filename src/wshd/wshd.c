@@ -3,10 +3,11 @@
 /*
  * wshd: the container's init. wardend forks a helper, execs this binary in it and moves it into the
  * container's scope. The helper makes the network, IPC and UTS namespaces at once (so that wardend can build
- * the veth in parallel with the rest), waits for the go byte, creates the mount and PID namespaces and forks
- * wshd proper, which is PID 1 of the new PID namespace; the helper reports wshd's PID and exits at once, so
- * that wshd is reparented to the host's reaper and outlives wardend. wshd prepares the root (proc, dev,
- * sys), pivots into it, reports READY=1 and then serves requests on its unix socket
+ * the veth in parallel with the rest), waits for the go byte, creates the mount, PID and cgroup namespaces
+ * (in the scope by then: its cgroup is the cgroup namespace's root) and forks wshd proper, which is PID 1 of
+ * the new PID namespace; the helper reports wshd's PID and exits at once, so that wshd is reparented to the
+ * host's reaper and outlives wardend. wshd prepares the root (proc, dev, sys, its own cgroups at
+ * /sys/fs/cgroup), pivots into it, reports READY=1 and then serves requests on its unix socket
  * (src/shared/wshd-proto.h) and reaps every process that is reparented to it.
  *
  * Jobs (SPAWN): wshd forks, the child sets itself up and execs; the job's exit is recorded when wshd reaps
@@ -67,7 +68,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup-util.h"
 #include "confine.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -123,6 +126,8 @@ static struct sock_fprog seccomp_prog = { .filter = seccomp_insns };
 static int userns_fd = -1;
 /* wshd's own capabilities once confined (confine_self()) */
 static uint64_t wshd_capabilities = 0;
+/* What of the cgroup hierarchies the container sees, read by the helper before the cgroup namespace. */
+static CgroupView cgroup_view = {};
 
 typedef struct Connection {
         int fd;               /* -1: free slot */
@@ -387,16 +392,22 @@ mount_or_fail(const char *source,
         }
 }
 
-static void bind_read_only(const char *path) {
-        if (access(path, F_OK) < 0 && errno == ENOENT)
-                return; /* not in this kernel */
-        mount_or_fail(path, path, NULL, MS_BIND | MS_REC, NULL);
+/* A mount made read-only for everyone in the container: the bind remount changes this mount only, never the
+ * file system it shows (which the host goes on writing through its own mounts). */
+static void remount_read_only(const char *path) {
         if (mount(NULL,
                   path,
                   NULL,
                   MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   NULL) < 0)
                 setup_fail(errno, "remount '%s' read-only", path);
+}
+
+static void bind_read_only(const char *path) {
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+                return; /* not in this kernel */
+        mount_or_fail(path, path, NULL, MS_BIND | MS_REC, NULL);
+        remount_read_only(path);
 }
 
 static int setup_socket(void) {
@@ -470,18 +481,19 @@ static void symlink_or_fail(const char *target, const char *dir, const char *nam
                 setup_fail(errno, "chown '%s'", path);
 }
 
+/* In a user namespace, the tmpfs we mount belongs to its root (or to its group "tty"), not to the host's
+ * root, whom the container sees as "nobody": the mount options that say so, or "". */
+static void tmpfs_owner(char *buf, size_t size) {
+        buf[0] = '\0';
+        if (arg_userns > 0)
+                (void) snprintf(buf, size, ",uid=%" PRIu32 ",gid=%" PRIu32, arg_userns, arg_userns);
+}
+
 static void setup_dev(void) {
         static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
-        char dev[PATH_MAX], sub[PATH_MAX], owner[64] = "", options[128];
+        char dev[PATH_MAX], sub[PATH_MAX], owner[64], options[128];
 
-        /* In a user namespace, what we mount belongs to its root (or to its group "tty"), not to the host's
-         * root, whom the container sees as "nobody". */
-        if (arg_userns > 0)
-                (void) snprintf(owner,
-                                sizeof(owner),
-                                ",uid=%" PRIu32 ",gid=%" PRIu32,
-                                arg_userns,
-                                arg_userns);
+        tmpfs_owner(owner, sizeof(owner));
 
         root_path(dev, sizeof(dev), "dev");
         ensure_dir(dev, 0755);
@@ -663,6 +675,55 @@ static void close_fds_except(const int *keep, size_t n_keep) {
         }
 }
 
+static void mount_cgroup(const char *controllers, const char *path) {
+        if (controllers[0] == '\0')
+                mount_or_fail("cgroup2", path, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        else
+                mount_or_fail("cgroup", path, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, controllers);
+        remount_read_only(path);
+}
+
+/*
+ * /sys/fs/cgroup: the container's own cgroup, read-only. wshd is in its own cgroup namespace whose root is
+ * the scope's cgroup, so a cgroup file system mounted here shows that cgroup as its root and nothing above
+ * or beside it (the kernel ties the mount's root to the namespace). On cgroup2, the cgroup2 hierarchy; on
+ * v1, a tmpfs with the hierarchies of memory, cpu, cpuacct and pids that the scope has a cgroup of its own
+ * in, named as the host names them ("cpu,cpuacct" with symlinks "cpu" and "cpuacct"), plus cgroup2 at
+ * "unified" on a hybrid layout (cg_view_parse()). No job can remount any of it: no CAP_SYS_ADMIN, and the
+ * mount syscalls are filtered.
+ */
+static void setup_cgroup(void) {
+        char top[PATH_MAX], path[PATH_MAX], owner[64], options[128];
+
+        root_path(top, sizeof(top), "sys/fs/cgroup");
+        if (access(top, F_OK) < 0)
+                setup_fail(errno, "mount point '%s'", top);
+        if (cgroup_view.unified) {
+                mount_cgroup("", top);
+                return;
+        }
+
+        tmpfs_owner(owner, sizeof(owner));
+        (void) snprintf(options, sizeof(options), "mode=0755,size=4k%s", owner);
+        mount_or_fail("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options);
+        for (size_t i = 0; i < cgroup_view.n_hierarchies; i++) {
+                const char *controllers = cgroup_view.hierarchies[i];
+
+                path_join(path, sizeof(path), top, controllers[0] == '\0' ? "unified" : controllers);
+                ensure_dir(path, 0755);
+                mount_cgroup(controllers, path);
+                /* a joined hierarchy is found under each of its controllers' names */
+                if (strchr(controllers, ',')) {
+                        char list[CG_CONTROLLERS_MAX], *p = list, *name;
+
+                        (void) snprintf(list, sizeof(list), "%s", controllers);
+                        while ((name = strsep(&p, ",")))
+                                symlink_or_fail(controllers, top, name);
+                }
+        }
+        remount_read_only(top);
+}
+
 static void setup_root(Server *s) {
         char path[PATH_MAX];
         int null_fd, keep[3];
@@ -701,6 +762,7 @@ static void setup_root(Server *s) {
         ensure_dir(path, 0555);
         mount_or_fail("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         setup_proc_sys_masks("sys", sys_masked, ELEMENTSOF(sys_masked));
+        setup_cgroup();
 
         root_path(path, sizeof(path), "tmp");
         ensure_dir(path, 01777);
@@ -2227,11 +2289,26 @@ int main(int argc, char *argv[]) {
         if (pipe2(pid_pipe, O_CLOEXEC) < 0)
                 setup_fail(errno, "pipe2");
 
+        /* We are in the scope now: which of its cgroups the container gets to see, while the paths still
+         * say where we are. */
+        {
+                _cleanup_free_ char *text = NULL;
+
+                r = read_full_file("/proc/self/cgroup", 64 * 1024, &text, NULL);
+                if (r < 0)
+                        setup_fail(r, "read /proc/self/cgroup");
+                r = cg_view_parse(text, &cgroup_view);
+                if (r < 0)
+                        setup_fail(r, "parse /proc/self/cgroup");
+        }
+
         /* unshare() and then fork() rather than clone(): the same namespaces, but glibc's fork() keeps its
          * own state consistent in the child. The first child after CLONE_NEWPID is PID 1 of the new PID
-         * namespace; the other namespaces are ours already and it inherits them. */
-        if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0)
-                setup_fail(errno, "unshare mount and PID namespaces");
+         * namespace; the other namespaces are ours already and it inherits them. The cgroup namespace is
+         * made here, in the scope, so that the scope's cgroup is its root: the container's processes see
+         * their cgroup as "/" and nothing of the host's tree. */
+        if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+                setup_fail(errno, "unshare mount, PID and cgroup namespaces");
 
         pid = fork();
         if (pid < 0)

@@ -12,7 +12,14 @@ trap destroy_all EXIT
 # gd METHOD ARGS...: a Manager method through gdbus, whose errors error_of can name
 gd() { "${GDBUS_MANAGER[@]}" --method "org.warden.Manager.$1" "${@:2}"; }
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-cg() { echo "/sys/fs/cgroup/$1/warden.slice/warden-$2.scope"; }
+# cg HIERARCHY HANDLE: the scope's cgroup in a v1 hierarchy, or in cgroup2 where there is no such hierarchy
+cg() {
+    if [[ -d /sys/fs/cgroup/$1 ]]; then
+        echo "/sys/fs/cgroup/$1/warden.slice/warden-$2.scope"
+    else
+        echo "/sys/fs/cgroup/warden.slice/warden-$2.scope"
+    fi
+}
 # usage_usec of a scope's cgroup2 cpu.stat (present with or without controllers on a hybrid layout)
 cpu_usec() {
     local f=/sys/fs/cgroup/unified/warden.slice/warden-$1.scope/cpu.stat
@@ -43,10 +50,28 @@ fi
 assert_eq "$(error_of gd LimitCpu c100 10001)" org.freedesktop.DBus.Error.InvalidArgs "weight too big"
 
 for h in c100 c400; do
-    # pinned to CPU 0 before entering: the affinity is inherited by nsenter and the loop
-    (taskset -pc 0 "$BASHPID" >/dev/null && in_container_scope "$h" sh -c 'while :; do :; done') 2>/dev/null &
+    # pinned to CPU 0 inside, once in the container's cgroups: on cgroup2 the kernel resets the affinity of a
+    # task that joins a cgroup to the CPUs of its cpuset, so a pin made before would be undone (the
+    # container's busybox taskset; mask 1 = CPU 0)
+    in_container_scope "$h" taskset 1 sh -c 'while :; do :; done' 2>/dev/null &
 done
-sleep 0.5 # both loops running
+# loops HANDLE: the busy loops in the scope, "PID CPUS" each (its shells: not wshd, nor nsenter waiting for
+# its child; a shell is pinned already, taskset set the affinity before it exec'd it)
+loops() {
+    local pid
+    for pid in $(cat "$(cg unified "$1")/cgroup.procs"); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sh ]] || continue
+        echo "$pid $(sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$pid/status")"
+    done
+}
+has_loop() { [[ -n $(loops "$1") ]]; }
+# both loops running, each on CPU 0 alone
+for h in c100 c400; do
+    wait_until 60 has_loop "$h"
+    while read -r pid cpus; do
+        assert_eq "$cpus" 0 "$h: the CPUs of PID $pid"
+    done <<<"$(loops "$h")"
+done
 a0=$(cpu_usec c100)
 b0=$(cpu_usec c400)
 sleep 3

@@ -17,14 +17,17 @@ busctl --system call org.freedesktop.systemd1 /org/freedesktop/systemd1 \
     org.freedesktop.DBus.Peer Ping >/dev/null || fail "system bus does not answer"
 assert_eq "$(systemctl is-active dbus.socket)" active "dbus.socket"
 
-# a transient scope in warden.slice gets real cgroup limits (v1 memory here)
+# a transient scope in warden.slice gets real cgroup limits (v1 memory and pids here; cgroup2 elsewhere)
 unit=sandbox-smoke-$$.scope
+if [[ -d /sys/fs/cgroup/memory ]]; then
+    files=("/sys/fs/cgroup/memory/warden.slice/$unit/memory.limit_in_bytes" "/sys/fs/cgroup/pids/warden.slice/$unit/pids.max")
+else
+    files=("/sys/fs/cgroup/warden.slice/$unit/memory.max" "/sys/fs/cgroup/warden.slice/$unit/pids.max")
+fi
 out=$(systemd-run --quiet --scope --unit="$unit" --slice=warden.slice \
-        -p MemoryMax=100M -p TasksMax=50 \
-        cat "/sys/fs/cgroup/memory/warden.slice/$unit/memory.limit_in_bytes" \
-            "/sys/fs/cgroup/pids/warden.slice/$unit/pids.max") \
+        -p MemoryMax=100M -p TasksMax=50 cat "${files[@]}") \
     || fail "systemd-run --scope failed"
-assert_eq "$(echo "$out" | sed -n 1p)" 104857600 "memory.limit_in_bytes of $unit"
+assert_eq "$(echo "$out" | sed -n 1p)" 104857600 "${files[0]##*/} of $unit"
 assert_eq "$(echo "$out" | sed -n 2p)" 50 "pids.max of $unit"
 
 # a private network namespace: nothing but lo

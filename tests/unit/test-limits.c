@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The pure parts of the limits: the ranges a client may ask for, the cgroup file parsers, the memory cgroup
- * lookup on a fake cgroupfs, and the ifb name.
+ * The pure parts of the limits: the ranges a client may ask for, the cgroup file parsers (and what of the
+ * cgroup hierarchies a container is shown), the memory cgroup and CPU usage lookups on a fake cgroupfs, and
+ * the ifb name.
  */
 
 #include <fcntl.h>
@@ -126,6 +127,94 @@ TEST(limit_files) {
         ASSERT_ERROR(cg_parse_limit("-1\n", &v), EINVAL);
 }
 
+TEST(counter_files) {
+        uint64_t v = 0;
+
+        ASSERT_OK(cg_parse_counter("268435456\n", &v));
+        ASSERT_EQ(v, 268435456u);
+        ASSERT_OK(cg_parse_counter("0", &v));
+        ASSERT_EQ(v, 0u);
+        ASSERT_ERROR(cg_parse_counter("max\n", &v), EINVAL); /* a counter, not a limit */
+        ASSERT_ERROR(cg_parse_counter("", &v), EINVAL);
+        ASSERT_ERROR(cg_parse_counter("12 34\n", &v), EINVAL);
+        ASSERT_ERROR(cg_parse_counter("18446744073709551616\n", &v), EINVAL);
+}
+
+TEST(cpu_stat) {
+        /* a cgroup2 cpu.stat of kernel 6.1, with the cpu controller (without it, the first three only) */
+        const char *stat = "usage_usec 2816419\nuser_usec 1901235\nsystem_usec 915184\nnr_periods 120\n"
+                           "nr_throttled 7\nthrottled_usec 402611\n";
+        uint64_t v = 0;
+
+        ASSERT_OK(cg_parse_cpu_stat_usage(stat, &v));
+        ASSERT_EQ(v, UINT64_C(2816419000));
+        ASSERT_OK(cg_parse_cpu_stat_usage("user_usec 1\nusage_usec 5", &v));
+        ASSERT_EQ(v, 5000u);
+        ASSERT_OK(cg_parse_cpu_stat_usage("usage_usec 18446744073709551\n", &v));
+        ASSERT_EQ(v, UINT64_C(18446744073709551000));
+        ASSERT_ERROR(cg_parse_cpu_stat_usage("usage_usec 18446744073709552\n", &v), ERANGE);
+        ASSERT_ERROR(cg_parse_cpu_stat_usage("user_usec 1\nsystem_usec 2\n", &v), ENOENT);
+        ASSERT_ERROR(cg_parse_cpu_stat_usage("usage_usec x\n", &v), EINVAL);
+}
+
+/* /proc/self/cgroup of wshd in its scope, on the three layouts, and what it is shown of them */
+TEST(cgroup_view) {
+        /* this sandbox: hybrid; cpu and cpuacct apart, systemd placed the scope in cpu but not cpuacct */
+        const char *hybrid = "9:name=systemd:/warden.slice/warden-a.scope\n"
+                             "8:pids:/warden.slice/warden-a.scope\n"
+                             "7:blkio:/\n"
+                             "5:devices:/warden.slice/warden-a.scope\n"
+                             "4:memory:/warden.slice/warden-a.scope\n"
+                             "3:cpuset:/\n"
+                             "2:cpuacct:/\n"
+                             "1:cpu:/warden.slice/warden-a.scope\n"
+                             "0::/warden.slice/warden-a.scope\n";
+        /* a legacy v1 host: cpu,cpuacct joined, no cgroup2 */
+        const char *legacy = "11:cpu,cpuacct:/warden.slice/warden-a.scope\n"
+                             "10:memory:/warden.slice\n" /* no memory limit: not the scope's own */
+                             "3:pids:/warden.slice/warden-a.scope\n"
+                             "1:name=systemd:/warden.slice/warden-a.scope\n";
+        CgroupView v = {};
+
+        ASSERT_OK(cg_view_parse(hybrid, &v));
+        ASSERT_FALSE(v.unified);
+        ASSERT_EQ(v.n_hierarchies, 4u);
+        ASSERT_STREQ(v.hierarchies[0], "pids");
+        ASSERT_STREQ(v.hierarchies[1], "memory");
+        ASSERT_STREQ(v.hierarchies[2], "cpu");
+        ASSERT_STREQ(v.hierarchies[3], ""); /* cgroup2, at "unified" */
+
+        ASSERT_OK(cg_view_parse(legacy, &v));
+        ASSERT_FALSE(v.unified);
+        ASSERT_EQ(v.n_hierarchies, 2u);
+        ASSERT_STREQ(v.hierarchies[0], "cpu,cpuacct");
+        ASSERT_STREQ(v.hierarchies[1], "pids");
+
+        /* cgroup2 only */
+        ASSERT_OK(cg_view_parse("0::/warden.slice/warden-a.scope\n", &v));
+        ASSERT_TRUE(v.unified);
+        ASSERT_EQ(v.n_hierarchies, 0u);
+        ASSERT_OK(cg_view_parse("0::/a:b\n", &v)); /* a path may have ':' */
+        ASSERT_TRUE(v.unified);
+        /* cgroup2 with a named v1 hierarchy of some other tool: still cgroup2 */
+        ASSERT_OK(cg_view_parse("1:name=foo:/\n0::/warden.slice/warden-a.scope\n", &v));
+        ASSERT_TRUE(v.unified);
+
+        /* no systemd hierarchy: nothing tells the unit's cgroup */
+        ASSERT_ERROR(cg_view_parse("4:memory:/x\n", &v), ENOENT);
+        ASSERT_ERROR(cg_view_parse("", &v), ENOENT);
+        /* malformed */
+        ASSERT_ERROR(cg_view_parse("0::\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("0:memory:/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("4::/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("x:memory:/\n0::/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("4:memory\n0::/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("4:mem/ory:/\n0::/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("4:memory:x\n0::/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("0::/\n0::/\n", &v), EINVAL);
+        ASSERT_ERROR(cg_view_parse("1:name=systemd:/\n2:name=systemd:/\n", &v), EINVAL);
+}
+
 TEST(ifb_name) {
         char n[NETWORK_IFNAME_MAX];
 
@@ -146,6 +235,16 @@ static void put(const char *dir, const char *name, const char *text) {
         ASSERT_OK(write_file_atomic(p, text, strlen(text), 0644));
         free(p);
 }
+
+#define ASSERT_FILE(dir, name, text)                                \
+        do {                                                        \
+                char *_p = NULL, *_t = NULL;                        \
+                ASSERT_TRUE(asprintf(&_p, "%s/%s", dir, name) > 0); \
+                ASSERT_OK(read_full_file(_p, 4096, &_t, NULL));     \
+                ASSERT_STREQ(_t, text);                             \
+                free(_p);                                           \
+                free(_t);                                           \
+        } while (0)
 
 static char *mkdirf(const char *dir, const char *sub) {
         char *p = NULL;
@@ -172,6 +271,10 @@ TEST(memcg_lookup) {
         ASSERT_EQ(v, 4u);
         ASSERT_OK(memcg_read_limit(&m, &v));
         ASSERT_EQ(v, 33554432u);
+        put(cg, "memory.usage_in_bytes", "1228800\n");
+        ASSERT_OK(memcg_read_usage(&m, &v));
+        ASSERT_EQ(v, 1228800u);
+        ASSERT_OK(memcg_reclaim_below(&m, 4096)); /* v1 refuses a limit below the usage itself */
         /* no memory.memsw.* file: the kernel accounts no swap */
         ASSERT_ERROR(memcg_set_swap_limit(&m, 1 << 20), EOPNOTSUPP);
         memcg_done(&m);
@@ -190,6 +293,16 @@ TEST(memcg_lookup) {
         ASSERT_EQ(v, 1u);
         ASSERT_OK(memcg_read_limit(&m, &v));
         ASSERT_EQ(v, UINT64_MAX);
+        ASSERT_ERROR(memcg_read_usage(&m, &v), ENOENT);
+        put(cg, "memory.current", "2531328\n");
+        ASSERT_OK(memcg_read_usage(&m, &v));
+        ASSERT_EQ(v, 2531328u);
+        /* a lower limit: fits already, or not even after a reclaim (with or without memory.reclaim) */
+        ASSERT_OK(memcg_reclaim_below(&m, 2531328));
+        ASSERT_ERROR(memcg_reclaim_below(&m, 1 << 20), EBUSY);
+        put(cg, "memory.reclaim", "");
+        ASSERT_ERROR(memcg_reclaim_below(&m, 1 << 20), EBUSY);
+        ASSERT_FILE(cg, "memory.reclaim", "1482752"); /* what it asked the kernel to reclaim */
         ASSERT_OK(memcg_set_swap_limit(&m, 1 << 20)); /* systemd's MemorySwapMax= does it on v2 */
         memcg_done(&m);
         free(cg);
@@ -199,4 +312,36 @@ TEST(memcg_lookup) {
         ASSERT_ERROR(memcg_find(v2, "warden.slice", "warden-a.scope", &m), EOPNOTSUPP);
         free(v1);
         free(v2);
+}
+
+/* The CPU time: cgroup2's cpu.stat on a hybrid or cgroup2 layout, else v1's cpuacct.usage. */
+TEST(cpu_usage_lookup) {
+        char *root = tests_tmpdir(), *dir = NULL, *cg = NULL;
+        uint64_t v = 0;
+
+        dir = mkdirf(root, "legacy");
+        ASSERT_ERROR(cgroup_read_cpu_usage(dir, "warden.slice", "warden-a.scope", &v), ENOENT);
+        cg = mkdirf(dir, "cpuacct/warden.slice/warden-a.scope");
+        put(cg, "cpuacct.usage", "123456789\n");
+        ASSERT_OK(cgroup_read_cpu_usage(dir, "warden.slice", "warden-a.scope", &v));
+        ASSERT_EQ(v, 123456789u);
+        free(cg);
+        /* hybrid: cgroup2 at "unified" has it, whatever cpuacct says */
+        cg = mkdirf(dir, "unified/warden.slice/warden-a.scope");
+        put(cg, "cpu.stat", "usage_usec 42\nuser_usec 40\nsystem_usec 2\n");
+        ASSERT_OK(cgroup_read_cpu_usage(dir, "warden.slice", "warden-a.scope", &v));
+        ASSERT_EQ(v, 42000u);
+        put(cg, "cpu.stat", "usage_usec many\n");
+        ASSERT_ERROR(cgroup_read_cpu_usage(dir, "warden.slice", "warden-a.scope", &v), EINVAL);
+        free(cg);
+        free(dir);
+
+        dir = mkdirf(root, "unified");
+        cg = mkdirf(dir, "warden.slice/warden-a.scope");
+        put(cg, "cpu.stat", "usage_usec 7\n");
+        ASSERT_OK(cgroup_read_cpu_usage(dir, "warden.slice", "warden-a.scope", &v));
+        ASSERT_EQ(v, 7000u);
+        ASSERT_ERROR(cgroup_read_cpu_usage(dir, "warden.slice", "warden-b.scope", &v), ENOENT);
+        free(cg);
+        free(dir);
 }
