@@ -99,6 +99,28 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         return 0;
 }
 
+int manager_state_trees(Manager *m, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        Container *c;
+        int r;
+
+        r = strv_extend(&l, LOCALSTATEDIR "/lib/warden");
+        if (r >= 0 && m->state_dir)
+                r = strv_extend(&l, m->state_dir);
+        if (r >= 0 && m->config.depot_path)
+                r = strv_extend(&l, m->config.depot_path);
+        if (r < 0)
+                return r;
+        HASHMAP_FOREACH(c, m->containers)
+                if (c->path) {
+                        r = strv_extend(&l, c->path);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 Manager *manager_free(Manager *m) {
         Container *c;
 

@@ -49,6 +49,10 @@ typedef struct BindMount {
         char *source;      /* host path, absolute and normalised */
         char *destination; /* path inside the container, absolute and normalised, not "/" */
         bool read_only;
+        /* with has_source_fd: an O_PATH fd of the source as it was checked (host-path.h), which is what gets
+         * mounted, whatever the path names by then; closed by bind_mounts_free() */
+        bool has_source_fd;
+        int source_fd;
 } BindMount;
 
 /* Frees the n entries and the array itself. */
