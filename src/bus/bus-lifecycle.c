@@ -2157,6 +2157,21 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         r = read_create_options(m, &o, error);
         if (r < 0)
                 return r;
+        if (manager->config.force_user_namespace) {
+                uid_t uid;
+
+                r = bus_sender_uid(m, &uid);
+                if (r < 0)
+                        return r;
+                if (uid != 0 && o.have_user_namespace && !o.user_namespace)
+                        return sd_bus_error_set(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'user_namespace': only root may create a container without a "
+                                        "user namespace of its own here (force_user_namespace = yes).");
+                if (uid != 0)
+                        o.user_namespace = o.have_user_namespace = true;
+        }
         r = check_create_options(manager, &o, error);
         if (r < 0)
                 return r;

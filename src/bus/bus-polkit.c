@@ -394,6 +394,12 @@ static int sender_identity(sd_bus_message *m, uid_t *ret_uid, bool *ret_in_group
         return 0;
 }
 
+int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
+        bool in_group;
+
+        return sender_identity(m, ret, &in_group);
+}
+
 static int bus_verify(sd_bus_message *m, Manager *manager, const char *action, sd_bus_error *error) {
         bool host_paths = streq(action, WARDEN_POLKIT_ACTION_HOST_PATHS), in_group;
         PolkitQuery *q;

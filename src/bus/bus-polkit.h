@@ -55,5 +55,8 @@ int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error);
  */
 int bus_verify_host_paths(sd_bus_message *m, Manager *manager, sd_bus_error *error);
 
+/* The uid of the sender of 'm' (what bus_verify_manage() goes by: 0 is root). Negative errno. */
+int bus_sender_uid(sd_bus_message *m, uid_t *ret);
+
 /* Has polkit answered for 'm', which is being dispatched again? */
 bool bus_polkit_has_answer(Manager *manager, sd_bus_message *m);
