@@ -177,7 +177,8 @@ static int copy_work(void *data) {
                 if (r < 0 || !host_path_in_dirs(real, j->allowed_dirs)) {
                         j->denied = true;
                         if (asprintf(&j->message,
-                                     "Host path '%s' is '%s', outside wardend's copy_directories: that needs "
+                                     "Host path '%s' is '%s', outside wardend's copy_directories: that "
+                                     "needs "
                                      "the polkit action '%s'.",
                                      j->copy_in ? j->src : j->dst,
                                      real ?: "(gone)",
@@ -304,9 +305,9 @@ static int container_open_root(const Container *c) {
         return TAKE_FD(fd);
 }
 
-/* A host path of a copy as it resolves now: its directory's real path plus its last component, which the copy
- * does not follow (copy.h); "/" for "/". Used to decide whether host-path authority is needed at all; the
- * worker checks again on what it opened. */
+/* A host path of a copy as it resolves now: its directory's real path plus its last component, which the
+ * copy does not follow (copy.h); "/" for "/". Used to decide whether host-path authority is needed at all;
+ * the worker checks again on what it opened. */
 static int copy_host_path_resolve(const char *path, char **ret) {
         _cleanup_free_ char *p = strdup(path), *real = NULL;
         char *slash, *s;

@@ -731,8 +731,8 @@ typedef struct CreateOptions {
         bool have_user_namespace;
 
         /* found by check_create_options() */
-        char *rootfs_resolved;  /* the rootfs, symlinks resolved: what is mounted */
-        bool needs_host_paths;  /* a bind mount source or the rootfs is outside wardend's allow-lists */
+        char *rootfs_resolved; /* the rootfs, symlinks resolved: what is mounted */
+        bool needs_host_paths; /* a bind mount source or the rootfs is outside wardend's allow-lists */
 } CreateOptions;
 
 static void create_options_done(CreateOptions *o) {
@@ -932,8 +932,8 @@ static int resolve_dirs(char *const *dirs, const char *extra, char ***ret) {
 }
 
 /* Neither the path given nor what it resolves to may be a tree that is never mounted (host-path.h). */
-static int check_mountable(
-                const char *option,
+static int
+check_mountable(const char *option,
                 const char *given,
                 const char *resolved,
                 char *const *state_trees,
@@ -975,7 +975,8 @@ static int check_mountable(
 
 /* The source is opened here, once: the checks are about the object opened, and that is what the rootfs
  * worker mounts (BindMount.source_fd), whatever the path names by then. */
-static int check_bind_mount_source(Manager *manager, BindMount *b, char *const *state_trees, sd_bus_error *error) {
+static int
+check_bind_mount_source(Manager *manager, BindMount *b, char *const *state_trees, sd_bus_error *error) {
         _cleanup_strv_free_ char **allowed = NULL;
         _cleanup_free_ char *real = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -992,7 +993,8 @@ static int check_bind_mount_source(Manager *manager, BindMount *b, char *const *
                                 "Bind mount source '%s' does not exist.",
                                 b->source);
         if (fd < 0)
-                return sd_bus_error_set_errnof(error, fd, "Failed to open bind mount source '%s': %m", b->source);
+                return sd_bus_error_set_errnof(
+                                error, fd, "Failed to open bind mount source '%s': %m", b->source);
         r = check_mountable("bind_mounts", b->source, real, state_trees, error);
         if (r < 0)
                 return r;
@@ -1041,7 +1043,8 @@ static int check_rootfs(Manager *manager, CreateOptions *o, char *const *state_t
                                 "Root file system '%s' does not exist or is not a directory.",
                                 rootfs);
         if (fd < 0)
-                return sd_bus_error_set_errnof(error, fd, "Failed to open root file system '%s': %m", rootfs);
+                return sd_bus_error_set_errnof(
+                                error, fd, "Failed to open root file system '%s': %m", rootfs);
         r = check_mountable("rootfs", rootfs, real, state_trees, error);
         if (r < 0)
                 return r;
@@ -2167,7 +2170,8 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                         return sd_bus_error_set(
                                         error,
                                         SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'user_namespace': only root may create a container without a "
+                                        "Option 'user_namespace': only root may create a container without "
+                                        "a "
                                         "user namespace of its own here (force_user_namespace = yes).");
                 if (uid != 0)
                         o.user_namespace = o.have_user_namespace = true;

@@ -95,7 +95,8 @@ static bool sender_in_warden_group(sd_bus_creds *creds, uid_t uid) {
         return n < 0 && user_in_group(uid, warden_gid);
 }
 
-/* The refusal when polkit cannot be asked: the group decides about manage, nobody but root gets host paths. */
+/* The refusal when polkit cannot be asked: the group decides about manage, nobody but root gets host paths.
+ */
 static int refusal_without_polkit(sd_bus_error *error, const char *action, const char *member) {
         if (streq(action, WARDEN_POLKIT_ACTION_HOST_PATHS))
                 return sd_bus_error_setf(
@@ -236,7 +237,8 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
         else if (challenge)
                 refuse(q,
                        SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                       "%s() needs authentication (polkit action '%s'): allow interactive authorization on the "
+                       "%s() needs authentication (polkit action '%s'): allow interactive authorization on "
+                       "the "
                        "call, or ask to be added to the group '" WARDEN_GROUP "'.",
                        member,
                        q->action);

@@ -718,7 +718,10 @@ static int file_make_tmp(CopyContext *ctx, int dir_fd, const char *name, char tm
                 return -errno;
         for (unsigned i = 0;; i++) {
                 tmp_name(ctx, tmp);
-                fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+                fd = openat(dir_fd,
+                            tmp,
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                            0600);
                 if (fd >= 0 || errno != EEXIST || i >= TMP_NAME_TRIES)
                         break;
         }

@@ -20,8 +20,8 @@ static const struct {
         const char *rule;
         bool whole; /* only the tree itself and what contains it; what is below is left to the other rules */
 } never_mounted[] = {
-        { "/proc", RULE_KERNEL, false },       { "/sys", RULE_KERNEL, false },
-        { "/dev", RULE_KERNEL, false },        { "/run/dbus", RULE_DAEMONS, false },
+        { "/proc", RULE_KERNEL, false },         { "/sys", RULE_KERNEL, false },
+        { "/dev", RULE_KERNEL, false },          { "/run/dbus", RULE_DAEMONS, false },
         { "/run/systemd", RULE_DAEMONS, false }, { "/run/warden", RULE_STATE, false },
         { "/run", RULE_DAEMONS, true },
 };
