@@ -1017,6 +1017,12 @@ static int check_rootfs(Manager *manager, CreateOptions *o, char *const *state_t
         _cleanup_close_ int fd = -EBADF;
         int r;
 
+        /* first, so that "/" and the like are refused by the rule that names them */
+        if (path_is_normalized(rootfs) > 0) {
+                r = check_mountable("rootfs", rootfs, NULL, state_trees, error);
+                if (r < 0)
+                        return r;
+        }
         r = rootfs_check(rootfs);
         if (r == -ENOMEDIUM)
                 return sd_bus_error_setf(
@@ -1032,9 +1038,6 @@ static int check_rootfs(Manager *manager, CreateOptions *o, char *const *state_t
                                 "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
                                 "other than '/'.",
                                 rootfs);
-        r = check_mountable("rootfs", rootfs, NULL, state_trees, error);
-        if (r < 0)
-                return r;
         fd = host_path_open(rootfs, O_DIRECTORY, &real);
         if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
                 return sd_bus_error_setf(
