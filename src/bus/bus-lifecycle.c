@@ -1909,6 +1909,7 @@ static int rootfs_job_new(CreateOperation *op, int userns_fd, RootfsJob **ret) {
         op->n_bind_mounts = 0;
         j->config = (RootfsConfig){
                 .base = j->strings[0] = strdup(c->rootfs),
+                .base_resolved = true, /* check_rootfs() */
                 .path = j->strings[1] = strdup(c->path),
                 .hostname = j->strings[2] = strdup(c->handle),
                 .user = j->strings[3] = strdup(op->manager->config.user),
@@ -1953,6 +1954,15 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
         }
         if (result == -EMEDIUMTYPE) {
                 create_failf(op, WARDEN_ERROR_BIND_MOUNT_SOURCE, 0, "A bind mount source vanished.");
+                return;
+        }
+        if (result == -ELOOP) {
+                create_failf(op,
+                             SD_BUS_ERROR_INVALID_ARGS,
+                             0,
+                             "Option 'rootfs': a symbolic link appeared in '%s' while the container was "
+                             "made.",
+                             op->container->rootfs);
                 return;
         }
         /* only with userns_rootfs = idmap: otherwise a shifted copy is made instead */

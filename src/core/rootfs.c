@@ -857,6 +857,21 @@ int rootfs_setup(const RootfsConfig *cfg) {
         r = rootfs_check(cfg->base);
         if (r < 0)
                 return log_debug_errno(r, "Base rootfs '%s' is not usable: %m", strna(cfg->base));
+        if (cfg->base_resolved) {
+                /* What the caller checked had no symlinks: one swapped in since would redirect the mount
+                 * (the overlay takes a path, not an fd). */
+                struct open_how how = {
+                        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+                };
+                _cleanup_close_ int fd = (int) syscall(SYS_openat2, AT_FDCWD, cfg->base, &how, sizeof(how));
+
+                if (fd < 0)
+                        return log_debug_errno(
+                                        errno == ENOENT || errno == ENOTDIR ? ENOMEDIUM : errno,
+                                        "Base rootfs '%s' changed since it was checked: %m",
+                                        cfg->base);
+        }
         r = check_overlay_path(cfg->path);
         if (r < 0)
                 return log_debug_errno(r, "Container directory '%s' is not usable: %m", strna(cfg->path));
