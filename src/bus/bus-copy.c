@@ -239,9 +239,10 @@ static void copy_done(Worker *w, int result, void *userdata) {
                                 "Container '%s' was destroyed during the copy; the destination may be "
                                 "incomplete.",
                                 op->handle);
-        } else if (j->denied) {
+        } else if (j->denied || j->bad_request) {
+                /* a host path outside copy_directories is worth a notice; a bad path is the caller's */
                 log_full_errno_container(
-                                LOG_NOTICE,
+                                j->denied ? LOG_NOTICE : LOG_DEBUG,
                                 result,
                                 op->handle,
                                 "Container '%s': %s refused: %s",
@@ -249,18 +250,10 @@ static void copy_done(Worker *w, int result, void *userdata) {
                                 method,
                                 strna(j->message));
                 (void) sd_bus_reply_method_errorf(
-                                op->request, SD_BUS_ERROR_ACCESS_DENIED, "%s", strna(j->message));
-        } else if (j->bad_request) {
-                log_full_errno_container(
-                                LOG_DEBUG,
-                                result,
-                                op->handle,
-                                "Container '%s': %s refused: %s",
-                                op->handle,
-                                method,
+                                op->request,
+                                j->denied ? SD_BUS_ERROR_ACCESS_DENIED : SD_BUS_ERROR_INVALID_ARGS,
+                                "%s",
                                 strna(j->message));
-                (void) sd_bus_reply_method_errorf(
-                                op->request, SD_BUS_ERROR_INVALID_ARGS, "%s", strna(j->message));
         } else if (result == -ENOMEM && !j->message)
                 (void) sd_bus_reply_method_errno(op->request, ENOMEM, NULL);
         else {
@@ -330,24 +323,6 @@ static int copy_host_path_resolve(const char *path, char **ret) {
         if (asprintf(&s, "%s/%s", streq(real, "/") ? "" : real, slash + 1) < 0)
                 return -ENOMEM;
         *ret = s;
-        return 0;
-}
-
-/* The allow-list as it resolves now (entries that do not exist are left out). */
-static int resolve_copy_directories(Manager *manager, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r;
-
-        STRV_FOREACH(d, manager->config.copy_directories) {
-                char *real = realpath(*d, NULL);
-
-                if (!real)
-                        continue;
-                r = strv_consume(&l, real);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(l);
         return 0;
 }
 
@@ -430,7 +405,7 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
         if (r < 0)
                 return r;
         if (uid != 0) {
-                r = resolve_copy_directories(c->manager, &allowed);
+                r = host_path_resolve_dirs(c->manager->config.copy_directories, NULL, &allowed);
                 if (r < 0)
                         return r;
                 r = copy_host_path_resolve(host, &resolved);

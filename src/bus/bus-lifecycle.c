@@ -904,33 +904,6 @@ static int userns_supported(void) {
         return 0;
 }
 
-/* The allow-list entries as they resolve now (entries that do not exist are left out), plus 'extra'. */
-static int resolve_dirs(char *const *dirs, const char *extra, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r;
-
-        for (char *const *d = dirs; d && *d; d++) {
-                char *real = realpath(*d, NULL);
-
-                if (!real)
-                        continue;
-                r = strv_consume(&l, real);
-                if (r < 0)
-                        return r;
-        }
-        if (extra) {
-                char *real = realpath(extra, NULL);
-
-                if (real) {
-                        r = strv_consume(&l, real);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 /* Neither the path given nor what it resolves to may be a tree that is never mounted (host-path.h). */
 static int
 check_mountable(const char *option,
@@ -999,7 +972,7 @@ check_bind_mount_source(Manager *manager, BindMount *b, char *const *state_trees
         if (r < 0)
                 return r;
 
-        r = resolve_dirs(manager->config.bind_sources, NULL, &allowed);
+        r = host_path_resolve_dirs(manager->config.bind_sources, NULL, &allowed);
         if (r < 0)
                 return r;
         b->source_fd = TAKE_FD(fd);
@@ -1060,7 +1033,8 @@ static int check_rootfs(Manager *manager, CreateOptions *o, char *const *state_t
                                 rootfs,
                                 real);
 
-        r = resolve_dirs(manager->config.rootfs_directories, manager->config.default_rootfs, &allowed);
+        r = host_path_resolve_dirs(
+                        manager->config.rootfs_directories, manager->config.default_rootfs, &allowed);
         if (r < 0)
                 return r;
         free(o->rootfs_resolved);

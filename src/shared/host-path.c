@@ -10,6 +10,7 @@
 #include "host-path.h"
 #include "macro.h"
 #include "path-util.h"
+#include "strv.h"
 
 #define RULE_KERNEL "the kernel's interfaces and the host's devices"
 #define RULE_DAEMONS "host daemons' sockets and state"
@@ -63,6 +64,28 @@ bool host_path_in_dirs(const char *path, char *const *dirs) {
                 if (path_is_below_or_equal(path, *d))
                         return true;
         return false;
+}
+
+int host_path_resolve_dirs(char *const *dirs, const char *extra, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = strv_length(dirs);
+        int r;
+
+        for (size_t i = 0; i <= n; i++) {
+                const char *d = i < n ? dirs[i] : extra;
+                char *real;
+
+                if (!d)
+                        continue;
+                real = realpath(d, NULL);
+                if (!real)
+                        continue;
+                r = strv_consume(&l, real);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 int host_path_of_fd(int fd, char **ret) {

@@ -38,6 +38,10 @@ int host_path_check_mountable(const char *path, char *const *state_trees, HostPa
 /* Is 'path' one of 'dirs' or below one (all normalised)? 'dirs' NULL-terminated, may be NULL. */
 bool host_path_in_dirs(const char *path, char *const *dirs);
 
+/* An allow-list as it resolves now (realpath(3) of each entry, and of 'extra' if not NULL), for
+ * host_path_in_dirs(); entries that cannot be resolved (missing) are left out. -ENOMEM. */
+int host_path_resolve_dirs(char *const *dirs, const char *extra, char ***ret);
+
 /*
  * Opens 'path' (absolute) with O_PATH|O_CLOEXEC and 'flags' (O_DIRECTORY, O_NOFOLLOW), symlinks followed
  * unless O_NOFOLLOW, and says where it really is: the path of the opened fd, as /proc/self/fd shows it.
