@@ -13,6 +13,7 @@
 #include "log.h"
 #include "confine.h"
 #include "manager.h"
+#include "path-util.h"
 #include "seccomp-filter.h"
 #include "strv.h"
 #include "warden-messages.h"
@@ -111,8 +112,10 @@ int manager_state_trees(Manager *m, char ***ret) {
                 r = strv_extend(&l, m->config.depot_path);
         if (r < 0)
                 return r;
+        /* those in the depot are covered by it; one elsewhere was made before the depot moved */
         HASHMAP_FOREACH(c, m->containers)
-                if (c->path) {
+                if (c->path &&
+                    !(m->config.depot_path && path_is_below_or_equal(c->path, m->config.depot_path))) {
                         r = strv_extend(&l, c->path);
                         if (r < 0)
                                 return r;
