@@ -44,8 +44,11 @@ refused() { # refused OPTION PATH RULE-PART: Create with PATH as OPTION (bind_mo
     assert_contains "$out" "$rule" "$option $path: the rule"
 }
 
+fds() { find "/proc/$(systemctl show -P MainPID warden.service)/fd" -mindepth 1 | wc -l; }
+
 create c1
 c1=$WARDEN_DEPOT/c1
+fds_before=$(fds)
 
 # ---- never mounted, named directly ----------------------------------------------------------------------
 kernel="the kernel's interfaces"
@@ -80,6 +83,7 @@ for option in bind_mounts rootfs; do
 done
 refused bind_mounts "$work/bus/system_bus_socket" "(resolved: '/run/dbus/system_bus_socket')"
 nothing_left "the refused symlinks"
+assert_eq "$(fds)" "$fds_before" "wardend's open fds after the refused Creates"
 
 # ---- a rootfs is a directory; through a symlink it is used as it resolves --------------------------------
 touch "$work/file"
@@ -98,6 +102,7 @@ assert_eq "$(in_container c3 cat /mnt/share/f)" shared "c3's bind mount"
 "${BUSCTL_MANAGER[@]}" Destroy s c3
 assert_clean c3
 nothing_left "c2 and c3"
+assert_eq "$(fds)" "$fds_before" "wardend's open fds after c2 and c3 (the bind source's fd is closed)"
 
 # ---- cpu_quota: 1-100000, 0 = default, UINT64_MAX = none ------------------------------------------------
 create q1 1 cpu_quota t 18446744073709551615
@@ -131,7 +136,8 @@ uid=$(in_container c1 sed -n 's/^vcap:x:\([0-9]*\):.*/\1/p' /etc/passwd)
 "${BUSCTL_MANAGER[@]}" CopyIn sss c1 "$mnt/big" /home/vcap/big >/dev/null 2>&1 &
 copying=$!
 tmp_in_home() { in_container c1 sh -c 'ls -A /home/vcap' | grep -E '^\.#warden-copy\.' || return 1; }
-wait_until 60 tmp_in_home
+has_tmp() { tmp_in_home >/dev/null; }
+wait_until 60 has_tmp
 tmp=$(tmp_in_home)
 assert_eq "$(in_container c1 stat -c '%u %a' "/home/vcap/$tmp")" "$uid 600" "the temporary file's owner and mode"
 in_container c1 test -e /home/vcap/big && fail "the final name exists while the copy runs"
