@@ -1930,15 +1930,6 @@ static void create_rootfs_done(Worker *w, int result, void *userdata) {
                 create_failf(op, WARDEN_ERROR_BIND_MOUNT_SOURCE, 0, "A bind mount source vanished.");
                 return;
         }
-        if (result == -ELOOP) {
-                create_failf(op,
-                             SD_BUS_ERROR_INVALID_ARGS,
-                             0,
-                             "Option 'rootfs': a symbolic link appeared in '%s' while the container was "
-                             "made.",
-                             op->container->rootfs);
-                return;
-        }
         /* only with userns_rootfs = idmap: otherwise a shifted copy is made instead */
         if (result == -EOPNOTSUPP && op->container->userns_uid > 0 &&
             op->manager->config.userns_rootfs == USERNS_ROOTFS_IDMAP) {
@@ -2157,9 +2148,9 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                         return sd_bus_error_set(
                                         error,
                                         SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'user_namespace': only root may create a container without "
-                                        "a "
-                                        "user namespace of its own here (force_user_namespace = yes).");
+                                        "Option 'user_namespace': only root may create a container "
+                                        "without a user namespace of its own here (force_user_namespace = "
+                                        "yes).");
                 if (uid != 0)
                         o.user_namespace = o.have_user_namespace = true;
         }

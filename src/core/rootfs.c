@@ -868,8 +868,8 @@ int rootfs_setup(const RootfsConfig *cfg) {
 
                 if (fd < 0)
                         return log_debug_errno(
-                                        errno == ENOENT || errno == ENOTDIR ? ENOMEDIUM : errno,
-                                        "Base rootfs '%s' changed since it was checked: %m",
+                                        IN_SET(errno, ENOENT, ENOTDIR, ELOOP) ? ENOMEDIUM : errno,
+                                        "Base rootfs '%s' is not what was checked any more: %m",
                                         cfg->base);
         }
         r = check_overlay_path(cfg->path);

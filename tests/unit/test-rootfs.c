@@ -316,7 +316,7 @@ TEST(setup_refuses_bad_config) {
         ASSERT_EQ(symlink(dir, link), 0);
         cfg.base = link;
         cfg.base_resolved = true;
-        ASSERT_ERROR(rootfs_setup(&cfg), ELOOP);
+        ASSERT_ERROR(rootfs_setup(&cfg), ENOMEDIUM);
         cfg.base_resolved = false;
         cfg.base = dir;
         ASSERT_EQ(unlink(link), 0);
