@@ -177,9 +177,8 @@ static int copy_work(void *data) {
                 if (r < 0 || !host_path_in_dirs(real, j->allowed_dirs)) {
                         j->denied = true;
                         if (asprintf(&j->message,
-                                     "Host path '%s' is '%s', outside wardend's copy_directories: that "
-                                     "needs "
-                                     "the polkit action '%s'.",
+                                     "Host path '%s' is '%s', outside wardend's copy_directories: "
+                                     "that needs the polkit action '%s'.",
                                      j->copy_in ? j->src : j->dst,
                                      real ?: "(gone)",
                                      WARDEN_POLKIT_ACTION_HOST_PATHS) < 0)
@@ -298,9 +297,10 @@ static int container_open_root(const Container *c) {
         return TAKE_FD(fd);
 }
 
-/* A host path of a copy as it resolves now: its directory's real path plus its last component, which the
- * copy does not follow (copy.h); "/" for "/". Used to decide whether host-path authority is needed at all;
- * the worker checks again on what it opened. */
+/* A host path of a copy as it resolves now: with a trailing "/" (a directory, followed by the copy) the
+ * whole path if it exists, else its directory's real path plus its last component, which the copy does not
+ * follow (copy.h); "/" for "/". Used to decide whether host-path authority is needed at all; the worker
+ * checks again on what it opened. */
 static int copy_host_path_resolve(const char *path, char **ret) {
         _cleanup_free_ char *p = strdup(path), *real = NULL;
         char *slash, *s;
@@ -309,8 +309,14 @@ static int copy_host_path_resolve(const char *path, char **ret) {
         if (!p)
                 return -ENOMEM;
         n = strlen(p);
-        if (n > 1 && p[n - 1] == '/')
+        if (n > 1 && p[n - 1] == '/') {
                 p[n - 1] = '\0';
+                s = realpath(p, NULL);
+                if (s) {
+                        *ret = s;
+                        return 0;
+                }
+        }
         if (streq(p, "/")) {
                 *ret = TAKE_PTR(p);
                 return 0;

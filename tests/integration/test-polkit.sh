@@ -151,6 +151,7 @@ out=$(member_create "{'handle': <'hp'>, 'bind_mounts': <[('/run/dbus', '/mnt', t
 assert_contains "$out" "are never mounted into a container" "$MEMBER's bind mount of /run/dbus"
 assert_eq "$(wardenctl list)" c1 "containers after the refused host paths"
 for call in "CopyIn c1 /etc/shadow /tmp/shadow" "CopyIn c1 $HP/copies/etc/shadow /tmp/shadow" \
+    "CopyIn c1 $HP/copies/etc/ /tmp/etc" \
     "CopyIn c1 $HP/elsewhere/r2/etc/passwd /tmp/x" "CopyOut c1 /etc/hostname /etc/cron.d/x ''" \
     "CopyOut c1 /etc/hostname $HP/copies/etc/x ''"; do
     read -r -a a <<<"$call"
@@ -159,6 +160,7 @@ for call in "CopyIn c1 /etc/shadow /tmp/shadow" "CopyIn c1 $HP/copies/etc/shadow
 done
 [[ ! -e /etc/cron.d/x && ! -e /etc/x ]] || fail "$MEMBER's CopyOut wrote into /etc"
 in_container c1 test -e /tmp/shadow && fail "$MEMBER's CopyIn read /etc/shadow"
+in_container c1 test -e /tmp/etc && fail "$MEMBER's CopyIn read /etc"
 # allow-listed: org.warden.manage is enough
 out=$(member_create "{'handle': <'hp'>, 'grace_time': <uint32 0>, 'rootfs': <'$HP/rootfses/r1'>,
     'bind_mounts': <[('$HP/share', '/mnt/share', true), ('$HP/share/f', '/mnt/f', true)]>}") ||
