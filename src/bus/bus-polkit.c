@@ -237,9 +237,8 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
         else if (challenge)
                 refuse(q,
                        SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                       "%s() needs authentication (polkit action '%s'): allow interactive authorization on "
-                       "the "
-                       "call, or ask to be added to the group '" WARDEN_GROUP "'.",
+                       "%s() needs authentication (polkit action '%s'): allow interactive "
+                       "authorization on the call, or ask to be added to the group '" WARDEN_GROUP "'.",
                        member,
                        q->action);
         else if (streq(q->action, WARDEN_POLKIT_ACTION_HOST_PATHS))
@@ -371,7 +370,7 @@ static bool polkit_can_be_asked(Manager *manager, sd_bus_message *m) {
                sd_bus_is_bus_client(sd_bus_message_get_bus(m)) > 0;
 }
 
-/* The sender's uid (1: root, 0: someone else) and whether it is in the group "warden". */
+/* The sender's uid and whether it is in the group "warden" (never for root, who needs no group). */
 static int sender_identity(sd_bus_message *m, uid_t *ret_uid, bool *ret_in_group) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid;
