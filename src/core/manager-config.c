@@ -482,7 +482,7 @@ void manager_config_done(ManagerConfig *c) {
         c->rootfs_directories = strv_free(c->rootfs_directories);
 }
 
-static int manager_config_fill_defaults(ManagerConfig *c, char **reterr_message) {
+static int manager_config_fill_defaults(ManagerConfig *c, const char *path, char **reterr_message) {
         if (!c->depot_path) {
                 c->depot_path = strdup(DEFAULT_DEPOT_PATH);
                 if (!c->depot_path)
@@ -507,9 +507,10 @@ static int manager_config_fill_defaults(ManagerConfig *c, char **reterr_message)
              (uint64_t) c->uid_base < (uint64_t) c->userns_uid_base + c->userns_uid_count)) {
                 if (reterr_message &&
                     asprintf(reterr_message,
-                             "[containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
+                             "%s: [containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
                              ": the range must end below 4294967295 and not overlap uid_base=%" PRIu32
                              ", uid_count=%" PRIu32 ".",
+                             path,
                              c->userns_uid_base,
                              c->userns_uid_count,
                              c->uid_base,
@@ -535,7 +536,7 @@ manager_config_apply(ManagerConfig *c, const char *path, const char *text, char 
         if (r == -ENOENT)
                 r = 0;
         if (r >= 0)
-                r = manager_config_fill_defaults(&n, reterr_message);
+                r = manager_config_fill_defaults(&n, path, reterr_message);
         if (r < 0) {
                 manager_config_done(&n);
                 return r;
