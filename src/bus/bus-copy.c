@@ -12,9 +12,11 @@
 #include "bus-polkit.h"
 #include "bus-util.h"
 #include "copy.h"
+#include "host-path.h"
 #include "log.h"
 #include "manager.h"
 #include "parse-util.h"
+#include "strv.h"
 #include "worker.h"
 
 /* Everything the worker thread needs, owned by the worker (worker.h): copies, never pointers into the
@@ -28,11 +30,16 @@ typedef struct CopyJob {
         uid_t uid;   /* CopyIn: the container's user */
         gid_t gid;
         char *handle;
+        /* the caller has no host-path authority: the host side must really be in these (copy_directories,
+         * resolved) */
+        bool restricted;
+        char **allowed_dirs;
         atomic_bool cancel;
 
         /* results */
         bool bad_request; /* the paths or the owner do not fit: InvalidArgs */
         bool started;     /* the copying itself began: the destination may be partial */
+        bool denied;      /* the host side is outside the allowed directories: AccessDenied */
         char *message;
         CopyStats stats;
 } CopyJob;
@@ -61,6 +68,7 @@ static void copy_job_free(void *data) {
         free(j->dst);
         free(j->owner);
         free(j->handle);
+        strv_free(j->allowed_dirs);
         free(j->message);
         free(j);
 }
@@ -160,6 +168,24 @@ static int copy_work(void *data) {
                 j->bad_request = IN_SET(r, -EINVAL, -ENOENT, -ENOTDIR, -ELOOP);
                 return r;
         }
+        if (j->restricted) {
+                /* the object the plan holds, not the path: a symlink swapped in since the loop's check
+                 * changes nothing */
+                _cleanup_free_ char *real = NULL;
+
+                r = copy_plan_real_path(plan, j->copy_in, &real);
+                if (r < 0 || !host_path_in_dirs(real, j->allowed_dirs)) {
+                        j->denied = true;
+                        if (asprintf(&j->message,
+                                     "Host path '%s' is '%s', outside wardend's copy_directories: "
+                                     "that needs the polkit action '%s'.",
+                                     j->copy_in ? j->src : j->dst,
+                                     real ?: "(gone)",
+                                     WARDEN_POLKIT_ACTION_HOST_PATHS) < 0)
+                                j->message = NULL;
+                        return -EACCES;
+                }
+        }
         j->started = true;
         return copy_plan_execute(plan, &o, &j->stats, &j->message);
 }
@@ -212,9 +238,10 @@ static void copy_done(Worker *w, int result, void *userdata) {
                                 "Container '%s' was destroyed during the copy; the destination may be "
                                 "incomplete.",
                                 op->handle);
-        } else if (j->bad_request) {
+        } else if (j->denied || j->bad_request) {
+                /* a host path outside copy_directories is worth a notice; a bad path is the caller's */
                 log_full_errno_container(
-                                LOG_DEBUG,
+                                j->denied ? LOG_NOTICE : LOG_DEBUG,
                                 result,
                                 op->handle,
                                 "Container '%s': %s refused: %s",
@@ -222,7 +249,10 @@ static void copy_done(Worker *w, int result, void *userdata) {
                                 method,
                                 strna(j->message));
                 (void) sd_bus_reply_method_errorf(
-                                op->request, SD_BUS_ERROR_INVALID_ARGS, "%s", strna(j->message));
+                                op->request,
+                                j->denied ? SD_BUS_ERROR_ACCESS_DENIED : SD_BUS_ERROR_INVALID_ARGS,
+                                "%s",
+                                strna(j->message));
         } else if (result == -ENOMEM && !j->message)
                 (void) sd_bus_reply_method_errno(op->request, ENOMEM, NULL);
         else {
@@ -267,7 +297,46 @@ static int container_open_root(const Container *c) {
         return TAKE_FD(fd);
 }
 
+/* A host path of a copy as it resolves now: with a trailing "/" (a directory, followed by the copy) the
+ * whole path if it exists, else its directory's real path plus its last component, which the copy does not
+ * follow (copy.h); "/" for "/". Used to decide whether host-path authority is needed at all; the worker
+ * checks again on what it opened. */
+static int copy_host_path_resolve(const char *path, char **ret) {
+        _cleanup_free_ char *p = strdup(path), *real = NULL;
+        char *slash, *s;
+        size_t n;
+
+        if (!p)
+                return -ENOMEM;
+        n = strlen(p);
+        if (n > 1 && p[n - 1] == '/') {
+                p[n - 1] = '\0';
+                s = realpath(p, NULL);
+                if (s) {
+                        *ret = s;
+                        return 0;
+                }
+        }
+        if (streq(p, "/")) {
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        slash = strrchr(p, '/');
+        *slash = '\0';
+        real = realpath(slash == p ? "/" : p, NULL);
+        if (!real)
+                return -errno;
+        if (asprintf(&s, "%s/%s", streq(real, "/") ? "" : real, slash + 1) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, bool copy_in) {
+        _cleanup_strv_free_ char **allowed = NULL;
+        _cleanup_free_ char *resolved = NULL;
+        bool restricted = false;
+        uid_t uid;
         _cleanup_(copy_job_freep) CopyJob *j = NULL;
         const char *src, *dst, *owner = "", *host, *inside;
         CopyOperation *op;
@@ -336,6 +405,28 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
                                 c->handle,
                                 n);
 
+        /* Host paths: inside copy_directories, org.warden.manage is enough (the worker makes sure of it on
+         * what it opens); elsewhere, org.warden.host-paths is needed; root may do anything. */
+        r = bus_sender_uid(m, &uid);
+        if (r < 0)
+                return r;
+        if (uid != 0) {
+                r = host_path_resolve_dirs(c->manager->config.copy_directories, NULL, &allowed);
+                if (r < 0)
+                        return r;
+                r = copy_host_path_resolve(host, &resolved);
+                if (r == -ENOMEM)
+                        return r;
+                restricted = r >= 0 && host_path_in_dirs(resolved, allowed);
+                if (!restricted) {
+                        r = bus_verify_host_paths(m, c->manager, error);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return 1; /* polkit is asked; the call comes back with its answer */
+                }
+        }
+
         j = calloc(1, sizeof(CopyJob));
         if (!j)
                 return -ENOMEM;
@@ -363,6 +454,8 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
         j->handle = strdup(c->handle);
         if (!j->src || !j->dst || !j->owner || !j->handle)
                 return -ENOMEM;
+        j->restricted = restricted;
+        j->allowed_dirs = TAKE_PTR(allowed);
 
         op = calloc(1, sizeof(CopyOperation));
         if (!op)

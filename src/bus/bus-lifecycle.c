@@ -33,6 +33,7 @@
 #include "cgroup-util.h"
 #include "fileio.h"
 #include "handle.h"
+#include "host-path.h"
 #include "limit-check.h"
 #include "log.h"
 #include "network.h"
@@ -728,9 +729,14 @@ typedef struct CreateOptions {
         uint64_t bandwidth_burst;
         bool user_namespace;
         bool have_user_namespace;
+
+        /* found by check_create_options() */
+        char *rootfs_resolved; /* the rootfs, symlinks resolved: what is mounted */
+        bool needs_host_paths; /* a bind mount source or the rootfs is outside wardend's allow-lists */
 } CreateOptions;
 
 static void create_options_done(CreateOptions *o) {
+        free(o->rootfs_resolved);
         bind_mounts_free(o->bind_mounts, o->n_bind_mounts);
         strv_free(o->properties);
         strv_free(o->env);
@@ -898,39 +904,146 @@ static int userns_supported(void) {
         return 0;
 }
 
-/* What the source really is (symlinks resolved) must not hand the host's kernel interfaces, the whole host
- * or the depot (every container's files and wshd sockets) to a container. */
-static int check_bind_mount_source(Manager *manager, const char *source, sd_bus_error *error) {
-        static const char *const forbidden[] = { "/proc", "/sys", "/dev" };
-        _cleanup_free_ char *real = NULL;
-        const char *depot = manager->config.depot_path;
+/* Neither the path given nor what it resolves to may be a tree that is never mounted (host-path.h). */
+static int
+check_mountable(const char *option,
+                const char *given,
+                const char *resolved,
+                char *const *state_trees,
+                sd_bus_error *error) {
+        HostPathRefusal h;
+        const char *which = given;
+        int r;
 
-        real = realpath(source, NULL);
-        if (!real)
-                return sd_bus_error_set_errnof(
-                                error, errno, "Failed to resolve bind mount source '%s': %m", source);
-        for (size_t i = 0; i < ELEMENTSOF(forbidden); i++)
-                if (path_is_below_or_equal(source, forbidden[i]) ||
-                    path_is_below_or_equal(real, forbidden[i]))
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'bind_mounts': '%s' is the host's %s.",
-                                        source,
-                                        forbidden[i]);
-        if (streq(real, "/") ||
-            (depot && (path_is_below_or_equal(real, depot) || path_is_below_or_equal(depot, real))))
+        r = host_path_check_mountable(given, state_trees, &h);
+        if (r == -EPERM)
+                which = NULL;
+        else if (resolved && !streq(resolved, given)) {
+                r = host_path_check_mountable(resolved, state_trees, &h);
+                which = resolved;
+        }
+        if (r == -EPERM)
                 return sd_bus_error_setf(
                                 error,
                                 SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'bind_mounts': '%s' is or contains the depot %s (or is the "
-                                "host's root).",
-                                source,
-                                depot);
+                                "Option '%s': '%s'%s%s%s %s %s: %s are never mounted into a container.",
+                                option,
+                                given,
+                                which ? " (resolved: '" : "",
+                                strempty(which),
+                                which ? "')" : "",
+                                h.contains ? "contains" : "is or is in",
+                                h.tree,
+                                h.rule);
+        if (r < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option '%s': '%s' resolves to '%s', which is not a normalised path.",
+                                option,
+                                given,
+                                strna(resolved));
         return 0;
 }
 
+/* The source is opened here, once: the checks are about the object opened, and that is what the rootfs
+ * worker mounts (BindMount.source_fd), whatever the path names by then. */
+static int
+check_bind_mount_source(Manager *manager, BindMount *b, char *const *state_trees, sd_bus_error *error) {
+        _cleanup_strv_free_ char **allowed = NULL;
+        _cleanup_free_ char *real = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = check_mountable("bind_mounts", b->source, NULL, state_trees, error);
+        if (r < 0)
+                return r;
+        fd = host_path_open(b->source, 0, &real);
+        if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_BIND_MOUNT_SOURCE,
+                                "Bind mount source '%s' does not exist.",
+                                b->source);
+        if (fd < 0)
+                return sd_bus_error_set_errnof(
+                                error, fd, "Failed to open bind mount source '%s': %m", b->source);
+        r = check_mountable("bind_mounts", b->source, real, state_trees, error);
+        if (r < 0)
+                return r;
+
+        r = host_path_resolve_dirs(manager->config.bind_sources, NULL, &allowed);
+        if (r < 0)
+                return r;
+        b->source_fd = TAKE_FD(fd);
+        b->has_source_fd = true;
+        return !host_path_in_dirs(real, allowed);
+}
+
+/* The rootfs must be a directory, mountable, and a path the overlay's options can carry also once resolved;
+ * outside the default rootfs and rootfs_directories it needs host-path authority (returns 1). The resolved
+ * path is what the container gets. */
+static int check_rootfs(Manager *manager, CreateOptions *o, char *const *state_trees, sd_bus_error *error) {
+        const char *rootfs = o->rootfs ?: manager->config.default_rootfs;
+        _cleanup_strv_free_ char **allowed = NULL;
+        _cleanup_free_ char *real = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        /* first, so that "/" and the like are refused by the rule that names them */
+        if (path_is_normalized(rootfs) > 0) {
+                r = check_mountable("rootfs", rootfs, NULL, state_trees, error);
+                if (r < 0)
+                        return r;
+        }
+        r = rootfs_check(rootfs);
+        if (r == -ENOMEDIUM)
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_ROOTFS_NOT_FOUND,
+                                "Root file system '%s' does not exist or is not a directory%s.",
+                                rootfs,
+                                o->rootfs ? "" : " (build the default one with warden-mkrootfs)");
+        if (r < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
+                                "other than '/'.",
+                                rootfs);
+        fd = host_path_open(rootfs, O_DIRECTORY, &real);
+        if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
+                return sd_bus_error_setf(
+                                error,
+                                WARDEN_ERROR_ROOTFS_NOT_FOUND,
+                                "Root file system '%s' does not exist or is not a directory.",
+                                rootfs);
+        if (fd < 0)
+                return sd_bus_error_set_errnof(
+                                error, fd, "Failed to open root file system '%s': %m", rootfs);
+        r = check_mountable("rootfs", rootfs, real, state_trees, error);
+        if (r < 0)
+                return r;
+        if (rootfs_check(real) < 0)
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'rootfs': '%s' resolves to '%s', which the overlay's options cannot "
+                                "carry.",
+                                rootfs,
+                                real);
+
+        r = host_path_resolve_dirs(
+                        manager->config.rootfs_directories, manager->config.default_rootfs, &allowed);
+        if (r < 0)
+                return r;
+        free(o->rootfs_resolved);
+        o->rootfs_resolved = TAKE_PTR(real);
+        return !host_path_in_dirs(o->rootfs_resolved, allowed);
+}
+
 static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error *error) {
+        _cleanup_strv_free_ char **state_trees = NULL;
         int r;
 
         if (o->handle && !handle_is_valid(o->handle))
@@ -949,21 +1062,14 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                 "Container '%s' exists already.",
                                 o->handle);
 
-        r = rootfs_check(o->rootfs ?: manager->config.default_rootfs);
-        if (r == -ENOMEDIUM)
-                return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_ROOTFS_NOT_FOUND,
-                                "Root file system '%s' does not exist or is not a directory%s.",
-                                o->rootfs ?: manager->config.default_rootfs,
-                                o->rootfs ? "" : " (build the default one with warden-mkrootfs)");
+        r = manager_state_trees(manager, &state_trees);
         if (r < 0)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
-                                "other than '/'.",
-                                o->rootfs);
+                return r;
+        r = check_rootfs(manager, o, state_trees, error);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                o->needs_host_paths = true;
 
         FOREACH_ARRAY(b, o->bind_mounts, o->n_bind_mounts) {
                 _cleanup_free_ char *msg = NULL;
@@ -983,9 +1089,11 @@ static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error
                                         SD_BUS_ERROR_INVALID_ARGS,
                                         "Option 'bind_mounts': %s",
                                         msg ?: "invalid bind mount.");
-                r = check_bind_mount_source(manager, b->source, error);
+                r = check_bind_mount_source(manager, b, state_trees, error);
                 if (r < 0)
                         return r;
+                if (r > 0)
+                        o->needs_host_paths = true;
         }
 
         if (o->have_user_namespace ? o->user_namespace : manager->config.user_namespace) {
@@ -1775,6 +1883,7 @@ static int rootfs_job_new(CreateOperation *op, int userns_fd, RootfsJob **ret) {
         op->n_bind_mounts = 0;
         j->config = (RootfsConfig){
                 .base = j->strings[0] = strdup(c->rootfs),
+                .base_resolved = true, /* check_rootfs() */
                 .path = j->strings[1] = strdup(c->path),
                 .hostname = j->strings[2] = strdup(c->handle),
                 .user = j->strings[3] = strdup(op->manager->config.user),
@@ -1922,7 +2031,7 @@ static int create_allocate(Manager *m, CreateOptions *o, Container **ret, sd_bus
         r = container_new(handle, &c);
         if (r < 0)
                 return r;
-        c->rootfs = strdup(o->rootfs ?: m->config.default_rootfs);
+        c->rootfs = strdup(o->rootfs_resolved);
         if (asprintf(&c->path, "%s/%s", m->config.depot_path, handle) < 0 || !c->rootfs)
                 return -ENOMEM;
         c->grace_time = o->have_grace_time ? o->grace_time
@@ -2029,9 +2138,32 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         r = read_create_options(m, &o, error);
         if (r < 0)
                 return r;
+        if (manager->config.force_user_namespace) {
+                uid_t uid;
+
+                r = bus_sender_uid(m, &uid);
+                if (r < 0)
+                        return r;
+                if (uid != 0 && o.have_user_namespace && !o.user_namespace)
+                        return sd_bus_error_set(
+                                        error,
+                                        SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'user_namespace': only root may create a container "
+                                        "without a user namespace of its own here (force_user_namespace = "
+                                        "yes).");
+                if (uid != 0)
+                        o.user_namespace = o.have_user_namespace = true;
+        }
         r = check_create_options(manager, &o, error);
         if (r < 0)
                 return r;
+        if (o.needs_host_paths) {
+                r = bus_verify_host_paths(m, manager, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1; /* polkit is asked; the call comes back with its answer */
+        }
 
         op = calloc(1, sizeof(CreateOperation));
         if (!op)

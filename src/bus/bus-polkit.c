@@ -35,6 +35,7 @@ typedef struct PolkitQuery {
         sd_bus_message *request;          /* held with bus_call_hold() */
         sd_bus_slot *slot;                /* CheckAuthorization, until it is answered */
         sd_event_source *expire_source;   /* once answered */
+        const char *action;               /* WARDEN_POLKIT_ACTION_* */
         bool group_allows;                /* the verdict without polkit */
         bool answered;
         sd_bus_error refusal; /* answered, and this is what the caller gets; unset: allowed */
@@ -94,13 +95,22 @@ static bool sender_in_warden_group(sd_bus_creds *creds, uid_t uid) {
         return n < 0 && user_in_group(uid, warden_gid);
 }
 
-static int refuse_without_polkit(sd_bus_message *m, sd_bus_error *error) {
+/* The refusal when polkit cannot be asked: the group decides about manage, nobody but root gets host paths.
+ */
+static int refusal_without_polkit(sd_bus_error *error, const char *action, const char *member) {
+        if (streq(action, WARDEN_POLKIT_ACTION_HOST_PATHS))
+                return sd_bus_error_setf(
+                                error,
+                                SD_BUS_ERROR_ACCESS_DENIED,
+                                "Only root may use host paths outside wardend's allow-lists in %s() (polkit "
+                                "action '" WARDEN_POLKIT_ACTION_HOST_PATHS "'; polkit is not available).",
+                                member);
         return sd_bus_error_setf(
                         error,
                         SD_BUS_ERROR_ACCESS_DENIED,
                         "Only root and members of the group '" WARDEN_GROUP "' may call %s() (polkit is not "
                         "available).",
-                        sd_bus_message_get_member(m));
+                        member);
 }
 
 /* ---- the registry of questions to polkit -------------------------------------------------------------
@@ -187,18 +197,15 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
                 }
                 /* Not installed (ServiceUnknown), masked or failing to start, not answering (NoReply), ...:
                  * the rules file's policy, without polkit. */
-                log_debug("polkit cannot be asked about %s() of '%s' (%s: %s); members of the group "
-                          "'" WARDEN_GROUP "' are allowed.",
+                log_debug("polkit cannot be asked about %s of %s() of '%s' (%s: %s); %s.",
+                          q->action,
                           member,
                           sender,
                           e->name,
-                          strna(e->message));
+                          strna(e->message),
+                          q->group_allows ? "the group '" WARDEN_GROUP "' allows it" : "refused");
                 if (!q->group_allows)
-                        refuse(q,
-                               SD_BUS_ERROR_ACCESS_DENIED,
-                               "Only root and members of the group '" WARDEN_GROUP
-                               "' may call %s() (polkit is not available).",
-                               member);
+                        (void) refusal_without_polkit(&q->refusal, q->action, member);
                 return;
         }
 
@@ -211,27 +218,42 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
                 refuse(q, SD_BUS_ERROR_ACCESS_DENIED, "Could not read polkit's answer about %s().", member);
                 return;
         }
-        log_debug("polkit %s %s() of '%s'.",
+        log_debug("polkit %s %s of %s() of '%s'.",
                   authorized  ? "authorizes"
                   : challenge ? "wants authentication for"
                               : "refuses",
+                  q->action,
                   member,
                   sender);
         if (authorized)
                 return;
-        if (challenge)
+        if (challenge && streq(q->action, WARDEN_POLKIT_ACTION_HOST_PATHS))
                 refuse(q,
                        SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                       "%s() needs authentication (polkit action '" WARDEN_POLKIT_ACTION_MANAGE
-                       "'): allow interactive authorization on the call, or ask to be added to the group "
-                       "'" WARDEN_GROUP "'.",
-                       member);
+                       "%s() with host paths outside wardend's allow-lists needs an administrator's "
+                       "authentication (polkit action '%s'): allow interactive authorization on the call.",
+                       member,
+                       q->action);
+        else if (challenge)
+                refuse(q,
+                       SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                       "%s() needs authentication (polkit action '%s'): allow interactive "
+                       "authorization on the call, or ask to be added to the group '" WARDEN_GROUP "'.",
+                       member,
+                       q->action);
+        else if (streq(q->action, WARDEN_POLKIT_ACTION_HOST_PATHS))
+                refuse(q,
+                       SD_BUS_ERROR_ACCESS_DENIED,
+                       "Not authorized to use host paths outside wardend's allow-lists in %s(): polkit "
+                       "refuses the action '%s' to this caller.",
+                       member,
+                       q->action);
         else
                 refuse(q,
                        SD_BUS_ERROR_ACCESS_DENIED,
-                       "Not authorized to call %s(): polkit refuses the action '" WARDEN_POLKIT_ACTION_MANAGE
-                       "' to this caller.",
-                       member);
+                       "Not authorized to call %s(): polkit refuses the action '%s' to this caller.",
+                       member,
+                       q->action);
 }
 
 static int polkit_answered(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -268,7 +290,7 @@ static int polkit_answered(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static int polkit_query_start(Manager *manager, sd_bus_message *m, bool group_allows) {
+static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *action, bool group_allows) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         sd_bus *bus = sd_bus_message_get_bus(m);
         bool interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
@@ -304,7 +326,7 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, bool group_al
                         "name",
                         "s",
                         sd_bus_message_get_sender(m),
-                        WARDEN_POLKIT_ACTION_MANAGE,
+                        action,
                         1,
                         "method",
                         strempty(sd_bus_message_get_member(m)),
@@ -317,6 +339,7 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, bool group_al
         if (!q)
                 return -ENOMEM;
         q->manager = manager;
+        q->action = action;
         q->group_allows = group_allows;
         (void) snprintf(q->key, sizeof(q->key), "%p", (void *) m);
         r = hashmap_put(manager->polkit_queries, q->key, q);
@@ -347,21 +370,11 @@ static bool polkit_can_be_asked(Manager *manager, sd_bus_message *m) {
                sd_bus_is_bus_client(sd_bus_message_get_bus(m)) > 0;
 }
 
-int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+/* The sender's uid and whether it is in the group "warden" (never for root, who needs no group). */
+static int sender_identity(sd_bus_message *m, uid_t *ret_uid, bool *ret_in_group) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        PolkitQuery *q;
-        bool in_group;
         uid_t uid;
         int r;
-
-        q = polkit_query_find(manager, m);
-        if (q) {
-                if (!q->answered)
-                        return 0; /* asked already: the answer brings the call back */
-                r = sd_bus_error_is_set(&q->refusal) ? sd_bus_error_copy(error, &q->refusal) : 1;
-                polkit_query_free(q);
-                return r;
-        }
 
         r = sd_bus_query_sender_creds(
                         m,
@@ -377,21 +390,66 @@ int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error) 
                 r = sd_bus_creds_get_uid(creds, &uid);
         if (r < 0)
                 return r;
+        *ret_uid = uid;
+        *ret_in_group = uid != 0 && sender_in_warden_group(creds, uid);
+        return 0;
+}
+
+int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
+        bool in_group;
+
+        return sender_identity(m, ret, &in_group);
+}
+
+static int bus_verify(sd_bus_message *m, Manager *manager, const char *action, sd_bus_error *error) {
+        bool host_paths = streq(action, WARDEN_POLKIT_ACTION_HOST_PATHS), in_group;
+        PolkitQuery *q;
+        uid_t uid;
+        int r;
+
+        q = polkit_query_find(manager, m);
+        if (q && !streq(q->action, action)) {
+                /* host-paths is asked only once manage has been granted in an earlier dispatch of this very
+                 * call (the query holds it, so no other message has its address) */
+                if (!host_paths && streq(q->action, WARDEN_POLKIT_ACTION_HOST_PATHS))
+                        return 1;
+                polkit_query_free(q);
+                q = NULL;
+        }
+        if (q) {
+                if (!q->answered)
+                        return 0; /* asked already: the answer brings the call back */
+                r = sd_bus_error_is_set(&q->refusal) ? sd_bus_error_copy(error, &q->refusal) : 1;
+                polkit_query_free(q);
+                return r;
+        }
+
+        r = sender_identity(m, &uid, &in_group);
+        if (r < 0)
+                return r;
         if (uid == 0)
                 return 1;
 
-        in_group = sender_in_warden_group(creds, uid);
+        /* the group gets host paths from nobody: not from the rules file, not without polkit */
         if (polkit_can_be_asked(manager, m)) {
-                r = polkit_query_start(manager, m, in_group);
+                r = polkit_query_start(manager, m, action, in_group && !host_paths);
                 if (r >= 0)
                         return 0;
                 log_debug_errno(r,
-                                "Failed to ask polkit about %s() of '%s', members of the group "
-                                "'" WARDEN_GROUP "' are allowed: %m",
+                                "Failed to ask polkit about %s of %s() of '%s', deciding without it: %m",
+                                action,
                                 strna(sd_bus_message_get_member(m)),
                                 strna(sd_bus_message_get_sender(m)));
         }
-        if (in_group)
+        if (in_group && !host_paths)
                 return 1;
-        return refuse_without_polkit(m, error);
+        return refusal_without_polkit(error, action, strna(sd_bus_message_get_member(m)));
+}
+
+int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+        return bus_verify(m, manager, WARDEN_POLKIT_ACTION_MANAGE, error);
+}
+
+int bus_verify_host_paths(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+        return bus_verify(m, manager, WARDEN_POLKIT_ACTION_HOST_PATHS, error);
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -18,6 +20,7 @@
 #include "copy.h"
 #include "fileio.h"
 #include "hashmap.h"
+#include "host-path.h"
 #include "log.h"
 #include "parse-util.h"
 #include "path-util.h"
@@ -27,6 +30,8 @@
 #define OPENAT2_RETRIES 32
 #define TMP_NAME_TRIES 100
 #define INODE_KEY_MAX (2 * 16 + 2)
+/* Temporary names: TMP_PREFIX, this process' tag (16 hex digits), '.', 8 random hex digits. */
+#define TMP_PREFIX ".#warden-copy."
 
 struct CopyPlan {
         int src_fd; /* entry: O_PATH fd of the source's parent directory; contents: the source directory */
@@ -391,6 +396,27 @@ int copy_plan_new(
         return 0;
 }
 
+int copy_plan_real_path(const CopyPlan *p, bool source, char **ret) {
+        _cleanup_free_ char *dir = NULL;
+        const char *a = source ? p->src_name : p->dst_mkdir, *b = source ? NULL : p->dst_name;
+        char *s;
+        int r;
+
+        r = host_path_of_fd(source ? p->src_fd : p->dst_fd, &dir);
+        if (r < 0)
+                return r;
+        if (asprintf(&s,
+                     "%s%s%s%s%s",
+                     streq(dir, "/") && (a || b) ? "" : dir,
+                     a ? "/" : "",
+                     strempty(a),
+                     b ? "/" : "",
+                     strempty(b)) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 /* ---- the walk ------------------------------------------------------------------------------------ */
 
 static int
@@ -439,13 +465,53 @@ static int fix_metadata(CopyContext *ctx, int fd, mode_t mode, const struct stat
         return 0;
 }
 
-/* A name for a new entry next to 'name' in the same directory, to be renamed over it. */
+static char tmp_tag[17];
+static pthread_once_t tmp_tag_once = PTHREAD_ONCE_INIT;
+
+static void tmp_tag_init(void) {
+        uint64_t v;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t) sizeof(v))
+                v = now_usec(CLOCK_REALTIME) ^ ((uint64_t) getpid() << 32);
+        (void) snprintf(tmp_tag, sizeof(tmp_tag), "%016llx", (unsigned long long) v);
+}
+
+/* A name for a new entry next to 'name' in the same directory, to be renamed over it: it carries this
+ * process' tag, so that a copy can tell the leftovers of a wardend that was killed (remove_stale_tmp())
+ * from the entries of copies running next to it. */
 static void tmp_name(CopyContext *ctx, char buf[static NAME_MAX + 1]) {
-        (void) snprintf(buf,
-                        NAME_MAX + 1,
-                        ".#warden-copy.%lx.%x",
-                        (unsigned long) now_usec(CLOCK_MONOTONIC),
-                        ctx->tmp_counter++);
+        uint32_t r;
+
+        (void) pthread_once(&tmp_tag_once, tmp_tag_init);
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t) sizeof(r))
+                r = (uint32_t) now_usec(CLOCK_MONOTONIC);
+        (void) snprintf(buf, NAME_MAX + 1, TMP_PREFIX "%s.%08x", tmp_tag, r ^ ctx->tmp_counter++);
+}
+
+/* Removes the temporary entries of other processes (a wardend killed in the middle of a copy) from the
+ * directory dir_fd, which this copy is about to write into. Best effort: the copy goes on regardless. */
+static void remove_stale_tmp(int dir_fd) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        char mine[sizeof(TMP_PREFIX) + sizeof(tmp_tag)];
+        int fd;
+
+        (void) pthread_once(&tmp_tag_once, tmp_tag_init);
+        (void) snprintf(mine, sizeof(mine), TMP_PREFIX "%s", tmp_tag);
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (!startswith(de->d_name, TMP_PREFIX) || startswith(de->d_name, mine) ||
+                    de->d_type == DT_DIR)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        log_debug("Removed '%s', left by a copy that was cut off.", de->d_name);
+        }
 }
 
 /* Makes a new entry 'name' in dir_fd, as O_CREAT|O_EXCL does: -EEXIST if the name is taken, else >= 0. */
@@ -634,10 +700,43 @@ static int hardlink_make(CopyContext *ctx, const HardlinkEntry *h, int dst_dir_f
         return entry_commit(dst_dir_fd, dst_name, tmp, r);
 }
 
-static int file_make(int dir_fd, const char *name, void *userdata) {
-        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+/*
+ * A new regular file for 'name' in dir_fd, always under a temporary name (tmp) that entry_commit() renames
+ * to 'name' once it is complete: a copy that is cut off (wardend killed) never leaves a partial file under
+ * the final name, only a temporary one, which the next copy into that directory removes
+ * (remove_stale_tmp()). It belongs to the copy's owner from the start. -EISDIR: a directory is in the way.
+ */
+static int file_make_tmp(CopyContext *ctx, int dir_fd, const char *name, char tmp[static NAME_MAX + 1]) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
 
-        return fd < 0 ? -errno : fd;
+        tmp[0] = '\0';
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                if (S_ISDIR(st.st_mode))
+                        return -EISDIR;
+        } else if (errno != ENOENT)
+                return -errno;
+        for (unsigned i = 0;; i++) {
+                tmp_name(ctx, tmp);
+                fd = openat(dir_fd,
+                            tmp,
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                            0600);
+                if (fd >= 0 || errno != EEXIST || i >= TMP_NAME_TRIES)
+                        break;
+        }
+        if (fd < 0) {
+                tmp[0] = '\0';
+                return -errno;
+        }
+        if (chown_wanted(ctx) && fchown(fd, ctx->options->uid, ctx->options->gid) < 0) {
+                int r = -errno;
+
+                (void) unlinkat(dir_fd, tmp, 0);
+                tmp[0] = '\0';
+                return r;
+        }
+        return TAKE_FD(fd);
 }
 
 static int
@@ -682,7 +781,7 @@ copy_regular(CopyContext *ctx,
         if (src_fd < 0)
                 return fail(ctx, rel, src_fd);
 
-        dst_fd = entry_make(ctx, dst_dir_fd, dst_name, file_make, NULL, tmp);
+        dst_fd = file_make_tmp(ctx, dst_dir_fd, dst_name, tmp);
         if (dst_fd < 0)
                 return fail(ctx, rel, dst_fd);
 
@@ -913,6 +1012,8 @@ copy_directory(CopyContext *ctx,
         dst_fd = dir_make(ctx, dst_dir_fd, dst_name, &created);
         if (dst_fd < 0)
                 return fail(ctx, rel, dst_fd);
+        if (!created)
+                remove_stale_tmp(dst_fd);
 
         r = copy_children(ctx, TAKE_FD(fd), dst_fd, rel, depth + 1);
         if (r < 0)
@@ -986,6 +1087,7 @@ static int copy_plan_run(CopyPlan *p, CopyContext *ctx) {
         bool created = false;
         int r;
 
+        remove_stale_tmp(p->dst_fd);
         if (!p->dst_name) {
                 _cleanup_close_ int fd = fcntl(p->src_fd, F_DUPFD_CLOEXEC, 3);
 
@@ -1000,6 +1102,8 @@ static int copy_plan_run(CopyPlan *p, CopyContext *ctx) {
                 made_fd = dir_make(ctx, p->dst_fd, p->dst_mkdir, &created);
                 if (made_fd < 0)
                         return fail(ctx, p->dst_mkdir, made_fd);
+                if (!created)
+                        remove_stale_tmp(made_fd);
                 dst_fd = made_fd;
         }
 

@@ -95,6 +95,13 @@ int copy_plan_new(
                 CopyPlan **ret,
                 char **reterr_message);
 CopyPlan *copy_plan_free(CopyPlan *p);
+
+/*
+ * Where the plan really reads (source) or writes (!source) on the side that is not a container's root: the
+ * path of the fd it holds (host-path.h), plus the entry's name in it. What wardend checks a host path
+ * against its allow-list with. -ESTALE if the fd has no path any more; -ENOMEM.
+ */
+int copy_plan_real_path(const CopyPlan *p, bool source, char **ret);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CopyPlan *, copy_plan_free);
 
 /*

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "manager-config.h"
 #include "parse-util.h"
+#include "path-util.h"
+#include "strv.h"
 
 #define DEFAULT_IDLE_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define DEFAULT_MAX_CONTAINERS 1024
@@ -261,6 +263,35 @@ static int config_parse_networks(const char *value, void *data) {
         return 0;
 }
 
+/* Absolute, normalised paths separated by blanks; empty: none. Replaces the list. */
+static int config_parse_path_list(const char *value, void *data) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *copy = strdup(value);
+        char *p, *word;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        p = copy;
+        while ((word = strsep(&p, " \t"))) {
+                if (word[0] == '\0')
+                        continue;
+                r = path_is_normalized(word);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EINVAL;
+                if (strv_contains(l, word))
+                        continue;
+                r = strv_extend(&l, word);
+                if (r < 0)
+                        return r;
+        }
+        strv_free(*(char ***) data);
+        *(char ***) data = TAKE_PTR(l);
+        return 0;
+}
+
 static const ConfigItem config_items[] = {
         { "daemon",
           "idle_timeout",
@@ -388,6 +419,26 @@ static const ConfigItem config_items[] = {
           config_parse_bool,
           offsetof(ManagerConfig, enable_ip_forward),
           "a boolean (yes/no)" },
+        { "access",
+          "bind_sources",
+          config_parse_path_list,
+          offsetof(ManagerConfig, bind_sources),
+          "absolute, normalised paths separated by blanks" },
+        { "access",
+          "copy_directories",
+          config_parse_path_list,
+          offsetof(ManagerConfig, copy_directories),
+          "absolute, normalised paths separated by blanks" },
+        { "access",
+          "rootfs_directories",
+          config_parse_path_list,
+          offsetof(ManagerConfig, rootfs_directories),
+          "absolute, normalised paths separated by blanks" },
+        { "access",
+          "force_user_namespace",
+          config_parse_bool,
+          offsetof(ManagerConfig, force_user_namespace),
+          "a boolean (yes/no)" },
 };
 
 void manager_config_init(ManagerConfig *c) {
@@ -426,9 +477,12 @@ void manager_config_done(ManagerConfig *c) {
         c->allow_networks.n = 0;
         c->deny_networks.networks = mfree(c->deny_networks.networks);
         c->deny_networks.n = 0;
+        c->bind_sources = strv_free(c->bind_sources);
+        c->copy_directories = strv_free(c->copy_directories);
+        c->rootfs_directories = strv_free(c->rootfs_directories);
 }
 
-static int manager_config_fill_defaults(ManagerConfig *c, char **reterr_message) {
+static int manager_config_fill_defaults(ManagerConfig *c, const char *path, char **reterr_message) {
         if (!c->depot_path) {
                 c->depot_path = strdup(DEFAULT_DEPOT_PATH);
                 if (!c->depot_path)
@@ -453,9 +507,10 @@ static int manager_config_fill_defaults(ManagerConfig *c, char **reterr_message)
              (uint64_t) c->uid_base < (uint64_t) c->userns_uid_base + c->userns_uid_count)) {
                 if (reterr_message &&
                     asprintf(reterr_message,
-                             "[containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
+                             "%s: [containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
                              ": the range must end below 4294967295 and not overlap uid_base=%" PRIu32
                              ", uid_count=%" PRIu32 ".",
+                             path,
                              c->userns_uid_base,
                              c->userns_uid_count,
                              c->uid_base,
@@ -481,7 +536,7 @@ manager_config_apply(ManagerConfig *c, const char *path, const char *text, char 
         if (r == -ENOENT)
                 r = 0;
         if (r >= 0)
-                r = manager_config_fill_defaults(&n, reterr_message);
+                r = manager_config_fill_defaults(&n, path, reterr_message);
         if (r < 0) {
                 manager_config_done(&n);
                 return r;
@@ -517,6 +572,13 @@ static void dump_networks(FILE *f, const char *key, const IPv4NetworkList *l) {
 
                 fprintf(f, " %s/%u", inet_ntop(AF_INET, &a, buf, sizeof(buf)), l->networks[i].prefixlen);
         }
+        fputc('\n', f);
+}
+
+static void dump_paths(FILE *f, const char *key, char *const *l) {
+        fprintf(f, "%s =", key);
+        for (char *const *p = l; p && *p; p++)
+                fprintf(f, " %s", *p);
         fputc('\n', f);
 }
 
@@ -556,6 +618,11 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         dump_networks(f, "deny_networks", &c->deny_networks);
         fprintf(f, "allow_host_access = %s\n", yes_no(c->allow_host_access));
         fprintf(f, "enable_ip_forward = %s\n", yes_no(c->enable_ip_forward));
+        fputs("\n[access]\n", f);
+        dump_paths(f, "bind_sources", c->bind_sources);
+        dump_paths(f, "copy_directories", c->copy_directories);
+        dump_paths(f, "rootfs_directories", c->rootfs_directories);
+        fprintf(f, "force_user_namespace = %s\n", yes_no(c->force_user_namespace));
 }
 
 uint32_t manager_config_userns_ranges(const ManagerConfig *c) {

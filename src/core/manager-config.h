@@ -59,6 +59,12 @@ typedef struct ManagerConfig {
         IPv4NetworkList deny_networks;
         bool allow_host_access;
         bool enable_ip_forward;
+        /* [access]: what a caller with org.warden.manage but without org.warden.host-paths may use
+         * (normalised absolute paths, NULL-terminated, NULL: none), see bus-polkit.h */
+        char **bind_sources;       /* bind mount sources: these trees */
+        char **copy_directories;   /* CopyIn sources, CopyOut destinations: in these trees */
+        char **rootfs_directories; /* rootfs: in these trees (besides the default rootfs) */
+        bool force_user_namespace; /* containers of callers other than root always get a user namespace */
 } ManagerConfig;
 
 #define MANAGER_CONFIG_PATH SYSCONFDIR "/warden/wardend.conf"

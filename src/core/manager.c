@@ -13,6 +13,7 @@
 #include "log.h"
 #include "confine.h"
 #include "manager.h"
+#include "path-util.h"
 #include "seccomp-filter.h"
 #include "strv.h"
 #include "warden-messages.h"
@@ -96,6 +97,30 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
                 return log_error_errno(r, "Failed to enable the watchdog: %m");
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_state_trees(Manager *m, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        Container *c;
+        int r;
+
+        r = strv_extend(&l, LOCALSTATEDIR "/lib/warden");
+        if (r >= 0 && m->state_dir)
+                r = strv_extend(&l, m->state_dir);
+        if (r >= 0 && m->config.depot_path)
+                r = strv_extend(&l, m->config.depot_path);
+        if (r < 0)
+                return r;
+        /* those in the depot are covered by it; one elsewhere was made before the depot moved */
+        HASHMAP_FOREACH(c, m->containers)
+                if (c->path &&
+                    !(m->config.depot_path && path_is_below_or_equal(c->path, m->config.depot_path))) {
+                        r = strv_extend(&l, c->path);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(l);
         return 0;
 }
 

@@ -101,6 +101,10 @@ bool manager_port_is_taken(Manager *m, uint16_t port);
  * uid inside). -ENOSR: every range is taken. */
 int manager_allocate_userns(Manager *m, Container *c);
 
+/* wardend's own trees, which are never mounted into a container (host-path.h): its state directory,
+ * /var/lib/warden, the depot and every container's directory. A NULL-terminated list; -ENOMEM. */
+int manager_state_trees(Manager *m, char ***ret);
+
 /* No containers and nothing in flight: the daemon may exit and be activated again later. */
 bool manager_is_idle(Manager *m);
 

@@ -50,6 +50,8 @@ void bind_mounts_free(BindMount *b, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 free(b[i].source);
                 free(b[i].destination);
+                if (b[i].has_source_fd)
+                        safe_close(b[i].source_fd);
         }
         free(b);
 }
@@ -97,6 +99,8 @@ int bind_mount_check(const BindMount *b, char **reterr_message) {
         if (streq(b->destination, "/"))
                 return bad_path(reterr_message, "Bind mount destination may not be '/'.");
 
+        if (b->has_source_fd) /* what is mounted; the path may name something else by now */
+                return 0;
         if (stat(b->source, &st) < 0) {
                 if (errno != ENOENT && errno != ENOTDIR)
                         return -errno;
@@ -488,7 +492,13 @@ static int bind_mount_one(int root_fd, const BindMount *b) {
         _cleanup_close_ int tree_fd = -EBADF, dest_fd = -EBADF;
         struct stat st, dst;
 
-        tree_fd = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (b->has_source_fd)
+                tree_fd = open_tree(
+                                b->source_fd,
+                                "",
+                                AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        else
+                tree_fd = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree_fd < 0)
                 return errno == ENOENT || errno == ENOTDIR ? -EMEDIUMTYPE : -errno;
         if (fstat(tree_fd, &st) < 0)
@@ -847,6 +857,21 @@ int rootfs_setup(const RootfsConfig *cfg) {
         r = rootfs_check(cfg->base);
         if (r < 0)
                 return log_debug_errno(r, "Base rootfs '%s' is not usable: %m", strna(cfg->base));
+        if (cfg->base_resolved) {
+                /* What the caller checked had no symlinks: one swapped in since would redirect the mount
+                 * (the overlay takes a path, not an fd). */
+                struct open_how how = {
+                        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+                };
+                _cleanup_close_ int fd = (int) syscall(SYS_openat2, AT_FDCWD, cfg->base, &how, sizeof(how));
+
+                if (fd < 0)
+                        return log_debug_errno(
+                                        IN_SET(errno, ENOENT, ENOTDIR, ELOOP) ? ENOMEDIUM : errno,
+                                        "Base rootfs '%s' is not what was checked any more: %m",
+                                        cfg->base);
+        }
         r = check_overlay_path(cfg->path);
         if (r < 0)
                 return log_debug_errno(r, "Container directory '%s' is not usable: %m", strna(cfg->path));

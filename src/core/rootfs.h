@@ -49,6 +49,10 @@ typedef struct BindMount {
         char *source;      /* host path, absolute and normalised */
         char *destination; /* path inside the container, absolute and normalised, not "/" */
         bool read_only;
+        /* with has_source_fd: an O_PATH fd of the source as it was checked (host-path.h), which is what gets
+         * mounted, whatever the path names by then; closed by bind_mounts_free() */
+        bool has_source_fd;
+        int source_fd;
 } BindMount;
 
 /* Frees the n entries and the array itself. */
@@ -78,8 +82,9 @@ const char *userns_rootfs_to_string(UsernsRootfs m);
 int userns_rootfs_from_string(const char *s);
 
 typedef struct RootfsConfig {
-        const char *base;     /* base rootfs (lowerdir) */
-        const char *path;     /* the container's directory, <depot>/<handle>; created */
+        const char *base;   /* base rootfs (lowerdir) */
+        bool base_resolved; /* the caller resolved and checked 'base': a symlink in it since is -ENOMEDIUM */
+        const char *path;   /* the container's directory, <depot>/<handle>; created */
         const char *hostname; /* = handle */
         const char *user;     /* "vcap" */
         uid_t uid;            /* uid and gid of the user */
@@ -103,7 +108,9 @@ typedef struct RootfsConfig {
  * is undone (nothing mounted, <path> removed). -ENOMEDIUM: base rootfs missing; -EMEDIUMTYPE: a bind source
  * vanished; -EEXIST: <path> exists already (it is left alone); -EINVAL: a bad path, user name, hostname or
  * address in cfg (see rootfs_check() and bind_mount_check()); -EOPNOTSUPP: with a user namespace and
- * USERNS_ROOTFS_IDMAP, the base rootfs cannot be idmapped (see above); other negative errno. Needs Linux
+ * USERNS_ROOTFS_IDMAP, the base rootfs cannot be idmapped (see above); other negative errno. With
+ * base_resolved, a symlink that has appeared in the base's path since it was checked is -ENOMEDIUM too (what
+ * was checked has gone from there). Needs Linux
  * >= 5.12 (open_tree(), move_mount(), mount_setattr(), openat2()), with a user namespace and an idmapped
  * lower layer >= 5.19 (overlayfs on idmapped layers).
  */

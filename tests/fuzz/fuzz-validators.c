@@ -9,7 +9,9 @@
  *   - job_parse_state_file_name(): only the canonical "<id>.state" that job_file_name() writes;
  *   - rlimit_from_name(): a resource setrlimit(2) knows;
  *   - the value parsers of the configuration and state files (parse-util.h): numbers print back to the
- *     same text, an IPv4 network to the same network.
+ *     same text, an IPv4 network to the same network;
+ *   - host_path_check_mountable(): exactly the trees of host-path.h are refused, with the right tree, and
+ *     only normalised paths are judged.
  * The input is one C string (up to its first NUL); its first bytes also serve as a job id.
  */
 
@@ -21,11 +23,13 @@
 #include <sys/resource.h>
 
 #include "handle.h"
+#include "host-path.h"
 #include "job.h"
 #include "rlimit-util.h"
 #include "log.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "strv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -210,6 +214,50 @@ static void check_numbers(const char *s) {
         }
 }
 
+/* Is 'a' the same as 'b' or below it, written as the component-wise comparison it means. */
+static bool under(const char *a, const char *b) {
+        size_t n = strlen(b);
+
+        if (streq(b, "/"))
+                return true;
+        return strlen(a) >= n && memcmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+static void check_host_path(const char *s) {
+        static const char *const subtrees[] = { "/proc",           "/sys",         "/dev",
+                                                "/run/dbus",       "/run/systemd", "/run/warden",
+                                                "/var/lib/warden", "/srv/depot" };
+        char *const state[] = { (char *) "/var/lib/warden", (char *) "/srv/depot", NULL };
+        HostPathRefusal h = {};
+        bool refuse = false;
+        int r, k;
+
+        r = host_path_check_mountable(s, state, &h);
+        k = path_is_normalized(s);
+        if (k == -ENOMEM)
+                return;
+        if (k == 0) {
+                if (r != -EINVAL)
+                        abort();
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(subtrees); i++)
+                refuse = refuse || under(s, subtrees[i]) || under(subtrees[i], s);
+        refuse = refuse || under("/run", s);
+        if (!refuse) {
+                if (r != 0)
+                        abort();
+                return;
+        }
+        if (r != -EPERM || !h.tree || !h.rule)
+                abort();
+        /* the tree named is one the path is in, or one it contains (as the flag says) */
+        if (h.contains ? !(under(h.tree, s) && !streq(h.tree, s)) : !under(s, h.tree))
+                abort();
+        if (host_path_in_dirs(s, STRV_MAKE(h.tree)) != under(s, h.tree))
+                abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *s = NULL;
         uint32_t id = 0;
@@ -226,5 +274,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_job_file_name(s, id);
         check_rlimit(s);
         check_numbers(s);
+        check_host_path(s);
         return 0;
 }

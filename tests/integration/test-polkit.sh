@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Callers (org.warden.Manager(5), ACCESS). Root may do everything; anyone else is let through by polkit
 # (action org.warden.manage, which the rules file grants to the group "warden"), asked asynchronously; without
-# polkit (stopped and masked, not installed, not answering) the group decides, and no call hangs. The limits
+# polkit (stopped and masked, not installed, not answering) the group decides, and no call hangs. Host paths
+# outside wardend.conf's [access] allow-lists (bind mount sources, rootfs, CopyIn/CopyOut host paths) need
+# org.warden.host-paths as well, which the group does not get, with polkit or without; root does.
+# force_user_namespace gives the containers of everyone but root a user namespace. The limits
 # on callers: max_calls_per_client (LimitsExceeded; other clients are served; wardend's RSS stays flat),
 # max_jobs_per_container (PoolExhausted).
 set -euo pipefail
@@ -16,6 +19,7 @@ MEMBER=wpk-member # in the group "warden"
 OTHER=wpk-other   # not
 MAX_CALLS=16
 MAX_JOBS=4
+HP=/srv/test-polkit-hostpaths # the allow-listed directories, and a few that are not
 M=/org/warden/Manager
 C1=/org/warden/container/c1
 
@@ -36,6 +40,7 @@ cleanup() {
     fi
     rm -f "$RULE"
     destroy_all
+    rm -rf "$HP"
     userdel "$MEMBER" 2>/dev/null
     userdel "$OTHER" 2>/dev/null
     restore_config
@@ -43,8 +48,23 @@ cleanup() {
 save_config
 trap cleanup EXIT
 
-printf '[daemon]\nmax_calls_per_client = %s\n[containers]\nmax_jobs_per_container = %s\n' \
-    "$MAX_CALLS" "$MAX_JOBS" >"$WARDEN_CONF"
+config() { # config [ACCESS-LINES...]
+    printf '[daemon]\nmax_calls_per_client = %s\n[containers]\nmax_jobs_per_container = %s\n' \
+        "$MAX_CALLS" "$MAX_JOBS" >"$WARDEN_CONF"
+    printf '[access]\nbind_sources = %s\ncopy_directories = %s\nrootfs_directories = %s\n' \
+        "$HP/share" "$HP/copies" "$HP/rootfses" >>"$WARDEN_CONF"
+    printf '%s\n' "$@" >>"$WARDEN_CONF"
+}
+config
+mkdir -p "$HP/share" "$HP/copies/in" "$HP/rootfses" "$HP/elsewhere"
+cp -a /usr/lib/warden/rootfs "$HP/rootfses/r1"
+cp -a /usr/lib/warden/rootfs "$HP/elsewhere/r2"
+ln -s /etc "$HP/share/etc"             # allow-listed name, resolves outside
+ln -s /etc "$HP/copies/etc"
+ln -s "$HP/elsewhere/r2" "$HP/rootfses/r2"
+echo shared >"$HP/share/f"
+echo copied >"$HP/copies/in/f"
+chmod -R a+rX "$HP"
 systemctl stop warden.service # the next call starts it with this configuration
 id "$MEMBER" >/dev/null 2>&1 || useradd --no-create-home --shell /bin/false -G warden "$MEMBER"
 id "$OTHER" >/dev/null 2>&1 || useradd --no-create-home --shell /bin/false "$OTHER"
@@ -114,12 +134,64 @@ assert_clean c2
 assert_eq "$(error_of call_as "$MEMBER" $M org.warden.Manager.Destroy nope)" \
     org.warden.Error.NoSuchContainer "$MEMBER's Destroy of nothing"
 
+# ---- host paths: the member needs org.warden.host-paths outside the allow-lists, root does not -----------
+host_paths_refused() { # host_paths_refused WHAT OUT: OUT is the refusal for host paths
+    assert_contains "$2" org.freedesktop.DBus.Error.AccessDenied "$MEMBER's $1"
+    assert_contains "$2" "org.warden.host-paths" "$MEMBER's $1 (names the action)"
+}
+member_create() { call_as "$MEMBER" $M org.warden.Manager.Create "$@" 2>&1; }
+for opts in "'bind_mounts': <[('/etc', '/mnt', false)]>" "'bind_mounts': <[('/root', '/mnt', true)]>" \
+    "'bind_mounts': <[('$HP/share/etc', '/mnt', true)]>" "'bind_mounts': <[('$HP/elsewhere', '/mnt', true)]>" \
+    "'rootfs': <'$HP/elsewhere/r2'>" "'rootfs': <'$HP/rootfses/r2'>" "'rootfs': <'/usr'>"; do
+    out=$(member_create "{'handle': <'hp'>, 'grace_time': <uint32 0>, $opts}") && fail "$MEMBER's Create with $opts: $out"
+    host_paths_refused "Create with $opts" "$out"
+done
+# never mounted, whoever asks: the rule, not the action
+out=$(member_create "{'handle': <'hp'>, 'bind_mounts': <[('/run/dbus', '/mnt', true)]>}") || true
+assert_contains "$out" "are never mounted into a container" "$MEMBER's bind mount of /run/dbus"
+assert_eq "$(wardenctl list)" c1 "containers after the refused host paths"
+for call in "CopyIn c1 /etc/shadow /tmp/shadow" "CopyIn c1 $HP/copies/etc/shadow /tmp/shadow" \
+    "CopyIn c1 $HP/copies/etc/ /tmp/etc" \
+    "CopyIn c1 $HP/elsewhere/r2/etc/passwd /tmp/x" "CopyOut c1 /etc/hostname /etc/cron.d/x ''" \
+    "CopyOut c1 /etc/hostname $HP/copies/etc/x ''"; do
+    read -r -a a <<<"$call"
+    out=$(call_as "$MEMBER" $M "org.warden.Manager.${a[0]}" "${a[@]:1}" 2>&1) && fail "$MEMBER's $call: $out"
+    host_paths_refused "$call" "$out"
+done
+[[ ! -e /etc/cron.d/x && ! -e /etc/x ]] || fail "$MEMBER's CopyOut wrote into /etc"
+in_container c1 test -e /tmp/shadow && fail "$MEMBER's CopyIn read /etc/shadow"
+in_container c1 test -e /tmp/etc && fail "$MEMBER's CopyIn read /etc"
+# allow-listed: org.warden.manage is enough
+out=$(member_create "{'handle': <'hp'>, 'grace_time': <uint32 0>, 'rootfs': <'$HP/rootfses/r1'>,
+    'bind_mounts': <[('$HP/share', '/mnt/share', true), ('$HP/share/f', '/mnt/f', true)]>}") ||
+    fail "$MEMBER's Create with allow-listed paths: $out"
+assert_eq "$(in_container hp cat /mnt/share/f /mnt/f)" "shared
+shared" "hp's bind mounts"
+assert_eq "$(info hp rootfs)" "$HP/rootfses/r1" "hp's rootfs"
+assert_eq "$(call_as "$MEMBER" $M org.warden.Manager.CopyIn hp "$HP/copies/in" /tmp/in)" "()" "$MEMBER's CopyIn"
+assert_eq "$(in_container hp cat /tmp/in/f)" copied "what $MEMBER copied in"
+assert_eq "$(call_as "$MEMBER" $M org.warden.Manager.CopyOut hp /etc/hostname "$HP/copies/out" "''")" "()" \
+    "$MEMBER's CopyOut"
+assert_eq "$(cat "$HP/copies/out")" hp "what $MEMBER copied out"
+assert_eq "$(call_as "$MEMBER" $M org.warden.Manager.Destroy hp)" "()" "$MEMBER's Destroy of hp"
+assert_clean hp
+# root may use any host path (but never the ones that are never mounted)
+create hr 2 bind_mounts 'a(ssb)' 1 /etc /mnt/etc true rootfs s "$HP/elsewhere/r2"
+assert_eq "$(in_container hr cat /mnt/etc/hostname)" "$(cat /etc/hostname)" "root's bind mount of /etc"
+"${BUSCTL_MANAGER[@]}" CopyIn sss hr /etc/hostname /tmp/h
+"${BUSCTL_MANAGER[@]}" CopyOut ssss hr /tmp/h "$HP/elsewhere/h" ''
+assert_eq "$(cat "$HP/elsewhere/h")" "$(cat /etc/hostname)" "root's copies"
+"${BUSCTL_MANAGER[@]}" Destroy s hr
+assert_clean hr
+
 # ---- polkit decides: a local rule takes Destroy from the member, and grants the other user -------------
 cat >"$RULE" <<'EOF'
 polkit.addRule(function(action, subject) {
     if (action.id == "org.warden.manage" && subject.user == "wpk-member" && action.lookup("method") == "Destroy")
         return polkit.Result.NO;
     if (action.id == "org.warden.manage" && subject.user == "wpk-other")
+        return polkit.Result.YES;
+    if (action.id == "org.warden.host-paths" && subject.user == "wpk-member" && action.lookup("method") == "CopyIn")
         return polkit.Result.YES;
 });
 EOF
@@ -131,6 +203,12 @@ assert_eq "$(error_of call_as "$MEMBER" $M org.warden.Manager.Stop nope true)" \
     org.warden.Error.NoSuchContainer "$MEMBER's Stop under the local rule"
 assert_match "$(error_of call_as "$OTHER" $C1 org.warden.Container.LimitMemory 0)" \
     '^no error: \(uint64 [0-9]+,\)$' "$OTHER's LimitMemory (a query), granted by the local rule"
+assert_eq "$(call_as "$MEMBER" $M org.warden.Manager.CopyIn c1 /etc/hostname /tmp/granted)" "()" \
+    "$MEMBER's CopyIn of a host path, granted org.warden.host-paths by the local rule"
+assert_eq "$(in_container c1 cat /tmp/granted)" "$(cat /etc/hostname)" "what $MEMBER copied in"
+out=$(call_as "$MEMBER" $M org.warden.Manager.CopyOut c1 /tmp/granted /etc/x "''" 2>&1) &&
+    fail "$MEMBER's CopyOut to /etc under the local rule: $out"
+assert_contains "$out" "org.warden.host-paths" "$MEMBER's CopyOut to /etc under the local rule"
 rm -f "$RULE"
 wait_until 20 member_destroy_is org.warden.Error.NoSuchContainer
 refused "$OTHER" $C1 org.warden.Container.LimitMemory 0
@@ -176,8 +254,15 @@ without_polkit() { # without_polkit WHY
     out=$(call_as "$OTHER" $M org.warden.Manager.Stop c1 true 2>&1) && fail "$OTHER's Stop ($1): $out"
     assert_contains "$out" "org.freedesktop.DBus.Error.AccessDenied" "$OTHER's Stop ($1)"
     assert_contains "$out" "(polkit is not available)" "$OTHER's Stop ($1)"
-    out=$(call_as "$MEMBER" $M org.warden.Manager.Create "{'handle': <'c3'>, 'grace_time': <uint32 0>}") ||
-        fail "$MEMBER's Create ($1): $out"
+    out=$(call_as "$MEMBER" $M org.warden.Manager.Create "{'handle': <'c3'>, 'grace_time': <uint32 0>,
+        'bind_mounts': <[('$HP/share', '/mnt', true)]>}") || fail "$MEMBER's Create ($1): $out"
+    out=$(call_as "$MEMBER" $M org.warden.Manager.Create "{'handle': <'c4'>, 'bind_mounts': <[('/etc', '/mnt', true)]>}" 2>&1) &&
+        fail "$MEMBER's Create with /etc ($1): $out"
+    assert_contains "$out" "org.freedesktop.DBus.Error.AccessDenied" "$MEMBER's bind mount of /etc ($1)"
+    assert_contains "$out" "Only root may use host paths" "$MEMBER's bind mount of /etc ($1)"
+    out=$(call_as "$MEMBER" $M org.warden.Manager.CopyIn c3 /etc/shadow /tmp/s 2>&1) &&
+        fail "$MEMBER's CopyIn of /etc/shadow ($1): $out"
+    assert_contains "$out" "polkit is not available" "$MEMBER's CopyIn of /etc/shadow ($1)"
     assert_eq "$(call_as "$MEMBER" $M org.warden.Manager.Destroy c3)" "()" "$MEMBER's Destroy ($1)"
     (($(now_ms) - t0 < 10000)) || fail "calls took $(($(now_ms) - t0)) ms ($1)"
 }
@@ -255,4 +340,19 @@ assert_eq "$(info c1 job_ids)" "[]" "jobs of c1 after the floods"
 
 "${BUSCTL_MANAGER[@]}" Destroy s c1
 assert_clean c1
+
+# ---- force_user_namespace: the member's containers get one, root's do not unless asked -----------------
+config "force_user_namespace = yes"
+systemctl stop warden.service
+out=$(member_create "{'handle': <'u1'>, 'grace_time': <uint32 0>}") || fail "$MEMBER's Create (forced userns): $out"
+assert_eq "$(info u1 user_namespace)" True "$MEMBER's container has a user namespace"
+out=$(member_create "{'handle': <'u2'>, 'user_namespace': <false>}") && fail "$MEMBER's Create without userns: $out"
+assert_contains "$out" org.freedesktop.DBus.Error.InvalidArgs "$MEMBER's Create without a user namespace"
+assert_contains "$out" force_user_namespace "$MEMBER's Create without a user namespace (the message)"
+create u3
+assert_eq "$(info u3 user_namespace)" False "root's container"
+"${BUSCTL_MANAGER[@]}" Destroy s u1
+"${BUSCTL_MANAGER[@]}" Destroy s u3
+assert_clean u1
+assert_clean u3
 echo "ok: polkit" >&2

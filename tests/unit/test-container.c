@@ -328,3 +328,35 @@ TEST(manager_userns_ranges) {
         free(conf);
         free(cd);
 }
+
+/* wardend's own trees: /var/lib/warden, the state directory, the depot, and containers' directories that the
+ * depot does not cover. */
+TEST(manager_state_trees) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        char *conf = NULL, *dir = tests_tmpdir(), **l = NULL;
+        Container *in = NULL, *out = NULL;
+
+        ASSERT_TRUE(asprintf(&conf, "%s/trees.conf", dir) > 0);
+        ASSERT_OK(write_file_atomic(
+                        conf,
+                        "[containers]\ndepot = /srv/depot\n",
+                        strlen("[containers]\ndepot = /srv/depot\n"),
+                        0644));
+        ASSERT_OK(manager_new(conf, dir, &m));
+        ASSERT_OK(container_new("in", &in));
+        ASSERT_OK(container_new("out", &out));
+        in->path = strdup("/srv/depot/in");
+        out->path = strdup("/var/old-depot/out");
+        ASSERT_TRUE(in->path && out->path);
+        ASSERT_OK(manager_add_container(m, in));
+        ASSERT_OK(manager_add_container(m, out));
+
+        ASSERT_OK(manager_state_trees(m, &l));
+        ASSERT_EQ(strv_length(l), 4);
+        ASSERT_STREQ(l[0], LOCALSTATEDIR "/lib/warden");
+        ASSERT_STREQ(l[1], dir);
+        ASSERT_STREQ(l[2], "/srv/depot");
+        ASSERT_STREQ(l[3], "/var/old-depot/out");
+        strv_free(l);
+        free(conf);
+}

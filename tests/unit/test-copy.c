@@ -5,6 +5,7 @@
  * it that point outside; the host side is the temporary directory itself.
  */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
@@ -690,5 +691,105 @@ TEST(cancel_depth_and_itself) {
         assert_text(P("%s/sub/misc/f", host), "f");
         ASSERT_TRUE(exists(P("%s/sub/misc/sub", host)));
         ASSERT_FALSE(exists(P("%s/sub/misc/sub/misc", host)));
+        arena_clear();
+}
+
+/* Files are written under temporary names; what a copy that was cut off left (another process' tag) goes
+ * with the next copy into that directory, at the top and below it; nothing temporary stays behind. */
+static size_t count_tmp(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        size_t n = 0;
+
+        ASSERT_NOT_NULL(d);
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, ".#warden-copy.", 14) == 0)
+                        n++;
+        closedir(d);
+        return n;
+}
+
+TEST(temporary_names) {
+        char *host = mkdir_fresh("tmpnames"), *root = mkdir_fresh("tmpnames-root");
+        const char *stale = ".#warden-copy.0123456789abcdef.0000002a";
+        int root_fd = root_open(root);
+
+        write_text(P("%s/file", host), "new\n", 0640);
+        ASSERT_EQ(mkdir(P("%s/sub", host), 0755), 0);
+        write_text(P("%s/sub/inner", host), "inner\n", 0600);
+        ASSERT_EQ(mkdir(P("%s/d", root), 0755), 0);
+        ASSERT_EQ(mkdir(P("%s/d/sub", root), 0755), 0);
+        write_text(P("%s/d/%s", root, stale), "partial", 0600);
+        write_text(P("%s/d/sub/%s", root, stale), "partial", 0600);
+        ASSERT_EQ(mkdir(P("%s/d/.#warden-copy.dir", root), 0755), 0); /* never one of ours: kept */
+        write_text(P("%s/d/other", root), "other\n", 0644);
+
+        ASSERT_OK(copy_tree(AT_FDCWD, P("%s/", host), root_fd, "/d", &plain, NULL, NULL));
+        assert_text(P("%s/d/file", root), "new\n");
+        assert_text(P("%s/d/sub/inner", root), "inner\n");
+        assert_text(P("%s/d/other", root), "other\n");
+        ASSERT_FALSE(exists(P("%s/d/%s", root, stale)));
+        ASSERT_FALSE(exists(P("%s/d/sub/%s", root, stale)));
+        ASSERT_EQ(count_tmp(P("%s/d", root)), 1); /* the directory */
+        ASSERT_EQ(count_tmp(P("%s/d/sub", root)), 0);
+
+        /* a file over a file, and a file that cannot be renamed into place: no temporary left either */
+        ASSERT_OK(copy_tree(AT_FDCWD, P("%s/file", host), root_fd, "/d/other", &plain, NULL, NULL));
+        assert_text(P("%s/d/other", root), "new\n");
+        ASSERT_EQ(mkdir(P("%s/d/sub/file", root), 0755), 0);
+        ASSERT_ERROR(copy_tree(AT_FDCWD, P("%s/file", host), root_fd, "/d/sub/", &plain, NULL, NULL),
+                     EISDIR);
+        ASSERT_EQ(count_tmp(P("%s/d", root)), 1);
+        ASSERT_EQ(count_tmp(P("%s/d/sub", root)), 0);
+
+        close(root_fd);
+        arena_clear();
+}
+
+/* What the plan really reads and writes on the host side. */
+TEST(plan_real_path) {
+        char *host = mkdir_fresh("realpath"), *root = mkdir_fresh("realpath-root"), *s = NULL;
+        char *real_host = realpath(host, NULL);
+        int root_fd = root_open(root);
+        CopyPlan *p = NULL;
+
+        ASSERT_NOT_NULL(real_host);
+        write_text(P("%s/file", host), "x", 0644);
+        ASSERT_EQ(mkdir(P("%s/dir", host), 0755), 0);
+        ASSERT_EQ(symlink(host, P("%s/link", root)), 0); /* inside the root: not followed out */
+        ASSERT_EQ(symlink("dir", P("%s/hostlink", host)), 0);
+
+        /* CopyIn: the source */
+        ASSERT_OK(copy_plan_new(AT_FDCWD, P("%s/file", host), root_fd, "/x", &p, NULL));
+        ASSERT_OK(copy_plan_real_path(p, true, &s));
+        ASSERT_STREQ(s, P("%s/file", real_host));
+        free(s);
+        p = copy_plan_free(p);
+        ASSERT_OK(copy_plan_new(AT_FDCWD, P("%s/hostlink/", host), root_fd, "/x", &p, NULL));
+        ASSERT_OK(copy_plan_real_path(p, true, &s));
+        ASSERT_STREQ(s, P("%s/dir", real_host));
+        free(s);
+        p = copy_plan_free(p);
+
+        /* CopyOut: where the target is made (a symlink as the last component is refused, not followed) */
+        ASSERT_ERROR(copy_plan_new(root_fd, "/link", AT_FDCWD, P("%s/hostlink", host), &p, NULL), ELOOP);
+        ASSERT_OK(copy_plan_new(root_fd, "/link", AT_FDCWD, P("%s/hostlink/x", host), &p, NULL));
+        ASSERT_OK(copy_plan_real_path(p, false, &s));
+        ASSERT_STREQ(s, P("%s/dir/x", real_host));
+        free(s);
+        p = copy_plan_free(p);
+        ASSERT_OK(copy_plan_new(root_fd, "/link", AT_FDCWD, P("%s/dir", host), &p, NULL));
+        ASSERT_OK(copy_plan_real_path(p, false, &s));
+        ASSERT_STREQ(s, P("%s/dir/link", real_host));
+        free(s);
+        p = copy_plan_free(p);
+        ASSERT_OK(copy_plan_new(root_fd, "/link", AT_FDCWD, P("%s/new/", host), &p, NULL));
+        ASSERT_OK(copy_plan_real_path(p, false, &s));
+        ASSERT_STREQ(s, P("%s/new/link", real_host));
+        free(s);
+        p = copy_plan_free(p);
+
+        free(real_host);
+        close(root_fd);
         arena_clear();
 }

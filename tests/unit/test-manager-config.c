@@ -7,6 +7,7 @@
 #include "limit-check.h"
 #include "manager-config.h"
 #include "parse-util.h"
+#include "strv.h"
 #include "tests.h"
 
 static void load_bad(const char *text, int expected_r, const char *expected_message) {
@@ -204,7 +205,11 @@ TEST(dump_roundtrip) {
         manager_config_init(&c);
         manager_config_init(&d);
         ASSERT_OK(manager_config_load_text(
-                        &c, "x", "[network]\npool = 192.168.0.0/22\n[daemon]\nidle_timeout=0\n", &msg));
+                        &c,
+                        "x",
+                        "[network]\npool = 192.168.0.0/22\n[daemon]\nidle_timeout=0\n"
+                        "[access]\nbind_sources = /srv/a /srv/b\nforce_user_namespace = yes\n",
+                        &msg));
         f = open_memstream(&buf, &size);
         manager_config_dump(&c, f);
         fclose(f);
@@ -213,7 +218,46 @@ TEST(dump_roundtrip) {
         ASSERT_EQ(d.pool.prefixlen, 22);
         ASSERT_EQ(d.idle_timeout_usec, 0);
         ASSERT_STREQ(d.depot_path, c.depot_path);
+        ASSERT_NOT_NULL(strstr(buf, "bind_sources = /srv/a /srv/b\n"));
+        ASSERT_EQ(strv_length(d.bind_sources), 2);
+        ASSERT_STREQ(d.bind_sources[1], "/srv/b");
+        ASSERT_NULL(d.copy_directories);
+        ASSERT_TRUE(d.force_user_namespace);
         free(buf);
         manager_config_done(&c);
         manager_config_done(&d);
+}
+
+TEST(access) {
+        ManagerConfig c;
+        char *msg = NULL;
+
+        manager_config_init(&c);
+        ASSERT_OK(manager_config_load_text(&c, "x", "", &msg));
+        ASSERT_NULL(c.bind_sources); /* empty by default */
+        ASSERT_NULL(c.copy_directories);
+        ASSERT_NULL(c.rootfs_directories);
+        ASSERT_FALSE(c.force_user_namespace);
+        ASSERT_OK(manager_config_load_text(
+                        &c,
+                        "x",
+                        "[access]\nbind_sources = /srv/a  /srv/b\t/srv/a\ncopy_directories = /srv/x\n"
+                        "rootfs_directories = /srv/rootfs\nforce_user_namespace = yes\n",
+                        &msg));
+        ASSERT_EQ(strv_length(c.bind_sources), 2);
+        ASSERT_STREQ(c.bind_sources[0], "/srv/a");
+        ASSERT_STREQ(c.bind_sources[1], "/srv/b");
+        ASSERT_STREQ(c.copy_directories[0], "/srv/x");
+        ASSERT_STREQ(c.rootfs_directories[0], "/srv/rootfs");
+        ASSERT_TRUE(c.force_user_namespace);
+
+        /* a later line replaces the list; an empty value empties it */
+        ASSERT_OK(manager_config_load_text(&c, "x", "[access]\nbind_sources = /a\nbind_sources =\n", &msg));
+        ASSERT_NULL(c.bind_sources);
+        manager_config_done(&c);
+
+        load_bad("[access]\nbind_sources = relative\n", EINVAL, "bind_sources");
+        load_bad("[access]\ncopy_directories = /a/../etc\n", EINVAL, "copy_directories");
+        load_bad("[access]\nrootfs_directories = /a/\n", EINVAL, "rootfs_directories");
+        load_bad("[access]\nforce_user_namespace = maybe\n", EINVAL, "force_user_namespace");
 }

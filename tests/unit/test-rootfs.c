@@ -311,6 +311,16 @@ TEST(setup_refuses_bad_config) {
         cfg.base = "/";
         ASSERT_ERROR(rootfs_setup(&cfg), EINVAL);
         cfg.base = dir;
+        /* a base that was resolved has no symlink in its path; one that appeared since is refused */
+        char *link = join(dir, "base-link");
+        ASSERT_EQ(symlink(dir, link), 0);
+        cfg.base = link;
+        cfg.base_resolved = true;
+        ASSERT_ERROR(rootfs_setup(&cfg), ENOMEDIUM);
+        cfg.base_resolved = false;
+        cfg.base = dir;
+        ASSERT_EQ(unlink(link), 0);
+        free(link);
 
         cfg.path = "relative";
         ASSERT_ERROR(rootfs_setup(&cfg), EINVAL);
