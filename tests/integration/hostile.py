@@ -10,15 +10,14 @@
 #                          raw messages of exactly the bus's maximum size and one byte more
 #   utf8                   a handle that is not UTF-8, sent on a raw connection: the bus refuses it
 #   burst HANDLE N         N calls (Info and Run alternately) in flight at once from one connection, while a
-#                          second client pings; prints a JSON summary on stdout
+#                          second connection pings: its first Ping, queued behind the N calls, must be
+#                          answered before the last of them; prints a JSON summary on stdout
 #   silent HANDLE DEPOT    300 silent connections to the container's wshd, then a Run through wardend
-#   pinger STOPFILE        (used by burst) pings until STOPFILE exists, prints latencies as JSON
 import collections
 import json
 import os
 import socket
 import struct
-import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -369,50 +368,67 @@ def step_utf8():
 
 # ---- burst -----------------------------------------------------------------------------------------------
 
-def step_pinger(stopfile):
-    bus = dbus.SystemBus(private=True)
-    m = manager(bus)
-    latencies, errors = [], []
-    while not os.path.exists(stopfile):
-        t = time.monotonic()
-        try:
-            m.Ping(timeout=30)
-        except dbus.exceptions.DBusException as e:
-            errors.append(e.get_dbus_name())
-        latencies.append(time.monotonic() - t)
-        time.sleep(0.05)
-    print(json.dumps({"pings": len(latencies), "max": max(latencies, default=0), "errors": errors}))
-
-
 def step_burst(h, n):
+    """n calls in flight at once from one connection while a second connection, the other client, pings.
+    wardend serves its bus connection in the order the messages come (dbus-daemon hands them over in the
+    order it read them): a Ping that comes behind hundreds of the flood's calls waits until wardend has read
+    them and started them. How long that is depends on the machine: in the sandbox the other client waited up
+    to 1.4 s (on a loaded machine; one Ping waited while 680 of the 1000 calls were answered); in the emulated
+    guest of tests/vm/vm, where everything is 10-30 times slower, 4-6 s (12 s once) of a flood of 12 s, while
+    about 480 of its calls were answered. So the time is reported, not checked against a bound (it was 5 s);
+    what is checked holds on any machine: every Ping sent while at least half of the flood was unanswered is
+    answered before the flood's last call. A wardend that finished each call before it read the next (a
+    blocking handler), or that served one connection's backlog to its end first, would answer such a Ping only
+    after the whole flood."""
     from gi.repository import GLib
     import dbus.mainloop.glib
 
-    stopfile = f"/run/hostile-pinger-stop.{os.getpid()}"
-    pinger = subprocess.Popen([sys.executable, __file__, "pinger", stopfile], stdout=subprocess.PIPE)
-    time.sleep(1)
-
     dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
     bus = dbus.SystemBus(private=True)
+    other = dbus.SystemBus(private=True)
     m = manager(bus)
+    mo = manager(other)
+    mo.Ping(timeout=TIMEOUT)  # connected, and wardend is there
     loop = GLib.MainLoop()
     results = collections.Counter()
     messages = {}
     left = [n]
+    pings = []  # (seconds waited, flood calls answered when it was sent, ... when its answer came)
+    ping_errors = []
+    ping_in_flight = [False]
+
+    def maybe_quit():
+        if left[0] == 0 and not ping_in_flight[0]:
+            loop.quit()
 
     def done(kind, msg=None):
         results[kind] += 1
         if msg is not None:
             messages.setdefault(kind, msg)
         left[0] -= 1
-        if left[0] == 0:
-            loop.quit()
+        maybe_quit()
 
     def on_run(status, out, err, info):
         done("Run: exit 0" if int(status) == 0 else f"Run: exit {int(status)}")
 
     def on_error(method):
         return lambda e: done(f"{method}: {e.get_dbus_name()}", e.get_dbus_message())
+
+    def ping():
+        sent = (time.monotonic(), n - left[0])
+
+        def answered(error=None):
+            pings.append((time.monotonic() - sent[0], sent[1], n - left[0]))
+            if error is not None:
+                ping_errors.append(error.get_dbus_name())
+            ping_in_flight[0] = False
+            if left[0] > 0:
+                GLib.timeout_add(50, ping)
+            maybe_quit()
+
+        ping_in_flight[0] = True
+        mo.Ping(reply_handler=lambda *_: answered(), error_handler=answered, timeout=TIMEOUT)
+        return False
 
     def timeout():
         fail(f"{left[0]} of {n} calls unanswered after {TIMEOUT} s: {dict(results)}")
@@ -424,26 +440,29 @@ def step_burst(h, n):
         else:
             m.Info(h, reply_handler=lambda info: done("Info: reply"), error_handler=on_error("Info"),
                    timeout=TIMEOUT)
+    bus.flush()  # the n calls are on their way to the bus before the Ping
+    ping()
     GLib.timeout_add_seconds(TIMEOUT + 10, timeout)
     loop.run()
     elapsed = time.monotonic() - t
 
-    with open(stopfile, "w"):
-        pass
-    out, _ = pinger.communicate(timeout=60)
-    os.unlink(stopfile)
-    pings = json.loads(out)
-
+    # the Ping that waited longest, and the one that saw the most of the flood answered while it waited
+    longest = max(pings)
+    overtaken = max(pings, key=lambda p: p[2] - p[1])
     summary = {"calls": n, "seconds": round(elapsed, 2), "results": dict(results), "messages": messages,
-               "ping": pings}
+               "ping": {"pings": len(pings), "max": round(longest[0], 3),
+                        "answered_while_waiting": overtaken[2] - overtaken[1], "errors": ping_errors}}
     print(json.dumps(summary))
     for kind in results:
         # a reply, or an error with a name that says why: the bus's limit on pending replies per
         # connection, or wardend's limit on jobs
         check(kind in ("Info: reply", "Run: exit 0") or kind.endswith(".LimitsExceeded")
               or kind.endswith(".PoolExhausted"), f"unexpected answer '{kind}': {messages.get(kind)}")
-    check(pinger.returncode == 0 and not pings["errors"], f"the other client's pings failed: {pings}")
-    check(pings["max"] < 5, f"the other client waited {pings['max']:.1f} s for a Ping")
+    check(not ping_errors, f"the other client's pings failed: {ping_errors}")
+    for wait, before, after in pings:
+        check(before >= n // 2 or after < n,
+              f"a Ping sent when {n - before} of {n} calls of another client were unanswered waited for all of "
+              f"them ({wait:.1f} s)")
 
 
 # ---- silent connections to wshd ---------------------------------------------------------------------------
@@ -486,8 +505,6 @@ def main():
         step_burst(args[0], int(args[1]))
     elif step == "silent":
         step_silent(args[0], args[1])
-    elif step == "pinger":
-        step_pinger(args[0])
     else:
         fail(f"unknown step {step}")
 

@@ -184,7 +184,9 @@ def step_tty(h):
 
 
 def step_spawn_for_restart(h):
-    a = manager.Spawn(h, ["sh", "-c", "echo before; sleep 2; echo after; exit 7"], {})
+    # 'a' runs until the test lets it end (it touches /tmp/restart-go in the container once wardend is back)
+    wait = "until [ -e /tmp/restart-go ]; do sleep 0.1; done"
+    a = manager.Spawn(h, ["sh", "-c", f"echo before; {wait}; echo after; exit 7"], {})
     b = manager.Spawn(h, ["sh", "-c", "echo short; exit 9"], {})
     print(int(a), int(b))
 

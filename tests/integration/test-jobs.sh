@@ -47,8 +47,9 @@ grep -q "JobExited ('j1', uint32 [0-9]*, 143)" "$monitor_log" || fail "no JobExi
 read -r a b < <(python3 "$jobs_py" spawn_for_restart j1)
 systemctl stop warden.service
 sleep 0.5
-pgrep -fx 'sleep 2' >/dev/null || fail "the job died with wardend"
+pgrep -f 'until \[ -e /tmp/restart-go \]' >/dev/null || fail "the job died with wardend"
 systemctl start warden.service
+in_container j1 touch /tmp/restart-go
 python3 "$jobs_py" link_after_restart j1 "$a" "$b" || fail "step link_after_restart"
 journalctl -b -u warden.service -o cat | grep -q "Re-adopted 2 job(s) of 'j1'" || fail "no re-adoption of the jobs"
 
