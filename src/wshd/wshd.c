@@ -86,6 +86,9 @@
  * through setns() (nsenter) are not our children and their death wakes nobody up. */
 #define STOP_POLL_USEC (20 * USEC_PER_MSEC)
 #define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
+/* How long a connection that has not sent its first request yet is kept from eviction: wardend connects,
+ * then writes its SPAWN, and a connection accepted in between is not idle but on its way. */
+#define FIRST_REQUEST_GRACE_USEC (5 * USEC_PER_SEC)
 
 #define EPOLL_LISTEN 0
 #define EPOLL_SIGNAL 1
@@ -131,7 +134,8 @@ static CgroupView cgroup_view = {};
 
 typedef struct Connection {
         int fd;               /* -1: free slot */
-        uint64_t last_active; /* CLOCK_MONOTONIC usec of the last request */
+        uint64_t last_active; /* CLOCK_MONOTONIC usec of the last request (or of the accept) */
+        bool spoke;           /* has sent a request */
         uint32_t pending_stops[PENDING_STOPS_MAX];
         size_t n_pending_stops;
         bool watcher;        /* sent WATCH: gets an EVENT_EXIT for every (non-attached) job that exits */
@@ -1894,6 +1898,7 @@ static void connection_process(Server *s, Connection *c) {
                 }
 
                 c->last_active = monotonic_usec();
+                c->spoke = true;
                 handle_request(s, c, &req);
                 wshd_message_done(&req); /* also closes fds nobody asked for */
         }
@@ -1903,11 +1908,15 @@ static void connection_process(Server *s, Connection *c) {
  * unread. A request that waits for its turn is not idleness: wardend sends its SPAWNs on one connection
  * each, and a burst of them (500 Runs at once) had the oldest ones, not yet read, closed to make room for
  * the newest, whose callers then got "Connection reset by peer" (found by
- * tests/integration/test-hostile.sh). */
-static bool connection_idle(const Connection *c) {
+ * tests/integration/test-hostile.sh). Nor is a connection just accepted whose first request has not arrived
+ * yet: closing it made wardend's write of the SPAWN fail with EPIPE (test-hostile in an emulated guest,
+ * where that window is wide). */
+static bool connection_idle(const Connection *c, uint64_t now) {
         char b;
 
         if (c->n_pending_stops > 0 || c->watcher || c->n_attached > 0)
+                return false;
+        if (!c->spoke && now < c->last_active + FIRST_REQUEST_GRACE_USEC)
                 return false;
         return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0; /* nothing unread (or the peer is gone) */
 }
@@ -1917,11 +1926,12 @@ static bool connection_idle(const Connection *c) {
  * out. NULL if no connection is idle. */
 static Connection *connection_slot(Server *s) {
         Connection *oldest = NULL;
+        uint64_t now = monotonic_usec();
 
         FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX) {
                 if (c->fd < 0)
                         return c;
-                if ((!oldest || c->last_active < oldest->last_active) && connection_idle(c))
+                if ((!oldest || c->last_active < oldest->last_active) && connection_idle(c, now))
                         oldest = c;
         }
         return oldest;
