@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bus-calls.h"
+#include "bus-clients.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -236,13 +237,8 @@ static void container_arm_grace(Container *c) {
                                 c->grace_time);
 }
 
-static int track_empty(sd_bus_track *t, void *userdata) {
-        Container *c = userdata;
-
-        /* The last client that referenced the container went away. */
-        c->track = sd_bus_track_unref(c->track);
+void bus_lifecycle_unreferenced(Container *c) {
         container_arm_grace(c);
-        return 0;
 }
 
 void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
@@ -250,23 +246,16 @@ void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
 
         if (!c->manager || !c->manager->bus || c->state == CONTAINER_DESTROYED)
                 return;
-        if (!c->track) {
-                r = sd_bus_track_new(c->manager->bus, &c->track, track_empty, c);
-                if (r < 0)
-                        goto fail;
-        }
-        r = sd_bus_track_add_sender(c->track, m);
+        r = bus_clients_reference(c, m);
         if (r < 0)
-                goto fail;
-        c->grace_source = sd_event_source_disable_unref(c->grace_source);
-        return;
-fail:
-        log_full_errno_container(
-                        LOG_WARNING,
-                        r,
-                        c->handle,
-                        "Failed to reference container '%s' for its caller: %m",
-                        c->handle);
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to reference container '%s' for its caller: %m",
+                                c->handle);
+        else if (bus_clients_referenced(c))
+                c->grace_source = sd_event_source_disable_unref(c->grace_source);
 }
 
 /* ---- wshd watch ---------------------------------------------------------------------------------- */
@@ -698,7 +687,7 @@ static void container_teardown(
         c->operation = op;
         m->n_operations++;
         c->grace_source = sd_event_source_disable_unref(c->grace_source);
-        c->track = sd_bus_track_unref(c->track);
+        bus_clients_forget(c);
         bus_limits_forget(c);
 
         if (op->host_ifname[0])
@@ -1292,7 +1281,7 @@ static void create_succeed(CreateOperation *op) {
         container_set_state(c, CONTAINER_ACTIVE); /* also writes the state file */
         container_emit_changed(c, "LeaderPID");
         bus_lifecycle_reference(c, op->request);
-        if (!c->track)
+        if (!bus_clients_referenced(c))
                 container_arm_grace(c);
 
         (void) sd_bus_reply_method_return(op->request, "so", c->handle, path);
@@ -2383,7 +2372,7 @@ bool bus_lifecycle_release(Container *c) {
                 return false;
         }
         /* the grace time may have run out meanwhile (grace_expired() left it to the next reference) */
-        if (!c->track)
+        if (!bus_clients_referenced(c))
                 container_arm_grace(c);
         return true;
 }

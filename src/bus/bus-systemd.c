@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-systemd.h"
+#include "bus-util.h"
 #include "log.h"
 #include "parse-util.h"
 
@@ -66,18 +67,18 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
 int bus_systemd_setup(Manager *m) {
         int r;
 
-        r = sd_bus_match_signal_async(
-                        m->bus,
-                        NULL,
-                        SYSTEMD_BUS_NAME,
-                        SYSTEMD_PATH,
-                        SYSTEMD_MANAGER_INTERFACE,
-                        "JobRemoved",
-                        match_job_removed,
-                        NULL,
-                        m);
+        r =
+                        bus_match_new(m->bus,
+                                      SYSTEMD_BUS_NAME,
+                                      SYSTEMD_PATH,
+                                      SYSTEMD_MANAGER_INTERFACE,
+                                      "JobRemoved",
+                                      match_job_removed,
+                                      NULL,
+                                      m,
+                                      &m->job_removed_match);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch systemd's JobRemoved signal: %m");
+                return r;
         /* systemd sends its signals only while someone is subscribed. */
         r = sd_bus_call_method_async(
                         m->bus,

@@ -67,6 +67,15 @@ struct Manager {
          * held while they are worked on, by the sender's unique bus name. */
         Hashmap *polkit_queries;
         Hashmap *client_calls;
+
+        /* The clients that reference containers (src/bus/bus-clients.h), by unique bus name, and the
+         * bus matches wardend holds: a fixed few, whatever the number of containers and clients. */
+        Hashmap *clients;
+        bool clients_unwatched; /* the NameOwnerChanged match is not (yet) in place */
+        struct BusMatch *name_owner_match;
+        struct BusMatch *job_removed_match;
+        /* Set by the bus layer: releases what it holds on the bus, before the bus goes. */
+        void (*bus_done)(Manager *m);
 };
 
 #define MANAGER_STATE_DIR "/run/warden"
