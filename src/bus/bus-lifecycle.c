@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-clients.h"
 #include "bus-container.h"
@@ -2475,13 +2476,13 @@ static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error 
                           WARDEN_MESSAGE_CONTAINER_LOST,
                           "Scope %s belongs to no known container; stopping it.",
                           unit);
-                (void) sd_bus_call_method_async(
-                                m->bus,
-                                NULL,
+                (void) bus_call_out_method(
+                                m,
                                 "org.freedesktop.systemd1",
                                 "/org/freedesktop/systemd1",
                                 "org.freedesktop.systemd1.Manager",
                                 "StopUnit",
+                                NULL,
                                 NULL,
                                 NULL,
                                 "ss",
@@ -2578,15 +2579,15 @@ int bus_lifecycle_adopt(Manager *m) {
         }
 
         adopt_orphan_dirs(m);
-        r = sd_bus_call_method_async(
-                        m->bus,
-                        NULL,
+        r = bus_call_out_method(
+                        m,
                         "org.freedesktop.systemd1",
                         "/org/freedesktop/systemd1",
                         "org.freedesktop.systemd1.Manager",
                         "ListUnitsByPatterns",
                         reply_list_units,
                         m,
+                        NULL,
                         "asas",
                         0,
                         1,

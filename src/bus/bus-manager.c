@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-clients.h"
 #include "bus-container.h"
@@ -301,6 +302,7 @@ int bus_manager_setup_idle_exit(Manager *m) {
 
 /* What the bus layer holds on the bus: released before the bus goes (manager_free()). */
 static void bus_manager_done(Manager *m) {
+        bus_calls_out_done(m);
         bus_clients_done(m);
         m->job_removed_match = bus_match_free(m->job_removed_match);
 }

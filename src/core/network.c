@@ -450,10 +450,12 @@ veth_configure(Netlink *host, Netlink *container, const NetworkConfig *cfg, int 
 
         r = neighbour_add(container, container_ifindex, cfg->host_ip);
         if (r < 0)
-                return log_debug_errno(r, "Failed to add the neighbour %s in the container: %m", cfg->host_ip);
+                return log_debug_errno(
+                                r, "Failed to add the neighbour %s in the container: %m", cfg->host_ip);
         r = neighbour_add(host, host_ifindex, cfg->container_ip);
         if (r < 0)
-                return log_debug_errno(r, "Failed to add the neighbour %s on the host: %m", cfg->container_ip);
+                return log_debug_errno(
+                                r, "Failed to add the neighbour %s on the host: %m", cfg->container_ip);
 
         r = default_route_add(container, container_ifindex, cfg->host_ip);
         if (r < 0)

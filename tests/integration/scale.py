@@ -28,8 +28,8 @@ PATH = "/org/warden/Manager"
 IFACE = "org.warden.Manager"
 # Calls in flight per connection. Below dbus-daemon's max_replies_per_connection (128) and wardend's
 # max_calls_per_client (64) for one connection; with 4 connections 4 x 16 calls wait at wardend at once.
-WINDOW = {1: 48}
-WINDOW_DEFAULT = 16
+WINDOW = {1: 64}
+WINDOW_DEFAULT = 48
 TIMEOUT = 600  # a single call, on a loaded machine with 1000 containers
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
