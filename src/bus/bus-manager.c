@@ -251,6 +251,13 @@ static int bus_manager_rearm_idle(Manager *m) {
 static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
+        /* sd-bus' own signal when the connection is gone; it ends the event loop next
+         * (sd_bus_set_exit_on_disconnect()), and main() then exits with a failure. */
+        if (sd_bus_message_is_signal(message, "org.freedesktop.DBus.Local", "Disconnected")) {
+                m->bus_lost = true;
+                return 0;
+        }
+
         if (!m->exiting)
                 (void) bus_manager_rearm_idle(m);
         return bus_calls_check(m, message, error);

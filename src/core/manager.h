@@ -59,6 +59,7 @@ struct Manager {
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;
         bool exiting;
+        bool bus_lost; /* the bus connection went away (src/bus/bus-manager.c) */
 
         /* Set by the bus layer: called when the set of containers changed (to emit signals). */
         void (*containers_changed)(Manager *m);
