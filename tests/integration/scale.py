@@ -15,6 +15,7 @@
 #       Destroys every container whose handle starts with PREFIX (the cleanup of a failed run).
 import concurrent.futures
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,8 +27,9 @@ from gi.repository import GLib
 NAME = "org.warden.Manager"
 PATH = "/org/warden/Manager"
 IFACE = "org.warden.Manager"
-# Calls in flight per connection. Below dbus-daemon's max_replies_per_connection (128) and wardend's
-# max_calls_per_client (64) for one connection; with 4 connections 4 x 16 calls wait at wardend at once.
+# Calls in flight per connection: as many as wardend allows one client (max_calls_per_client, 64) for
+# one connection; 48 each for 4, i.e. 192 at once, more than the 128 replies that dbus-daemon lets wardend
+# wait for (max_replies_per_connection): wardend must queue its calls to systemd.
 WINDOW = {1: 64}
 WINDOW_DEFAULT = 48
 TIMEOUT = 600  # a single call, on a loaded machine with 1000 containers
@@ -100,6 +102,17 @@ def wardend_match_rules(bus):
     }
 
 
+def wardend_fds(bus):
+    """wardend's open file descriptors and its soft limit of them."""
+    driver = dbus.Interface(
+        bus.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus", introspect=False), "org.freedesktop.DBus"
+    )
+    pid = int(driver.GetConnectionUnixProcessID(NAME))
+    with open(f"/proc/{pid}/limits") as f:
+        soft = next(line.split()[3] for line in f if line.startswith("Max open files"))
+    return {"pid": pid, "fds": len(os.listdir(f"/proc/{pid}/fd")), "nofile": int(soft)}
+
+
 def ping_all(ips):
     """Pings every address once (16 at a time); returns the addresses that did not answer."""
 
@@ -143,6 +156,7 @@ def cycle(prefix, count, n_conns):
     out["created"] = len(created)
     rules_full = wardend_match_rules(buses[0])
     out["bus_stats_full"] = rules_full
+    out["wardend_full"] = wardend_fds(buses[0])
 
     infos = phase(
         "info",

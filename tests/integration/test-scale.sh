@@ -49,6 +49,10 @@ for conns in 1 4; do
     # one per container or per client
     peak=$(field 'bus_stats_end["peak_match_rules"]')
     ((peak <= 8)) || fail "wardend held $peak match rules at the peak with $count containers"
+    # descriptors: about 5 per container (see wardend(8), SCALE), far from wardend's limit
+    fds=$(field 'wardend_full["fds"]') nofile=$(field 'wardend_full["nofile"]')
+    ((fds <= 8 * count + 256 && fds * 2 < nofile)) \
+        || fail "wardend had $fds descriptors open with $count containers (limit $nofile)"
     assert_eq "$(systemctl show -P MainPID warden.service)" "$pid" "wardend is the same process"
     [[ -z $(wardenctl list | grep "^$prefix" || true) ]] || fail "containers left after the Destroys"
 done
