@@ -15,51 +15,50 @@ struct BusCallOut {
         void *userdata;
         bool floating;           /* nobody holds it: it goes after its callback */
         bool detached;           /* the manager went (bus_calls_out_done()): only the memory is left */
-        BusCallOut *prev, *next; /* in Manager.calls_out_{head,tail} while queued, .calls_out_sent while sent
-                                  */
+        BusCallOut *prev, *next; /* in one of the manager's two lists (below) */
 };
 
-static void queue_remove(Manager *m, BusCallOut *c) {
+/* The two lists of the manager: calls waiting (calls_out_head/_tail) and calls on the bus (calls_out_sent/
+ * _sent_tail). */
+static void list_unlink(BusCallOut **head, BusCallOut **tail, BusCallOut *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
-                m->calls_out_head = c->next;
+                *head = c->next;
         if (c->next)
                 c->next->prev = c->prev;
         else
-                m->calls_out_tail = c->prev;
+                *tail = c->prev;
         c->prev = c->next = NULL;
+}
+
+static void list_append(BusCallOut **head, BusCallOut **tail, BusCallOut *c) {
+        c->prev = *tail;
+        c->next = NULL;
+        if (*tail)
+                (*tail)->next = c;
+        else
+                *head = c;
+        *tail = c;
+}
+
+static void queue_remove(Manager *m, BusCallOut *c) {
+        list_unlink(&m->calls_out_head, &m->calls_out_tail, c);
         m->n_calls_out_queued--;
 }
 
 static void queue_append(Manager *m, BusCallOut *c) {
-        c->prev = m->calls_out_tail;
-        c->next = NULL;
-        if (m->calls_out_tail)
-                m->calls_out_tail->next = c;
-        else
-                m->calls_out_head = c;
-        m->calls_out_tail = c;
+        list_append(&m->calls_out_head, &m->calls_out_tail, c);
         m->n_calls_out_queued++;
 }
 
 static void sent_remove(Manager *m, BusCallOut *c) {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                m->calls_out_sent = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        c->prev = c->next = NULL;
+        list_unlink(&m->calls_out_sent, &m->calls_out_sent_tail, c);
         m->n_calls_out--;
 }
 
 static void sent_add(Manager *m, BusCallOut *c) {
-        c->prev = NULL;
-        c->next = m->calls_out_sent;
-        if (c->next)
-                c->next->prev = c;
-        m->calls_out_sent = c;
+        list_append(&m->calls_out_sent, &m->calls_out_sent_tail, c);
         m->n_calls_out++;
 }
 
