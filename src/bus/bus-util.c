@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <systemd/sd-event.h>
 
@@ -186,26 +187,12 @@ static int bus_match_dispatch(sd_bus_message *m, void *userdata, sd_bus_error *e
         return bm->callback(m, bm->userdata, error);
 }
 
-static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        BusMatch *bm = userdata;
+static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata);
 
-        bm->retry_source = sd_event_source_disable_unref(bm->retry_source);
-        (void) bus_match_install(bm);
-        return 0;
-}
-
-static int bus_match_installed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        BusMatch *bm = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
+/* Asks again after BUS_MATCH_RETRY_USEC; 'why' says what went wrong. */
+static void bus_match_schedule_retry(BusMatch *bm, const char *why) {
         int r;
 
-        if (!e) {
-                log_debug("Watching %s.%s.", bm->interface, bm->member);
-                if (bm->installed)
-                        bm->installed(bm->userdata);
-                return 0;
-        }
-        /* sd-bus holds the slot while it calls us: dropping our reference here is safe. */
         bm->slot = sd_bus_slot_unref(bm->slot);
         r = sd_event_add_time_relative(
                         sd_bus_get_event(bm->bus),
@@ -217,16 +204,44 @@ static int bus_match_installed(sd_bus_message *reply, void *userdata, sd_bus_err
                         bm);
         if (r < 0)
                 log_error_errno(r,
-                                "The bus refused to send us %s.%s (%s) and it cannot be asked again: %m",
+                                "Cannot watch %s.%s (%s), and cannot ask again: %m",
                                 bm->interface,
                                 bm->member,
-                                e->message);
+                                why);
         else
-                log_error("The bus refused to send us %s.%s (%s); asking again in %llus.",
+                log_error("Cannot watch %s.%s (%s); asking again in %llus.",
                           bm->interface,
                           bm->member,
-                          e->message,
+                          why,
                           (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
+}
+
+static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        BusMatch *bm = userdata;
+        int r;
+
+        bm->retry_source = sd_event_source_disable_unref(bm->retry_source);
+        r = bus_match_install(bm);
+        if (r < 0) /* e.g. the outgoing queue is full (-ENOBUFS) */
+                bus_match_schedule_retry(bm, strerror(-r));
+        return 0;
+}
+
+static int bus_match_installed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BusMatch *bm = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_free_ char *why = NULL;
+
+        if (!e) {
+                log_debug("Watching %s.%s.", bm->interface, bm->member);
+                if (bm->installed)
+                        bm->installed(bm->userdata);
+                return 0;
+        }
+        /* sd-bus holds the slot while it calls us: dropping our reference (in the retry) is safe. */
+        if (asprintf(&why, "the bus refused the match rule: %s", e->message) < 0)
+                why = NULL;
+        bus_match_schedule_retry(bm, why ?: "the bus refused the match rule");
         return 0;
 }
 
@@ -244,7 +259,7 @@ static int bus_match_install(BusMatch *bm) {
                         bus_match_installed,
                         bm);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch %s.%s: %m", bm->interface, bm->member);
+                return log_debug_errno(r, "Failed to ask for %s.%s: %m", bm->interface, bm->member);
         return 0;
 }
 
@@ -274,7 +289,7 @@ int bus_match_new(
         bm->userdata = userdata;
         r = bus_match_install(bm);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to watch %s.%s: %m", interface, member);
         *ret = TAKE_PTR(bm);
         return 0;
 }

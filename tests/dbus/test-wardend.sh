@@ -240,8 +240,9 @@ tight="unix:path=$tmp/tight-bus"
         2>>"$tmp/tight.log" &
 wpid=$!
 pids+=("$wpid")
-for _ in $(seq 100); do grep -q "refused to send us" "$tmp/tight.log" && break; sleep 0.05; done
-check "a refused match rule is logged" grep -q "The bus refused to send us .* asking again in 5s" "$tmp/tight.log"
+for _ in $(seq 100); do grep -q "the bus refused the match rule" "$tmp/tight.log" && break; sleep 0.05; done
+check "a refused match rule is logged" grep -q "Cannot watch .*the bus refused the match rule.*asking again in 5s" \
+        "$tmp/tight.log"
 check "wardend answers after the refusal" "$wardenctl" --bus-address="$tight" ping
 check "wardend is still running" kill -0 "$wpid"
 kill -TERM "$wpid"; rc=0; wait "$wpid" || rc=$?
