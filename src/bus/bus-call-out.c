@@ -180,6 +180,7 @@ int bus_call_out_method(
                 const char *path,
                 const char *interface,
                 const char *member,
+                uint64_t timeout_usec,
                 sd_bus_message_handler_t callback,
                 void *userdata,
                 BusCallOut **ret,
@@ -200,7 +201,7 @@ int bus_call_out_method(
                 if (r < 0)
                         return r;
         }
-        return bus_call_out(m, msg, 0, callback, userdata, ret);
+        return bus_call_out(m, msg, timeout_usec, callback, userdata, ret);
 }
 
 BusCallOut *bus_call_out_free(BusCallOut *c) {

@@ -41,6 +41,7 @@ int bus_call_out_method(
                 const char *path,
                 const char *interface,
                 const char *member,
+                uint64_t timeout_usec,
                 sd_bus_message_handler_t callback,
                 void *userdata,
                 BusCallOut **ret,

@@ -380,6 +380,7 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
                         unit_path,
                         "org.freedesktop.DBus.Properties",
                         "GetAll",
+                        0,
                         info_got_unit_properties,
                         i,
                         NULL,

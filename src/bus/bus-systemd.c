@@ -272,7 +272,7 @@ int bus_systemd_start_scope(
         if (r < 0)
                 return r;
 
-        r = bus_call_out(m, msg, 0, reply_job_queued, j, &j->call);
+        r = bus_call_out(m, msg, SYSTEMD_CALL_TIMEOUT_USEC, reply_job_queued, j, &j->call);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(j);
@@ -306,6 +306,7 @@ int bus_systemd_stop_unit(
                         SYSTEMD_PATH,
                         SYSTEMD_MANAGER_INTERFACE,
                         "StopUnit",
+                        SYSTEMD_CALL_TIMEOUT_USEC,
                         reply_stop_queued,
                         j,
                         &j->call,
@@ -358,5 +359,5 @@ int bus_systemd_set_unit_properties(
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
-        return bus_call_out(m, msg, 0, cb, userdata, ret);
+        return bus_call_out(m, msg, SYSTEMD_CALL_TIMEOUT_USEC, cb, userdata, ret);
 }

@@ -14,6 +14,11 @@
 #include "container.h"
 #include "manager.h"
 
+/* How long a call to systemd may take once it is on the bus (bus-call-out.h), rather than sd-bus' 25 s: on a
+ * slow machine (an emulated guest) systemd answers the 64 StartTransientUnit calls one after another, each
+ * taking up to a second. A Create as a whole has 120 s. */
+#define SYSTEMD_CALL_TIMEOUT_USEC (90 * USEC_PER_SEC)
+
 #define WARDEN_SLICE "warden.slice"
 
 typedef struct SystemdJob SystemdJob;

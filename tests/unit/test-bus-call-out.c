@@ -36,6 +36,7 @@ TEST(queue_in_order_and_cancel) {
                                 "/t",
                                 "t.T",
                                 "Call",
+                                0,
                                 on_answer,
                                 &ids[i],
                                 &calls[i],
