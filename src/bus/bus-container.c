@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-container.h"
 #include "bus-copy.h"
@@ -373,15 +374,16 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
                 info_request_free(i);
                 return -ENOMEM;
         }
-        r = sd_bus_call_method_async(
-                        manager->bus,
-                        NULL,
+        r = bus_call_out_method(
+                        manager,
                         "org.freedesktop.systemd1",
                         unit_path,
                         "org.freedesktop.DBus.Properties",
                         "GetAll",
+                        0,
                         info_got_unit_properties,
                         i,
+                        NULL,
                         "s",
                         "org.freedesktop.systemd1.Scope");
         if (r < 0) {

@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-call-out.h"
 #include "bus-calls.h"
+#include "bus-clients.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -236,13 +238,8 @@ static void container_arm_grace(Container *c) {
                                 c->grace_time);
 }
 
-static int track_empty(sd_bus_track *t, void *userdata) {
-        Container *c = userdata;
-
-        /* The last client that referenced the container went away. */
-        c->track = sd_bus_track_unref(c->track);
+void bus_lifecycle_unreferenced(Container *c) {
         container_arm_grace(c);
-        return 0;
 }
 
 void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
@@ -250,23 +247,16 @@ void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
 
         if (!c->manager || !c->manager->bus || c->state == CONTAINER_DESTROYED)
                 return;
-        if (!c->track) {
-                r = sd_bus_track_new(c->manager->bus, &c->track, track_empty, c);
-                if (r < 0)
-                        goto fail;
-        }
-        r = sd_bus_track_add_sender(c->track, m);
+        r = bus_clients_reference(c, m);
         if (r < 0)
-                goto fail;
-        c->grace_source = sd_event_source_disable_unref(c->grace_source);
-        return;
-fail:
-        log_full_errno_container(
-                        LOG_WARNING,
-                        r,
-                        c->handle,
-                        "Failed to reference container '%s' for its caller: %m",
-                        c->handle);
+                log_full_errno_container(
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Failed to reference container '%s' for its caller: %m",
+                                c->handle);
+        else if (bus_clients_referenced(c))
+                c->grace_source = sd_event_source_disable_unref(c->grace_source);
 }
 
 /* ---- wshd watch ---------------------------------------------------------------------------------- */
@@ -698,7 +688,7 @@ static void container_teardown(
         c->operation = op;
         m->n_operations++;
         c->grace_source = sd_event_source_disable_unref(c->grace_source);
-        c->track = sd_bus_track_unref(c->track);
+        bus_clients_forget(c);
         bus_limits_forget(c);
 
         if (op->host_ifname[0])
@@ -1292,7 +1282,7 @@ static void create_succeed(CreateOperation *op) {
         container_set_state(c, CONTAINER_ACTIVE); /* also writes the state file */
         container_emit_changed(c, "LeaderPID");
         bus_lifecycle_reference(c, op->request);
-        if (!c->track)
+        if (!bus_clients_referenced(c))
                 container_arm_grace(c);
 
         (void) sd_bus_reply_method_return(op->request, "so", c->handle, path);
@@ -2383,7 +2373,7 @@ bool bus_lifecycle_release(Container *c) {
                 return false;
         }
         /* the grace time may have run out meanwhile (grace_expired() left it to the next reference) */
-        if (!c->track)
+        if (!bus_clients_referenced(c))
                 container_arm_grace(c);
         return true;
 }
@@ -2486,13 +2476,14 @@ static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error 
                           WARDEN_MESSAGE_CONTAINER_LOST,
                           "Scope %s belongs to no known container; stopping it.",
                           unit);
-                (void) sd_bus_call_method_async(
-                                m->bus,
-                                NULL,
+                (void) bus_call_out_method(
+                                m,
                                 "org.freedesktop.systemd1",
                                 "/org/freedesktop/systemd1",
                                 "org.freedesktop.systemd1.Manager",
                                 "StopUnit",
+                                SYSTEMD_CALL_TIMEOUT_USEC,
+                                NULL,
                                 NULL,
                                 NULL,
                                 "ss",
@@ -2589,15 +2580,16 @@ int bus_lifecycle_adopt(Manager *m) {
         }
 
         adopt_orphan_dirs(m);
-        r = sd_bus_call_method_async(
-                        m->bus,
-                        NULL,
+        r = bus_call_out_method(
+                        m,
                         "org.freedesktop.systemd1",
                         "/org/freedesktop/systemd1",
                         "org.freedesktop.systemd1.Manager",
                         "ListUnitsByPatterns",
+                        0,
                         reply_list_units,
                         m,
+                        NULL,
                         "asas",
                         0,
                         1,

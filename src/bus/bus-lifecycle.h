@@ -41,6 +41,8 @@ const char *bus_lifecycle_busy_reason(const Container *c);
 
 /* The caller of 'm' references c (grace time): cancels a running grace timer. Logs, never fails the call. */
 void bus_lifecycle_reference(Container *c, sd_bus_message *m);
+/* For src/bus/bus-clients.c: the last client that referenced c left the bus; starts its grace timer. */
+void bus_lifecycle_unreferenced(Container *c);
 
 /*
  * For src/bus/bus-limits.c, which changes a running container through systemd calls and worker threads:

@@ -261,7 +261,7 @@ struct LimitOperation {
         Container *container; /* held (bus_lifecycle_hold()) while the operation exists */
         Manager *manager;
         sd_bus_message *request;
-        sd_bus_slot *slot; /* a call to systemd */
+        BusCallOut *slot; /* a call to systemd */
         Worker *worker;
         LimitJob *job;          /* owned by the worker */
         uint64_t value, value2; /* asked for */
@@ -280,7 +280,7 @@ static void limit_job_free(void *data) {
 static LimitOperation *limit_operation_free(LimitOperation *op) {
         if (!op)
                 return NULL;
-        sd_bus_slot_unref(op->slot);
+        bus_call_out_free(op->slot);
         worker_free(op->worker);
         bus_call_release(op->manager, op->request);
         sd_bus_error_free(&op->failure);
@@ -521,7 +521,7 @@ static int memory_set_unit(LimitOperation *op, uint64_t bytes, sd_bus_message_ha
 static int memory_restored(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         LimitOperation *op = userdata;
 
-        op->slot = sd_bus_slot_unref(op->slot);
+        op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 log_full_errno_container(
                                 LOG_WARNING,
@@ -582,7 +582,7 @@ static int memory_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *
         LimitOperation *op = userdata;
         int r;
 
-        op->slot = sd_bus_slot_unref(op->slot);
+        op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 (void) sd_bus_error_setf(
                                 &op->failure,
@@ -666,7 +666,7 @@ static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         LimitOperation *op = userdata;
         Container *c = op->container;
 
-        op->slot = sd_bus_slot_unref(op->slot);
+        op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 (void) sd_bus_error_setf(
                                 &op->failure,
@@ -739,7 +739,7 @@ static int cpu_quota_unit_set(sd_bus_message *reply, void *userdata, sd_bus_erro
         LimitOperation *op = userdata;
         Container *c = op->container;
 
-        op->slot = sd_bus_slot_unref(op->slot);
+        op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 (void) sd_bus_error_setf(
                                 &op->failure,

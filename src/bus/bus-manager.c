@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-call-out.h"
 #include "bus-calls.h"
+#include "bus-clients.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -164,7 +166,7 @@ DEFINE_METHOD_BY_HANDLE(limit_bandwidth, bus_limits_method_bandwidth, true)
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
 
         SD_BUS_METHOD_WITH_ARGS("Ping", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_ping, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Echo", SD_BUS_ARGS("s", message), SD_BUS_RESULT("s", message), method_echo, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -249,6 +251,13 @@ static int bus_manager_rearm_idle(Manager *m) {
 static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
+        /* sd-bus' own signal when the connection is gone; it ends the event loop next
+         * (sd_bus_set_exit_on_disconnect()), and main() then exits with a failure. */
+        if (sd_bus_message_is_signal(message, "org.freedesktop.DBus.Local", "Disconnected")) {
+                m->bus_lost = true;
+                return 0;
+        }
+
         if (!m->exiting)
                 (void) bus_manager_rearm_idle(m);
         return bus_calls_check(m, message, error);
@@ -298,6 +307,13 @@ int bus_manager_setup_idle_exit(Manager *m) {
         return 0;
 }
 
+/* What the bus layer holds on the bus: released before the bus goes (manager_free()). */
+static void bus_manager_done(Manager *m) {
+        bus_calls_out_done(m);
+        bus_clients_done(m);
+        m->job_removed_match = bus_match_free(m->job_removed_match);
+}
+
 int bus_manager_connect(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
@@ -332,9 +348,16 @@ int bus_manager_connect(Manager *m, const char *address) {
         if (r < 0)
                 return log_error_errno(r, "Failed to exit on disconnect: %m");
 
+        m->bus = TAKE_PTR(bus);
+        m->bus_done = bus_manager_done;
+        /* Before the name is ours: every call that can reference a container comes after the match. */
+        r = bus_clients_setup(m);
+        if (r < 0)
+                return r;
+
         /* Synchronous on purpose: this is start-up, before the loop runs, and a second instance must fail
          * right here with a clear message. */
-        r = sd_bus_request_name(bus, WARDEN_BUS_NAME, 0);
+        r = sd_bus_request_name(m->bus, WARDEN_BUS_NAME, 0);
         if (r == -EEXIST)
                 return log_error_errno(
                                 r,
@@ -342,7 +365,5 @@ int bus_manager_connect(Manager *m, const char *address) {
                                 WARDEN_BUS_NAME);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name '%s': %m", WARDEN_BUS_NAME);
-
-        m->bus = TAKE_PTR(bus);
         return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <systemd/sd-event.h>
 
+#include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
@@ -33,7 +34,7 @@ typedef struct PolkitQuery {
         Manager *manager;
         char key[2 * sizeof(void *) + 3]; /* the request's address: unique while we hold the request */
         sd_bus_message *request;          /* held with bus_call_hold() */
-        sd_bus_slot *slot;                /* CheckAuthorization, until it is answered */
+        BusCallOut *slot;                 /* CheckAuthorization, until it is answered */
         sd_event_source *expire_source;   /* once answered */
         const char *action;               /* WARDEN_POLKIT_ACTION_* */
         bool group_allows;                /* the verdict without polkit */
@@ -122,7 +123,7 @@ static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         hashmap_remove(q->manager->polkit_queries, q->key);
         assert(q->manager->n_operations > 0);
         q->manager->n_operations--;
-        sd_bus_slot_unref(q->slot);
+        bus_call_out_free(q->slot);
         sd_event_source_disable_unref(q->expire_source);
         bus_call_release(q->manager, q->request);
         sd_bus_error_free(&q->refusal);
@@ -260,7 +261,7 @@ static int polkit_answered(sd_bus_message *reply, void *userdata, sd_bus_error *
         PolkitQuery *q = userdata;
         int r;
 
-        q->slot = sd_bus_slot_unref(q->slot);
+        q->slot = bus_call_out_free(q->slot);
         polkit_judge(q, reply);
         q->answered = true;
 
@@ -350,13 +351,13 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *a
         manager->n_operations++;
         q->request = bus_call_hold(manager, m);
 
-        r = sd_bus_call_async(
-                        bus,
-                        &q->slot,
-                        call,
-                        polkit_answered,
-                        q,
-                        interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC);
+        r =
+                        bus_call_out(manager,
+                                     call,
+                                     interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC,
+                                     polkit_answered,
+                                     q,
+                                     &q->slot);
         if (r < 0) {
                 polkit_query_free(q);
                 return r;

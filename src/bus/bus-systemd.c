@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-systemd.h"
+#include "bus-util.h"
 #include "log.h"
 #include "parse-util.h"
 
@@ -14,8 +15,8 @@
 
 struct SystemdJob {
         Manager *manager;
-        sd_bus_slot *call_slot; /* while the StartTransientUnit/StopUnit call is in flight */
-        char *job_path;         /* then: registered in manager->jobs under this key */
+        BusCallOut *call; /* while the StartTransientUnit/StopUnit call is in flight */
+        char *job_path;   /* then: registered in manager->jobs under this key */
         systemd_job_done_t done;
         void *userdata;
 };
@@ -23,7 +24,7 @@ struct SystemdJob {
 SystemdJob *bus_systemd_job_free(SystemdJob *j) {
         if (!j)
                 return NULL;
-        sd_bus_slot_unref(j->call_slot);
+        bus_call_out_free(j->call);
         if (j->job_path) {
                 if (hashmap_get(j->manager->jobs, j->job_path) == j)
                         (void) hashmap_remove(j->manager->jobs, j->job_path);
@@ -66,18 +67,18 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
 int bus_systemd_setup(Manager *m) {
         int r;
 
-        r = sd_bus_match_signal_async(
-                        m->bus,
-                        NULL,
-                        SYSTEMD_BUS_NAME,
-                        SYSTEMD_PATH,
-                        SYSTEMD_MANAGER_INTERFACE,
-                        "JobRemoved",
-                        match_job_removed,
-                        NULL,
-                        m);
+        r =
+                        bus_match_new(m->bus,
+                                      SYSTEMD_BUS_NAME,
+                                      SYSTEMD_PATH,
+                                      SYSTEMD_MANAGER_INTERFACE,
+                                      "JobRemoved",
+                                      match_job_removed,
+                                      NULL,
+                                      m,
+                                      &m->job_removed_match);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch systemd's JobRemoved signal: %m");
+                return r;
         /* systemd sends its signals only while someone is subscribed. */
         r = sd_bus_call_method_async(
                         m->bus,
@@ -101,7 +102,7 @@ static int reply_job_queued(sd_bus_message *reply, void *userdata, sd_bus_error 
         const char *path;
         int r;
 
-        j->call_slot = sd_bus_slot_unref(j->call_slot);
+        j->call = bus_call_out_free(j->call);
 
         e = sd_bus_message_get_error(reply);
         if (e) {
@@ -271,7 +272,7 @@ int bus_systemd_start_scope(
         if (r < 0)
                 return r;
 
-        r = sd_bus_call_async(m->bus, &j->call_slot, msg, reply_job_queued, j, 0);
+        r = bus_call_out(m, msg, SYSTEMD_CALL_TIMEOUT_USEC, reply_job_queued, j, &j->call);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(j);
@@ -284,7 +285,7 @@ static int reply_stop_queued(sd_bus_message *reply, void *userdata, sd_bus_error
 
         /* Nothing to stop: the unit is already gone (its last process exited and it was collected). */
         if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                j->call_slot = sd_bus_slot_unref(j->call_slot);
+                j->call = bus_call_out_free(j->call);
                 systemd_job_finish(j, "done", NULL);
                 return 0;
         }
@@ -299,15 +300,16 @@ int bus_systemd_stop_unit(
         r = systemd_job_new(m, cb, userdata, &j);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method_async(
-                        m->bus,
-                        &j->call_slot,
+        r = bus_call_out_method(
+                        m,
                         SYSTEMD_BUS_NAME,
                         SYSTEMD_PATH,
                         SYSTEMD_MANAGER_INTERFACE,
                         "StopUnit",
+                        SYSTEMD_CALL_TIMEOUT_USEC,
                         reply_stop_queued,
                         j,
+                        &j->call,
                         "ss",
                         unit,
                         "fail");
@@ -330,7 +332,7 @@ int bus_systemd_set_unit_properties(
                 size_t n_props,
                 sd_bus_message_handler_t cb,
                 void *userdata,
-                sd_bus_slot **ret_slot) {
+                BusCallOut **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
@@ -357,5 +359,5 @@ int bus_systemd_set_unit_properties(
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
-        return sd_bus_call_async(m->bus, ret_slot, msg, cb, userdata, 0);
+        return bus_call_out(m, msg, SYSTEMD_CALL_TIMEOUT_USEC, cb, userdata, ret);
 }

@@ -10,8 +10,14 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-call-out.h"
 #include "container.h"
 #include "manager.h"
+
+/* How long a call to systemd may take once it is on the bus (bus-call-out.h), rather than sd-bus' 25 s: on a
+ * slow machine (an emulated guest) systemd answers the 64 StartTransientUnit calls one after another, each
+ * taking up to a second. A Create as a whole has 120 s. */
+#define SYSTEMD_CALL_TIMEOUT_USEC (90 * USEC_PER_SEC)
 
 #define WARDEN_SLICE "warden.slice"
 
@@ -53,8 +59,9 @@ typedef struct UnitProperty {
 
 /*
  * SetUnitProperties(unit, runtime=true, props): systemd applies them to the cgroup at once and keeps them
- * until the unit goes. No job: 'cb' gets systemd's reply (a method error if it refused); freeing *ret_slot
- * cancels the call.
+ * until the unit goes. No job: 'cb' gets systemd's reply (a method error if it refused);
+ * bus_call_out_free(*ret) cancels the call. Like every call of wardend's to systemd, it goes through the
+ * queue of bus-call-out.h.
  */
 int bus_systemd_set_unit_properties(
                 Manager *m,
@@ -63,7 +70,7 @@ int bus_systemd_set_unit_properties(
                 size_t n_props,
                 sd_bus_message_handler_t cb,
                 void *userdata,
-                sd_bus_slot **ret_slot);
+                BusCallOut **ret);
 
 SystemdJob *bus_systemd_job_free(SystemdJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SystemdJob *, bus_systemd_job_free);

@@ -2,9 +2,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <systemd/sd-event.h>
 
 #include "bus-util.h"
+#include "log.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -164,4 +167,139 @@ int bus_message_read_options(
                         return r;
         }
         return sd_bus_message_exit_container(m);
+}
+
+struct BusMatch {
+        sd_bus *bus;
+        const char *sender, *path, *interface, *member;
+        sd_bus_message_handler_t callback;
+        void (*installed)(void *userdata);
+        void *userdata;
+        sd_bus_slot *slot;
+        sd_event_source *retry_source;
+};
+
+static int bus_match_install(BusMatch *bm);
+
+static int bus_match_dispatch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        BusMatch *bm = userdata;
+
+        return bm->callback(m, bm->userdata, error);
+}
+
+static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Asks again after BUS_MATCH_RETRY_USEC; 'why' says what went wrong. */
+static void bus_match_schedule_retry(BusMatch *bm, const char *why) {
+        int r;
+
+        bm->slot = sd_bus_slot_unref(bm->slot);
+        r = sd_event_add_time_relative(
+                        sd_bus_get_event(bm->bus),
+                        &bm->retry_source,
+                        CLOCK_MONOTONIC,
+                        BUS_MATCH_RETRY_USEC,
+                        USEC_PER_SEC / 10,
+                        bus_match_retry,
+                        bm);
+        if (r < 0)
+                log_error_errno(r,
+                                "Cannot watch %s.%s (%s), and cannot ask again: %m",
+                                bm->interface,
+                                bm->member,
+                                why);
+        else
+                log_error("Cannot watch %s.%s (%s); asking again in %llus.",
+                          bm->interface,
+                          bm->member,
+                          why,
+                          (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
+}
+
+static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        BusMatch *bm = userdata;
+        int r;
+
+        bm->retry_source = sd_event_source_disable_unref(bm->retry_source);
+        r = bus_match_install(bm);
+        if (r < 0) /* e.g. the outgoing queue is full (-ENOBUFS) */
+                bus_match_schedule_retry(bm, strerror(-r));
+        return 0;
+}
+
+static int bus_match_installed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BusMatch *bm = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_free_ char *why = NULL;
+
+        if (!e) {
+                log_debug("Watching %s.%s.", bm->interface, bm->member);
+                if (bm->installed)
+                        bm->installed(bm->userdata);
+                return 0;
+        }
+        /* sd-bus holds the slot while it calls us: dropping our reference (in the retry) is safe. */
+        if (asprintf(&why, "the bus refused the match rule: %s", e->message) < 0)
+                why = NULL;
+        bus_match_schedule_retry(bm, why ?: "the bus refused the match rule");
+        return 0;
+}
+
+static int bus_match_install(BusMatch *bm) {
+        int r;
+
+        r = sd_bus_match_signal_async(
+                        bm->bus,
+                        &bm->slot,
+                        bm->sender,
+                        bm->path,
+                        bm->interface,
+                        bm->member,
+                        bus_match_dispatch,
+                        bus_match_installed,
+                        bm);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to ask for %s.%s: %m", bm->interface, bm->member);
+        return 0;
+}
+
+int bus_match_new(
+                sd_bus *bus,
+                const char *sender,
+                const char *path,
+                const char *interface,
+                const char *member,
+                sd_bus_message_handler_t callback,
+                void (*installed)(void *userdata),
+                void *userdata,
+                BusMatch **ret) {
+        _cleanup_(bus_match_freep) BusMatch *bm = NULL;
+        int r;
+
+        bm = calloc(1, sizeof(BusMatch));
+        if (!bm)
+                return log_oom();
+        bm->bus = sd_bus_ref(bus);
+        bm->sender = sender;
+        bm->path = path;
+        bm->interface = interface;
+        bm->member = member;
+        bm->callback = callback;
+        bm->installed = installed;
+        bm->userdata = userdata;
+        r = bus_match_install(bm);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch %s.%s: %m", interface, member);
+        *ret = TAKE_PTR(bm);
+        return 0;
+}
+
+BusMatch *bus_match_free(BusMatch *bm) {
+        if (!bm)
+                return NULL;
+        sd_bus_slot_unref(bm->slot);
+        sd_event_source_disable_unref(bm->retry_source);
+        sd_bus_unref(bm->bus);
+        free(bm);
+        return NULL;
 }

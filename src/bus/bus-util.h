@@ -3,6 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
+#include "macro.h"
+#include "parse-util.h"
+
 #define WARDEN_BUS_NAME "org.warden.Manager"
 #define WARDEN_MANAGER_PATH "/org/warden/Manager"
 #define WARDEN_MANAGER_INTERFACE "org.warden.Manager"
@@ -43,3 +46,26 @@ int bus_message_read_options(
                 bus_option_reader_t reader,
                 void *userdata,
                 sd_bus_error *error);
+
+/*
+ * A signal match that survives a refusal. dbus-daemon refuses a connection's AddMatch beyond
+ * max_match_rules_per_connection (512 by default), and when sd-bus installs a match on its own it closes the
+ * whole connection on such a refusal. A BusMatch instead logs the refusal and asks again every
+ * BUS_MATCH_RETRY_USEC for as long as it exists (wardend holds only a few, whatever the number of containers
+ * and clients). 'installed' (may be NULL) is called each time the bus confirms the match. The strings must
+ * outlive the BusMatch (literals). The bus must be attached to an event loop (for the retries).
+ */
+#define BUS_MATCH_RETRY_USEC (5 * USEC_PER_SEC)
+typedef struct BusMatch BusMatch;
+int bus_match_new(
+                sd_bus *bus,
+                const char *sender,
+                const char *path,
+                const char *interface,
+                const char *member,
+                sd_bus_message_handler_t callback,
+                void (*installed)(void *userdata),
+                void *userdata,
+                BusMatch **ret);
+BusMatch *bus_match_free(BusMatch *bm);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BusMatch *, bus_match_free);

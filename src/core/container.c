@@ -63,7 +63,7 @@ Container *container_free(Container *c) {
         sd_event_source_disable_unref(c->leader_source);
         sd_event_source_disable_unref(c->grace_source);
         sd_event_source_disable_unref(c->oom_source);
-        sd_bus_track_unref(c->track);
+        strv_free(c->clients);
         if (c->jobs_runtime_free)
                 c->jobs_runtime_free(c);
         for (size_t i = 0; i < c->n_jobs; i++)

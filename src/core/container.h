@@ -72,7 +72,7 @@ typedef struct Container {
         /* Runtime only, never persisted. */
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
-        sd_bus_track *track;            /* the clients that reference it */
+        char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
         void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
         void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */

@@ -147,6 +147,8 @@ Manager *manager_free(Manager *m) {
 
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->idle_source);
+        if (m->bus_done)
+                m->bus_done(m);
         if (m->bus)
                 sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);

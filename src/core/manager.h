@@ -59,6 +59,7 @@ struct Manager {
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;
         bool exiting;
+        bool bus_lost; /* the bus connection went away (src/bus/bus-manager.c) */
 
         /* Set by the bus layer: called when the set of containers changed (to emit signals). */
         void (*containers_changed)(Manager *m);
@@ -67,6 +68,18 @@ struct Manager {
          * held while they are worked on, by the sender's unique bus name. */
         Hashmap *polkit_queries;
         Hashmap *client_calls;
+
+        /* The clients that reference containers (src/bus/bus-clients.h), by unique bus name, and the
+         * bus matches wardend holds: a fixed few, whatever the number of containers and clients. */
+        Hashmap *clients;
+        bool clients_unwatched; /* the NameOwnerChanged match is not (yet) in place */
+        struct BusMatch *name_owner_match;
+        struct BusMatch *job_removed_match;
+        /* wardend's own calls to other services (src/bus/bus-call-out.h): waiting, and on the bus. */
+        struct BusCallOut *calls_out_head, *calls_out_tail, *calls_out_sent, *calls_out_sent_tail;
+        unsigned n_calls_out_queued, n_calls_out;
+        /* Set by the bus layer: releases what it holds on the bus, before the bus goes. */
+        void (*bus_done)(Manager *m);
 };
 
 #define MANAGER_STATE_DIR "/run/warden"

@@ -38,6 +38,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
 
@@ -48,6 +49,7 @@
 DEFINE_CLEANUP_FUNC_VOID(struct rtnl_link *, rtnl_link_put);
 DEFINE_CLEANUP_FUNC_VOID(struct rtnl_addr *, rtnl_addr_put);
 DEFINE_CLEANUP_FUNC_VOID(struct rtnl_route *, rtnl_route_put);
+DEFINE_CLEANUP_FUNC_VOID(struct rtnl_neigh *, rtnl_neigh_put);
 DEFINE_CLEANUP_FUNC_VOID(struct nl_addr *, nl_addr_put);
 DEFINE_CLEANUP_FUNC_VOID(struct nl_msg *, nlmsg_free);
 
@@ -241,6 +243,54 @@ static int default_route_add(Netlink *nl, int ifindex, const char *gateway) {
         return netlink_result(nl, rtnl_route_add(nl->sk, route, NLM_F_EXCL));
 }
 
+/* The MAC address of the side of the pair that has 'ip': 02:77 (locally administered, unicast) and the four
+ * bytes of the address. Addresses are unique in the pool, so are these. */
+static int veth_mac(const char *ip, struct nl_addr **ret) {
+        uint8_t mac[6] = { 0x02, 0x77 };
+        struct nl_addr *a;
+        struct in_addr in;
+
+        if (!ip || inet_pton(AF_INET, ip, &in) != 1)
+                return -EINVAL;
+        memcpy(mac + 2, &in.s_addr, 4);
+        a = nl_addr_build(AF_LLC, mac, sizeof(mac));
+        if (!a)
+                return -ENOMEM;
+        *ret = a;
+        return 0;
+}
+
+/*
+ * A permanent neighbour entry for the other side of the pair: ip → its MAC, on link 'ifindex'. No ARP then
+ * on either side, and no entry in the kernel's ARP cache, which is ONE table for all network namespaces:
+ * gc_thresh3 (1024 by default, a sysctl of the host's namespace only) ARP entries in all, so that with some
+ * 500 containers that talk to the host, new neighbours fail with "neighbor table overflow". Permanent
+ * entries do not count against it.
+ */
+static int neighbour_add(Netlink *nl, int ifindex, const char *ip) {
+        _cleanup_(rtnl_neigh_putp) struct rtnl_neigh *neigh = NULL;
+        _cleanup_(nl_addr_putp) struct nl_addr *dst = NULL, *mac = NULL;
+        int r;
+
+        r = parse_in_addr(ip, &dst);
+        if (r < 0)
+                return r;
+        r = veth_mac(ip, &mac);
+        if (r < 0)
+                return r;
+        neigh = rtnl_neigh_alloc();
+        if (!neigh)
+                return -ENOMEM;
+        rtnl_neigh_set_family(neigh, AF_INET);
+        rtnl_neigh_set_ifindex(neigh, ifindex);
+        r = rtnl_neigh_set_dst(neigh, dst);
+        if (r < 0)
+                return errno_from_nlerr(r);
+        rtnl_neigh_set_lladdr(neigh, mac);
+        rtnl_neigh_set_state(neigh, NUD_PERMANENT);
+        return netlink_result(nl, rtnl_neigh_add(nl->sk, neigh, NLM_F_CREATE | NLM_F_REPLACE));
+}
+
 /* Sets IFF_UP on a link, by ifindex (> 0) or else by name, with a plain RTM_NEWLINK (no NLM_F_CREATE). */
 static int link_up(Netlink *nl, int ifindex, const char *ifname) {
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
@@ -312,6 +362,16 @@ static bool ifname_is_valid(const char *s) {
 
 static int veth_create(Netlink *nl, const NetworkConfig *cfg, int netns_fd) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL, *peer = NULL;
+        _cleanup_(nl_addr_putp) struct nl_addr *host_mac = NULL, *container_mac = NULL;
+        int r;
+
+        /* known MACs, for the neighbour entries of veth_configure() */
+        r = veth_mac(cfg->host_ip, &host_mac);
+        if (r < 0)
+                return r;
+        r = veth_mac(cfg->container_ip, &container_mac);
+        if (r < 0)
+                return r;
 
         link = rtnl_link_veth_alloc();
         if (!link)
@@ -325,6 +385,8 @@ static int veth_create(Netlink *nl, const NetworkConfig *cfg, int netns_fd) {
          * together, and opening an untied veth fails with ENOTCONN. The host side's flags are applied after,
          * so it can come up here; the peer is brought up by a second request in the container's netns. */
         rtnl_link_set_ns_fd(peer, netns_fd);
+        rtnl_link_set_addr(link, host_mac);
+        rtnl_link_set_addr(peer, container_mac);
         if (cfg->mtu > 0) {
                 rtnl_link_set_mtu(link, cfg->mtu);
                 rtnl_link_set_mtu(peer, cfg->mtu);
@@ -385,6 +447,15 @@ veth_configure(Netlink *host, Netlink *container, const NetworkConfig *cfg, int 
         r = link_up(container, 0, "lo");
         if (r < 0)
                 return log_debug_errno(r, "Failed to bring up lo in the container: %m");
+
+        r = neighbour_add(container, container_ifindex, cfg->host_ip);
+        if (r < 0)
+                return log_debug_errno(
+                                r, "Failed to add the neighbour %s in the container: %m", cfg->host_ip);
+        r = neighbour_add(host, host_ifindex, cfg->container_ip);
+        if (r < 0)
+                return log_debug_errno(
+                                r, "Failed to add the neighbour %s on the host: %m", cfg->container_ip);
 
         r = default_route_add(container, container_ifindex, cfg->host_ip);
         if (r < 0)

@@ -14,3 +14,4 @@
 #define WARDEN_MESSAGE_CONTAINER_CREATED "feafccafc5f7454b8e405fadeb8f99a0" /* a container is ready */
 #define WARDEN_MESSAGE_CONTAINER_DESTROYED "bfe8c24e0ede430985b43bc3b9ce7919" /* and is gone */
 #define WARDEN_MESSAGE_OUT_OF_MEMORY "43f00c3342444213a5441de9c1459dcf" /* an OOM kill in a container */
+#define WARDEN_MESSAGE_BUS_LOST "9b1a4f07d6e04c1c8d0e6a3f5b27c811" /* the bus connection is gone: exit */

@@ -205,6 +205,19 @@ static int run(int argc, char *argv[]) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
+        /* The bus went away (dbus-daemon restarted or dropped us): sd-bus ended the loop. Reconnecting here
+         * would mean registering everything anew, while every call in flight is lost with the connection
+         * anyway; the state of every container is on disk, and a new wardend re-adopts all of them. So
+         * exit with a failure: systemd starts wardend again (Restart=on-failure), as would the next call. */
+        if (m->bus_lost)
+                return log_event(
+                                LOG_ERR,
+                                SYNTHETIC_ERRNO(ECONNRESET),
+                                NULL,
+                                WARDEN_MESSAGE_BUS_LOST,
+                                "Lost the connection to the bus, exiting; containers keep running and the "
+                                "next "
+                                "wardend re-adopts them.");
 
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         m->exiting = true;

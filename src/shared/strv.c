@@ -61,3 +61,22 @@ char **strv_sort(char **l) {
                 qsort(l, strv_length(l), sizeof(char *), str_compare);
         return l;
 }
+
+bool strv_remove(char ***l, const char *s) {
+        size_t j = 0;
+        bool found = false;
+
+        if (!*l)
+                return false;
+        for (size_t i = 0; (*l)[i]; i++) {
+                if (streq((*l)[i], s)) {
+                        free((*l)[i]);
+                        found = true;
+                } else
+                        (*l)[j++] = (*l)[i];
+        }
+        (*l)[j] = NULL;
+        if (j == 0)
+                *l = strv_free(*l);
+        return found;
+}

@@ -24,3 +24,6 @@ int strv_consume(char ***l, char *value);
 int strv_extend(char ***l, const char *value);
 /* Sorts in place; returns l. */
 char **strv_sort(char **l);
+/* Removes (and frees) every entry equal to 's'; returns whether there was one. An emptied list is freed and
+ * *l set to NULL. */
+bool strv_remove(char ***l, const char *s);

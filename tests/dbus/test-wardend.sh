@@ -214,5 +214,39 @@ check "it is reported" grep -q "Container 'web-1': its wshd is gone; cleaning it
 kill -0 $$ || check "the stale PID was not killed" false
 kill -TERM "$wpid"; wait "$wpid" || true
 
+# --- a bus that refuses wardend's match rules (max_match_rules_per_connection = 1; it holds 2): wardend
+# logs the refusal, keeps running and answers, and asks again; sd-bus alone would close the connection
+cat >"$tmp/tight.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$tmp/tight-bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+  <limit name="max_match_rules_per_connection">1</limit>
+</busconfig>
+CONF
+dbus-daemon --config-file="$tmp/tight.conf" --nofork --nopidfile &
+pids+=("$!")
+for _ in $(seq 100); do [ -S "$tmp/tight-bus" ] && break; sleep 0.05; done
+tight="unix:path=$tmp/tight-bus"
+: >"$tmp/tight.log"
+"$wardend" --bus-address="$tight" --state-dir="$tmp/state4" --config="$tmp/none.conf" --idle-timeout=0 \
+        2>>"$tmp/tight.log" &
+wpid=$!
+pids+=("$wpid")
+for _ in $(seq 100); do grep -q "the bus refused the match rule" "$tmp/tight.log" && break; sleep 0.05; done
+check "a refused match rule is logged" grep -q "Cannot watch .*the bus refused the match rule.*asking again in 5s" \
+        "$tmp/tight.log"
+check "wardend answers after the refusal" "$wardenctl" --bus-address="$tight" ping
+check "wardend is still running" kill -0 "$wpid"
+kill -TERM "$wpid"; rc=0; wait "$wpid" || rc=$?
+check "and exits cleanly" test "$rc" = 0
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

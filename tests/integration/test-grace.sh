@@ -14,6 +14,22 @@ assert_eq "$(info gone state)" active "right after Create"
 wait_until 10 bash -c '! wardenctl list | grep -qx gone'
 assert_clean gone
 
+# created by a client that is gone before its Create is answered: it references nothing, so the grace time
+# runs all the same (wardend asks the bus whether a client it sees for the first time is still there)
+python3 - <<'PY'
+import dbus, dbus.lowlevel
+bus = dbus.SystemBus(private=True)
+msg = dbus.lowlevel.MethodCallMessage('org.warden.Manager', '/org/warden/Manager', 'org.warden.Manager', 'Create')
+msg.append(dbus.Dictionary({'handle': 'early', 'grace_time': dbus.UInt32(2)}, signature='sv'), signature='a{sv}')
+bus.send_message(msg)
+# answered once wardend has read the Create (in order), long before the Create is done
+bus.call_blocking('org.warden.Manager', '/org/warden/Manager', 'org.warden.Manager', 'Ping', '', ())
+bus.close()
+PY
+wait_until 30 bash -c 'wardenctl list | grep -qx early'
+wait_until 10 bash -c '! wardenctl list | grep -qx early'
+assert_clean early
+
 # created by a client that stays connected for 5 s: kept while it is there, gone 2 s after it left
 python3 - <<'PY' &
 import dbus, time

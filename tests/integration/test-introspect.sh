@@ -40,4 +40,7 @@ assert_match "$(busctl get-property org.warden.Manager /org/warden/Manager org.w
     '^s "[0-9]+\.[0-9]+\.[0-9]+"$' "Version"
 assert_eq "$(busctl get-property org.warden.Manager /org/warden/Manager org.warden.Manager Containers)" \
     "as 0" "Containers"
+# its change signal names it without its value: the value on every Create would be O(n²) bytes for n containers
+assert_match "$(busctl introspect org.warden.Manager /org/warden/Manager org.warden.Manager | grep '^\.Containers ')" \
+    'emits-invalidation' "Containers is EmitsChangedSignal=invalidates"
 echo "ok: introspection" >&2

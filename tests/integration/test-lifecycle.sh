@@ -140,8 +140,9 @@ journalctl -b MESSAGE_ID=bfe8c24e0ede430985b43bc3b9ce7919 WARDEN_CONTAINER="$h" 
     || fail "no 'destroyed' journal entry with its MESSAGE_ID"
 grep -q "/org/warden/container/$h: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Container', {'State': <'stopped'>}" \
     /run/life-signals.txt || fail "no PropertiesChanged for State"
-grep -qF "/org/warden/Manager: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Manager', {'Containers': <['life1']>}" \
-    /run/life-signals.txt || fail "no PropertiesChanged for Containers"
+# Containers is only invalidated: its value on every change would grow with the square of the containers
+grep -qF "/org/warden/Manager: org.freedesktop.DBus.Properties.PropertiesChanged ('org.warden.Manager', @a{sv} {}, ['Containers'])" \
+    /run/life-signals.txt || fail "no PropertiesChanged invalidating Containers: $(grep Containers /run/life-signals.txt)"
 
 # a generated handle and the default grace time
 out=$("${BUSCTL_MANAGER[@]}" Create 'a{sv}' 0)

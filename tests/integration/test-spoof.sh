@@ -214,12 +214,15 @@ arp_done() { [[ -n $(poisoned) ]] || (($(dropped arp) >= before + 5)); }
 settle arp_done
 [[ -z $(poisoned) ]] || fail "the host's neighbour table learnt s1's forged ARP: $(poisoned)"
 (($(dropped arp) >= before + 5)) || fail "forged ARP not counted as spoofed: $(dropped arp), was $before"
-# the control: the same ARP claiming s1's own address is learnt, from any MAC (a container may misdirect
-# only its own traffic); then the real one is put back
+# the host's entry for s1 is wardend's permanent one (no ARP needed), which no ARP changes
+assert_match "$(ip neigh show "$ip1" dev "$link1")" "lladdr $mac1 PERMANENT" "the host's neighbour entry of s1"
+# the control: without that entry, the same ARP claiming s1's own address is learnt, from any MAC (a
+# container may misdirect only its own traffic); then the real one is put back
+ip neigh del "$ip1" dev "$link1"
 as_root s1 arp "$eth1" request "$ip1" 02:00:00:00:5e:42 "$hip1"
 learnt() { ip neigh show "$ip1" dev "$link1" | grep -q 02:00:00:00:5e:42; }
 wait_until 10 learnt
-ip neigh del "$ip1" dev "$link1"
+ip neigh replace "$ip1" lladdr "$mac1" dev "$link1" nud permanent
 ping -c1 -W2 "$ip1" >/dev/null || fail "the host cannot ping s1 after the ARP control"
 
 # ---- G: IPv6 from a container link (warden assigns none) does not reach the host
