@@ -70,7 +70,7 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
 
         r = manager_reload_config(m);
         if (r < 0)
-                return r;
+                return r == -ENOMEM ? r : -EBADMSG;
 
         r = sd_event_default(&m->event);
         if (r < 0)

@@ -85,7 +85,9 @@ struct Manager {
 #define MANAGER_STATE_DIR "/run/warden"
 #define MANAGER_JOBS_SUBDIR "jobs"
 
-/* Sets up the event loop (signals, watchdog, SIGHUP reload) and loads the configuration. Logs. */
+/* Sets up the event loop (signals, watchdog, SIGHUP reload) and loads the configuration. Logs. Returns
+ * -EBADMSG if the configuration file is invalid (so that wardend can exit with a status that tells systemd
+ * not to start it again: a restart would fail the same way). */
 int manager_new(const char *config_path, const char *state_dir, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

@@ -147,6 +147,11 @@ static void apply_overrides(Manager *m) {
         }
 }
 
+/* An invalid configuration: warden.service's RestartPreventExitStatus= (starting again would fail the same
+ * way). The value of sysexits.h's EX_CONFIG. */
+#define EXIT_CONFIG 78
+static bool config_invalid = false;
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -168,8 +173,10 @@ static int run(int argc, char *argv[]) {
 
         raise_nofile();
         r = manager_new(arg_config, arg_state_dir, &m);
-        if (r < 0)
+        if (r < 0) {
+                config_invalid = r == -EBADMSG;
                 return r;
+        }
         apply_overrides(m);
 
         if (arg_check_config) {
@@ -228,5 +235,7 @@ static int run(int argc, char *argv[]) {
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
 
+        if (config_invalid)
+                return EXIT_CONFIG;
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,7 +16,10 @@ grep -Ev '^\s*(#|$|\[)' "$conf" && fail "installed wardend.conf sets values; it 
 systemctl stop warden.service
 printf '[daemon]\nidle_timeout = 30s\nmax_containers = many\n' >"$conf"
 assert_fails systemctl start warden.service
+# failed, not restarting in a loop (Restart=on-failure, but RestartPreventExitStatus=78)
 assert_eq "$(systemctl is-active warden.service || true)" failed "state after a bad config"
+assert_eq "$(systemctl show -P ExecMainStatus warden.service)" 78 "wardend's exit status after a bad config"
+assert_eq "$(systemctl show -P NRestarts warden.service)" 0 "restarts after a bad config"
 journalctl -b -u warden.service MESSAGE_ID=f109d1fdb1ff4164b4375a16c0b1c516 -o cat | grep -qF \
     "/etc/warden/wardend.conf:3: key 'max_containers': invalid value 'many'" \
     || fail "the error does not name file, line and key"
