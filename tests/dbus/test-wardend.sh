@@ -143,14 +143,15 @@ check "reload is logged" grep -q "Reloading configuration from '$tmp/wardend.con
 wait "$wpid" || true
 rm -f "$tmp/wardend.conf"
 
-# --- bad configuration: clear message naming file, line and key; non-zero exit
+# --- bad configuration: clear message naming file, line and key; exit status 78 (EX_CONFIG, which
+# warden.service does not restart)
 printf '[daemon]\nidle_timeout = 30s\nmax_containers = lots\n' >"$tmp/bad.conf"
 rc=0; "$wardend" --bus-address="$addr" --config="$tmp/bad.conf" --state-dir="$tmp/state" 2>"$tmp/bad.log" || rc=$?
-check "bad config exits 1" test "$rc" = 1
+check "bad config exits 78" test "$rc" = 78
 check "bad config message" grep -q "$tmp/bad.conf:3: key 'max_containers': invalid value 'lots'" "$tmp/bad.log"
 printf '[daemon]\nidle_timout = 30s\n' >"$tmp/bad.conf"
 rc=0; "$wardend" --check-config --config="$tmp/bad.conf" 2>"$tmp/bad.log" >/dev/null || rc=$?
-check "misspelt key is refused" bash -c "[ $rc = 1 ] && grep -q \"bad.conf:2: unknown key 'idle_timout' in section \[daemon\]\" '$tmp/bad.log'"
+check "misspelt key is refused" bash -c "[ $rc = 78 ] && grep -q \"bad.conf:2: unknown key 'idle_timout' in section \[daemon\]\" '$tmp/bad.log'"
 check "--check-config prints defaults" bash -c "'$wardend' --check-config --config=/nonexistent | grep -q '^idle_timeout = 30s$'"
 rc=0; "$wardend" --no-such-option 2>/dev/null || rc=$?
 check "unknown wardend option exits 1" test "$rc" = 1
