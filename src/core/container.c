@@ -9,6 +9,7 @@
 #include "handle.h"
 #include "manager.h"
 #include "parse-util.h"
+#include "string-table.h"
 #include "strv.h"
 
 static const char *const container_state_table[_CONTAINER_STATE_MAX] = {
@@ -18,20 +19,7 @@ static const char *const container_state_table[_CONTAINER_STATE_MAX] = {
         [CONTAINER_DESTROYED] = "destroyed",
 };
 
-const char *container_state_to_string(ContainerState s) {
-        if (s < 0 || s >= _CONTAINER_STATE_MAX)
-                return NULL;
-        return container_state_table[s];
-}
-
-ContainerState container_state_from_string(const char *s) {
-        if (!s)
-                return _CONTAINER_STATE_INVALID;
-        for (int i = 0; i < _CONTAINER_STATE_MAX; i++)
-                if (streq(container_state_table[i], s))
-                        return (ContainerState) i;
-        return _CONTAINER_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(container_state, ContainerState);
 
 int container_new(const char *handle, Container **ret) {
         _cleanup_(container_freep) Container *c = NULL;

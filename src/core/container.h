@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "firewall.h"
+#include "log.h"
 #include "macro.h"
 
 typedef struct Manager Manager;
@@ -87,6 +88,27 @@ typedef struct Container {
 static inline uint32_t container_host_uid(const Container *c, uint32_t uid) {
         return c->userns_uid > 0 ? c->userns_uid + uid : uid;
 }
+
+/*
+ * Logging about a container: like log_*() and log_*_errno(), with the journal field WARDEN_CONTAINER= set to
+ * its handle (systemd's log_unit_*()). The message text names the container itself where it matters.
+ */
+#define log_container_full_errno(c, level, error, ...) \
+        log_full_errno_container(level, error, (c)->handle, __VA_ARGS__)
+#define log_container_full(c, level, ...) (void) log_container_full_errno(c, level, 0, __VA_ARGS__)
+#define log_container_debug(c, ...) log_container_full(c, LOG_DEBUG, __VA_ARGS__)
+#define log_container_info(c, ...) log_container_full(c, LOG_INFO, __VA_ARGS__)
+#define log_container_notice(c, ...) log_container_full(c, LOG_NOTICE, __VA_ARGS__)
+#define log_container_warning(c, ...) log_container_full(c, LOG_WARNING, __VA_ARGS__)
+#define log_container_error(c, ...) log_container_full(c, LOG_ERR, __VA_ARGS__)
+#define log_container_debug_errno(c, e, ...) log_container_full_errno(c, LOG_DEBUG, e, __VA_ARGS__)
+#define log_container_info_errno(c, e, ...) log_container_full_errno(c, LOG_INFO, e, __VA_ARGS__)
+#define log_container_notice_errno(c, e, ...) log_container_full_errno(c, LOG_NOTICE, e, __VA_ARGS__)
+#define log_container_warning_errno(c, e, ...) log_container_full_errno(c, LOG_WARNING, e, __VA_ARGS__)
+#define log_container_error_errno(c, e, ...) log_container_full_errno(c, LOG_ERR, e, __VA_ARGS__)
+/* With a MESSAGE_ID= (warden-messages.h). */
+#define log_container_event(c, level, error, message_id, ...) \
+        log_event(level, error, (c)->handle, message_id, __VA_ARGS__)
 
 const char *container_state_to_string(ContainerState s) _pure_;
 ContainerState container_state_from_string(const char *s) _pure_;
