@@ -488,15 +488,15 @@ int container_copy(
                 return copy_error_errno(reterr, -ENOMEM);
         }
         /* worker_start() owns the job from here on, also when it fails */
-        r = worker_start(
-                        c->manager->event,
-                        "warden-copy",
-                        copy_work,
-                        TAKE_PTR(j),
-                        copy_job_free,
-                        copy_done,
-                        op,
-                        &op->worker);
+        r =
+                        worker_start(c->manager->event,
+                                     "warden-copy",
+                                     copy_work,
+                                     TAKE_PTR(j),
+                                     copy_job_free,
+                                     copy_done,
+                                     op,
+                                     &op->worker);
         if (r < 0) {
                 op->job = NULL;
                 container_copy_free(op);

@@ -31,10 +31,7 @@
  * 'rule' is the NetIn mapping as made (the host port chosen, the container port filled in).
  */
 typedef void (*container_net_in_done_t)(
-                Manager *m,
-                const NetInRule *rule,
-                const WardenError *error,
-                void *userdata);
+                Manager *m, const NetInRule *rule, const WardenError *error, void *userdata);
 typedef void (*container_net_out_done_t)(Manager *m, const WardenError *error, void *userdata);
 
 /*
