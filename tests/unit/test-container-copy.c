@@ -14,9 +14,8 @@
 #include <unistd.h>
 
 #include "container-copy.h"
-#include "manager.h"
+#include "core-fixture.h"
 #include "strv.h"
-#include "tests.h"
 
 /* The tmpfs mounted, taken down at exit before tests_tmpdir() is removed (also when a test fails). */
 static char *mounted[8];
@@ -27,29 +26,9 @@ static void unmount_all(void) {
                 (void) umount2(mounted[i], MNT_DETACH);
 }
 
-/* A mount namespace of our own (in a user namespace unless we are root), with nothing propagating back. */
+/* Namespaces of our own (mounts stay in them), and the tmpfs taken down at exit. */
 static void enter_mountns(void) {
-        char map[64];
-        uid_t uid = geteuid();
-        gid_t gid = getegid();
-        int fd;
-
-        if (unshare(CLONE_NEWNS) < 0) {
-                if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-                        tests_skip("cannot make a mount namespace");
-                fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
-                ASSERT_TRUE(fd >= 0 && write(fd, "deny", 4) == 4);
-                close(fd);
-                fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
-                snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
-                ASSERT_TRUE(fd >= 0 && write(fd, map, strlen(map)) == (ssize_t) strlen(map));
-                close(fd);
-                fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
-                snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
-                ASSERT_TRUE(fd >= 0 && write(fd, map, strlen(map)) == (ssize_t) strlen(map));
-                close(fd);
-        }
-        ASSERT_OK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+        core_fixture_enter_namespaces(CLONE_NEWNS);
         ASSERT_OK(atexit(unmount_all) != 0 ? -ENOMEM : 0); /* after tests_tmpdir()'s: runs first */
 }
 
@@ -70,24 +49,6 @@ static void write_text(const char *p, const char *text) {
         ASSERT_TRUE(fd >= 0);
         ASSERT_EQ(write(fd, text, strlen(text)), (ssize_t) strlen(text));
         close(fd);
-}
-
-static void manager_init(Manager *m) {
-        *m = (Manager){ .seccomp_fd = -EBADF };
-        manager_config_init(&m->config);
-        m->containers = hashmap_new();
-        ASSERT_NOT_NULL(m->containers);
-        ASSERT_OK(sd_event_new(&m->event));
-}
-
-static void manager_done(Manager *m) {
-        Container *c;
-
-        HASHMAP_FOREACH(c, m->containers)
-                container_free(c);
-        hashmap_free(m->containers);
-        sd_event_unref(m->event);
-        manager_config_done(&m->config);
 }
 
 /* An active container registered in m, with its directory <dir>/<handle> and (if 'mount_root') a tmpfs on
@@ -128,23 +89,6 @@ static void on_done(Manager *m, const WardenError *e, void *userdata) {
         }
 }
 
-static void run_until(Manager *m, const Results *res, unsigned n) {
-        for (unsigned i = 0; res->n < n && i < 200; i++)
-                ASSERT_OK(sd_event_run(m->event, 100 * 1000));
-        ASSERT_EQ(res->n, n);
-}
-
-static void assert_error(const WardenError *e, WardenErrorKind kind, const char *fragment) {
-        if (e->kind != kind || !e->message || !strstr(e->message, fragment))
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "expected %s with '%s', got %s '%s'",
-                           warden_error_kind_to_string(kind),
-                           fragment,
-                           warden_error_kind_to_string(e->kind),
-                           strna(e->message));
-}
-
 TEST(copy_and_cap_and_cancel) {
         WardenError e = WARDEN_ERROR_NULL;
         Results res = {};
@@ -157,7 +101,7 @@ TEST(copy_and_cap_and_cancel) {
         struct stat st;
 
         enter_mountns();
-        manager_init(&m);
+        core_fixture_init(&m);
         c = add_container(&m, dir, "web", true);
         write_text(src, "hello\n");
 
@@ -165,7 +109,7 @@ TEST(copy_and_cap_and_cancel) {
         ASSERT_OK(container_copy(c, &ok, on_done, &res, &e));
         ASSERT_EQ(container_copies_count(c), 1);
         ASSERT_EQ(m.n_operations, 1);
-        run_until(&m, &res, 1);
+        core_fixture_run_until(&m, &res.n, 1);
         ASSERT_EQ(res.n_failed, 0);
         ASSERT_EQ(container_copies_count(c), 0);
         ASSERT_EQ(m.n_operations, 0);
@@ -175,8 +119,8 @@ TEST(copy_and_cap_and_cancel) {
 
         /* a bad source: InvalidArgs, from the worker */
         ASSERT_OK(container_copy(c, &failing, on_done, &res, &e));
-        run_until(&m, &res, 2);
-        assert_error(&res.last, WARDEN_ERROR_KIND_INVALID_ARGS, "missing");
+        core_fixture_run_until(&m, &res.n, 2);
+        ASSERT_WARDEN_ERROR(&res.last, WARDEN_ERROR_KIND_INVALID_ARGS, "missing");
 
         /* the cap: the copies stay in flight until the loop sees them done */
         for (unsigned i = 0; i < COPY_PER_CONTAINER_MAX; i++)
@@ -184,11 +128,12 @@ TEST(copy_and_cap_and_cancel) {
         ASSERT_EQ(container_copies_count(c), COPY_PER_CONTAINER_MAX);
         ASSERT_EQ(m.n_operations, COPY_PER_CONTAINER_MAX);
         ASSERT_ERROR(container_copy(c, &ok, on_done, &res, &e), EIO);
-        assert_error(&e,
-                     WARDEN_ERROR_KIND_LIMITS_EXCEEDED,
-                     "Container 'web' has 8 copies in flight already.");
+        ASSERT_WARDEN_ERROR(
+                        &e,
+                        WARDEN_ERROR_KIND_LIMITS_EXCEEDED,
+                        "Container 'web' has 8 copies in flight already.");
         ASSERT_ERROR(container_copy_check(c, &e), EIO);
-        assert_error(&e, WARDEN_ERROR_KIND_LIMITS_EXCEEDED, "copies in flight already");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_LIMITS_EXCEEDED, "copies in flight already");
 
         /* the teardown cancels them: none refers to c any more, each is done with InvalidState (whatever
          * error the copy met after the cancel is the cancel's) */
@@ -196,11 +141,12 @@ TEST(copy_and_cap_and_cancel) {
         ASSERT_NULL(c->copies);
         ASSERT_EQ(container_copies_count(c), 0);
         ASSERT_OK(container_copy_check(c, &e)); /* room again */
-        run_until(&m, &res, 2 + COPY_PER_CONTAINER_MAX);
+        core_fixture_run_until(&m, &res.n, 2 + COPY_PER_CONTAINER_MAX);
         ASSERT_EQ(res.n_failed, 1 + COPY_PER_CONTAINER_MAX);
-        assert_error(&res.last,
-                     WARDEN_ERROR_KIND_INVALID_STATE,
-                     "Container 'web' was destroyed during the copy; the destination may be incomplete.");
+        ASSERT_WARDEN_ERROR(
+                        &res.last,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        "Container 'web' was destroyed during the copy; the destination may be incomplete.");
         ASSERT_EQ(m.n_operations, 0);
 
         warden_error_done(&e);
@@ -208,7 +154,7 @@ TEST(copy_and_cap_and_cancel) {
         free(copied);
         free(src);
         free(missing);
-        manager_done(&m);
+        core_fixture_done(&m);
 }
 
 TEST(refused) {
@@ -220,28 +166,30 @@ TEST(refused) {
         ContainerCopyRequest req = { .copy_in = true, .src = src, .dst = "/hello.txt" };
 
         enter_mountns();
-        manager_init(&m);
+        core_fixture_init(&m);
         c = add_container(&m, dir, "web", true);
         bare = add_container(&m, dir, "bare", false);
         write_text(src, "hello\n");
 
         c->state = CONTAINER_STOPPED;
         ASSERT_ERROR(container_copy(c, &req, on_done, &res, &e), EBADFD);
-        assert_error(&e,
-                     WARDEN_ERROR_KIND_INVALID_STATE,
-                     "Container 'web' is stopped; files can be copied only while it is active.");
+        ASSERT_WARDEN_ERROR(
+                        &e,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        "Container 'web' is stopped; files can be copied only while it is active.");
         c->state = CONTAINER_ACTIVE;
 
         /* the root is not mounted */
         ASSERT_ERROR(container_copy(bare, &req, on_done, &res, &e), EBADFD);
-        assert_error(&e,
-                     WARDEN_ERROR_KIND_INVALID_STATE,
-                     "The root file system of container 'bare' is not mounted.");
+        ASSERT_WARDEN_ERROR(
+                        &e,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        "The root file system of container 'bare' is not mounted.");
         ASSERT_EQ(m.n_operations, 0);
         ASSERT_EQ(res.n, 0);
         warden_error_done(&e);
         free(src);
-        manager_done(&m);
+        core_fixture_done(&m);
 }
 
 /* Host paths: inside copy_directories or not, and the worker's own check on what it opened. */
@@ -261,7 +209,7 @@ TEST(host_paths) {
         };
 
         enter_mountns();
-        manager_init(&m);
+        core_fixture_init(&m);
         c = add_container(&m, dir, "web", true);
         make_dir(allowed);
         write_text(inside, "in\n");
@@ -282,16 +230,18 @@ TEST(host_paths) {
          * opened outside of them */
         req.allowed_dirs = dirs;
         ASSERT_OK(container_copy(c, &req, on_done, &res, &e));
-        run_until(&m, &res, 1);
-        assert_error(&res.last, WARDEN_ERROR_KIND_ACCESS_DENIED, "outside wardend's copy_directories");
-        assert_error(&res.last,
-                     WARDEN_ERROR_KIND_ACCESS_DENIED,
-                     "that needs the polkit action 'org.example.test'.");
+        core_fixture_run_until(&m, &res.n, 1);
+        ASSERT_WARDEN_ERROR(
+                        &res.last, WARDEN_ERROR_KIND_ACCESS_DENIED, "outside wardend's copy_directories");
+        ASSERT_WARDEN_ERROR(
+                        &res.last,
+                        WARDEN_ERROR_KIND_ACCESS_DENIED,
+                        "that needs the polkit action 'org.example.test'.");
 
         /* unrestricted, the same copy is fine */
         req.allowed_dirs = NULL;
         ASSERT_OK(container_copy(c, &req, on_done, &res, &e));
-        run_until(&m, &res, 2);
+        core_fixture_run_until(&m, &res.n, 2);
         ASSERT_EQ(res.n_failed, 1);
 
         strv_free(dirs);
@@ -300,5 +250,5 @@ TEST(host_paths) {
         free(allowed);
         free(inside);
         free(outside);
-        manager_done(&m);
+        core_fixture_done(&m);
 }

@@ -8,40 +8,13 @@
  * added and removed.
  */
 
-#include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <nftables/libnftables.h>
 
 #include "container-net.h"
-#include "manager.h"
-#include "tests.h"
-
-/* Root gets a network namespace; anyone else a user namespace with one (nf_tables asks for CAP_NET_ADMIN
- * in the namespace's owner). Never the machine's own ruleset. */
-static void enter_netns(void) {
-        char map[64];
-        uid_t uid = geteuid();
-        gid_t gid = getegid();
-        int fd;
-
-        if (unshare(CLONE_NEWNET) >= 0)
-                return;
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
-                tests_skip("cannot make a network namespace");
-        fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
-        ASSERT_TRUE(fd >= 0 && write(fd, "deny", 4) == 4);
-        close(fd);
-        fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
-        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
-        ASSERT_TRUE(fd >= 0 && write(fd, map, strlen(map)) == (ssize_t) strlen(map));
-        close(fd);
-        fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
-        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
-        ASSERT_TRUE(fd >= 0 && write(fd, map, strlen(map)) == (ssize_t) strlen(map));
-        close(fd);
-}
+#include "core-fixture.h"
 
 /* nft in the current namespace: 0 and *ret_output (may be NULL), or nft's result. */
 static int nft(const char *cmd, char **ret_output) {
@@ -58,17 +31,13 @@ static int nft(const char *cmd, char **ret_output) {
         return r;
 }
 
-/* A Manager with the default configuration, a port pool of 'n_ports' from port_range's start, a state
- * directory and (with 'firewall') a firewall whose first transaction makes the table. */
+/* The fixture's Manager with a port pool of 'n_ports' from port_range's start, a state directory and
+ * (with 'firewall') a firewall whose first transaction makes the table. */
 static void manager_init(Manager *m, uint32_t n_ports, bool firewall) {
         FirewallPolicy p;
         char *containers = NULL;
 
-        *m = (Manager){ .seccomp_fd = -EBADF };
-        manager_config_init(&m->config);
-        m->containers = hashmap_new();
-        ASSERT_NOT_NULL(m->containers);
-        ASSERT_OK(sd_event_new(&m->event));
+        core_fixture_init(m);
         m->state_dir = strdup(tests_tmpdir());
         ASSERT_NOT_NULL(m->state_dir);
         ASSERT_TRUE(asprintf(&containers, "%s/containers", m->state_dir) > 0);
@@ -81,19 +50,6 @@ static void manager_init(Manager *m, uint32_t n_ports, bool firewall) {
                 ASSERT_OK(firewall_new(m->event, &p, &m->firewall));
                 firewall_policy_done(&p);
         }
-}
-
-static void manager_done(Manager *m) {
-        Container *c;
-
-        HASHMAP_FOREACH(c, m->containers)
-                container_free(c);
-        hashmap_free(m->containers);
-        firewall_free(m->firewall);
-        id_pool_free(m->ports);
-        sd_event_unref(m->event);
-        manager_config_done(&m->config);
-        free(m->state_dir);
 }
 
 /* An active container with a network, registered. */
@@ -156,23 +112,6 @@ static const char *state_path(const Manager *m, const char *handle) {
         return buf;
 }
 
-static void run_until(Manager *m, const Result *res, unsigned n) {
-        for (unsigned i = 0; res->n < n && i < 100; i++)
-                ASSERT_OK(sd_event_run(m->event, 100 * 1000));
-        ASSERT_EQ(res->n, n);
-}
-
-static void assert_error(const WardenError *e, WardenErrorKind kind, const char *fragment) {
-        if (e->kind != kind || !e->message || !strstr(e->message, fragment))
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "expected %s with '%s', got %s '%s'",
-                           warden_error_kind_to_string(kind),
-                           fragment,
-                           warden_error_kind_to_string(e->kind),
-                           strna(e->message));
-}
-
 /* The errors before anything is queued: nothing is recorded, taken or counted, done is never called. */
 TEST(refused) {
         WardenError e = WARDEN_ERROR_NULL;
@@ -188,11 +127,11 @@ TEST(refused) {
 
         /* wardend without a firewall */
         ASSERT_ERROR(container_net_in(c, 0, 80, on_net_in, &res, &e), EIO);
-        assert_error(&e, WARDEN_ERROR_KIND_NOT_SUPPORTED, "Container 'web' has no network policy.");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_NOT_SUPPORTED, "Container 'web' has no network policy.");
         ASSERT_OK(net_out_rule_from_string("network:10.0.0.0/8 protocol:tcp port:80", &rule));
         ASSERT_ERROR(container_net_out(c, &rule, on_net_out, &res, &e), EIO);
-        assert_error(&e, WARDEN_ERROR_KIND_NOT_SUPPORTED, "has no network policy");
-        manager_done(&m);
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_NOT_SUPPORTED, "has no network policy");
+        core_fixture_done(&m);
 
         /* a firewall (nothing is queued below, so no namespace is needed) */
         manager_init(&m, 2, true);
@@ -201,14 +140,14 @@ TEST(refused) {
 
         c->state = CONTAINER_STOPPED;
         ASSERT_ERROR(container_net_in(c, 0, 80, on_net_in, &res, &e), EBADFD);
-        assert_error(&e, WARDEN_ERROR_KIND_INVALID_STATE, "Container 'web' is stopped, not active.");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_INVALID_STATE, "Container 'web' is stopped, not active.");
         ASSERT_ERROR(container_net_out(c, &rule, on_net_out, &res, &e), EBADFD);
-        assert_error(&e, WARDEN_ERROR_KIND_INVALID_STATE, "is stopped, not active");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_INVALID_STATE, "is stopped, not active");
         c->state = CONTAINER_ACTIVE;
 
         c->has_net = false;
         ASSERT_ERROR(container_net_in(c, 0, 80, on_net_in, &res, &e), EIO);
-        assert_error(&e, WARDEN_ERROR_KIND_NOT_SUPPORTED, "has no network policy");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_NOT_SUPPORTED, "has no network policy");
         c->has_net = true;
 
         /* a host port that another container maps, inside port_range and outside it */
@@ -216,14 +155,14 @@ TEST(refused) {
         ASSERT_OK(container_add_net_in(other, &(NetInRule){ first, 5432 }));
         ASSERT_OK(container_add_net_in(other, &(NetInRule){ 8080, 8080 }));
         ASSERT_ERROR(container_net_in(c, first, 80, on_net_in, &res, &e), ENOSR);
-        assert_error(&e, WARDEN_ERROR_KIND_POOL_EXHAUSTED, "taken by a NetIn mapping of a container");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_POOL_EXHAUSTED, "taken by a NetIn mapping of a container");
         ASSERT_ERROR(container_net_in(c, 8080, 80, on_net_in, &res, &e), ENOSR);
-        assert_error(&e, WARDEN_ERROR_KIND_POOL_EXHAUSTED, "Host port 8080 is taken");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_POOL_EXHAUSTED, "Host port 8080 is taken");
 
         /* the pool empty */
         ASSERT_OK(id_pool_reserve(m.ports, first + 1));
         ASSERT_ERROR(container_net_in(c, 0, 80, on_net_in, &res, &e), ENOSR);
-        assert_error(&e, WARDEN_ERROR_KIND_POOL_EXHAUSTED, "No host port left in port_range");
+        ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_POOL_EXHAUSTED, "No host port left in port_range");
 
         ASSERT_EQ(c->n_net_in, 0);
         ASSERT_EQ(c->n_net_out, 0);
@@ -231,7 +170,7 @@ TEST(refused) {
         ASSERT_EQ(res.n, 0);
         ASSERT_EQ(firewall_n_containers(m.firewall), 0);
         warden_error_done(&e);
-        manager_done(&m);
+        core_fixture_done(&m);
 }
 
 TEST(kernel) {
@@ -245,7 +184,7 @@ TEST(kernel) {
         uint16_t first;
         struct stat st;
 
-        enter_netns();
+        core_fixture_enter_namespaces(CLONE_NEWNET);
         manager_init(&m, 16, true);
         first = m.config.port_range[0];
         c = add_container(&m, "web", 7, "10.254.0.30");
@@ -253,7 +192,7 @@ TEST(kernel) {
         /* Create's step: the table with the container's objects */
         ASSERT_OK(container_net_add(c, on_firewall, &fw, &job));
         ASSERT_TRUE(c->firewall_added);
-        run_until(&m, &fw, 1);
+        core_fixture_run_until(&m, &fw.n, 1);
         ASSERT_FALSE(fw.failed);
 
         /* a NetIn that nft refuses: its port is in the map already with other data */
@@ -263,13 +202,14 @@ TEST(kernel) {
         ASSERT_EQ(c->n_net_in, 1);
         ASSERT_EQ(c->net_in[0].host_port, 62000);
         ASSERT_EQ(m.n_operations, 1);
-        run_until(&m, &in, 1);
+        core_fixture_run_until(&m, &in.n, 1);
         ASSERT_TRUE(in.failed);
         ASSERT_EQ(in.error.kind, WARDEN_ERROR_KIND_FAILED);
         ASSERT_ERROR(in.error.error, EIO);
-        assert_error(&in.error,
-                     WARDEN_ERROR_KIND_FAILED,
-                     "Failed to map host port 62000 to port 8080 of container 'web': ");
+        ASSERT_WARDEN_ERROR(
+                        &in.error,
+                        WARDEN_ERROR_KIND_FAILED,
+                        "Failed to map host port 62000 to port 8080 of container 'web': ");
         ASSERT_EQ(in.rule.host_port, 62000);
         ASSERT_EQ(c->n_net_in, 0); /* the record is gone, */
         ASSERT_EQ(m.n_operations, 0);
@@ -285,7 +225,7 @@ TEST(kernel) {
         ASSERT_OK(container_net_in(c, first + 2, 80, on_net_in, &in, &e));
         ASSERT_EQ(c->n_net_in, 3);
         ASSERT_EQ(m.n_operations, 3);
-        run_until(&m, &in, 4);
+        core_fixture_run_until(&m, &in.n, 4);
         ASSERT_TRUE(in.failed); /* the last one, refused */
         ASSERT_FALSE(id_pool_is_taken(m.ports, first + 2));
         ASSERT_TRUE(id_pool_is_taken(m.ports, first));
@@ -308,7 +248,7 @@ TEST(kernel) {
         ASSERT_OK(net_out_rule_from_string("network:10.0.0.0/8 protocol:tcp port:80", &rule));
         ASSERT_OK(container_net_out(c, &rule, on_net_out, &out, &e));
         ASSERT_EQ(c->n_net_out, 0); /* recorded once in force */
-        run_until(&m, &out, 1);
+        core_fixture_run_until(&m, &out.n, 1);
         ASSERT_FALSE(out.failed);
         ASSERT_EQ(c->n_net_out, 1);
         ASSERT_OK(nft("list chain inet warden out-7", &listed));
@@ -319,7 +259,7 @@ TEST(kernel) {
         ASSERT_OK(container_net_remove(c, on_firewall, &fw, &job));
         ASSERT_NOT_NULL(job);
         ASSERT_FALSE(c->firewall_added);
-        run_until(&m, &fw, 2);
+        core_fixture_run_until(&m, &fw.n, 2);
         ASSERT_FALSE(fw.failed);
         ASSERT_OK(container_net_remove(c, on_firewall, &fw, &job));
         ASSERT_NULL(job);
@@ -328,7 +268,7 @@ TEST(kernel) {
         warden_error_done(&e);
         warden_error_done(&in.error);
         warden_error_done(&out.error);
-        manager_done(&m);
+        core_fixture_done(&m);
 }
 
 /* Start-up: the table is rebuilt from the active and stopped containers only. */
@@ -337,7 +277,7 @@ TEST(adopt) {
         Container *a, *b, *born;
         char *listed = NULL;
 
-        enter_netns();
+        core_fixture_enter_namespaces(CLONE_NEWNET);
         manager_init(&m, 16, true);
         a = add_container(&m, "web", 7, "10.254.0.30");
         b = add_container(&m, "db", 8, "10.254.0.34");
@@ -356,5 +296,5 @@ TEST(adopt) {
         ASSERT_NOT_NULL(strstr(listed, "out-8"));
         ASSERT_NULL(strstr(listed, "out-9"));
         free(listed);
-        manager_done(&m);
+        core_fixture_done(&m);
 }
