@@ -52,7 +52,7 @@ void core_fixture_enter_namespaces(int flags) {
                 write_text("/proc/self/gid_map", map);
         }
         if (flags & CLONE_NEWNS)
-                ASSERT_OK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+                ASSERT_OK(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL));
 }
 
 void core_fixture_run_until(Manager *m, const unsigned *counter, unsigned n) {

@@ -8,9 +8,11 @@
  */
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "container-copy.h"
@@ -89,7 +91,18 @@ static void on_done(Manager *m, const WardenError *e, void *userdata) {
         }
 }
 
-TEST(copy_and_cap_and_cancel) {
+/* The engine needs openat2() (Linux >= 5.6); valgrind 3.19 does not know the system call. */
+static void require_openat2(void) {
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+        long fd = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+
+        if (fd < 0 && errno == ENOSYS)
+                tests_skip("openat2() is not available here (under valgrind?)");
+        if (fd >= 0)
+                close((int) fd);
+}
+
+TEST(copy) {
         WardenError e = WARDEN_ERROR_NULL;
         Results res = {};
         Manager m;
@@ -100,6 +113,7 @@ TEST(copy_and_cap_and_cancel) {
                              failing = { .copy_in = true, .src = missing, .dst = "/x" };
         struct stat st;
 
+        require_openat2();
         enter_mountns();
         core_fixture_init(&m);
         c = add_container(&m, dir, "web", true);
@@ -121,13 +135,34 @@ TEST(copy_and_cap_and_cancel) {
         ASSERT_OK(container_copy(c, &failing, on_done, &res, &e));
         core_fixture_run_until(&m, &res.n, 2);
         ASSERT_WARDEN_ERROR(&res.last, WARDEN_ERROR_KIND_INVALID_ARGS, "missing");
+        ASSERT_EQ(m.n_operations, 0);
+
+        warden_error_done(&e);
+        warden_error_done(&res.last);
+        free(copied);
+        free(src);
+        free(missing);
+        core_fixture_done(&m);
+}
+
+TEST(cap_and_cancel) {
+        WardenError e = WARDEN_ERROR_NULL;
+        Results res = {};
+        Manager m;
+        Container *c;
+        char *dir = tests_tmpdir(), *missing = path_join(dir, "missing");
+        ContainerCopyRequest failing = { .copy_in = true, .src = missing, .dst = "/x" };
+
+        enter_mountns();
+        core_fixture_init(&m);
+        c = add_container(&m, dir, "web", true);
 
         /* the cap: the copies stay in flight until the loop sees them done */
         for (unsigned i = 0; i < COPY_PER_CONTAINER_MAX; i++)
                 ASSERT_OK(container_copy(c, &failing, on_done, &res, &e));
         ASSERT_EQ(container_copies_count(c), COPY_PER_CONTAINER_MAX);
         ASSERT_EQ(m.n_operations, COPY_PER_CONTAINER_MAX);
-        ASSERT_ERROR(container_copy(c, &ok, on_done, &res, &e), EIO);
+        ASSERT_ERROR(container_copy(c, &failing, on_done, &res, &e), EIO);
         ASSERT_WARDEN_ERROR(
                         &e,
                         WARDEN_ERROR_KIND_LIMITS_EXCEEDED,
@@ -136,13 +171,13 @@ TEST(copy_and_cap_and_cancel) {
         ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_LIMITS_EXCEEDED, "copies in flight already");
 
         /* the teardown cancels them: none refers to c any more, each is done with InvalidState (whatever
-         * error the copy met after the cancel is the cancel's) */
+         * error the copy met after the cancel is the cancel's: here, its missing source) */
         container_copies_cancel(c);
         ASSERT_NULL(c->copies);
         ASSERT_EQ(container_copies_count(c), 0);
         ASSERT_OK(container_copy_check(c, &e)); /* room again */
-        core_fixture_run_until(&m, &res.n, 2 + COPY_PER_CONTAINER_MAX);
-        ASSERT_EQ(res.n_failed, 1 + COPY_PER_CONTAINER_MAX);
+        core_fixture_run_until(&m, &res.n, COPY_PER_CONTAINER_MAX);
+        ASSERT_EQ(res.n_failed, COPY_PER_CONTAINER_MAX);
         ASSERT_WARDEN_ERROR(
                         &res.last,
                         WARDEN_ERROR_KIND_INVALID_STATE,
@@ -151,8 +186,6 @@ TEST(copy_and_cap_and_cancel) {
 
         warden_error_done(&e);
         warden_error_done(&res.last);
-        free(copied);
-        free(src);
         free(missing);
         core_fixture_done(&m);
 }
@@ -208,6 +241,7 @@ TEST(host_paths) {
                 .authority = "the polkit action 'org.example.test'",
         };
 
+        require_openat2();
         enter_mountns();
         core_fixture_init(&m);
         c = add_container(&m, dir, "web", true);
