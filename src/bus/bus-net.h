@@ -3,12 +3,10 @@
 
 /*
  * Network policy on the bus: NetIn and NetOut (org.warden.Container, and org.warden.Manager with a handle),
- * Info's net_in and net_out, and the firewall steps of a container's life (see firewall.h):
- *     Create    bus_net_container_add()     its chain and map element, before the reply
- *     teardown  bus_net_container_remove()  all of its objects (the last container takes the table along)
- *     start-up  bus_net_adopt()             the table rebuilt from every active or stopped container
- * A NetIn or NetOut is answered when its transaction is done; its host port is taken (and recorded in the
- * container) before the transaction is queued, so that a Destroy that comes in between removes it too.
+ * and Info's net_in and net_out. The verbs are core's (container-net.h); the handlers check polkit, read
+ * the arguments, refuse while the container is busy with its lifecycle (InvalidState), and answer when
+ * core's transaction is done: Failed with core's message if it failed, the errors of container-net.h
+ * mapped by bus_error_set_warden() if it could not be queued.
  */
 
 #include <systemd/sd-bus.h>
@@ -31,13 +29,8 @@ int bus_net_read_net_out_rule(sd_bus_message *m, NetOutRule *ret, sd_bus_error *
 /* Appends Info's "net_in" a(qq) and "net_out" aa{sv} entries (inside the open a{sv}). */
 int bus_net_append_info(sd_bus_message *reply, const Container *c);
 
-/* Queues the container's objects (c needs its network); done is called when they are in place. -EINVAL
- * (no network), -ENOMEM. */
+/* The firewall steps of a container's life: container_net_add(), container_net_remove() and
+ * container_net_adopt() (container-net.h), under the names the lifecycle calls until it calls core. */
 int bus_net_container_add(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret);
-/* Queues their removal if they were added; *ret is NULL (and done is never called) if there is nothing to
- * remove. -ENOMEM. */
 int bus_net_container_remove(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret);
-
-/* Start-up, before the loop runs: rebuilds the table for the re-adopted containers, synchronously. Logs;
- * a failure leaves the last wardend's rules in force and is not fatal. */
 void bus_net_adopt(Manager *m);

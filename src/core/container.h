@@ -27,6 +27,7 @@ typedef enum ContainerState {
 } ContainerState;
 
 struct Job;
+typedef struct ContainerCopy ContainerCopy;
 
 typedef struct Container {
         Manager *manager; /* NULL while not registered */
@@ -77,7 +78,7 @@ typedef struct Container {
         void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
         void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
-        void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
+        ContainerCopy *copies;       /* CopyIn/CopyOut in flight (container-copy.h), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
         sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
         bool oom_pending;            /* an OOM came while a limit was being changed */

@@ -5,7 +5,7 @@
  * Copying files and trees between the host and a container's root, like "cp -a" / "rsync -a": regular files
  * (content, mode, mtime), directories, symbolic links copied as links (never followed inside the tree),
  * hard links within the copied tree kept as hard links. Other file types (device nodes, FIFOs, sockets) are
- * skipped and logged. No sd-bus here: src/bus/bus-copy.c runs this on a worker thread.
+ * skipped and logged. No sd-bus here: container-copy.c runs this on a worker thread.
  *
  * Each side of a copy is a root fd and an absolute path:
  *     AT_FDCWD      a host path, resolved as usual (symlinks in it are followed, magic links refused);
