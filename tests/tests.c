@@ -130,6 +130,22 @@ static bool selected(int argc, char *argv[], const char *name) {
 int main(int argc, char *argv[]) {
         unsigned passed = 0, failed = 0, skipped = 0;
 
+        /* a name that is no test, or a file without tests, would otherwise run nothing and pass */
+        if (n_tests == 0) {
+                fprintf(stderr, "no tests\n");
+                return EXIT_FAILURE;
+        }
+        for (int i = 1; i < argc; i++) {
+                size_t j = 0;
+
+                while (j < n_tests && strcmp(tests[j].name, argv[i]) != 0)
+                        j++;
+                if (j == n_tests) {
+                        fprintf(stderr, "no test named '%s'\n", argv[i]);
+                        return EXIT_FAILURE;
+                }
+        }
+
         for (size_t i = 0; i < n_tests; i++) {
                 pid_t pid;
                 int status;

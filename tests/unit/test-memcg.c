@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "memcg.h"
@@ -37,7 +38,7 @@ static char *mkdirf(const char *dir, const char *sub) {
 
 /* A v1 layout (a memory hierarchy of its own) and a cgroup2 layout, as directories and files. */
 TEST(memcg_lookup) {
-        char *root = tests_tmpdir(), *v1 = NULL, *v2 = NULL, *cg = NULL;
+        char *root = tests_tmpdir(), *v1 = NULL, *v2 = NULL, *cg = NULL, *swap = NULL;
         Memcg m = {};
         uint64_t v = 0;
 
@@ -58,6 +59,9 @@ TEST(memcg_lookup) {
         ASSERT_OK(memcg_reclaim_below(&m, 4096)); /* v1 refuses a limit below the usage itself */
         /* no memory.memsw.* file: the kernel accounts no swap */
         ASSERT_ERROR(memcg_set_swap_limit(&m, 1 << 20), EOPNOTSUPP);
+        put(cg, "memory.memsw.limit_in_bytes", ""); /* a file of ours: its old text is not truncated */
+        ASSERT_OK(memcg_set_swap_limit(&m, 1 << 20));
+        ASSERT_FILE(cg, "memory.memsw.limit_in_bytes", "1048576");
         memcg_done(&m);
         ASSERT_NULL(m.path);
         ASSERT_ERROR(memcg_find(v1, "warden.slice", "warden-gone.scope", &m), ENOENT);
@@ -85,6 +89,9 @@ TEST(memcg_lookup) {
         ASSERT_ERROR(memcg_reclaim_below(&m, 1 << 20), EBUSY);
         ASSERT_FILE(cg, "memory.reclaim", "1482752"); /* what it asked the kernel to reclaim */
         ASSERT_OK(memcg_set_swap_limit(&m, 1 << 20)); /* systemd's MemorySwapMax= does it on v2 */
+        ASSERT_TRUE(asprintf(&swap, "%s/memory.swap.max", cg) > 0);
+        ASSERT_TRUE(access(swap, F_OK) < 0 && errno == ENOENT); /* nothing written */
+        free(swap);
         memcg_done(&m);
         free(cg);
 
