@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +77,45 @@ char *tests_tmpdir(void) {
         return tmpdir;
 }
 
+static void write_proc(const char *path, const char *text) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
+                tests_fail(__FILE__, __LINE__, "write %s: %m", path);
+        close(fd);
+}
+
+void tests_become_root(void) {
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        char map[64];
+
+        if (uid == 0)
+                return;
+        if (unshare(CLONE_NEWUSER) < 0)
+                tests_skip("not root, and no user namespace to be root in");
+        write_proc("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
+        write_proc("/proc/self/uid_map", map);
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
+        write_proc("/proc/self/gid_map", map);
+        if (geteuid() != 0)
+                tests_fail(__FILE__,
+                           __LINE__,
+                           "still uid %u in the new user namespace",
+                           (unsigned) geteuid());
+}
+
+void tests_become_unprivileged(void) {
+        if (geteuid() != 0)
+                return;
+        if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+                tests_fail(__FILE__, __LINE__, "cannot drop to nobody: %m");
+        if (geteuid() == 0 || setresuid(0, 0, 0) >= 0)
+                tests_fail(__FILE__, __LINE__, "still root");
+}
+
 static bool selected(int argc, char *argv[], const char *name) {
         if (argc <= 1)
                 return true;
@@ -87,6 +129,22 @@ static bool selected(int argc, char *argv[], const char *name) {
  * run, and leak checkers see each test on its own. */
 int main(int argc, char *argv[]) {
         unsigned passed = 0, failed = 0, skipped = 0;
+
+        /* a name that is no test, or a file without tests, would otherwise run nothing and pass */
+        if (n_tests == 0) {
+                fprintf(stderr, "no tests\n");
+                return EXIT_FAILURE;
+        }
+        for (int i = 1; i < argc; i++) {
+                size_t j = 0;
+
+                while (j < n_tests && strcmp(tests[j].name, argv[i]) != 0)
+                        j++;
+                if (j == n_tests) {
+                        fprintf(stderr, "no test named '%s'\n", argv[i]);
+                        return EXIT_FAILURE;
+                }
+        }
 
         for (size_t i = 0; i < n_tests; i++) {
                 pid_t pid;

@@ -22,6 +22,12 @@ _Noreturn void tests_fail(const char *file, int line, const char *fmt, ...)
 _Noreturn void tests_skip(const char *why);
 /* A fresh temporary directory for this test, removed at exit. */
 char *tests_tmpdir(void);
+/* For a test of what root may do, run as root or not: nothing as root; else enters a user namespace where
+ * the test's user is root (and so is the other end of a socketpair made after this), or skips. */
+void tests_become_root(void);
+/* For a test of what everyone else may do, run as root or not: as root, drops to nobody (uid and gid
+ * 65534, no supplementary groups) for good; else nothing. */
+void tests_become_unprivileged(void);
 
 #define TEST(name)                                                            \
         static void test_##name(void);                                        \

@@ -2,8 +2,7 @@
 
 /*
  * Calls in flight per client (bus-calls.c): counted while held, forgotten when let go, refused beyond
- * max_calls_per_client; and the access check of the bus API without a bus daemon (bus-polkit.c falls back to
- * the group then).
+ * max_calls_per_client.
  */
 
 #include <string.h>
@@ -12,9 +11,7 @@
 #include "bus-calls.h"
 #include "bus-manager.h"
 #include "bus-pair.h"
-#include "bus-polkit.h"
 #include "bus-util.h"
-#include "manager.h"
 #include "manager-fixture.h"
 #include "tests.h"
 
@@ -122,48 +119,5 @@ TEST(check_refuses_beyond_the_limit) {
         sd_bus_message_unref(next);
         sd_bus_message_unref(other);
         sd_bus_message_unref(signal);
-        fixture_done_checked(&f);
-}
-
-/* Over a socketpair there is no bus daemon and so no polkit: root may, anyone else only as a member of the
- * group "warden" (this test runs as root, or as a user outside of that group). */
-static int handler_verify(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        int r;
-
-        r = bus_verify_manage(m, userdata, error);
-        if (r < 0)
-                return r;
-        ASSERT_EQ(r, 1); /* never "pending" without a bus daemon */
-        return sd_bus_reply_method_return(m, NULL);
-}
-
-static const sd_bus_vtable verify_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("Change", "", "", handler_verify, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
-TEST(verify_without_polkit) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL;
-        Fixture f;
-        int r;
-
-        fixture_init(&f, false);
-        ASSERT_OK(sd_bus_add_object_vtable(
-                        f.server, NULL, "/test", "org.warden.Test", verify_vtable, &f.manager));
-        ASSERT_OK(sd_bus_message_new_method_call(f.client, &m, NULL, "/test", "org.warden.Test", "Change"));
-        r = bus_pair_call(f.server, f.client, m, NULL, &e);
-        if (geteuid() == 0)
-                ASSERT_OK(r);
-        else {
-                ASSERT_TRUE(r < 0);
-                ASSERT_TRUE(sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED));
-                ASSERT_TRUE(strstr(e.message, "Only root and members of the group 'warden'") != NULL);
-        }
-        ASSERT_EQ(hashmap_size(f.manager.polkit_queries), 0u);
-        ASSERT_EQ(f.manager.n_operations, 0u);
-        sd_bus_error_free(&e);
-        sd_bus_message_unref(m);
         fixture_done_checked(&f);
 }

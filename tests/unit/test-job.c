@@ -2,13 +2,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "job.h"
-#include "rlimit-util.h"
 #include "strv.h"
 #include "tests.h"
-#include "user-lookup.h"
 
 TEST(state_file_round_trip) {
         _cleanup_(job_freep) Job *j = NULL, *k = NULL;
@@ -97,56 +94,4 @@ TEST(exit_status) {
         ASSERT_EQ(job_exit_status_from_wait(123 << 8), 123);
         ASSERT_EQ(job_exit_status_from_wait(9), 137);         /* SIGKILL */
         ASSERT_EQ(job_exit_status_from_wait(15 | 0x80), 143); /* SIGTERM, core dumped */
-}
-
-TEST(rlimit_names) {
-        ASSERT_EQ(rlimit_from_name("nofile"), RLIMIT_NOFILE);
-        ASSERT_EQ(rlimit_from_name("as"), RLIMIT_AS);
-        ASSERT_EQ(rlimit_from_name("stack"), RLIMIT_STACK);
-        ASSERT_ERROR(rlimit_from_name("NOFILE"), EINVAL);
-        ASSERT_ERROR(rlimit_from_name(""), EINVAL);
-}
-
-static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
-                             "# a comment\n"
-                             "broken line\n"
-                             "vcap:x:10001:10001::/home/vcap:/bin/sh\n"
-                             "nohome:x:20:21:::/bin/false\n"
-                             "bad:x:1x:0::/:/bin/sh\n";
-static const char group[] = "root:x:0:\n"
-                            "vcap:x:10001:\n"
-                            "adm:x:4:vcap,other\n"
-                            "wheel:x:10:other,vcap\n"
-                            "wheel2:x:10:vcap\n" /* the same gid again: once */
-                            "none:x:11:\n";
-
-TEST(user_lookup) {
-        ContainerUser u = {};
-
-        ASSERT_OK(passwd_lookup(passwd, "vcap", &u));
-        ASSERT_EQ(u.uid, 10001);
-        ASSERT_EQ(u.gid, 10001);
-        ASSERT_STREQ(u.home, "/home/vcap");
-        ASSERT_OK(group_lookup_members(group, "vcap", 64, &u));
-        ASSERT_EQ(u.n_groups, 2);
-        ASSERT_EQ(u.groups[0], 4);
-        ASSERT_EQ(u.groups[1], 10);
-        container_user_done(&u);
-
-        ASSERT_OK(passwd_lookup(passwd, "vcap", &u));
-        ASSERT_OK(group_lookup_members(group, "vcap", 1, &u)); /* capped */
-        ASSERT_EQ(u.n_groups, 1);
-        container_user_done(&u);
-
-        ASSERT_OK(passwd_lookup(passwd, "nohome", &u));
-        ASSERT_STREQ(u.home, "/");
-        container_user_done(&u);
-
-        ASSERT_OK(passwd_lookup(passwd, "10001", &u)); /* by uid */
-        ASSERT_STREQ(u.home, "/home/vcap");
-        container_user_done(&u);
-
-        ASSERT_ERROR(passwd_lookup(passwd, "nobody", &u), ENOENT);
-        ASSERT_ERROR(passwd_lookup(passwd, "bad", &u), EINVAL);
-        ASSERT_ERROR(passwd_lookup("", "root", &u), ENOENT);
 }

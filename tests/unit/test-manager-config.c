@@ -176,7 +176,9 @@ TEST(failed_load_keeps_config) {
         manager_config_init(&c);
         ASSERT_OK(manager_config_load_text(&c, "a.conf", "[daemon]\nidle_timeout = 7\n", &msg));
         ASSERT_EQ(c.idle_timeout_usec, 7 * USEC_PER_SEC);
-        ASSERT_TRUE(manager_config_load_text(&c, "b.conf", "[daemon]\nidle_timeout = 9\nx = y\n", &msg) < 0);
+        ASSERT_ERROR(manager_config_load_text(&c, "b.conf", "[daemon]\nidle_timeout = 9\nx = y\n", &msg),
+                     EINVAL);
+        ASSERT_NOT_NULL(strstr(msg, "b.conf:3"));
         ASSERT_EQ(c.idle_timeout_usec, 7 * USEC_PER_SEC);
         free(msg);
         manager_config_done(&c);

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include "handle.h"
-#include "macro.h"
 #include "parse-util.h"
-#include "path-util.h"
-#include "strv.h"
 #include "tests.h"
 
 TEST(parse_uint64) {
@@ -83,75 +79,4 @@ TEST(parse_ipv4_cidr) {
         ASSERT_ERROR(parse_ipv4_cidr("10.254.0.0", &a, &p), EINVAL);
         ASSERT_ERROR(parse_ipv4_cidr("10.254.0/24", &a, &p), EINVAL);
         ASSERT_ERROR(parse_ipv4_cidr("10.254.0.0/x", &a, &p), EINVAL);
-}
-
-TEST(path_normalize) {
-        char *p = NULL;
-
-        ASSERT_OK(path_normalize("//var/./lib//warden/", &p));
-        ASSERT_STREQ(p, "/var/lib/warden");
-        p = mfree(p);
-        ASSERT_OK(path_normalize("/", &p));
-        ASSERT_STREQ(p, "/");
-        p = mfree(p);
-        ASSERT_ERROR(path_normalize("var/lib", &p), EINVAL);
-        ASSERT_ERROR(path_normalize("/var/../etc", &p), EINVAL);
-        ASSERT_ERROR(path_normalize("", &p), EINVAL);
-        ASSERT_NULL(p);
-}
-
-TEST(handle_is_valid) {
-        char h[HANDLE_MAX + 2];
-
-        ASSERT_TRUE(handle_is_valid("a"));
-        ASSERT_TRUE(handle_is_valid("web_1.prod-2"));
-        ASSERT_FALSE(handle_is_valid(""));
-        ASSERT_FALSE(handle_is_valid(NULL));
-        ASSERT_FALSE(handle_is_valid(".hidden"));
-        ASSERT_FALSE(handle_is_valid("-x"));
-        ASSERT_FALSE(handle_is_valid("a/b"));
-        ASSERT_FALSE(handle_is_valid("a b"));
-        ASSERT_FALSE(handle_is_valid("caf\xc3\xa9"));
-        memset(h, 'a', HANDLE_MAX);
-        h[HANDLE_MAX] = '\0';
-        ASSERT_TRUE(handle_is_valid(h));
-        h[HANDLE_MAX] = 'a';
-        h[HANDLE_MAX + 1] = '\0';
-        ASSERT_FALSE(handle_is_valid(h));
-}
-
-TEST(handle_generate) {
-        char a[HANDLE_GENERATED_LEN + 1], b[HANDLE_GENERATED_LEN + 1];
-
-        ASSERT_OK(handle_generate(a, sizeof(a)));
-        ASSERT_OK(handle_generate(b, sizeof(b)));
-        ASSERT_EQ(strlen(a), HANDLE_GENERATED_LEN);
-        ASSERT_TRUE(handle_is_valid(a));
-        ASSERT_TRUE(strcmp(a, b) != 0);
-        for (size_t i = 0; i < HANDLE_GENERATED_LEN; i++)
-                ASSERT_TRUE(strchr("abcdefghijklmnopqrstuvwxyz234567", a[i]));
-        ASSERT_ERROR(handle_generate(a, 5), ENOBUFS);
-}
-
-TEST(handle_to_unit_name) {
-        char *u = NULL;
-
-        ASSERT_OK(handle_to_unit_name("web-1", &u));
-        ASSERT_STREQ(u, "warden-web-1.scope");
-        free(u);
-        ASSERT_ERROR(handle_to_unit_name("../x", &u), EINVAL);
-}
-
-TEST(strv) {
-        _cleanup_strv_free_ char **l = NULL;
-
-        ASSERT_OK(strv_extend(&l, "b"));
-        ASSERT_OK(strv_extend(&l, "a"));
-        ASSERT_EQ(strv_length(l), 2);
-        ASSERT_TRUE(strv_contains(l, "a"));
-        ASSERT_FALSE(strv_contains(l, "c"));
-        strv_sort(l);
-        ASSERT_STREQ(l[0], "a");
-        ASSERT_STREQ(l[1], "b");
-        ASSERT_NULL(l[2]);
 }

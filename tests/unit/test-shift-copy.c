@@ -336,6 +336,8 @@ TEST(copy_unshifted) {
                 ASSERT_EQ(stats.xattrs, 1);
         }
         make_writable(src, dst);
+        if (!xattr) /* after everything else was checked */
+                tests_skip("no user xattrs in the temporary directory: their copy is not checked");
 }
 
 TEST(copy_errors) {
@@ -380,11 +382,9 @@ TEST(copy_shifted) {
         Acl acl;
         bool have_acl;
 
-        if (geteuid() != 0) {
-                /* what can be checked without root is in copy_unshifted */
-                fprintf(stderr, "not root: no shifted copy (chown needs CAP_CHOWN)\n");
-                return;
-        }
+        /* what can be checked without root is in copy_unshifted */
+        if (geteuid() != 0)
+                tests_skip("not root: no shifted copy (chown needs CAP_CHOWN)");
 
         make_tree(src);
         ASSERT_EQ(lchown(p = path_of("%s/bin/su", src), 0, 0), 0);
@@ -455,8 +455,8 @@ TEST(copy_shifted) {
                           sizeof(shifted));
                 ASSERT_EQ(le32toh(shifted.entries[1].e_id), BASE + 1000);
                 ASSERT_EQ(le32toh(shifted.entries[3].e_id), BASE + 65534);
-        } else
-                fprintf(stderr, "no POSIX ACLs on %s: not checked\n", tests_tmpdir());
+        } else /* after everything else was checked */
+                tests_skip("no POSIX ACLs in the temporary directory: their shift is not checked");
 }
 
 TEST(config_userns_rootfs) {

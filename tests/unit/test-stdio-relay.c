@@ -85,7 +85,11 @@ TEST(setup) {
         r = (StdioRelay) STDIO_RELAY_NULL;
         ASSERT_OK(stdio_relay_setup(&r, (const int[]){ 999, slave, slave2 }, &bad));
         ASSERT_EQ(r.job_fd[0], -EBADF);
+        ASSERT_NULL(r.channel[0]);
+        ASSERT_NOT_NULL(r.channel[1]); /* relayed, and not -EBADF twice */
+        ASSERT_EQ(host_fd_classify(r.job_fd[1], NULL), HOST_FD_PIPE);
         ASSERT_EQ(r.job_fd[2], r.job_fd[1]);
+        ASSERT_NULL(r.channel[2]);
         stdio_relay_done(&r);
 
         /* a directory, never */

@@ -19,3 +19,17 @@ TEST(remove) {
         ASSERT_TRUE(strv_remove(&l, ":1.2")); /* emptied: freed */
         ASSERT_NULL(l);
 }
+
+TEST(strv) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        ASSERT_OK(strv_extend(&l, "b"));
+        ASSERT_OK(strv_extend(&l, "a"));
+        ASSERT_EQ(strv_length(l), 2);
+        ASSERT_TRUE(strv_contains(l, "a"));
+        ASSERT_FALSE(strv_contains(l, "c"));
+        strv_sort(l);
+        ASSERT_STREQ(l[0], "a");
+        ASSERT_STREQ(l[1], "b");
+        ASSERT_NULL(l[2]);
+}

@@ -3,7 +3,10 @@
 /* Worker threads: a result reaches the loop; a worker freed while it runs is detached and cleans up after
  * itself; data is freed exactly once either way. */
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -11,18 +14,26 @@
 #include "worker.h"
 
 static atomic_int freed;
+static sem_t *freed_sem; /* posted when data is freed, if set */
 
 static void data_free(void *data) {
         free(data);
         atomic_fetch_add(&freed, 1);
+        if (freed_sem)
+                ASSERT_OK(sem_post(freed_sem));
 }
 
 static int run_value(void *data) {
         return *(int *) data;
 }
 
-static int run_slow(void *data) {
-        usleep(200 * 1000);
+/* Returns once the test writes to (or closes) the gate: no timing in the test. */
+static int gate[2] = { -EBADF, -EBADF };
+
+static int run_gated(void *data) {
+        char c;
+
+        (void) read(gate[0], &c, 1);
         return *(int *) data;
 }
 
@@ -89,20 +100,44 @@ TEST(many_at_once) {
         sd_event_unref(e);
 }
 
+static unsigned count_threads(void) {
+        DIR *d = opendir("/proc/self/task");
+        unsigned n = 0;
+        struct dirent *de;
+
+        ASSERT_NOT_NULL(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n;
+}
+
 TEST(freed_while_running_is_detached) {
         Result r = { .result = 1 };
         Worker *w = NULL;
+        sem_t sem;
 
         atomic_store(&freed, 0);
+        ASSERT_OK(sem_init(&sem, 0, 0));
+        freed_sem = &sem;
+        ASSERT_OK(pipe2(gate, O_CLOEXEC));
         ASSERT_OK(sd_event_new(&r.event));
-        ASSERT_OK(worker_start(r.event, "test", run_slow, int_new(7), data_free, done, &r, &w));
-        worker_free(w); /* returns at once */
+        ASSERT_OK(worker_start(r.event, "test", run_gated, int_new(7), data_free, done, &r, &w));
+        worker_free(w); /* returns at once, while run() waits at the gate */
         ASSERT_EQ(atomic_load(&freed), 0);
-        /* the loop hears nothing from it; the thread frees its data when run() returns */
-        for (int i = 0; i < 100 && atomic_load(&freed) == 0; i++)
-                usleep(10 * 1000);
+        /* the thread frees its data when run() returns, and the loop hears nothing from it */
+        ASSERT_EQ(write(gate[1], "x", 1), 1);
+        while (sem_wait(&sem) < 0)
+                ASSERT_EQ(errno, EINTR);
         ASSERT_EQ(atomic_load(&freed), 1);
         ASSERT_OK(sd_event_run(r.event, 0));
         ASSERT_EQ(r.calls, 0);
+        /* the thread frees the rest after the data: wait for it to end, for leak checkers (no deadline:
+         * meson's timeout is the bound) */
+        while (count_threads() > 1)
+                usleep(1000);
         sd_event_unref(r.event);
+        close(gate[0]);
+        close(gate[1]);
 }

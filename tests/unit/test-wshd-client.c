@@ -241,8 +241,9 @@ TEST(call_timeout) {
         ASSERT_EQ(f.error, -ETIMEDOUT);
         ASSERT_EQ(f.n_requests, 1);
         ASSERT_OK(sd_event_now(f.event, CLOCK_MONOTONIC, &b));
+        /* not before its time (no upper bound: a loaded machine may be late; a unit mix-up that made it
+         * 1000 times longer runs into meson's timeout) */
         ASSERT_TRUE(b - a >= 100 * 1000);
-        ASSERT_TRUE(b - a < 2 * 1000 * 1000);
         fake_stop(&f);
 }
 

@@ -1,69 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The pieces of wardenctl's network policy and limit commands that need no wardend: parsing of ports, port
- * ranges, ICMP numbers and limit values; the NetOut rule a{sv} (read back by wardend's own reader) and the
- * LimitDisk a{st}; and how the answers are printed, as text and as JSON.
+ * The parsers of wardenctl's network policy commands (verb-net.c): ports, port ranges and ICMP numbers, and
+ * the NetOut rule a{sv} (read back by wardend's own reader).
  */
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "bus-net.h"
 #include "bus-pair.h"
-#include "bus-print.h"
 #include "firewall.h"
 #include "macro.h"
 #include "tests.h"
-#include "verb-limit.h"
 #include "verb-net.h"
-
-TEST(limit_cpu_quota_parse) {
-        uint64_t v = 0;
-
-        ASSERT_OK(limit_cpu_quota_parse("50", &v));
-        ASSERT_EQ(v, 50u);
-        ASSERT_OK(limit_cpu_quota_parse("250%", &v));
-        ASSERT_EQ(v, 250u);
-        ASSERT_OK(limit_cpu_quota_parse("none", &v));
-        ASSERT_EQ(v, UINT64_MAX);
-        ASSERT_OK(limit_cpu_quota_parse("infinity", &v));
-        ASSERT_EQ(v, UINT64_MAX);
-        v = 7;
-        ASSERT_ERROR(limit_cpu_quota_parse("0", &v), EINVAL); /* would only query */
-        ASSERT_ERROR(limit_cpu_quota_parse("%", &v), EINVAL);
-        ASSERT_ERROR(limit_cpu_quota_parse("50%%", &v), EINVAL);
-        ASSERT_ERROR(limit_cpu_quota_parse("half", &v), EINVAL);
-        ASSERT_ERROR(limit_cpu_quota_parse("18446744073709551615", &v), EINVAL);
-        ASSERT_EQ(v, 7u);
-}
-
-TEST(limit_value_parse) {
-        uint64_t v = 0;
-
-        ASSERT_OK(limit_value_parse("64M", true, &v));
-        ASSERT_EQ(v, 64ULL << 20);
-        ASSERT_OK(limit_value_parse("1G", true, &v));
-        ASSERT_EQ(v, 1ULL << 30);
-        ASSERT_OK(limit_value_parse("4096", true, &v));
-        ASSERT_EQ(v, 4096);
-        ASSERT_OK(limit_value_parse("400", false, &v));
-        ASSERT_EQ(v, 400);
-        /* 0 would only query */
-        v = 7;
-        ASSERT_ERROR(limit_value_parse("0", true, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse("0", false, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse("0K", true, &v), EINVAL);
-        /* a weight has no suffix */
-        ASSERT_ERROR(limit_value_parse("1K", false, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse("", true, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse("-1", true, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse("12X", true, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse(" 5", false, &v), EINVAL);
-        ASSERT_ERROR(limit_value_parse("99999999999999999999", false, &v), ERANGE);
-        ASSERT_ERROR(limit_value_parse("99999999T", true, &v), ERANGE);
-        ASSERT_EQ(v, 7);
-}
 
 TEST(net_port_parse) {
         uint16_t p = 5, first = 5, last = 5;
@@ -293,159 +242,6 @@ TEST(net_out_keys) {
         ASSERT_EQ(sd_bus_message_at_end(m, false), 1);
         sd_bus_message_unref(m);
 
-        sd_bus_close_unref(client);
-        sd_bus_close_unref(server);
-}
-
-/* LimitDisk's a{st} for 'a', read back as a list "key=value ..." */
-static char *disk_dict(sd_bus *client, const DiskLimitArgs *a) {
-        sd_bus_message *m = NULL;
-        char *text = NULL;
-        size_t size = 0;
-        const char *key;
-        uint64_t v;
-        FILE *f;
-
-        ASSERT_OK(sd_bus_message_new_method_call(
-                        client, &m, "org.example", "/", "org.example", "LimitDisk"));
-        ASSERT_OK(disk_limit_args_append(m, a));
-        ASSERT_OK(sd_bus_message_seal(m, 1, 0));
-        ASSERT_OK(sd_bus_message_rewind(m, true));
-        ASSERT_NOT_NULL(f = open_memstream(&text, &size));
-        ASSERT_OK(sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{st}"));
-        while (sd_bus_message_read(m, "{st}", &key, &v) > 0)
-                fprintf(f, "%s=%" PRIu64 " ", key, v);
-        ASSERT_EQ(fclose(f), 0);
-        sd_bus_message_unref(m);
-        return text;
-}
-
-TEST(disk_limit_args) {
-        sd_bus *server = NULL, *client = NULL;
-        char *s;
-
-        ASSERT_OK(bus_pair_new(&server, &client));
-        /* none: the query */
-        ASSERT_STREQ(s = disk_dict(client, &(DiskLimitArgs){}), "");
-        free(s);
-        ASSERT_STREQ(s = disk_dict(client, &(DiskLimitArgs){ .bytes_set = true, .bytes = 16 << 20 }),
-                     "byte_limit=16777216 ");
-        free(s);
-        ASSERT_STREQ(s = disk_dict(client, &(DiskLimitArgs){ .inodes_set = true, .inodes = 256 }),
-                     "inode_limit=256 ");
-        free(s);
-        /* 0 is sent when given: wardend judges it */
-        ASSERT_STREQ(s = disk_dict(client,
-                                   &(DiskLimitArgs){ .bytes_set = true,
-                                                     .bytes = 0,
-                                                     .inodes_set = true,
-                                                     .inodes = 9 }),
-                     "byte_limit=0 inode_limit=9 ");
-        free(s);
-        sd_bus_close_unref(client);
-        sd_bus_close_unref(server);
-}
-
-/* What print_fields() writes. */
-static char *fields_text(const PrintField *fields, size_t n, bool json) {
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        ASSERT_NOT_NULL(f = open_memstream(&text, &size));
-        print_fields(f, fields, n, json);
-        ASSERT_EQ(fclose(f), 0);
-        return text;
-}
-
-TEST(print_fields) {
-        const PrintField bandwidth[] = {
-                { .key = "rate", .value = 1 << 20, .type = PRINT_FIELD_RATE, .zero_is_none = true },
-                { .key = "burst", .value = 65536, .type = PRINT_FIELD_BYTES, .zero_is_none = true },
-        };
-        const PrintField none[] = {
-                { .key = "rate", .value = 0, .type = PRINT_FIELD_RATE, .zero_is_none = true },
-                { .key = "burst", .value = 0, .type = PRINT_FIELD_BYTES, .zero_is_none = true },
-        };
-        const PrintField ports[] = {
-                { .key = "host_port", .value = 61001 },
-                { .key = "container_port", .value = 8080 },
-        };
-        const PrintField memory = {
-                .key = "memory_limit", .value = 64 << 20, .type = PRINT_FIELD_BYTES, .zero_is_none = true
-        };
-        const PrintField weight = { .key = "cpu_weight", .value = 400 };
-        const PrintField small = { .key = "x", .value = 1000, .type = PRINT_FIELD_BYTES };
-        const PrintField unlimited = { .key = "x", .value = UINT64_MAX, .type = PRINT_FIELD_BYTES };
-        const PrintField zero = { .key = "x", .value = 0 };
-        char *s;
-
-        /* keys right-aligned to the longest, as wardenctl info does; sizes as info prints them */
-        ASSERT_STREQ(s = fields_text(&memory, 1, false), "memory_limit: 67108864 (64.0M)\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(&weight, 1, false), "cpu_weight: 400\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(bandwidth, 2, false),
-                     " rate: 1048576 (1.0M/s)\nburst: 65536 (64.0K)\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(none, 2, false), " rate: 0 (none)\nburst: 0 (none)\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(ports, 2, false), "     host_port: 61001\ncontainer_port: 8080\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(&small, 1, false), "x: 1000\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(&unlimited, 1, false), "x: 18446744073709551615 (unlimited)\n");
-        free(s);
-        /* 0 is a number like any other unless it means none */
-        ASSERT_STREQ(s = fields_text(&zero, 1, false), "x: 0\n");
-        free(s);
-
-        /* JSON: plain numbers */
-        ASSERT_STREQ(s = fields_text(bandwidth, 2, true), "{\"rate\": 1048576, \"burst\": 65536}\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(&unlimited, 1, true), "{\"x\": 18446744073709551615}\n");
-        free(s);
-        ASSERT_STREQ(s = fields_text(NULL, 0, true), "{}\n");
-        free(s);
-}
-
-TEST(limit_dict_print) {
-        sd_bus *server = NULL, *client = NULL;
-        sd_bus_message *m = NULL;
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        ASSERT_OK(bus_pair_new(&server, &client));
-        /* LimitDisk's answer; a key wardenctl does not know is printed as a number */
-        ASSERT_OK(sd_bus_message_new_method_call(client, &m, "org.example", "/", "org.example", "X"));
-        ASSERT_OK(sd_bus_message_append(
-                        m,
-                        "a{st}",
-                        3,
-                        "byte_limit",
-                        UINT64_C(16) << 20,
-                        "inode_limit",
-                        UINT64_C(256),
-                        "new_key",
-                        UINT64_C(0)));
-        ASSERT_OK(sd_bus_message_seal(m, 1, 0));
-
-        ASSERT_OK(sd_bus_message_rewind(m, true));
-        ASSERT_NOT_NULL(f = open_memstream(&text, &size));
-        ASSERT_OK(limit_dict_print(f, m, false));
-        ASSERT_EQ(fclose(f), 0);
-        ASSERT_STREQ(text, " byte_limit: 16777216 (16.0M)\ninode_limit: 256\n    new_key: 0 (none)\n");
-        text = mfree(text);
-
-        ASSERT_OK(sd_bus_message_rewind(m, true));
-        ASSERT_NOT_NULL(f = open_memstream(&text, &size));
-        ASSERT_OK(limit_dict_print(f, m, true));
-        ASSERT_EQ(fclose(f), 0);
-        ASSERT_STREQ(text, "{\"byte_limit\": 16777216, \"inode_limit\": 256, \"new_key\": 0}\n");
-        text = mfree(text);
-
-        sd_bus_message_unref(m);
         sd_bus_close_unref(client);
         sd_bus_close_unref(server);
 }

@@ -1,25 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The pieces of wardenctl's process and file commands that need no wardend: parsing of --rlimit=, signals
- * and job ids, the Spawn options a{sv} (read back from a real message), raw mode and size of a terminal (on
- * a pty of our own), JSON of arbitrary bytes and absolute host paths.
+ * The parsers of wardenctl's process commands (job-args.c): --rlimit=, signals and job ids, and the Spawn
+ * options a{sv} (read back from a real message).
  */
 
 #include <fcntl.h>
-#include <pty.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bus-pair.h"
 #include "job-args.h"
-#include "json-util.h"
 #include "strv.h"
 #include "tests.h"
-#include "tty-util.h"
-#include "verb-copy.h"
 
 TEST(rlimit_parse) {
         JobRlimit res = _JOB_RLIMIT_INVALID;
@@ -258,144 +252,4 @@ TEST(options_tty_without_size) {
         sd_bus_message_unref(m);
         sd_bus_close_unref(client);
         sd_bus_close_unref(server);
-}
-
-TEST(tty_raw_and_size) {
-        TtyRaw raw = TTY_RAW_NULL;
-        struct termios before, during, after;
-        struct winsize ws = { .ws_row = 33, .ws_col = 101 };
-        uint16_t rows = 0, cols = 0;
-        int master, slave, fds[2];
-
-        if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
-                tests_skip("no pty available");
-
-        ASSERT_OK(tcgetattr(slave, &before));
-        ASSERT_TRUE(before.c_lflag & ICANON);
-        ASSERT_OK(tty_raw_enable(&raw, slave));
-        ASSERT_EQ(raw.fd, slave);
-        ASSERT_OK(tcgetattr(slave, &during));
-        ASSERT_FALSE(during.c_lflag & (ICANON | ECHO | ISIG | IEXTEN));
-        ASSERT_FALSE(during.c_iflag & (ICRNL | IXON));
-        ASSERT_FALSE(during.c_oflag & OPOST);
-        ASSERT_EQ(during.c_cc[VMIN], 1);
-        ASSERT_OK(tty_raw_restore(&raw));
-        ASSERT_TRUE(raw.fd < 0);
-        ASSERT_OK(tcgetattr(slave, &after));
-        ASSERT_EQ(after.c_lflag, before.c_lflag);
-        ASSERT_EQ(after.c_iflag, before.c_iflag);
-        ASSERT_EQ(after.c_oflag, before.c_oflag);
-        ASSERT_EQ(after.c_cflag, before.c_cflag);
-        /* a second restore does nothing */
-        ASSERT_OK(tty_raw_restore(&raw));
-
-        ASSERT_OK(ioctl(master, TIOCSWINSZ, &ws));
-        ASSERT_OK(tty_get_size(slave, &rows, &cols));
-        ASSERT_EQ(rows, 33);
-        ASSERT_EQ(cols, 101);
-        ws = (struct winsize){};
-        ASSERT_OK(ioctl(master, TIOCSWINSZ, &ws));
-        ASSERT_ERROR(tty_get_size(slave, &rows, &cols), ENODATA);
-        ASSERT_EQ(rows, 33);
-
-        /* not a terminal */
-        ASSERT_OK(pipe2(fds, O_CLOEXEC));
-        ASSERT_ERROR(tty_raw_enable(&raw, fds[0]), ENOTTY);
-        ASSERT_TRUE(raw.fd < 0);
-        ASSERT_ERROR(tty_get_size(fds[0], &rows, &cols), ENOTTY);
-        close(fds[0]);
-        close(fds[1]);
-        close(master);
-        close(slave);
-}
-
-static char *json_of(const void *data, size_t size) {
-        char *s = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&s, &n);
-
-        ASSERT_NOT_NULL(f);
-        json_write_bytes(f, data, size);
-        ASSERT_EQ(fclose(f), 0);
-        return s;
-}
-
-#define ASSERT_JSON(data, expected)                                         \
-        do {                                                                \
-                _cleanup_free_ char *_j_ = json_of(data, sizeof(data) - 1); \
-                ASSERT_STREQ(_j_, expected);                                \
-        } while (false)
-
-TEST(json_bytes) {
-        ASSERT_JSON("", "\"\"");
-        ASSERT_JSON("hi\n", "\"hi\\n\"");
-        ASSERT_JSON("a\"b\\c\t\r", "\"a\\\"b\\\\c\\t\\r\"");
-        ASSERT_JSON("nul\0x", "\"nul\\u0000x\"");
-        ASSERT_JSON("\x1b[0m\x7f", "\"\\u001b[0m\\u007f\"");
-        /* valid UTF-8 as is: 2, 3 and 4 bytes */
-        ASSERT_JSON("w\xc3\xa4rden \xe2\x82\xac \xf0\x9f\x98\x80",
-                    "\"w\xc3\xa4rden \xe2\x82\xac \xf0\x9f\x98\x80\"");
-        /* invalid: a lone continuation byte, a truncated sequence, an overlong form, a surrogate, above
-         * U+10FFFF, 0xff: one U+FFFD per byte that is not part of a valid sequence */
-        ASSERT_JSON("\x80", "\"\\ufffd\"");
-        ASSERT_JSON("\xe2\x82", "\"\\ufffd\\ufffd\"");
-        ASSERT_JSON("\xc0\xaf", "\"\\ufffd\\ufffd\"");
-        ASSERT_JSON("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
-        ASSERT_JSON("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
-        ASSERT_JSON("a\xffz", "\"a\\ufffdz\"");
-}
-
-/* path_make_absolute_cwd(path) must give 'base' followed by 'suffix'. */
-static void check_path(const char *path, const char *base, const char *suffix) {
-        _cleanup_free_ char *p = NULL, *expected = NULL;
-
-        ASSERT_TRUE(asprintf(&expected, "%s%s", base, suffix) > 0);
-        ASSERT_OK(path_make_absolute_cwd(path, &p));
-        ASSERT_STREQ(p, expected);
-}
-
-TEST(path_make_absolute_cwd) {
-        _cleanup_free_ char *cwd = getcwd(NULL, 0), *t = NULL, *p = NULL;
-        char *dir;
-
-        ASSERT_NOT_NULL(cwd);
-        /* a directory of our own without symlinks above it, holding "real/sub" and "link" -> "real/sub" */
-        dir = tests_tmpdir();
-        ASSERT_NOT_NULL(dir);
-        t = realpath(dir, NULL);
-        ASSERT_NOT_NULL(t);
-        ASSERT_OK(chdir(t));
-        ASSERT_OK(mkdir("real", 0755));
-        ASSERT_OK(mkdir("real/sub", 0755));
-        ASSERT_OK(symlink("real/sub", "link"));
-
-        check_path("/etc/passwd", "/etc/passwd", "");
-        check_path("/etc//./passwd", "/etc/passwd", "");
-        check_path("/", "/", "");
-        check_path("/.", "/", "");
-        check_path("/..", "/", "");
-        check_path("/etc/../tmp/x", "/tmp/x", "");
-        check_path("a/b", t, "/a/b");
-        check_path("./a//b", t, "/a/b");
-        /* a trailing "/" (a directory's contents, in rsync's terms) is kept; "." and "DIR/." mean the same
-         */
-        check_path("a/", t, "/a/");
-        check_path("a/b/.", t, "/a/b/");
-        check_path(".", t, "/");
-        check_path("./", t, "/");
-        /* ".." as the kernel resolves it: through the symlink, not lexically */
-        check_path("link/../f", t, "/real/f");
-        check_path("real/sub/..//./g/", t, "/real/g/");
-        ASSERT_OK(chdir("real/sub"));
-        check_path("..", t, "/real");
-        check_path("../../x", t, "/x");
-        ASSERT_ERROR(path_make_absolute_cwd("nosuch/../x", &p), ENOENT);
-        ASSERT_ERROR(path_make_absolute_cwd("", &p), EINVAL);
-        ASSERT_NULL(p);
-
-        ASSERT_OK(chdir("/"));
-        check_path("x", "/x", "");
-        check_path(".", "/", "");
-        check_path("../y", "/y", "");
-        ASSERT_OK(chdir(cwd));
 }
