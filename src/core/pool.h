@@ -34,6 +34,8 @@ int id_pool_reserve(IdPool *p, uint32_t id);
 void id_pool_release(IdPool *p, uint32_t id);
 bool id_pool_is_taken(const IdPool *p, uint32_t id);
 uint32_t id_pool_n_taken(const IdPool *p);
+/* Words of the bitmap the allocations have read so far: the cost of the searches, for tests. */
+uint64_t id_pool_words_read(const IdPool *p);
 
 typedef struct AddressPool AddressPool;
 
@@ -54,6 +56,7 @@ int address_pool_reserve(AddressPool *p, const char *address, uint32_t *ret_inde
 /* Reserves subnet 'index' (re-adoption). -ERANGE: outside the pool; -EADDRINUSE: taken. */
 int address_pool_reserve_index(AddressPool *p, uint32_t index);
 void address_pool_release(AddressPool *p, uint32_t index);
+uint64_t address_pool_words_read(const AddressPool *p);
 
 /* Host-side and container-side addresses of subnet 'index' as dotted quads. -ERANGE if index is outside. */
 int address_pool_addresses(
