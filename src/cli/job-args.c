@@ -7,6 +7,7 @@
 #include "job-args.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "string-table.h"
 
 static const char *const job_rlimit_table[_JOB_RLIMIT_MAX] = {
         [JOB_RLIMIT_AS] = "as",
@@ -27,20 +28,7 @@ static const char *const job_rlimit_table[_JOB_RLIMIT_MAX] = {
         [JOB_RLIMIT_STACK] = "stack",
 };
 
-const char *job_rlimit_to_string(JobRlimit r) {
-        if (r < 0 || r >= _JOB_RLIMIT_MAX)
-                return NULL;
-        return job_rlimit_table[r];
-}
-
-JobRlimit job_rlimit_from_string(const char *s) {
-        if (!s)
-                return _JOB_RLIMIT_INVALID;
-        for (JobRlimit r = 0; r < _JOB_RLIMIT_MAX; r++)
-                if (strcmp(job_rlimit_table[r], s) == 0)
-                        return r;
-        return _JOB_RLIMIT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(job_rlimit, JobRlimit);
 
 /* The limits counted in bytes, which take a size suffix. */
 static bool job_rlimit_is_bytes(JobRlimit r) {

@@ -13,6 +13,7 @@
 #include "handle.h"
 #include "log.h"
 #include "parse-util.h"
+#include "string-table.h"
 #include "worker.h"
 
 #define T FIREWALL_FAMILY " " FIREWALL_TABLE
@@ -28,20 +29,7 @@ static const char *const net_protocol_table[_NET_PROTOCOL_MAX] = {
         [NET_PROTOCOL_ICMP] = "icmp",
 };
 
-const char *net_protocol_to_string(NetProtocol p) {
-        if (p < 0 || p >= _NET_PROTOCOL_MAX)
-                return NULL;
-        return net_protocol_table[p];
-}
-
-NetProtocol net_protocol_from_string(const char *s) {
-        if (!s)
-                return _NET_PROTOCOL_INVALID;
-        for (int i = 0; i < _NET_PROTOCOL_MAX; i++)
-                if (streq(net_protocol_table[i], s))
-                        return (NetProtocol) i;
-        return _NET_PROTOCOL_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(net_protocol, NetProtocol);
 
 static int parse_ipv4(const char *s, size_t len, uint32_t *ret) {
         char buf[INET_ADDRSTRLEN];
