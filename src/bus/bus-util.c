@@ -202,18 +202,20 @@ static void bus_match_schedule_retry(BusMatch *bm, const char *why) {
                         USEC_PER_SEC / 10,
                         bus_match_retry,
                         bm);
-        if (r < 0)
+        if (r < 0) {
                 log_error_errno(r,
                                 "Cannot watch %s.%s (%s), and cannot ask again: %m",
                                 bm->interface,
                                 bm->member,
                                 why);
-        else
-                log_error("Cannot watch %s.%s (%s); asking again in %llus.",
-                          bm->interface,
-                          bm->member,
-                          why,
-                          (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
+                return;
+        }
+        (void) sd_event_source_set_description(bm->retry_source, "bus-match-retry");
+        log_error("Cannot watch %s.%s (%s); asking again in %llus.",
+                  bm->interface,
+                  bm->member,
+                  why,
+                  (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
 }
 
 static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata) {
