@@ -115,6 +115,8 @@ int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error) {
         const char *sender;
         unsigned n;
 
+        assert(manager);
+
         if (!sd_bus_message_is_method_call(m, NULL, NULL))
                 return 0;
         sender = sd_bus_message_get_sender(m);

@@ -144,6 +144,8 @@ static PolkitQuery *polkit_query_find(Manager *manager, sd_bus_message *m) {
 bool bus_polkit_has_answer(Manager *manager, sd_bus_message *m) {
         PolkitQuery *q = polkit_query_find(manager, m);
 
+        assert(manager);
+
         return q && q->answered;
 }
 
@@ -406,6 +408,8 @@ static int sender_identity(sd_bus_message *m, uid_t *ret_uid, bool *ret_in_group
 int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         bool in_group;
 
+        assert(m);
+
         return sender_identity(m, ret, &in_group);
 }
 
@@ -455,9 +459,15 @@ static int bus_verify(sd_bus_message *m, Manager *manager, const char *action, s
 }
 
 int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+        assert(m);
+        assert(manager);
+
         return bus_verify(m, manager, WARDEN_POLKIT_ACTION_MANAGE, error);
 }
 
 int bus_verify_host_paths(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+        assert(m);
+        assert(manager);
+
         return bus_verify(m, manager, WARDEN_POLKIT_ACTION_HOST_PATHS, error);
 }

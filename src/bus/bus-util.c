@@ -17,6 +17,8 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         size_t n = 0;
         int r;
 
+        assert(ret);
+
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
         if (r < 0)
                 return r;
@@ -45,6 +47,8 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
 
 int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *signature) {
         int r;
+
+        assert(m);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
         if (r < 0)
@@ -277,6 +281,8 @@ int bus_match_new(
                 BusMatch **ret) {
         _cleanup_(bus_match_freep) BusMatch *bm = NULL;
         int r;
+
+        assert(ret);
 
         bm = calloc(1, sizeof(BusMatch));
         if (!bm)

@@ -170,10 +170,16 @@ static int print_value(FILE *f, sd_bus_message *m, PrintMode mode, unsigned dept
 }
 
 int bus_print_json_value(FILE *f, sd_bus_message *m) {
+        assert(f);
+        assert(m);
+
         return print_value(f, m, PRINT_JSON, 0);
 }
 
 int bus_print_text_value(FILE *f, sd_bus_message *m) {
+        assert(f);
+        assert(m);
+
         return print_value(f, m, PRINT_TEXT, 0);
 }
 
@@ -199,6 +205,8 @@ void print_bytes(FILE *f, uint64_t bytes, const char *unit) {
 
 void print_fields(FILE *f, const PrintField *fields, size_t n, bool json) {
         int width = 0;
+
+        assert(fields || n == 0);
 
         if (json) {
                 fputc('{', f);

@@ -54,6 +54,9 @@ int job_rlimit_parse(const char *s, JobRlimit *ret_resource, uint64_t *ret_value
         JobRlimit resource;
         int r;
 
+        assert(ret_resource);
+        assert(ret_value);
+
         eq = s ? strchr(s, '=') : NULL;
         if (!eq || eq == s || (size_t) (eq - s) >= sizeof(name))
                 return -EINVAL;
@@ -124,6 +127,8 @@ int signal_from_string(const char *s) {
 int job_id_parse(const char *s, uint32_t *ret) {
         uint32_t id;
         int r;
+
+        assert(ret);
 
         r = parse_uint32(s, &id);
         if (r < 0)

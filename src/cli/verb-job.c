@@ -364,6 +364,9 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
         sigset_t mask;
         int r;
 
+        assert(bus);
+        assert(options);
+
         if (o.tty && !isatty(STDIN_FILENO))
                 return log_error_errno(
                                 SYNTHETIC_ERRNO(ENOTTY),
@@ -467,6 +470,9 @@ int job_spawn(sd_bus *bus, const char *handle, char **argv, const JobOptions *op
         uint32_t job_id;
         int r;
 
+        assert(bus);
+        assert(options);
+
         if (o.tty) {
                 r = env_add_term(o.env, &env);
                 if (r < 0)
@@ -507,6 +513,9 @@ int job_link(sd_bus *bus, const char *handle, uint32_t job_id, bool json) {
         size_t n_out, n_err;
         int32_t status;
         int r;
+
+        assert(bus);
+        assert(handle);
 
         r = bus_call_manager(bus, "Link", UINT64_MAX, &reply, "su", handle, job_id);
         if (r < 0)
@@ -553,6 +562,9 @@ int job_stream(sd_bus *bus, const char *handle, uint32_t job_id) {
         struct pollfd p[2];
         char buf[64 * 1024];
         int a, b, r;
+
+        assert(bus);
+        assert(handle);
 
         r = bus_call_manager(bus, "Stream", 0, &reply, "su", handle, job_id);
         if (r < 0)
@@ -603,5 +615,8 @@ int job_stream(sd_bus *bus, const char *handle, uint32_t job_id) {
 }
 
 int job_signal(sd_bus *bus, const char *handle, uint32_t job_id, int sig) {
+        assert(bus);
+        assert(handle);
+
         return bus_call_manager(bus, "Signal", 0, NULL, "sui", handle, job_id, sig);
 }

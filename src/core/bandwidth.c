@@ -42,6 +42,9 @@ DEFINE_CLEANUP_FUNC_VOID(struct rtnl_act *, rtnl_act_put);
 int bandwidth_ifb_name(const char *host_ifname, char ret[static NETWORK_IFNAME_MAX]) {
         size_t n = strnlen(host_ifname, NETWORK_IFNAME_MAX);
 
+        assert(host_ifname);
+        assert(ret);
+
         if (n < 4 || n >= NETWORK_IFNAME_MAX || !startswith(host_ifname, "w-") ||
             !endswith(host_ifname, "-0"))
                 return -EINVAL;
@@ -301,6 +304,9 @@ int bandwidth_link_counters(
                 const char *host_ifname, uint64_t *ret_from_container, uint64_t *ret_to_container) {
         uint64_t rx, tx;
         int r;
+
+        assert(ret_from_container);
+        assert(ret_to_container);
 
         if (!host_ifname || strchr(host_ifname, '/') ||
             strnlen(host_ifname, NETWORK_IFNAME_MAX) >= NETWORK_IFNAME_MAX)

@@ -402,6 +402,9 @@ int copy_plan_real_path(const CopyPlan *p, bool source, char **ret) {
         char *s;
         int r;
 
+        assert(p);
+        assert(ret);
+
         r = host_path_of_fd(source ? p->src_fd : p->dst_fd, &dir);
         if (r < 0)
                 return r;
@@ -1285,6 +1288,9 @@ int copy_owner_resolve(const char *owner, uid_t *ret_uid, gid_t *ret_gid) {
         gid_t gid;
         uint32_t v;
         int r;
+
+        assert(ret_uid);
+        assert(ret_gid);
 
         r = copy_owner_check(owner);
         if (r < 0)

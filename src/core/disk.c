@@ -220,6 +220,8 @@ int disk_usage(const char *path, DiskUsage *ret) {
         _cleanup_free_ char *mnt = NULL;
         struct statfs sf;
 
+        assert(ret);
+
         if (asprintf(&mnt, "%s/" DISK_MOUNT, path) < 0)
                 return -ENOMEM;
         if (statfs(mnt, &sf) < 0)

@@ -61,6 +61,11 @@ int net_network_parse(
         unsigned prefixlen;
         int r;
 
+        assert(ret_kind);
+        assert(ret_first);
+        assert(ret_last);
+        assert(ret_prefixlen);
+
         if (!s)
                 return -EINVAL;
         if (strchr(s, '/')) {
@@ -206,6 +211,8 @@ static void format_ipv4(uint32_t a, char buf[static INET_ADDRSTRLEN]) {
 void net_out_rule_format_network(const NetOutRule *r, char buf[static 32]) {
         char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
+        assert(r);
+
         format_ipv4(r->first, a);
         switch (r->kind) {
         case NET_NETWORK_CIDR:
@@ -227,6 +234,9 @@ int net_out_rule_to_string(const NetOutRule *r, char **ret) {
         char network[32];
         size_t size = 0;
         FILE *f;
+
+        assert(r);
+        assert(ret);
 
         f = open_memstream(&buf, &size);
         if (!f)
@@ -343,6 +353,9 @@ int firewall_policy_from_config(const ManagerConfig *c, FirewallPolicy *ret) {
                 .enable_ip_forward = c->enable_ip_forward,
         };
 
+        assert(c);
+        assert(ret);
+
         if (copy_networks(&c->allow_networks, &p.allow_networks, &p.n_allow_networks) < 0 ||
             copy_networks(&c->deny_networks, &p.deny_networks, &p.n_deny_networks) < 0) {
                 firewall_policy_done(&p);
@@ -353,6 +366,8 @@ int firewall_policy_from_config(const ManagerConfig *c, FirewallPolicy *ret) {
 }
 
 void firewall_policy_done(FirewallPolicy *p) {
+        assert(p);
+
         p->allow_networks = mfree(p->allow_networks);
         p->deny_networks = mfree(p->deny_networks);
         p->n_allow_networks = p->n_deny_networks = 0;
@@ -395,6 +410,8 @@ int firewall_text_base(const FirewallPolicy *p, char **ret) {
         char pool[INET_ADDRSTRLEN];
         size_t size;
         FILE *f;
+
+        assert(p);
 
         if (text_begin(&buf, &size, &f) < 0)
                 return -ENOMEM;
@@ -900,6 +917,9 @@ int firewall_new(sd_event *e, const FirewallPolicy *policy, Firewall **ret) {
         _cleanup_(firewall_freep) Firewall *fw = NULL;
         int r;
 
+        assert(policy);
+        assert(ret);
+
         fw = calloc(1, sizeof(Firewall));
         if (!fw)
                 return -ENOMEM;
@@ -947,6 +967,8 @@ Firewall *firewall_free(Firewall *fw) {
 }
 
 unsigned firewall_n_containers(const Firewall *fw) {
+        assert(fw);
+
         return fw->n_containers;
 }
 
@@ -967,6 +989,7 @@ int firewall_sync(
         FILE *f;
         int r;
 
+        assert(containers || n_containers == 0);
         assert(!fw->worker && !fw->queue_head && fw->n_containers == 0);
         *reterr_message = NULL;
 
@@ -1029,6 +1052,8 @@ int firewall_add_container(
         char *joined;
         int r;
 
+        assert(fw);
+
         r = firewall_text_container_add(fc, &text);
         if (r < 0)
                 return r;
@@ -1065,6 +1090,8 @@ int firewall_remove_container(
         _cleanup_free_ char *text = NULL;
         bool last = fw->n_containers <= 1;
         int r;
+
+        assert(fw);
 
         if (last) {
                 /* The last one: the whole table goes, and with it everything of warden. */

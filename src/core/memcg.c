@@ -17,6 +17,8 @@
 #define CGROUP_FILE_MAX 4096
 
 void memcg_done(Memcg *m) {
+        assert(m);
+
         m->path = mfree(m->path);
 }
 
@@ -39,6 +41,8 @@ static bool controllers_contain(const char *path, const char *controller) {
 
 int memcg_find(const char *root, const char *slice, const char *unit, Memcg *ret) {
         _cleanup_free_ char *hierarchy = NULL, *controllers = NULL, *path = NULL;
+
+        assert(ret);
 
         if (asprintf(&hierarchy, "%s/memory", root) < 0)
                 return -ENOMEM;
@@ -136,6 +140,8 @@ int memcg_set_swap_limit(const Memcg *m, uint64_t bytes) {
         char buf[32];
         int n;
 
+        assert(m);
+
         if (m->version != MEMCG_V1)
                 return 0;
         if (asprintf(&p, "%s/memory.memsw.limit_in_bytes", m->path) < 0)
@@ -156,6 +162,8 @@ int memcg_reclaim_below(const Memcg *m, uint64_t bytes) {
         uint64_t usage;
         char buf[32];
         int n, r;
+
+        assert(m);
 
         if (m->version != MEMCG_V2)
                 return 0;
@@ -230,6 +238,9 @@ static int memcg_watch_v2(const Memcg *m, int *ret_fd) {
 int memcg_watch_oom(const Memcg *m, int *ret_fd, uint32_t *ret_events) {
         int r;
 
+        assert(m);
+        assert(ret_events);
+
         if (m->version == MEMCG_V1) {
                 r = memcg_watch_v1(m, ret_fd);
                 if (r >= 0)
@@ -243,6 +254,8 @@ int memcg_watch_oom(const Memcg *m, int *ret_fd, uint32_t *ret_events) {
 }
 
 void memcg_watch_flush(const Memcg *m, int fd) {
+        assert(m);
+
         if (m->version == MEMCG_V1) {
                 eventfd_t v;
 

@@ -54,6 +54,8 @@ DEFINE_CLEANUP_FUNC_VOID(struct nl_addr *, nl_addr_put);
 DEFINE_CLEANUP_FUNC_VOID(struct nl_msg *, nlmsg_free);
 
 void netlink_done(Netlink *nl) {
+        assert(nl);
+
         if (nl->sk)
                 nl_socket_free(nl->sk); /* closes the socket too */
         nl->sk = NULL;
@@ -100,6 +102,8 @@ int errno_from_nlerr(int nlerr) {
 /* Turns a libnl return value into 0 or a negative errno, preferring what the kernel said. */
 int netlink_result(Netlink *nl, int r) {
         int kernel_error = nl->kernel_error;
+
+        assert(nl);
 
         nl->kernel_error = 0;
         if (r >= 0)

@@ -179,6 +179,8 @@ int container_user_lookup(const char *root, const char *name, size_t max_groups,
         ContainerUser u = {};
         int r;
 
+        assert(ret);
+
         root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return -errno;

@@ -75,6 +75,8 @@ WshdCall *wshd_call_free(WshdCall *c) {
 int wshd_call_steal_fd(WshdCall *c) {
         int fd = c->fd;
 
+        assert(c);
+
         c->fd = -EBADF;
         return fd;
 }

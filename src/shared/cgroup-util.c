@@ -86,6 +86,8 @@ int cg_parse_cpu_stat_usage(const char *text, uint64_t *ret_ns) {
         uint64_t usec;
         int r;
 
+        assert(ret_ns);
+
         r = cg_keyed_get_uint64(text, "usage_usec", &usec);
         if (r < 0)
                 return r;
@@ -188,6 +190,8 @@ int cg_view_parse(const char *proc_cgroup, CgroupView *ret) {
         bool memory_v1 = false;
         size_t n;
         int r;
+
+        assert(ret);
 
         r = cgroup_lines_parse(proc_cgroup, lines, ELEMENTSOF(lines), &n);
         if (r < 0)

@@ -61,6 +61,7 @@ int config_parse_text(
         const char *p = text;
         unsigned line = 0;
 
+        assert(items);
         assert(text);
 
         while (*p) {

@@ -49,6 +49,8 @@ int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
 
+        assert(ret);
+
         for (;;) {
                 ssize_t n;
 

@@ -71,6 +71,8 @@ int host_path_resolve_dirs(char *const *dirs, const char *extra, char ***ret) {
         size_t n = strv_length(dirs);
         int r;
 
+        assert(ret);
+
         for (size_t i = 0; i <= n; i++) {
                 const char *d = i < n ? dirs[i] : extra;
                 char *real;
@@ -92,6 +94,8 @@ int host_path_of_fd(int fd, char **ret) {
         char proc[64], buf[PATH_MAX + 1];
         ssize_t n;
         char *s;
+
+        assert(ret);
 
         (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
         n = readlink(proc, buf, sizeof(buf));
