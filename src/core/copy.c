@@ -1284,8 +1284,8 @@ static int lookup_group(const char *name, gid_t *ret_gid) {
 int copy_owner_resolve(const char *owner, uid_t *ret_uid, gid_t *ret_gid) {
         _cleanup_free_ char *user = NULL;
         const char *group;
-        uid_t uid;
-        gid_t gid;
+        uid_t uid = UID_INVALID; /* set on every path; gcc -O3 (the NDEBUG build) cannot tell */
+        gid_t gid = GID_INVALID;
         uint32_t v;
         int r;
 
