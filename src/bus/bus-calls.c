@@ -116,6 +116,7 @@ int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error) {
         unsigned n;
 
         assert(manager);
+        assert(m);
 
         if (!sd_bus_message_is_method_call(m, NULL, NULL))
                 return 0;

@@ -480,6 +480,7 @@ int bus_container_register(Manager *m, sd_bus *bus) {
         int r;
 
         assert(bus);
+        assert(m);
 
         r = sd_bus_add_fallback_vtable(
                         bus,

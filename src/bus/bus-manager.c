@@ -209,6 +209,9 @@ static void bus_manager_containers_changed(Manager *m) {
 int bus_manager_register(Manager *m, sd_bus *bus) {
         int r;
 
+        assert(m);
+        assert(bus);
+
         r = sd_bus_add_object_vtable(
                         bus, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
@@ -322,6 +325,8 @@ static void bus_manager_done(Manager *m) {
 int bus_manager_connect(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
+
+        assert(m);
 
         if (address) {
                 r = sd_bus_new(&bus);

@@ -81,6 +81,8 @@ int bus_pair_call(
         int r;
 
         assert(call);
+        assert(server);
+        assert(client);
 
         r = sd_bus_call_async(client, &slot, call, pair_call_done, &pc, 0);
         if (r < 0)

@@ -144,8 +144,6 @@ static PolkitQuery *polkit_query_find(Manager *manager, sd_bus_message *m) {
 bool bus_polkit_has_answer(Manager *manager, sd_bus_message *m) {
         PolkitQuery *q = polkit_query_find(manager, m);
 
-        assert(manager);
-
         return q && q->answered;
 }
 
@@ -409,6 +407,7 @@ int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         bool in_group;
 
         assert(m);
+        assert(ret);
 
         return sender_identity(m, ret, &in_group);
 }
@@ -460,14 +459,12 @@ static int bus_verify(sd_bus_message *m, Manager *manager, const char *action, s
 
 int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
         assert(m);
-        assert(manager);
 
         return bus_verify(m, manager, WARDEN_POLKIT_ACTION_MANAGE, error);
 }
 
 int bus_verify_host_paths(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
         assert(m);
-        assert(manager);
 
         return bus_verify(m, manager, WARDEN_POLKIT_ACTION_HOST_PATHS, error);
 }

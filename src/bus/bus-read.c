@@ -14,6 +14,7 @@ int bus_message_read_strv_max(sd_bus_message *m, size_t max, char ***ret) {
         int r;
 
         assert(ret);
+        assert(m);
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "s");
         if (r < 0)

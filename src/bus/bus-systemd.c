@@ -305,6 +305,7 @@ int bus_systemd_stop_unit(
 
         assert(m);
         assert(ret);
+        assert(unit);
 
         r = systemd_job_new(m, cb, userdata, &j);
         if (r < 0)
@@ -329,8 +330,12 @@ int bus_systemd_stop_unit(
 }
 
 int bus_systemd_unit_path(const char *unit, char **ret) {
-        int r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, ret);
+        int r;
 
+        assert(unit);
+        assert(ret);
+
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, ret);
         return r < 0 ? r : 0;
 }
 
@@ -346,6 +351,7 @@ int bus_systemd_set_unit_properties(
         int r;
 
         assert(m);
+        assert(unit);
 
         r = sd_bus_message_new_method_call(
                         m->bus,

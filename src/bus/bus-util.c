@@ -18,6 +18,7 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         int r;
 
         assert(ret);
+        assert(m);
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
         if (r < 0)
@@ -49,6 +50,8 @@ int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *
         int r;
 
         assert(m);
+        assert(key);
+        assert(signature);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
         if (r < 0)
@@ -61,6 +64,8 @@ int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *
 
 int bus_message_close_dict_entry(sd_bus_message *m) {
         int r;
+
+        assert(m);
 
         r = sd_bus_message_close_container(m); /* variant */
         if (r < 0)
@@ -103,6 +108,8 @@ int bus_message_read_options(
         int r;
 
         assert(n_specs <= 64);
+        assert(m);
+        assert(specs || n_specs == 0);
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
@@ -283,6 +290,7 @@ int bus_match_new(
         int r;
 
         assert(ret);
+        assert(bus);
 
         bm = calloc(1, sizeof(BusMatch));
         if (!bm)

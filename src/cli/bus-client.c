@@ -40,6 +40,8 @@ int bus_manager_new_call(sd_bus *bus, const char *method, sd_bus_message **ret) 
         int r;
 
         assert(bus);
+        assert(method);
+        assert(ret);
 
         r = sd_bus_message_new_method_call(
                         bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
@@ -53,6 +55,7 @@ int bus_call_message(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_messa
         int r;
 
         assert(bus);
+        assert(m);
 
         r = sd_bus_call(bus, m, usec, &e, ret_reply);
         if (r < 0)
@@ -72,6 +75,7 @@ int bus_call_manager(
         int r;
 
         assert(bus);
+        assert(method);
 
         r = bus_manager_new_call(bus, method, &m);
         if (r < 0)

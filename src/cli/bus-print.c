@@ -188,6 +188,8 @@ void print_bytes(FILE *f, uint64_t bytes, const char *unit) {
         double v = (double) bytes;
         size_t i = 0;
 
+        assert(f);
+
         fprintf(f, "%" PRIu64, bytes);
         if (bytes == UINT64_MAX) {
                 fputs(" (unlimited)", f);
@@ -207,6 +209,7 @@ void print_fields(FILE *f, const PrintField *fields, size_t n, bool json) {
         int width = 0;
 
         assert(fields || n == 0);
+        assert(f);
 
         if (json) {
                 fputc('{', f);

@@ -172,6 +172,9 @@ static int append_rlimits(sd_bus_message *m, const JobOptions *o) {
 int job_options_append(sd_bus_message *m, const JobOptions *o) {
         int r;
 
+        assert(m);
+        assert(o);
+
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && o->user)
                 r = sd_bus_message_append(m, "{sv}", "user", "s", o->user);

@@ -29,6 +29,7 @@ int disk_limit_args_append(sd_bus_message *m, const DiskLimitArgs *a) {
         int r;
 
         assert(a);
+        assert(m);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{st}");
         if (r >= 0 && a->bytes_set)
@@ -48,6 +49,7 @@ int limit_dict_print(FILE *f, sd_bus_message *reply, bool json) {
         int r;
 
         assert(f);
+        assert(reply);
 
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{st}");
         if (r < 0)

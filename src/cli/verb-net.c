@@ -87,6 +87,7 @@ int net_out_args_append(sd_bus_message *m, const NetOutArgs *a) {
         int r;
 
         assert(a);
+        assert(m);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && a->network)

@@ -187,6 +187,8 @@ int bandwidth_apply(const char *host_ifname, uint64_t rate, uint64_t burst) {
         char ifb[NETWORK_IFNAME_MAX];
         int host_ifindex = 0, ifb_ifindex = 0, r;
 
+        assert(host_ifname);
+
         if (rate < 1 || rate > LIMIT_BANDWIDTH_RATE_MAX || burst < 1 || burst > LIMIT_BANDWIDTH_BURST_MAX)
                 return -EINVAL;
         r = bandwidth_ifb_name(host_ifname, ifb);
@@ -251,6 +253,8 @@ int bandwidth_remove(const char *host_ifname) {
         char ifb[NETWORK_IFNAME_MAX];
         int host_ifindex = 0, r, ret = 0;
 
+        assert(host_ifname);
+
         r = bandwidth_ifb_name(host_ifname, ifb);
         if (r < 0)
                 return r;
@@ -277,6 +281,8 @@ int bandwidth_teardown(const char *host_ifname) {
         _cleanup_(netlink_done) Netlink nl = {};
         char ifb[NETWORK_IFNAME_MAX];
         int r;
+
+        assert(host_ifname);
 
         r = bandwidth_ifb_name(host_ifname, ifb);
         if (r < 0)

@@ -285,6 +285,9 @@ int net_out_rule_from_string(const char *s, NetOutRule *ret) {
         char *p, *word;
         int r;
 
+        assert(s);
+        assert(ret);
+
         copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
@@ -412,6 +415,7 @@ int firewall_text_base(const FirewallPolicy *p, char **ret) {
         FILE *f;
 
         assert(p);
+        assert(ret);
 
         if (text_begin(&buf, &size, &f) < 0)
                 return -ENOMEM;
@@ -570,6 +574,9 @@ int firewall_text_container_add(const FirewallContainer *fc, char **ret) {
         size_t size;
         FILE *f;
 
+        assert(fc);
+        assert(ret);
+
         if (check_container(fc) < 0)
                 return -EINVAL;
         if (text_begin(&buf, &size, &f) < 0)
@@ -597,6 +604,9 @@ int firewall_text_container_remove(const FirewallContainer *fc, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t size;
         FILE *f;
+
+        assert(fc);
+        assert(ret);
 
         if (check_container(fc) < 0)
                 return -EINVAL;
@@ -628,6 +638,10 @@ int firewall_text_net_in(const FirewallContainer *fc, const NetInRule *r, char *
         size_t size;
         FILE *f;
 
+        assert(fc);
+        assert(r);
+        assert(ret);
+
         if (check_container(fc) < 0 || r->host_port == 0 || r->container_port == 0)
                 return -EINVAL;
         if (text_begin(&buf, &size, &f) < 0)
@@ -640,6 +654,10 @@ int firewall_text_net_out(const FirewallContainer *fc, const NetOutRule *r, char
         _cleanup_free_ char *buf = NULL;
         size_t size;
         FILE *f;
+
+        assert(fc);
+        assert(r);
+        assert(ret);
 
         if (check_container(fc) < 0)
                 return -EINVAL;
@@ -919,6 +937,7 @@ int firewall_new(sd_event *e, const FirewallPolicy *policy, Firewall **ret) {
 
         assert(policy);
         assert(ret);
+        assert(e);
 
         fw = calloc(1, sizeof(Firewall));
         if (!fw)
@@ -1053,6 +1072,7 @@ int firewall_add_container(
         int r;
 
         assert(fw);
+        assert(fc);
 
         r = firewall_text_container_add(fc, &text);
         if (r < 0)
@@ -1092,6 +1112,7 @@ int firewall_remove_container(
         int r;
 
         assert(fw);
+        assert(fc);
 
         if (last) {
                 /* The last one: the whole table goes, and with it everything of warden. */
@@ -1123,6 +1144,10 @@ int firewall_add_net_in(
         char *text = NULL;
         int k;
 
+        assert(fw);
+        assert(fc);
+        assert(r);
+
         k = firewall_text_net_in(fc, r, &text);
         if (k < 0)
                 return k;
@@ -1138,6 +1163,10 @@ int firewall_add_net_out(
                 FirewallJob **ret) {
         char *text = NULL;
         int k;
+
+        assert(fw);
+        assert(fc);
+        assert(r);
 
         k = firewall_text_net_out(fc, r, &text);
         if (k < 0)

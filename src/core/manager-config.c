@@ -590,6 +590,9 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         struct in_addr a = { .s_addr = htonl(c->pool.address) };
         char buf[INET_ADDRSTRLEN];
 
+        assert(c);
+        assert(f);
+
         fputs("[daemon]\n", f);
         dump_sec(f, "idle_timeout", c->idle_timeout_usec);
         fprintf(f, "log_level = %s\n", log_level_to_string(c->log_level));

@@ -43,6 +43,9 @@ int memcg_find(const char *root, const char *slice, const char *unit, Memcg *ret
         _cleanup_free_ char *hierarchy = NULL, *controllers = NULL, *path = NULL;
 
         assert(ret);
+        assert(root);
+        assert(slice);
+        assert(unit);
 
         if (asprintf(&hierarchy, "%s/memory", root) < 0)
                 return -ENOMEM;
@@ -96,14 +99,23 @@ static int parse_oom_kills(const char *text, uint64_t *ret) {
 }
 
 int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
+        assert(m);
+        assert(ret);
+
         return read_cgroup_value(m, "memory.oom_control", "memory.events", parse_oom_kills, ret);
 }
 
 int memcg_read_usage(const Memcg *m, uint64_t *ret) {
+        assert(m);
+        assert(ret);
+
         return read_cgroup_value(m, "memory.usage_in_bytes", "memory.current", cg_parse_counter, ret);
 }
 
 int memcg_read_limit(const Memcg *m, uint64_t *ret) {
+        assert(m);
+        assert(ret);
+
         return read_cgroup_value(m, "memory.limit_in_bytes", "memory.max", cg_parse_limit, ret);
 }
 
@@ -116,6 +128,11 @@ int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit,
                 { "cpuacct/", "cpuacct.usage" },
         };
         int r;
+
+        assert(root);
+        assert(slice);
+        assert(unit);
+        assert(ret_ns);
 
         FOREACH_ARRAY(p, places, ELEMENTSOF(places)) {
                 _cleanup_free_ char *path = NULL, *text = NULL;
@@ -240,6 +257,7 @@ int memcg_watch_oom(const Memcg *m, int *ret_fd, uint32_t *ret_events) {
 
         assert(m);
         assert(ret_events);
+        assert(ret_fd);
 
         if (m->version == MEMCG_V1) {
                 r = memcg_watch_v1(m, ret_fd);

@@ -124,6 +124,8 @@ int netlink_open(Netlink *ret) {
         struct nl_sock *sk;
         int r;
 
+        assert(ret);
+
         sk = nl_socket_alloc();
         if (!sk)
                 return -ENOMEM;

@@ -47,6 +47,9 @@ static const char *strip_trailing(const char *text, char **buf) {
 int cg_keyed_get_uint64(const char *text, const char *key, uint64_t *ret) {
         size_t klen = strlen(key);
 
+        assert(key);
+        assert(ret);
+
         for (const char *p = text; p && *p;) {
                 const char *eol = strchrnul(p, '\n');
 
@@ -65,6 +68,8 @@ int cg_keyed_get_uint64(const char *text, const char *key, uint64_t *ret) {
 int cg_parse_limit(const char *text, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
 
+        assert(ret);
+
         if (!strip_trailing(text, &s))
                 return -ENOMEM;
         if (streq(s, "max")) {
@@ -76,6 +81,8 @@ int cg_parse_limit(const char *text, uint64_t *ret) {
 
 int cg_parse_counter(const char *text, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
+
+        assert(ret);
 
         if (!strip_trailing(text, &s))
                 return -ENOMEM;

@@ -60,6 +60,8 @@ int host_path_check_mountable(const char *path, char *const *state_trees, HostPa
 }
 
 bool host_path_in_dirs(const char *path, char *const *dirs) {
+        assert(path);
+
         for (char *const *d = dirs; d && *d; d++)
                 if (path_is_below_or_equal(path, *d))
                         return true;

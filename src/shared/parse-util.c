@@ -156,6 +156,8 @@ int parse_size(const char *s, uint64_t *ret) {
         uint64_t n;
         int r;
 
+        assert(ret);
+
         if (!s)
                 return -EINVAL;
         r = split_number_unit(s, &n, &unit);

@@ -72,6 +72,7 @@ bool path_is_below_or_equal(const char *path, const char *prefix) {
         size_t n = strlen(prefix);
 
         assert(path);
+        assert(prefix);
 
         if (streq(prefix, "/"))
                 return true;

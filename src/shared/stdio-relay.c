@@ -106,6 +106,8 @@ static void relay_channel_close(RelayChannel *c) {
 }
 
 RelayStep relay_channel_step(RelayChannel *c) {
+        assert(c);
+
         if (c->src < 0)
                 return RELAY_DONE;
 
@@ -160,6 +162,8 @@ int relay_channel_wait(const RelayChannel *c, short *ret_events) {
 }
 
 void relay_channel_drain(RelayChannel *c) {
+        assert(c);
+
         for (;;) {
                 RelayStep s = relay_channel_step(c);
                 struct pollfd p;
