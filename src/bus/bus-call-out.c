@@ -189,6 +189,8 @@ int bus_call_out_method(
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
+        assert(m);
+
         r = sd_bus_message_new_method_call(m->bus, &msg, destination, path, interface, member);
         if (r < 0)
                 return r;
@@ -227,10 +229,14 @@ BusCallOut *bus_call_out_free(BusCallOut *c) {
 }
 
 unsigned bus_calls_out_sent(Manager *m) {
+        assert(m);
+
         return m->n_calls_out;
 }
 
 unsigned bus_calls_out_queued(Manager *m) {
+        assert(m);
+
         return m->n_calls_out_queued;
 }
 
@@ -244,6 +250,8 @@ static void call_out_detach(BusCallOut *c) {
 }
 
 void bus_calls_out_done(Manager *m) {
+        assert(m);
+
         while (m->calls_out_head) {
                 BusCallOut *c = m->calls_out_head;
 

@@ -5,6 +5,7 @@
 
 #include "bus-calls.h"
 #include "bus-polkit.h"
+#include "event-util.h"
 #include "log.h"
 
 typedef struct ClientCalls {
@@ -42,13 +43,17 @@ static int client_calls_add(Manager *manager, const char *sender) {
                 return 0;
         }
         if (!manager->client_calls) {
-                int k;
+                sd_event_source *s = NULL;
+                int k = 0;
 
                 manager->client_calls = hashmap_new();
                 if (!manager->client_calls)
                         return -ENOMEM;
-                k = manager->event ? sd_event_add_exit(manager->event, NULL, client_calls_flush, manager)
-                                   : 0;
+                if (manager->event) {
+                        k = sd_event_add_exit(manager->event, &s, client_calls_flush, manager);
+                        if (k >= 0)
+                                k = event_source_float(s, "client-calls-flush");
+                }
                 if (k < 0) {
                         manager->client_calls = hashmap_free(manager->client_calls);
                         return k;
@@ -109,6 +114,9 @@ unsigned bus_calls_in_flight(Manager *manager, const char *sender) {
 int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error) {
         const char *sender;
         unsigned n;
+
+        assert(manager);
+        assert(m);
 
         if (!sd_bus_message_is_method_call(m, NULL, NULL))
                 return 0;

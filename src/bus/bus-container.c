@@ -25,8 +25,11 @@
 #include "strv.h"
 
 int container_bus_path(const Container *c, char **ret) {
-        int r = sd_bus_path_encode(WARDEN_CONTAINER_PREFIX, c->handle, ret);
+        int r;
 
+        assert(c);
+
+        r = sd_bus_path_encode(WARDEN_CONTAINER_PREFIX, c->handle, ret);
         return r < 0 ? r : 0;
 }
 
@@ -475,6 +478,9 @@ static int container_node_enumerator(
 
 int bus_container_register(Manager *m, sd_bus *bus) {
         int r;
+
+        assert(bus);
+        assert(m);
 
         r = sd_bus_add_fallback_vtable(
                         bus,

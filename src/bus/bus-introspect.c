@@ -20,6 +20,10 @@ int bus_introspect_extract_interface(const char *xml, const char *interface, cha
         _cleanup_free_ char *open_tag = NULL;
         const char *start, *end, *line;
 
+        assert(xml);
+        assert(interface);
+        assert(ret);
+
         if (asprintf(&open_tag, "<interface name=\"%s\">", interface) < 0)
                 return -ENOMEM;
         start = strstr(xml, open_tag);
@@ -74,6 +78,8 @@ int bus_introspect_dump(const char *dir) {
         _cleanup_(container_freep) Container *c = NULL;
         Manager m = {};
         int r;
+
+        assert(dir);
 
         /* A bare Manager with one example container: enough for the vtables and the find callback. */
         manager_config_init(&m.config);

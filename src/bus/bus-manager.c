@@ -209,6 +209,9 @@ static void bus_manager_containers_changed(Manager *m) {
 int bus_manager_register(Manager *m, sd_bus *bus) {
         int r;
 
+        assert(m);
+        assert(bus);
+
         r = sd_bus_add_object_vtable(
                         bus, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
@@ -231,8 +234,8 @@ static int bus_manager_rearm_idle(Manager *m) {
         if (timeout == 0 || timeout == USEC_INFINITY)
                 return m->idle_source ? sd_event_source_set_enabled(m->idle_source, SD_EVENT_OFF) : 0;
 
-        if (!m->idle_source)
-                return sd_event_add_time_relative(
+        if (!m->idle_source) {
+                r = sd_event_add_time_relative(
                                 m->event,
                                 &m->idle_source,
                                 CLOCK_MONOTONIC,
@@ -240,6 +243,11 @@ static int bus_manager_rearm_idle(Manager *m) {
                                 100 * USEC_PER_MSEC,
                                 bus_manager_dispatch_idle,
                                 m);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(m->idle_source, "idle-exit");
+                return 0;
+        }
         r = sd_event_source_set_time_relative(m->idle_source, timeout);
         if (r < 0)
                 return r;
@@ -318,6 +326,8 @@ int bus_manager_connect(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        assert(m);
+
         if (address) {
                 r = sd_bus_new(&bus);
                 if (r < 0)
@@ -341,6 +351,7 @@ int bus_manager_connect(Manager *m, const char *address) {
         r = sd_bus_add_filter(bus, NULL, bus_manager_filter, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the bus filter: %m");
+        /* sd-bus names the connection's sources itself: bus-input, bus-output, bus-time, bus-exit. */
         r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");

@@ -14,6 +14,9 @@ int bus_pair_new(sd_bus **ret_server, sd_bus **ret_client) {
         int fds[2], r;
         sd_id128_t id;
 
+        assert(ret_server);
+        assert(ret_client);
+
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
                 return -errno;
         a = fds[0];
@@ -76,6 +79,10 @@ int bus_pair_call(
         PairCall pc = {};
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 5000000;
         int r;
+
+        assert(call);
+        assert(server);
+        assert(client);
 
         r = sd_bus_call_async(client, &slot, call, pair_call_done, &pc, 0);
         if (r < 0)

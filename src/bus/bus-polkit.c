@@ -12,6 +12,7 @@
 #include "bus-calls.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
+#include "event-util.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -288,6 +289,8 @@ static int polkit_answered(sd_bus_message *reply, void *userdata, sd_bus_error *
                         q);
         if (r < 0)
                 log_warning_errno(r, "Failed to arm the expiry of polkit's answer, ignoring: %m");
+        else
+                (void) sd_event_source_set_description(q->expire_source, "polkit-answer-expiry");
         return 0;
 }
 
@@ -299,10 +302,14 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *a
         int r;
 
         if (!manager->polkit_queries) {
+                sd_event_source *s = NULL;
+
                 manager->polkit_queries = hashmap_new();
                 if (!manager->polkit_queries)
                         return -ENOMEM;
-                r = sd_event_add_exit(manager->event, NULL, polkit_queries_flush, manager);
+                r = sd_event_add_exit(manager->event, &s, polkit_queries_flush, manager);
+                if (r >= 0)
+                        r = event_source_float(s, "polkit-queries-flush");
                 if (r < 0) {
                         manager->polkit_queries = hashmap_free(manager->polkit_queries);
                         return r;
@@ -399,6 +406,9 @@ static int sender_identity(sd_bus_message *m, uid_t *ret_uid, bool *ret_in_group
 int bus_sender_uid(sd_bus_message *m, uid_t *ret) {
         bool in_group;
 
+        assert(m);
+        assert(ret);
+
         return sender_identity(m, ret, &in_group);
 }
 
@@ -448,9 +458,13 @@ static int bus_verify(sd_bus_message *m, Manager *manager, const char *action, s
 }
 
 int bus_verify_manage(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+        assert(m);
+
         return bus_verify(m, manager, WARDEN_POLKIT_ACTION_MANAGE, error);
 }
 
 int bus_verify_host_paths(sd_bus_message *m, Manager *manager, sd_bus_error *error) {
+        assert(m);
+
         return bus_verify(m, manager, WARDEN_POLKIT_ACTION_HOST_PATHS, error);
 }

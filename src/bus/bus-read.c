@@ -13,6 +13,9 @@ int bus_message_read_strv_max(sd_bus_message *m, size_t max, char ***ret) {
         const char *s;
         int r;
 
+        assert(ret);
+        assert(m);
+
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "s");
         if (r < 0)
                 return r;
@@ -45,6 +48,9 @@ int bus_message_read_strv_max(sd_bus_message *m, size_t max, char ***ret) {
 int bus_message_read_env(sd_bus_message *m, size_t max, char ***ret, sd_bus_error *error) {
         _cleanup_strv_free_ char **env = NULL;
         int r;
+
+        assert(m);
+        assert(ret);
 
         r = bus_message_read_strv_max(m, max, &env);
         if (r == -E2BIG)

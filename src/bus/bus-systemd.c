@@ -67,6 +67,8 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
 int bus_systemd_setup(Manager *m) {
         int r;
 
+        assert(m);
+
         r =
                         bus_match_new(m->bus,
                                       SYSTEMD_BUS_NAME,
@@ -183,6 +185,10 @@ int bus_systemd_start_scope(
         _cleanup_free_ char *description = NULL;
         int r;
 
+        assert(m);
+        assert(c);
+        assert(ret);
+
         r = systemd_job_new(m, cb, userdata, &j);
         if (r < 0)
                 return r;
@@ -297,6 +303,10 @@ int bus_systemd_stop_unit(
         _cleanup_(bus_systemd_job_freep) SystemdJob *j = NULL;
         int r;
 
+        assert(m);
+        assert(ret);
+        assert(unit);
+
         r = systemd_job_new(m, cb, userdata, &j);
         if (r < 0)
                 return r;
@@ -320,8 +330,12 @@ int bus_systemd_stop_unit(
 }
 
 int bus_systemd_unit_path(const char *unit, char **ret) {
-        int r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, ret);
+        int r;
 
+        assert(unit);
+        assert(ret);
+
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, ret);
         return r < 0 ? r : 0;
 }
 
@@ -335,6 +349,9 @@ int bus_systemd_set_unit_properties(
                 BusCallOut **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
+
+        assert(m);
+        assert(unit);
 
         r = sd_bus_message_new_method_call(
                         m->bus,

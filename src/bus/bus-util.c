@@ -17,6 +17,9 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
         size_t n = 0;
         int r;
 
+        assert(ret);
+        assert(m);
+
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{ss}");
         if (r < 0)
                 return r;
@@ -46,6 +49,10 @@ int bus_message_read_string_pairs(sd_bus_message *m, char ***ret) {
 int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *signature) {
         int r;
 
+        assert(m);
+        assert(key);
+        assert(signature);
+
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
         if (r < 0)
                 return r;
@@ -57,6 +64,8 @@ int bus_message_open_dict_entry(sd_bus_message *m, const char *key, const char *
 
 int bus_message_close_dict_entry(sd_bus_message *m) {
         int r;
+
+        assert(m);
 
         r = sd_bus_message_close_container(m); /* variant */
         if (r < 0)
@@ -99,6 +108,8 @@ int bus_message_read_options(
         int r;
 
         assert(n_specs <= 64);
+        assert(m);
+        assert(specs || n_specs == 0);
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
@@ -202,18 +213,20 @@ static void bus_match_schedule_retry(BusMatch *bm, const char *why) {
                         USEC_PER_SEC / 10,
                         bus_match_retry,
                         bm);
-        if (r < 0)
+        if (r < 0) {
                 log_error_errno(r,
                                 "Cannot watch %s.%s (%s), and cannot ask again: %m",
                                 bm->interface,
                                 bm->member,
                                 why);
-        else
-                log_error("Cannot watch %s.%s (%s); asking again in %llus.",
-                          bm->interface,
-                          bm->member,
-                          why,
-                          (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
+                return;
+        }
+        (void) sd_event_source_set_description(bm->retry_source, "bus-match-retry");
+        log_error("Cannot watch %s.%s (%s); asking again in %llus.",
+                  bm->interface,
+                  bm->member,
+                  why,
+                  (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
 }
 
 static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -275,6 +288,9 @@ int bus_match_new(
                 BusMatch **ret) {
         _cleanup_(bus_match_freep) BusMatch *bm = NULL;
         int r;
+
+        assert(ret);
+        assert(bus);
 
         bm = calloc(1, sizeof(BusMatch));
         if (!bm)

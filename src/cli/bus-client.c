@@ -11,6 +11,8 @@ int bus_connect_client(const char *address, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        assert(ret);
+
         if (address) {
                 r = sd_bus_new(&bus);
                 if (r >= 0)
@@ -37,6 +39,10 @@ int bus_log_error(const sd_bus_error *e, int r, const char *what) {
 int bus_manager_new_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
         int r;
 
+        assert(bus);
+        assert(method);
+        assert(ret);
+
         r = sd_bus_message_new_method_call(
                         bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
         if (r < 0)
@@ -47,6 +53,9 @@ int bus_manager_new_call(sd_bus *bus, const char *method, sd_bus_message **ret) 
 int bus_call_message(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
+
+        assert(bus);
+        assert(m);
 
         r = sd_bus_call(bus, m, usec, &e, ret_reply);
         if (r < 0)
@@ -64,6 +73,9 @@ int bus_call_manager(
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
+
+        assert(bus);
+        assert(method);
 
         r = bus_manager_new_call(bus, method, &m);
         if (r < 0)

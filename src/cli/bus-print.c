@@ -170,10 +170,16 @@ static int print_value(FILE *f, sd_bus_message *m, PrintMode mode, unsigned dept
 }
 
 int bus_print_json_value(FILE *f, sd_bus_message *m) {
+        assert(f);
+        assert(m);
+
         return print_value(f, m, PRINT_JSON, 0);
 }
 
 int bus_print_text_value(FILE *f, sd_bus_message *m) {
+        assert(f);
+        assert(m);
+
         return print_value(f, m, PRINT_TEXT, 0);
 }
 
@@ -181,6 +187,8 @@ void print_bytes(FILE *f, uint64_t bytes, const char *unit) {
         static const char suffixes[] = "KMGTPE";
         double v = (double) bytes;
         size_t i = 0;
+
+        assert(f);
 
         fprintf(f, "%" PRIu64, bytes);
         if (bytes == UINT64_MAX) {
@@ -199,6 +207,9 @@ void print_bytes(FILE *f, uint64_t bytes, const char *unit) {
 
 void print_fields(FILE *f, const PrintField *fields, size_t n, bool json) {
         int width = 0;
+
+        assert(fields || n == 0);
+        assert(f);
 
         if (json) {
                 fputc('{', f);

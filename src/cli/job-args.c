@@ -7,6 +7,7 @@
 #include "job-args.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "string-table.h"
 
 static const char *const job_rlimit_table[_JOB_RLIMIT_MAX] = {
         [JOB_RLIMIT_AS] = "as",
@@ -27,20 +28,7 @@ static const char *const job_rlimit_table[_JOB_RLIMIT_MAX] = {
         [JOB_RLIMIT_STACK] = "stack",
 };
 
-const char *job_rlimit_to_string(JobRlimit r) {
-        if (r < 0 || r >= _JOB_RLIMIT_MAX)
-                return NULL;
-        return job_rlimit_table[r];
-}
-
-JobRlimit job_rlimit_from_string(const char *s) {
-        if (!s)
-                return _JOB_RLIMIT_INVALID;
-        for (JobRlimit r = 0; r < _JOB_RLIMIT_MAX; r++)
-                if (strcmp(job_rlimit_table[r], s) == 0)
-                        return r;
-        return _JOB_RLIMIT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(job_rlimit, JobRlimit);
 
 /* The limits counted in bytes, which take a size suffix. */
 static bool job_rlimit_is_bytes(JobRlimit r) {
@@ -65,6 +53,9 @@ int job_rlimit_parse(const char *s, JobRlimit *ret_resource, uint64_t *ret_value
         uint64_t value;
         JobRlimit resource;
         int r;
+
+        assert(ret_resource);
+        assert(ret_value);
 
         eq = s ? strchr(s, '=') : NULL;
         if (!eq || eq == s || (size_t) (eq - s) >= sizeof(name))
@@ -137,6 +128,8 @@ int job_id_parse(const char *s, uint32_t *ret) {
         uint32_t id;
         int r;
 
+        assert(ret);
+
         r = parse_uint32(s, &id);
         if (r < 0)
                 return r;
@@ -178,6 +171,9 @@ static int append_rlimits(sd_bus_message *m, const JobOptions *o) {
 
 int job_options_append(sd_bus_message *m, const JobOptions *o) {
         int r;
+
+        assert(m);
+        assert(o);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && o->user)

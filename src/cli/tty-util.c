@@ -10,6 +10,8 @@
 int tty_raw_enable(TtyRaw *raw, int fd) {
         struct termios saved, t;
 
+        assert(raw);
+
         if (tcgetattr(fd, &saved) < 0)
                 return negative_errno();
         t = saved;
@@ -26,6 +28,8 @@ int tty_raw_enable(TtyRaw *raw, int fd) {
 int tty_raw_restore(TtyRaw *raw) {
         int r = 0;
 
+        assert(raw);
+
         if (raw->fd < 0)
                 return 0;
         /* TCSANOW: a terminal that no longer drains its output must not keep us from exiting. */
@@ -37,6 +41,9 @@ int tty_raw_restore(TtyRaw *raw) {
 
 int tty_get_size(int fd, uint16_t *ret_rows, uint16_t *ret_cols) {
         struct winsize ws = {};
+
+        assert(ret_rows);
+        assert(ret_cols);
 
         if (ioctl(fd, TIOCGWINSZ, &ws) < 0)
                 return negative_errno();

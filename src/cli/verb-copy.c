@@ -31,6 +31,8 @@ int path_make_absolute_cwd(const char *path, char **ret) {
         bool contents;
         int r;
 
+        assert(ret);
+
         if (isempty(path))
                 return -EINVAL;
         if (path[0] == '/')
@@ -98,6 +100,9 @@ int copy_in(sd_bus *bus, const char *handle, const char *src, const char *dst) {
         _cleanup_free_ char *path = NULL;
         int r;
 
+        assert(bus);
+        assert(handle);
+
         r = path_make_absolute_cwd(src, &path);
         if (r < 0)
                 return log_error_errno(r, "Failed to make '%s' an absolute path: %m", src);
@@ -107,6 +112,9 @@ int copy_in(sd_bus *bus, const char *handle, const char *src, const char *dst) {
 int copy_out(sd_bus *bus, const char *handle, const char *src, const char *dst, const char *owner) {
         _cleanup_free_ char *path = NULL;
         int r;
+
+        assert(bus);
+        assert(handle);
 
         r = path_make_absolute_cwd(dst, &path);
         if (r < 0)

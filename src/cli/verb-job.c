@@ -15,6 +15,7 @@
 
 #include "bus-client.h"
 #include "bus-util.h"
+#include "event-util.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
@@ -309,6 +310,7 @@ static int on_relay_io(sd_event_source *source, int fd, uint32_t revents, void *
  * through pipes of ours, so that no host object of ours reaches the job (stdio-relay.h). */
 static int job_session_relay(JobSession *s, JobOptions *o) {
         static const char *const names[] = { "input", "output", "error output" };
+        static const char *const relay_descriptions[] = { "relay-stdin", "relay-stdout", "relay-stderr" };
         const int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
         const char *what = "a directory";
         int bad = 0, r;
@@ -337,6 +339,7 @@ static int job_session_relay(JobSession *s, JobOptions *o) {
                 if (r < 0)
                         return log_error_errno(
                                         r, "Failed to watch the relay of the job's standard streams: %m");
+                (void) sd_event_source_set_description(s->relay_source[i], relay_descriptions[i]);
         }
         o->stdin_fd = s->relay.job_fd[0];
         o->stdout_fd = s->relay.job_fd[1];
@@ -360,6 +363,9 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
         JobOptions o = *options;
         sigset_t mask;
         int r;
+
+        assert(bus);
+        assert(options);
 
         if (o.tty && !isatty(STDIN_FILENO))
                 return log_error_errno(
@@ -401,7 +407,14 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
                         return r;
         }
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
-                r = sd_event_add_signal(s.event, NULL, signals[i], on_signal, &s);
+                sd_event_source *source = NULL;
+                char description[32];
+
+                r = sd_event_add_signal(s.event, &source, signals[i], on_signal, &s);
+                if (r >= 0) {
+                        (void) snprintf(description, sizeof(description), "signal-%d", signals[i]);
+                        r = event_source_float(source, description);
+                }
                 if (r < 0)
                         return log_error_errno(r, "Failed to watch signal %d: %m", signals[i]);
         }
@@ -457,6 +470,9 @@ int job_spawn(sd_bus *bus, const char *handle, char **argv, const JobOptions *op
         uint32_t job_id;
         int r;
 
+        assert(bus);
+        assert(options);
+
         if (o.tty) {
                 r = env_add_term(o.env, &env);
                 if (r < 0)
@@ -497,6 +513,9 @@ int job_link(sd_bus *bus, const char *handle, uint32_t job_id, bool json) {
         size_t n_out, n_err;
         int32_t status;
         int r;
+
+        assert(bus);
+        assert(handle);
 
         r = bus_call_manager(bus, "Link", UINT64_MAX, &reply, "su", handle, job_id);
         if (r < 0)
@@ -543,6 +562,9 @@ int job_stream(sd_bus *bus, const char *handle, uint32_t job_id) {
         struct pollfd p[2];
         char buf[64 * 1024];
         int a, b, r;
+
+        assert(bus);
+        assert(handle);
 
         r = bus_call_manager(bus, "Stream", 0, &reply, "su", handle, job_id);
         if (r < 0)
@@ -593,5 +615,8 @@ int job_stream(sd_bus *bus, const char *handle, uint32_t job_id) {
 }
 
 int job_signal(sd_bus *bus, const char *handle, uint32_t job_id, int sig) {
+        assert(bus);
+        assert(handle);
+
         return bus_call_manager(bus, "Signal", 0, NULL, "sui", handle, job_id, sig);
 }

@@ -14,6 +14,8 @@ int limit_value_parse(const char *s, bool size, uint64_t *ret) {
         uint64_t v;
         int r;
 
+        assert(ret);
+
         r = size ? parse_size(s, &v) : parse_uint64(s, &v);
         if (r < 0)
                 return r;
@@ -25,6 +27,9 @@ int limit_value_parse(const char *s, bool size, uint64_t *ret) {
 
 int disk_limit_args_append(sd_bus_message *m, const DiskLimitArgs *a) {
         int r;
+
+        assert(a);
+        assert(m);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{st}");
         if (r >= 0 && a->bytes_set)
@@ -42,6 +47,9 @@ int limit_dict_print(FILE *f, sd_bus_message *reply, bool json) {
         const char *key;
         uint64_t v;
         int r;
+
+        assert(f);
+        assert(reply);
 
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{st}");
         if (r < 0)
@@ -89,6 +97,9 @@ limit_one(sd_bus *bus, const char *method, const char *handle, uint64_t value, P
 }
 
 int limit_memory(sd_bus *bus, const char *handle, uint64_t bytes, bool json) {
+        assert(bus);
+        assert(handle);
+
         return limit_one(
                         bus,
                         "LimitMemory",
@@ -101,6 +112,9 @@ int limit_memory(sd_bus *bus, const char *handle, uint64_t bytes, bool json) {
 }
 
 int limit_cpu(sd_bus *bus, const char *handle, uint64_t weight, bool json) {
+        assert(bus);
+        assert(handle);
+
         return limit_one(
                         bus,
                         "LimitCpu",
@@ -113,6 +127,8 @@ int limit_cpu(sd_bus *bus, const char *handle, uint64_t weight, bool json) {
 int limit_cpu_quota_parse(const char *s, uint64_t *ret) {
         _cleanup_free_ char *number = NULL;
         uint64_t v;
+
+        assert(ret);
 
         if (streq(s, "none") || streq(s, "infinity")) {
                 *ret = UINT64_MAX;
@@ -131,6 +147,9 @@ int limit_cpu_quota_parse(const char *s, uint64_t *ret) {
 }
 
 int limit_cpu_quota(sd_bus *bus, const char *handle, uint64_t percent, bool json) {
+        assert(bus);
+        assert(handle);
+
         return limit_one(
                         bus,
                         "LimitCpuQuota",
@@ -143,6 +162,8 @@ int limit_cpu_quota(sd_bus *bus, const char *handle, uint64_t percent, bool json
 int limit_disk(sd_bus *bus, const char *handle, const DiskLimitArgs *a, bool json) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
+
+        assert(bus);
 
         r = bus_manager_new_call(bus, "LimitDisk", &m);
         if (r < 0)
@@ -168,6 +189,9 @@ int limit_bandwidth(sd_bus *bus, const char *handle, uint64_t rate, uint64_t bur
                 { .key = "burst", .type = PRINT_FIELD_BYTES, .zero_is_none = true },
         };
         int r;
+
+        assert(bus);
+        assert(handle);
 
         r = bus_call_manager(bus, "LimitBandwidth", 0, &reply, "stt", handle, rate, burst);
         if (r < 0)

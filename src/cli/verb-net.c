@@ -14,6 +14,8 @@ int net_port_parse(const char *s, uint16_t *ret) {
         uint64_t v;
         int r;
 
+        assert(ret);
+
         r = parse_uint64(s, &v);
         if (r < 0)
                 return r;
@@ -28,6 +30,10 @@ int net_port_range_parse(const char *s, uint16_t *ret_first, uint16_t *ret_last,
         const char *dash;
         uint16_t first, last;
         int r;
+
+        assert(ret_first);
+        assert(ret_last);
+        assert(ret_is_range);
 
         if (!s)
                 return -EINVAL;
@@ -63,6 +69,8 @@ int net_icmp_parse(const char *s, int32_t *ret) {
         uint64_t v;
         int r;
 
+        assert(ret);
+
         if (!s)
                 return -EINVAL;
         negative = s[0] == '-';
@@ -77,6 +85,9 @@ int net_icmp_parse(const char *s, int32_t *ret) {
 
 int net_out_args_append(sd_bus_message *m, const NetOutArgs *a) {
         int r;
+
+        assert(a);
+        assert(m);
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r >= 0 && a->network)
@@ -101,6 +112,9 @@ int net_in(sd_bus *bus, const char *handle, uint16_t host_port, uint16_t contain
         uint16_t host, container;
         int r;
 
+        assert(bus);
+        assert(handle);
+
         r = bus_call_manager(bus, "NetIn", 0, &reply, "sqq", handle, host_port, container_port);
         if (r < 0)
                 return r;
@@ -120,6 +134,8 @@ int net_in(sd_bus *bus, const char *handle, uint16_t host_port, uint16_t contain
 int net_out(sd_bus *bus, const char *handle, const NetOutArgs *a) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
+
+        assert(bus);
 
         r = bus_manager_new_call(bus, "NetOut", &m);
         if (r < 0)

@@ -42,6 +42,9 @@ DEFINE_CLEANUP_FUNC_VOID(struct rtnl_act *, rtnl_act_put);
 int bandwidth_ifb_name(const char *host_ifname, char ret[static NETWORK_IFNAME_MAX]) {
         size_t n = strnlen(host_ifname, NETWORK_IFNAME_MAX);
 
+        assert(host_ifname);
+        assert(ret);
+
         if (n < 4 || n >= NETWORK_IFNAME_MAX || !startswith(host_ifname, "w-") ||
             !endswith(host_ifname, "-0"))
                 return -EINVAL;
@@ -184,6 +187,8 @@ int bandwidth_apply(const char *host_ifname, uint64_t rate, uint64_t burst) {
         char ifb[NETWORK_IFNAME_MAX];
         int host_ifindex = 0, ifb_ifindex = 0, r;
 
+        assert(host_ifname);
+
         if (rate < 1 || rate > LIMIT_BANDWIDTH_RATE_MAX || burst < 1 || burst > LIMIT_BANDWIDTH_BURST_MAX)
                 return -EINVAL;
         r = bandwidth_ifb_name(host_ifname, ifb);
@@ -248,6 +253,8 @@ int bandwidth_remove(const char *host_ifname) {
         char ifb[NETWORK_IFNAME_MAX];
         int host_ifindex = 0, r, ret = 0;
 
+        assert(host_ifname);
+
         r = bandwidth_ifb_name(host_ifname, ifb);
         if (r < 0)
                 return r;
@@ -275,6 +282,8 @@ int bandwidth_teardown(const char *host_ifname) {
         char ifb[NETWORK_IFNAME_MAX];
         int r;
 
+        assert(host_ifname);
+
         r = bandwidth_ifb_name(host_ifname, ifb);
         if (r < 0)
                 return r;
@@ -301,6 +310,9 @@ int bandwidth_link_counters(
                 const char *host_ifname, uint64_t *ret_from_container, uint64_t *ret_to_container) {
         uint64_t rx, tx;
         int r;
+
+        assert(ret_from_container);
+        assert(ret_to_container);
 
         if (!host_ifname || strchr(host_ifname, '/') ||
             strnlen(host_ifname, NETWORK_IFNAME_MAX) >= NETWORK_IFNAME_MAX)

@@ -402,6 +402,9 @@ int copy_plan_real_path(const CopyPlan *p, bool source, char **ret) {
         char *s;
         int r;
 
+        assert(p);
+        assert(ret);
+
         r = host_path_of_fd(source ? p->src_fd : p->dst_fd, &dir);
         if (r < 0)
                 return r;
@@ -1281,10 +1284,13 @@ static int lookup_group(const char *name, gid_t *ret_gid) {
 int copy_owner_resolve(const char *owner, uid_t *ret_uid, gid_t *ret_gid) {
         _cleanup_free_ char *user = NULL;
         const char *group;
-        uid_t uid;
-        gid_t gid;
+        uid_t uid = UID_INVALID; /* set on every path; gcc -O3 (the NDEBUG build) cannot tell */
+        gid_t gid = GID_INVALID;
         uint32_t v;
         int r;
+
+        assert(ret_uid);
+        assert(ret_gid);
 
         r = copy_owner_check(owner);
         if (r < 0)

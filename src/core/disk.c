@@ -188,6 +188,8 @@ int disk_setup(const char *path, uint64_t bytes, uint64_t inodes) {
         _cleanup_free_ char *image = NULL, *mnt = NULL;
         int r;
 
+        assert(path);
+
         if (bytes == 0 || bytes > UINT64_MAX - DISK_BLOCK_SIZE)
                 return -EINVAL;
         bytes = (bytes + DISK_BLOCK_SIZE - 1) / DISK_BLOCK_SIZE * DISK_BLOCK_SIZE;
@@ -205,6 +207,8 @@ int disk_setup(const char *path, uint64_t bytes, uint64_t inodes) {
 int disk_teardown(const char *path) {
         _cleanup_free_ char *mnt = NULL;
 
+        assert(path);
+
         if (asprintf(&mnt, "%s/" DISK_MOUNT, path) < 0)
                 return -ENOMEM;
         for (unsigned i = 0; i < 16; i++)
@@ -219,6 +223,9 @@ int disk_teardown(const char *path) {
 int disk_usage(const char *path, DiskUsage *ret) {
         _cleanup_free_ char *mnt = NULL;
         struct statfs sf;
+
+        assert(ret);
+        assert(path);
 
         if (asprintf(&mnt, "%s/" DISK_MOUNT, path) < 0)
                 return -ENOMEM;

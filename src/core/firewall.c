@@ -13,6 +13,7 @@
 #include "handle.h"
 #include "log.h"
 #include "parse-util.h"
+#include "string-table.h"
 #include "worker.h"
 
 #define T FIREWALL_FAMILY " " FIREWALL_TABLE
@@ -28,20 +29,7 @@ static const char *const net_protocol_table[_NET_PROTOCOL_MAX] = {
         [NET_PROTOCOL_ICMP] = "icmp",
 };
 
-const char *net_protocol_to_string(NetProtocol p) {
-        if (p < 0 || p >= _NET_PROTOCOL_MAX)
-                return NULL;
-        return net_protocol_table[p];
-}
-
-NetProtocol net_protocol_from_string(const char *s) {
-        if (!s)
-                return _NET_PROTOCOL_INVALID;
-        for (int i = 0; i < _NET_PROTOCOL_MAX; i++)
-                if (streq(net_protocol_table[i], s))
-                        return (NetProtocol) i;
-        return _NET_PROTOCOL_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(net_protocol, NetProtocol);
 
 static int parse_ipv4(const char *s, size_t len, uint32_t *ret) {
         char buf[INET_ADDRSTRLEN];
@@ -72,6 +60,11 @@ int net_network_parse(
         uint32_t first, last;
         unsigned prefixlen;
         int r;
+
+        assert(ret_kind);
+        assert(ret_first);
+        assert(ret_last);
+        assert(ret_prefixlen);
 
         if (!s)
                 return -EINVAL;
@@ -218,6 +211,8 @@ static void format_ipv4(uint32_t a, char buf[static INET_ADDRSTRLEN]) {
 void net_out_rule_format_network(const NetOutRule *r, char buf[static 32]) {
         char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
+        assert(r);
+
         format_ipv4(r->first, a);
         switch (r->kind) {
         case NET_NETWORK_CIDR:
@@ -239,6 +234,9 @@ int net_out_rule_to_string(const NetOutRule *r, char **ret) {
         char network[32];
         size_t size = 0;
         FILE *f;
+
+        assert(r);
+        assert(ret);
 
         f = open_memstream(&buf, &size);
         if (!f)
@@ -286,6 +284,9 @@ int net_out_rule_from_string(const char *s, NetOutRule *ret) {
         NetOutRuleSpec spec = {};
         char *p, *word;
         int r;
+
+        assert(s);
+        assert(ret);
 
         copy = strdup(s);
         if (!copy)
@@ -355,6 +356,9 @@ int firewall_policy_from_config(const ManagerConfig *c, FirewallPolicy *ret) {
                 .enable_ip_forward = c->enable_ip_forward,
         };
 
+        assert(c);
+        assert(ret);
+
         if (copy_networks(&c->allow_networks, &p.allow_networks, &p.n_allow_networks) < 0 ||
             copy_networks(&c->deny_networks, &p.deny_networks, &p.n_deny_networks) < 0) {
                 firewall_policy_done(&p);
@@ -365,6 +369,8 @@ int firewall_policy_from_config(const ManagerConfig *c, FirewallPolicy *ret) {
 }
 
 void firewall_policy_done(FirewallPolicy *p) {
+        assert(p);
+
         p->allow_networks = mfree(p->allow_networks);
         p->deny_networks = mfree(p->deny_networks);
         p->n_allow_networks = p->n_deny_networks = 0;
@@ -407,6 +413,9 @@ int firewall_text_base(const FirewallPolicy *p, char **ret) {
         char pool[INET_ADDRSTRLEN];
         size_t size;
         FILE *f;
+
+        assert(p);
+        assert(ret);
 
         if (text_begin(&buf, &size, &f) < 0)
                 return -ENOMEM;
@@ -565,6 +574,9 @@ int firewall_text_container_add(const FirewallContainer *fc, char **ret) {
         size_t size;
         FILE *f;
 
+        assert(fc);
+        assert(ret);
+
         if (check_container(fc) < 0)
                 return -EINVAL;
         if (text_begin(&buf, &size, &f) < 0)
@@ -592,6 +604,9 @@ int firewall_text_container_remove(const FirewallContainer *fc, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t size;
         FILE *f;
+
+        assert(fc);
+        assert(ret);
 
         if (check_container(fc) < 0)
                 return -EINVAL;
@@ -623,6 +638,10 @@ int firewall_text_net_in(const FirewallContainer *fc, const NetInRule *r, char *
         size_t size;
         FILE *f;
 
+        assert(fc);
+        assert(r);
+        assert(ret);
+
         if (check_container(fc) < 0 || r->host_port == 0 || r->container_port == 0)
                 return -EINVAL;
         if (text_begin(&buf, &size, &f) < 0)
@@ -635,6 +654,10 @@ int firewall_text_net_out(const FirewallContainer *fc, const NetOutRule *r, char
         _cleanup_free_ char *buf = NULL;
         size_t size;
         FILE *f;
+
+        assert(fc);
+        assert(r);
+        assert(ret);
 
         if (check_container(fc) < 0)
                 return -EINVAL;
@@ -912,6 +935,10 @@ int firewall_new(sd_event *e, const FirewallPolicy *policy, Firewall **ret) {
         _cleanup_(firewall_freep) Firewall *fw = NULL;
         int r;
 
+        assert(policy);
+        assert(ret);
+        assert(e);
+
         fw = calloc(1, sizeof(Firewall));
         if (!fw)
                 return -ENOMEM;
@@ -959,6 +986,8 @@ Firewall *firewall_free(Firewall *fw) {
 }
 
 unsigned firewall_n_containers(const Firewall *fw) {
+        assert(fw);
+
         return fw->n_containers;
 }
 
@@ -979,6 +1008,7 @@ int firewall_sync(
         FILE *f;
         int r;
 
+        assert(containers || n_containers == 0);
         assert(!fw->worker && !fw->queue_head && fw->n_containers == 0);
         *reterr_message = NULL;
 
@@ -1041,6 +1071,9 @@ int firewall_add_container(
         char *joined;
         int r;
 
+        assert(fw);
+        assert(fc);
+
         r = firewall_text_container_add(fc, &text);
         if (r < 0)
                 return r;
@@ -1078,6 +1111,9 @@ int firewall_remove_container(
         bool last = fw->n_containers <= 1;
         int r;
 
+        assert(fw);
+        assert(fc);
+
         if (last) {
                 /* The last one: the whole table goes, and with it everything of warden. */
                 text = strdup("delete table " T "\nadd table " TA "\ndelete table " TA "\n");
@@ -1108,6 +1144,10 @@ int firewall_add_net_in(
         char *text = NULL;
         int k;
 
+        assert(fw);
+        assert(fc);
+        assert(r);
+
         k = firewall_text_net_in(fc, r, &text);
         if (k < 0)
                 return k;
@@ -1123,6 +1163,10 @@ int firewall_add_net_out(
                 FirewallJob **ret) {
         char *text = NULL;
         int k;
+
+        assert(fw);
+        assert(fc);
+        assert(r);
 
         k = firewall_text_net_out(fc, r, &text);
         if (k < 0)

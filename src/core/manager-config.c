@@ -442,6 +442,8 @@ static const ConfigItem config_items[] = {
 };
 
 void manager_config_init(ManagerConfig *c) {
+        assert(c);
+
         *c = (ManagerConfig){
                 .idle_timeout_usec = DEFAULT_IDLE_TIMEOUT_USEC,
                 .log_level = LOG_INFO,
@@ -470,6 +472,8 @@ void manager_config_init(ManagerConfig *c) {
 }
 
 void manager_config_done(ManagerConfig *c) {
+        assert(c);
+
         c->depot_path = mfree(c->depot_path);
         c->default_rootfs = mfree(c->default_rootfs);
         c->user = mfree(c->user);
@@ -586,6 +590,9 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
         struct in_addr a = { .s_addr = htonl(c->pool.address) };
         char buf[INET_ADDRSTRLEN];
 
+        assert(c);
+        assert(f);
+
         fputs("[daemon]\n", f);
         dump_sec(f, "idle_timeout", c->idle_timeout_usec);
         fprintf(f, "log_level = %s\n", log_level_to_string(c->log_level));
@@ -626,9 +633,13 @@ void manager_config_dump(const ManagerConfig *c, FILE *f) {
 }
 
 uint32_t manager_config_userns_ranges(const ManagerConfig *c) {
+        assert(c);
+
         return c->userns_uid_count / USERNS_RANGE_SIZE;
 }
 
 uint32_t manager_config_pool_size(const ManagerConfig *c) {
+        assert(c);
+
         return UINT32_C(1) << (30 - c->pool.prefixlen);
 }

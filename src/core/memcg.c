@@ -17,6 +17,8 @@
 #define CGROUP_FILE_MAX 4096
 
 void memcg_done(Memcg *m) {
+        assert(m);
+
         m->path = mfree(m->path);
 }
 
@@ -39,6 +41,11 @@ static bool controllers_contain(const char *path, const char *controller) {
 
 int memcg_find(const char *root, const char *slice, const char *unit, Memcg *ret) {
         _cleanup_free_ char *hierarchy = NULL, *controllers = NULL, *path = NULL;
+
+        assert(ret);
+        assert(root);
+        assert(slice);
+        assert(unit);
 
         if (asprintf(&hierarchy, "%s/memory", root) < 0)
                 return -ENOMEM;
@@ -92,14 +99,23 @@ static int parse_oom_kills(const char *text, uint64_t *ret) {
 }
 
 int memcg_read_oom_kills(const Memcg *m, uint64_t *ret) {
+        assert(m);
+        assert(ret);
+
         return read_cgroup_value(m, "memory.oom_control", "memory.events", parse_oom_kills, ret);
 }
 
 int memcg_read_usage(const Memcg *m, uint64_t *ret) {
+        assert(m);
+        assert(ret);
+
         return read_cgroup_value(m, "memory.usage_in_bytes", "memory.current", cg_parse_counter, ret);
 }
 
 int memcg_read_limit(const Memcg *m, uint64_t *ret) {
+        assert(m);
+        assert(ret);
+
         return read_cgroup_value(m, "memory.limit_in_bytes", "memory.max", cg_parse_limit, ret);
 }
 
@@ -112,6 +128,11 @@ int cgroup_read_cpu_usage(const char *root, const char *slice, const char *unit,
                 { "cpuacct/", "cpuacct.usage" },
         };
         int r;
+
+        assert(root);
+        assert(slice);
+        assert(unit);
+        assert(ret_ns);
 
         FOREACH_ARRAY(p, places, ELEMENTSOF(places)) {
                 _cleanup_free_ char *path = NULL, *text = NULL;
@@ -136,6 +157,8 @@ int memcg_set_swap_limit(const Memcg *m, uint64_t bytes) {
         char buf[32];
         int n;
 
+        assert(m);
+
         if (m->version != MEMCG_V1)
                 return 0;
         if (asprintf(&p, "%s/memory.memsw.limit_in_bytes", m->path) < 0)
@@ -156,6 +179,8 @@ int memcg_reclaim_below(const Memcg *m, uint64_t bytes) {
         uint64_t usage;
         char buf[32];
         int n, r;
+
+        assert(m);
 
         if (m->version != MEMCG_V2)
                 return 0;
@@ -230,6 +255,10 @@ static int memcg_watch_v2(const Memcg *m, int *ret_fd) {
 int memcg_watch_oom(const Memcg *m, int *ret_fd, uint32_t *ret_events) {
         int r;
 
+        assert(m);
+        assert(ret_events);
+        assert(ret_fd);
+
         if (m->version == MEMCG_V1) {
                 r = memcg_watch_v1(m, ret_fd);
                 if (r >= 0)
@@ -243,6 +272,8 @@ int memcg_watch_oom(const Memcg *m, int *ret_fd, uint32_t *ret_events) {
 }
 
 void memcg_watch_flush(const Memcg *m, int fd) {
+        assert(m);
+
         if (m->version == MEMCG_V1) {
                 eventfd_t v;
 

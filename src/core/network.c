@@ -54,6 +54,8 @@ DEFINE_CLEANUP_FUNC_VOID(struct nl_addr *, nl_addr_put);
 DEFINE_CLEANUP_FUNC_VOID(struct nl_msg *, nlmsg_free);
 
 void netlink_done(Netlink *nl) {
+        assert(nl);
+
         if (nl->sk)
                 nl_socket_free(nl->sk); /* closes the socket too */
         nl->sk = NULL;
@@ -101,6 +103,8 @@ int errno_from_nlerr(int nlerr) {
 int netlink_result(Netlink *nl, int r) {
         int kernel_error = nl->kernel_error;
 
+        assert(nl);
+
         nl->kernel_error = 0;
         if (r >= 0)
                 return 0;
@@ -119,6 +123,8 @@ static int netlink_error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *u
 int netlink_open(Netlink *ret) {
         struct nl_sock *sk;
         int r;
+
+        assert(ret);
 
         sk = nl_socket_alloc();
         if (!sk)

@@ -31,6 +31,7 @@
 #include "path-util.h"
 #include "rootfs.h"
 #include "shift-copy.h"
+#include "string-table.h"
 
 DEFINE_CLEANUP_FUNC_VOID(struct libmnt_context *, mnt_free_context);
 DEFINE_CLEANUP_FUNC_VOID(struct libmnt_table *, mnt_free_table);
@@ -574,16 +575,7 @@ static const char *const userns_rootfs_table[_USERNS_ROOTFS_MAX] = {
         [USERNS_ROOTFS_COPY] = "copy",
 };
 
-const char *userns_rootfs_to_string(UsernsRootfs m) {
-        return m >= 0 && m < _USERNS_ROOTFS_MAX ? userns_rootfs_table[m] : NULL;
-}
-
-int userns_rootfs_from_string(const char *s) {
-        for (size_t i = 0; i < ELEMENTSOF(userns_rootfs_table); i++)
-                if (streq_ptr(s, userns_rootfs_table[i]))
-                        return (int) i;
-        return -EINVAL;
-}
+DEFINE_STRING_TABLE_LOOKUP(userns_rootfs, UsernsRootfs);
 
 /* Whether 'path' is on an idmapped mount: the kernel lists "idmapped" among such a mount's options. */
 static bool path_on_idmapped_mount(const char *path) {

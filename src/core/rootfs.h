@@ -75,11 +75,12 @@ typedef enum UsernsRootfs {
         USERNS_ROOTFS_IDMAP, /* an idmapped mount or nothing (-EOPNOTSUPP) */
         USERNS_ROOTFS_COPY,  /* a shifted copy, always */
         _USERNS_ROOTFS_MAX,
+        _USERNS_ROOTFS_INVALID = -EINVAL,
 } UsernsRootfs;
 
 /* "auto", "idmap", "copy" (the configuration's userns_rootfs=); -EINVAL for anything else. */
 const char *userns_rootfs_to_string(UsernsRootfs m);
-int userns_rootfs_from_string(const char *s);
+UsernsRootfs userns_rootfs_from_string(const char *s);
 
 typedef struct RootfsConfig {
         const char *base;   /* base rootfs (lowerdir) */

@@ -154,6 +154,9 @@ int group_lookup_members(const char *group, const char *name, size_t max, Contai
         GroupMatch m = { .name = name, .max = max, .user = u };
         int r;
 
+        assert(group);
+        assert(u);
+
         r = for_each_line(group, group_line, &m);
         return r < 0 ? r : 0;
 }
@@ -178,6 +181,10 @@ int container_user_lookup(const char *root, const char *name, size_t max_groups,
         _cleanup_close_ int root_fd = -EBADF;
         ContainerUser u = {};
         int r;
+
+        assert(ret);
+        assert(root);
+        assert(name);
 
         root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)

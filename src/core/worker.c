@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -102,6 +103,7 @@ int worker_start(
                 worker_done_t done,
                 void *userdata,
                 Worker **ret) {
+        char description[sizeof("worker-") + 15];
         Worker *w;
         int r;
 
@@ -131,6 +133,8 @@ int worker_start(
                 worker_destroy(w);
                 return r;
         }
+        (void) snprintf(description, sizeof(description), "worker-%s", w->name);
+        (void) sd_event_source_set_description(w->source, description);
         /* Signals stay blocked in the thread (it inherits wardend's mask): they are the loop's. */
         r = -pthread_create(&w->thread, NULL, worker_thread, w);
         if (r < 0) {

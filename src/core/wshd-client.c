@@ -75,6 +75,8 @@ WshdCall *wshd_call_free(WshdCall *c) {
 int wshd_call_steal_fd(WshdCall *c) {
         int fd = c->fd;
 
+        assert(c);
+
         c->fd = -EBADF;
         return fd;
 }
@@ -145,9 +147,11 @@ static int call_on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int call_connect(WshdCall *c) {
+        int r;
+
         if (connect(c->fd, (const struct sockaddr *) &c->address, c->address_size) < 0) {
-                if (errno == EAGAIN)
-                        return sd_event_add_time_relative(
+                if (errno == EAGAIN) {
+                        r = sd_event_add_time_relative(
                                         c->event,
                                         &c->retry_source,
                                         CLOCK_MONOTONIC,
@@ -155,12 +159,21 @@ static int call_connect(WshdCall *c) {
                                         0,
                                         call_on_retry,
                                         c);
+                        if (r < 0)
+                                return r;
+                        (void) sd_event_source_set_description(c->retry_source, "wshd-call-retry");
+                        return 0;
+                }
                 /* Unix sockets do not return this today, but if they did, writability says when. */
                 if (errno != EINPROGRESS)
                         return -errno;
         }
 
-        return sd_event_add_io(c->event, &c->io_source, c->fd, EPOLLOUT, call_on_io, c);
+        r = sd_event_add_io(c->event, &c->io_source, c->fd, EPOLLOUT, call_on_io, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->io_source, "wshd-call-io");
+        return 0;
 }
 
 int wshd_call(sd_event *e,
@@ -231,6 +244,7 @@ int wshd_call(sd_event *e,
                                 e, &c->timer_source, CLOCK_MONOTONIC, timeout_usec, 0, call_on_timeout, c);
                 if (r < 0)
                         return r;
+                (void) sd_event_source_set_description(c->timer_source, "wshd-call-timeout");
         }
 
         *ret = TAKE_PTR(c);
@@ -334,6 +348,7 @@ static void watch_replied(WshdCall *call, int error, WshdMessage *reply, void *u
                 watch_fail(w, r);
                 return;
         }
+        (void) sd_event_source_set_description(w->io_source, "wshd-watch-io");
         if (!watch_dispatch(w, 0, reply))
                 return;
         w->call = wshd_call_free(w->call);

@@ -47,6 +47,9 @@ static const char *strip_trailing(const char *text, char **buf) {
 int cg_keyed_get_uint64(const char *text, const char *key, uint64_t *ret) {
         size_t klen = strlen(key);
 
+        assert(key);
+        assert(ret);
+
         for (const char *p = text; p && *p;) {
                 const char *eol = strchrnul(p, '\n');
 
@@ -65,6 +68,8 @@ int cg_keyed_get_uint64(const char *text, const char *key, uint64_t *ret) {
 int cg_parse_limit(const char *text, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
 
+        assert(ret);
+
         if (!strip_trailing(text, &s))
                 return -ENOMEM;
         if (streq(s, "max")) {
@@ -77,6 +82,8 @@ int cg_parse_limit(const char *text, uint64_t *ret) {
 int cg_parse_counter(const char *text, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
 
+        assert(ret);
+
         if (!strip_trailing(text, &s))
                 return -ENOMEM;
         return parse_uint64(s, ret) < 0 ? -EINVAL : 0;
@@ -85,6 +92,8 @@ int cg_parse_counter(const char *text, uint64_t *ret) {
 int cg_parse_cpu_stat_usage(const char *text, uint64_t *ret_ns) {
         uint64_t usec;
         int r;
+
+        assert(ret_ns);
 
         r = cg_keyed_get_uint64(text, "usage_usec", &usec);
         if (r < 0)
@@ -188,6 +197,8 @@ int cg_view_parse(const char *proc_cgroup, CgroupView *ret) {
         bool memory_v1 = false;
         size_t n;
         int r;
+
+        assert(ret);
 
         r = cgroup_lines_parse(proc_cgroup, lines, ELEMENTSOF(lines), &n);
         if (r < 0)

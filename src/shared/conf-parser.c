@@ -61,6 +61,7 @@ int config_parse_text(
         const char *p = text;
         unsigned line = 0;
 
+        assert(items);
         assert(text);
 
         while (*p) {
@@ -181,6 +182,9 @@ int config_parse_file(
         size_t size;
         int r;
 
+        assert(path);
+        assert(items || n_items == 0);
+
         r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
         if (r == -ENOENT)
                 return r;
@@ -213,6 +217,9 @@ int config_parse_size(const char *value, void *data) {
 
 int config_parse_string(const char *value, void *data) {
         char **s = data, *c;
+
+        assert(value);
+        assert(data);
 
         c = strdup(value);
         if (!c)

@@ -16,6 +16,9 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         _cleanup_close_ int fd = -EBADF;
         int r;
 
+        assert(path);
+        assert(data || size == 0);
+
         if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
                 return -ENOMEM;
         fd = mkostemp(tmp, O_CLOEXEC);
@@ -39,6 +42,8 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
 
+        assert(path);
+
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
@@ -48,6 +53,8 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
 int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
+
+        assert(ret);
 
         for (;;) {
                 ssize_t n;
@@ -93,6 +100,8 @@ int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
 int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
 
+        assert(path);
+
         if (!p)
                 return -ENOMEM;
         for (char *s = p + 1;; s++) {
@@ -112,6 +121,8 @@ int mkdir_p(const char *path, mode_t mode) {
 
 int loop_write(int fd, const void *buf, size_t size) {
         const char *p = buf;
+
+        assert(buf || size == 0);
 
         while (size > 0) {
                 ssize_t n = write(fd, p, size);

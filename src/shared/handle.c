@@ -32,6 +32,8 @@ int handle_generate(char *buf, size_t size) {
         unsigned char rnd[HANDLE_GENERATED_LEN];
         ssize_t n;
 
+        assert(buf);
+
         if (size < HANDLE_GENERATED_LEN + 1)
                 return -ENOBUFS;
         n = getrandom(rnd, sizeof(rnd), 0);
@@ -46,6 +48,8 @@ int handle_generate(char *buf, size_t size) {
 }
 
 int handle_to_unit_name(const char *h, char **ret) {
+        assert(ret);
+
         if (!handle_is_valid(h))
                 return -EINVAL;
         if (asprintf(ret, "warden-%s.scope", h) < 0)

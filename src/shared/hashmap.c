@@ -139,6 +139,8 @@ size_t hashmap_size(Hashmap *h) {
 bool hashmap_iterate(Hashmap *h, Iterator *i, void **ret_value, const char **ret_key) {
         Entry *e;
 
+        assert(i);
+
         if (!h)
                 return false;
         if (!i->started) {

@@ -60,6 +60,8 @@ int host_path_check_mountable(const char *path, char *const *state_trees, HostPa
 }
 
 bool host_path_in_dirs(const char *path, char *const *dirs) {
+        assert(path);
+
         for (char *const *d = dirs; d && *d; d++)
                 if (path_is_below_or_equal(path, *d))
                         return true;
@@ -70,6 +72,8 @@ int host_path_resolve_dirs(char *const *dirs, const char *extra, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         size_t n = strv_length(dirs);
         int r;
+
+        assert(ret);
 
         for (size_t i = 0; i <= n; i++) {
                 const char *d = i < n ? dirs[i] : extra;
@@ -92,6 +96,8 @@ int host_path_of_fd(int fd, char **ret) {
         char proc[64], buf[PATH_MAX + 1];
         ssize_t n;
         char *s;
+
+        assert(ret);
 
         (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
         n = readlink(proc, buf, sizeof(buf));

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
+
 #include "json-util.h"
 
 void json_write_string(FILE *f, const char *s) {
+        assert(f);
+        assert(s);
+
         fputc('"', f);
         for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
                 switch (*p) {
@@ -64,6 +69,9 @@ static size_t utf8_sequence_length(const unsigned char *p, size_t n) {
 void json_write_bytes(FILE *f, const void *data, size_t size) {
         const unsigned char *p = data, *end = p + size;
         size_t len;
+
+        assert(f);
+        assert(data || size == 0);
 
         fputc('"', f);
         while (p < end) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "string-table.h"
 
 static int log_max_level = LOG_INFO;
 static LogBackend log_backend = NULL;
@@ -25,20 +26,7 @@ int log_get_max_level(void) {
         return log_max_level;
 }
 
-int log_level_from_string(const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < ELEMENTSOF(log_level_table); i++)
-                if (streq(log_level_table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-const char *log_level_to_string(int level) {
-        if (level < 0 || (size_t) level >= ELEMENTSOF(log_level_table))
-                return NULL;
-        return log_level_table[level];
-}
+DEFINE_STRING_TABLE_LOOKUP(log_level, int);
 
 void log_set_backend(LogBackend backend) {
         log_backend = backend;

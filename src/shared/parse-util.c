@@ -13,6 +13,8 @@ int parse_uint64(const char *s, uint64_t *ret) {
         unsigned long long v;
         char *end = NULL;
 
+        assert(ret);
+
         if (!s || !*s || !isdigit((unsigned char) s[0]))
                 return -EINVAL; /* no sign, no blanks, no empty string */
         errno = 0;
@@ -29,6 +31,8 @@ int parse_uint32(const char *s, uint32_t *ret) {
         uint64_t v;
         int r;
 
+        assert(ret);
+
         r = parse_uint64(s, &v);
         if (r < 0)
                 return r;
@@ -41,6 +45,8 @@ int parse_uint32(const char *s, uint32_t *ret) {
 int parse_boolean(const char *s, bool *ret) {
         static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
         static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        assert(ret);
 
         if (!s)
                 return -EINVAL;
@@ -108,6 +114,8 @@ int parse_sec(const char *s, uint64_t *ret_usec) {
         uint64_t n;
         int r;
 
+        assert(ret_usec);
+
         if (!s)
                 return -EINVAL;
         if (streq(s, "infinity")) {
@@ -148,6 +156,8 @@ int parse_size(const char *s, uint64_t *ret) {
         uint64_t n;
         int r;
 
+        assert(ret);
+
         if (!s)
                 return -EINVAL;
         r = split_number_unit(s, &n, &unit);
@@ -165,6 +175,9 @@ int parse_ipv4_cidr(const char *s, uint32_t *ret_addr, unsigned *ret_prefixlen) 
         const char *slash;
         uint32_t prefix, addr, mask;
         int r;
+
+        assert(ret_addr);
+        assert(ret_prefixlen);
 
         if (!s)
                 return -EINVAL;

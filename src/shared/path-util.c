@@ -15,6 +15,8 @@ int path_normalize(const char *path, char **ret) {
         const char *p = path;
         size_t n = 0, len;
 
+        assert(ret);
+
         if (!path_is_absolute(path))
                 return -EINVAL;
         len = strlen(path);
@@ -68,6 +70,9 @@ int path_is_normalized(const char *path) {
 
 bool path_is_below_or_equal(const char *path, const char *prefix) {
         size_t n = strlen(prefix);
+
+        assert(path);
+        assert(prefix);
 
         if (streq(prefix, "/"))
                 return true;

@@ -19,6 +19,8 @@ static const struct {
 };
 
 int rlimit_from_name(const char *name) {
+        assert(name);
+
         for (size_t i = 0; i < ELEMENTSOF(rlimit_table); i++)
                 if (streq(rlimit_table[i].name, name))
                         return rlimit_table[i].resource;

@@ -106,6 +106,8 @@ static void relay_channel_close(RelayChannel *c) {
 }
 
 RelayStep relay_channel_step(RelayChannel *c) {
+        assert(c);
+
         if (c->src < 0)
                 return RELAY_DONE;
 
@@ -145,6 +147,9 @@ RelayStep relay_channel_step(RelayChannel *c) {
 }
 
 int relay_channel_wait(const RelayChannel *c, short *ret_events) {
+        assert(c);
+        assert(ret_events);
+
         if (c->src < 0)
                 return -1;
         /* A source that cannot be polled is always ready: wait for room at the destination, our pipe. */
@@ -157,6 +162,8 @@ int relay_channel_wait(const RelayChannel *c, short *ret_events) {
 }
 
 void relay_channel_drain(RelayChannel *c) {
+        assert(c);
+
         for (;;) {
                 RelayStep s = relay_channel_step(c);
                 struct pollfd p;
@@ -230,6 +237,9 @@ static int relay_channel_new(int caller_fd, bool input, RelayChannel **ret_chann
 int stdio_relay_setup(StdioRelay *r, const int fds[3], int *ret_bad) {
         int k;
 
+        assert(r);
+        assert(fds);
+
         for (int i = 0; i < 3; i++) {
                 if (fds[i] < 0)
                         continue;
@@ -260,6 +270,8 @@ int stdio_relay_setup(StdioRelay *r, const int fds[3], int *ret_bad) {
 }
 
 void stdio_relay_close_job_fds(StdioRelay *r) {
+        assert(r);
+
         for (int i = 0; i < 3; i++) {
                 if (r->job_fd_ours[i])
                         safe_close(r->job_fd[i]);

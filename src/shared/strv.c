@@ -33,6 +33,8 @@ int strv_consume(char ***l, char *value) {
         size_t n = strv_length(*l);
         char **c;
 
+        assert(l);
+
         c = realloc(*l, sizeof(char *) * (n + 2));
         if (!c) {
                 free(value);
@@ -46,6 +48,9 @@ int strv_consume(char ***l, char *value) {
 
 int strv_extend(char ***l, const char *value) {
         char *v = strdup(value);
+
+        assert(l);
+        assert(value);
 
         if (!v)
                 return -ENOMEM;
@@ -65,6 +70,8 @@ char **strv_sort(char **l) {
 bool strv_remove(char ***l, const char *s) {
         size_t j = 0;
         bool found = false;
+
+        assert(l);
 
         if (!*l)
                 return false;

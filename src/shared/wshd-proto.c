@@ -666,6 +666,7 @@ int wshd_message_send_buffer(int fd, const void *buf, size_t size, const int *fd
         };
         ssize_t n;
 
+        assert(fds || n_fds == 0);
         assert(fd >= 0);
         assert(buf);
 
