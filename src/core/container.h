@@ -74,9 +74,8 @@ typedef struct Container {
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
-        void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
-        void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
-        void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
+        void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
+        struct JobRuntime *job_runtime; /* the job machinery's state (src/core/job-runtime.h), or NULL */
         void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
         sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
