@@ -393,6 +393,27 @@ static void write_all(int fd, const char *s, size_t n) {
 
 /* ---- tests -------------------------------------------------------------------------------------------- */
 
+static void write_record(const char *dir, Job *j) {
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        char name[JOB_FILE_NAME_MAX];
+
+        ASSERT_OK(mkdir_p(dir, 0700));
+        ASSERT_OK(job_serialize(j, &text));
+        job_file_name(j->id, "state", name);
+        ASSERT_TRUE(asprintf(&path, "%s/%s", dir, name) > 0);
+        ASSERT_OK(write_file_atomic(path, text, strlen(text), 0600));
+}
+
+static void make_record(const char *dir, uint32_t id, JobState state, int exit_status) {
+        _cleanup_(job_freep) Job *j = NULL;
+
+        ASSERT_OK(job_new(id, &j));
+        j->state = state;
+        j->exit_status = exit_status;
+        j->output = JOB_OUTPUT_DISCARD;
+        write_record(dir, j);
+}
+
 TEST(exit_recorded_before_release) {
         Env e;
         _cleanup_(answer_done) Answer spawned = {}, linked = {};
@@ -400,7 +421,9 @@ TEST(exit_recorded_before_release) {
         Job *j;
 
         env_init(&e);
+        make_record(e.records_dir, 9, JOB_RUNNING, 0); /* a leftover of an earlier container of that name */
         env_start(&e);
+        ASSERT_FALSE(file_exists(e.records_dir, 9, "state"));
 
         id = spawn_one(&e, &spawned);
         ASSERT_EQ(id, 1);
@@ -442,6 +465,40 @@ TEST(exit_recorded_before_release) {
                 ASSERT_STREQ(error.message, "No job 1 in container 'box' (or it was linked already).");
                 warden_error_done(&error);
         }
+        env_done(&e);
+}
+
+TEST(exit_unrecorded_stays_in_wshd) {
+        Env e;
+        _cleanup_(answer_done) Answer spawned = {};
+        _cleanup_free_ char *record = NULL;
+        uint32_t id;
+        Job *j;
+
+        env_init(&e);
+        env_start(&e);
+        id = spawn_one(&e, &spawned);
+        j = container_get_job(e.c, id);
+
+        /* the exit cannot be recorded: wshd must keep it */
+        ASSERT_TRUE(asprintf(&record, "%s/1.state", e.records_dir) > 0);
+        ASSERT_OK(unlink(record));
+        ASSERT_OK(rmdir(e.records_dir));
+        fake_exit(&e.fake, id, 0);
+        RUN_UNTIL(&e, e.n_exited_events == 1);
+        ASSERT_EQ(j->state, JOB_EXITED);
+
+        /* the next WATCH reply repeats it; now it is recorded, and only then released */
+        ASSERT_OK(mkdir_p(e.records_dir, 0700));
+        e.fake.exited[e.fake.n_exited++] = (WshdExited){ .job_id = id, .pid = 101, .wait_status = 0 };
+        for (size_t i = 0; i < FAKE_CONNS_MAX; i++)
+                if (e.fake.conns[i].fd >= 0 && e.fake.conns[i].fd == e.fake.watch_fd)
+                        conn_close(&e.fake.conns[i]);
+        RUN_UNTIL(&e, e.fake.n_releases == 1);
+        ASSERT_EQ(e.fake.n_watches, 2);
+        ASSERT_EQ(e.fake.released_ids[0], id);
+        ASSERT_EQ(e.fake.released_recorded_state[0], JOB_EXITED);
+        ASSERT_EQ(e.n_exited_events, 1); /* told once */
         env_done(&e);
 }
 
@@ -535,27 +592,6 @@ TEST(output_limit) {
         ASSERT_STREQ(linked.out, "0123456789xxxxxx");
         ASSERT_STREQ(linked.err, "");
         env_done(&e);
-}
-
-static void write_record(const char *dir, Job *j) {
-        _cleanup_free_ char *text = NULL, *path = NULL;
-        char name[JOB_FILE_NAME_MAX];
-
-        ASSERT_OK(mkdir_p(dir, 0700));
-        ASSERT_OK(job_serialize(j, &text));
-        job_file_name(j->id, "state", name);
-        ASSERT_TRUE(asprintf(&path, "%s/%s", dir, name) > 0);
-        ASSERT_OK(write_file_atomic(path, text, strlen(text), 0600));
-}
-
-static void make_record(const char *dir, uint32_t id, JobState state, int exit_status) {
-        _cleanup_(job_freep) Job *j = NULL;
-
-        ASSERT_OK(job_new(id, &j));
-        j->state = state;
-        j->exit_status = exit_status;
-        j->output = JOB_OUTPUT_DISCARD;
-        write_record(dir, j);
 }
 
 TEST(adopt_from_records) {
