@@ -382,6 +382,9 @@ static int spawn(sd_bus_message *m, Container *c, bool link, sd_bus_error *error
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         int r;
 
+        assert(m);
+        assert(c);
+
         r = bus_verify_manage(m, c->manager, error);
         if (r < 0)
                 return r;
@@ -423,6 +426,10 @@ static int job_method_begin(sd_bus_message *m, Container *c, Job **ret, sd_bus_e
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         uint32_t id;
         int r;
+
+        assert(m);
+        assert(c);
+        assert(ret);
 
         r = bus_verify_manage(m, c->manager, error);
         if (r <= 0)
