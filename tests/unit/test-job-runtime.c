@@ -387,11 +387,71 @@ static uint32_t spawn_one(Env *e, Answer *spawned) {
         return spawned->id;
 }
 
+/* Reads what the non-blocking pipe 'fd' has into buf (at *n); true at its end. */
+static bool drain(int fd, char *buf, size_t size, size_t *n) {
+        for (;;) {
+                ssize_t k = read(fd, buf + *n, size - 1 - *n);
+
+                if (k > 0) {
+                        *n += (size_t) k;
+                        buf[*n] = 0;
+                        continue;
+                }
+                if (k == 0)
+                        return true;
+                ASSERT_TRUE(errno == EAGAIN);
+                return false;
+        }
+}
+
 static void write_all(int fd, const char *s, size_t n) {
         ASSERT_EQ(write(fd, s, n), (ssize_t) n);
 }
 
 /* ---- tests -------------------------------------------------------------------------------------------- */
+
+TEST(stream_replays_and_follows) {
+        Env e;
+        _cleanup_(answer_done) Answer spawned = {};
+        _cleanup_close_ int out = -EBADF, err = -EBADF, out2 = -EBADF, err2 = -EBADF;
+        char buf[64] = {}, buf2[64] = {}, ebuf[64] = {};
+        size_t n = 0, n2 = 0, en = 0;
+        bool out_end = false, err_end = false;
+        Job *j;
+
+        env_init(&e);
+        env_start(&e);
+        j = container_get_job(e.c, spawn_one(&e, &spawned));
+
+        write_all(e.fake.out_fd, "abc", 3);
+        ASSERT_OK(job_runtime_stream(e.c, j, &out, &err, NULL));
+        ASSERT_OK(fcntl(out, F_SETFL, O_NONBLOCK));
+        ASSERT_OK(fcntl(err, F_SETFL, O_NONBLOCK));
+        /* what was there is in the pipe when the caller gets it */
+        ASSERT_FALSE(drain(out, buf, sizeof(buf), &n));
+        ASSERT_STREQ(buf, "abc");
+
+        /* more follows, from inotify */
+        write_all(e.fake.out_fd, "def", 3);
+        write_all(e.fake.err_fd, "E", 1);
+        RUN_UNTIL(&e, drain(out, buf, sizeof(buf), &n) || n == 6);
+        ASSERT_STREQ(buf, "abcdef");
+
+        /* a second stream replays from the start */
+        ASSERT_OK(job_runtime_stream(e.c, j, &out2, &err2, NULL));
+        ASSERT_OK(fcntl(out2, F_SETFL, O_NONBLOCK));
+        ASSERT_FALSE(drain(out2, buf2, sizeof(buf2), &n2));
+        ASSERT_STREQ(buf2, "abcdef");
+
+        /* the pipes end with the job */
+        fake_exit(&e.fake, j->id, 0);
+        RUN_UNTIL(&e,
+                  (out_end = out_end || drain(out, buf, sizeof(buf), &n)) &&
+                                  (err_end = err_end || drain(err, ebuf, sizeof(ebuf), &en)));
+        ASSERT_STREQ(buf, "abcdef");
+        ASSERT_STREQ(ebuf, "E");
+        env_done(&e);
+}
 
 static void write_record(const char *dir, Job *j) {
         _cleanup_free_ char *text = NULL, *path = NULL;
