@@ -60,6 +60,8 @@ typedef struct Container {
         struct Job **jobs;
         size_t n_jobs;
         uint32_t next_job_id;
+        /* Runtime only: the job machinery (src/core/job-runtime.h) while the container can run jobs. */
+        struct JobRuntime *job_runtime;
         NetInRule *net_in; /* NetIn mappings, in the order made; their host ports are taken from the pool */
         size_t n_net_in;
         NetOutRule *net_out; /* NetOut rules, in the order made */
@@ -75,8 +77,7 @@ typedef struct Container {
         sd_event_source *grace_source;  /* armed while no client references the container */
         char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
         void *operation; /* the lifecycle operation in flight (create/stop/destroy), or NULL */
-        struct JobRuntime *job_runtime; /* the job machinery's state (src/core/job-runtime.h), or NULL */
-        void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
+        void *copies;    /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
         sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
         bool oom_pending;            /* an OOM came while a limit was being changed */
