@@ -206,6 +206,20 @@ static void bus_manager_containers_changed(Manager *m) {
                         m->bus, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
 }
 
+static void bus_manager_container_changed(Container *c, const char *property) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!c->manager || !c->manager->bus || container_bus_path(c, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(
+                        c->manager->bus, path, WARDEN_CONTAINER_INTERFACE, property, NULL);
+}
+
+static const ManagerEvents bus_manager_events = {
+        .container_changed = bus_manager_container_changed,
+        .job_exited = bus_job_exited,
+};
+
 int bus_manager_register(Manager *m, sd_bus *bus) {
         int r;
 
@@ -220,6 +234,7 @@ int bus_manager_register(Manager *m, sd_bus *bus) {
         if (r < 0)
                 return r;
         m->containers_changed = bus_manager_containers_changed;
+        m->events = &bus_manager_events;
         return 0;
 }
 

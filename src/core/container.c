@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "job-runtime.h"
 #include "job.h"
 #include "handle.h"
 #include "manager.h"
@@ -52,8 +53,7 @@ Container *container_free(Container *c) {
         sd_event_source_disable_unref(c->grace_source);
         sd_event_source_disable_unref(c->oom_source);
         strv_free(c->clients);
-        if (c->jobs_runtime_free)
-                c->jobs_runtime_free(c);
+        job_runtime_free(c);
         for (size_t i = 0; i < c->n_jobs; i++)
                 job_free(c->jobs[i]);
         free(c->jobs);

@@ -61,6 +61,8 @@ typedef struct Container {
         struct Job **jobs;
         size_t n_jobs;
         uint32_t next_job_id;
+        /* Runtime only: the job machinery (src/core/job-runtime.h) while the container can run jobs. */
+        struct JobRuntime *job_runtime;
         NetInRule *net_in; /* NetIn mappings, in the order made; their host ports are taken from the pool */
         size_t n_net_in;
         NetOutRule *net_out; /* NetOut rules, in the order made */
@@ -75,9 +77,7 @@ typedef struct Container {
         sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
-        void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
-        void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
-        void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
+        void *operation;             /* the lifecycle operation in flight (create/stop/destroy), or NULL */
         ContainerCopy *copies;       /* CopyIn/CopyOut in flight (container-copy.h), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
         sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */

@@ -64,7 +64,7 @@ int job_new(uint32_t id, Job **ret) {
 Job *job_free(Job *j) {
         if (!j)
                 return NULL;
-        assert(!j->runtime);
+        assert(!j->live);
         strv_free(j->events);
         return mfree(j);
 }

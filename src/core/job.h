@@ -58,9 +58,11 @@ typedef struct Job {
         uint64_t started_usec; /* CLOCK_REALTIME */
         uint64_t exited_usec;
 
-        /* Runtime only (src/bus/bus-job.c). */
-        void *runtime;
+        /* Runtime only (src/core/job-runtime.c): the waiters, the output's descriptors, … */
+        struct JobLive *live;
 } Job;
+
+typedef struct JobLive JobLive;
 
 const char *job_state_to_string(JobState s) _pure_;
 JobState job_state_from_string(const char *s) _pure_;
@@ -68,7 +70,7 @@ const char *job_output_to_string(JobOutput o) _pure_;
 JobOutput job_output_from_string(const char *s) _pure_;
 
 int job_new(uint32_t id, Job **ret);
-/* Frees the record; the runtime part must have been released by its owner. */
+/* Frees the record; the runtime part must have been released by job-runtime.c. */
 Job *job_free(Job *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Job *, job_free);
 

@@ -26,6 +26,18 @@
 #include "pool.h"
 
 typedef struct Manager Manager;
+struct Job;
+
+/*
+ * What core tells the front end (set by the bus layer, which turns it into signals; NULL members and a NULL
+ * table are fine: nobody listens). Called from the event loop; none of them may free the container.
+ */
+typedef struct ManagerEvents {
+        /* A property of c changed ("Jobs": the list of its jobs). */
+        void (*container_changed)(Container *c, const char *property);
+        /* Job j of c ended (j->exit_status); it may be discarded right after. */
+        void (*job_exited)(Container *c, const struct Job *j);
+} ManagerEvents;
 
 struct Manager {
         sd_event *event;
@@ -63,6 +75,7 @@ struct Manager {
 
         /* Set by the bus layer: called when the set of containers changed (to emit signals). */
         void (*containers_changed)(Manager *m);
+        const ManagerEvents *events;
 
         /* Callers (src/bus/bus-polkit.c, src/bus/bus-calls.c): polkit checks being asked, by request; calls
          * held while they are worked on, by the sender's unique bus name. */

@@ -659,7 +659,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* nothing left behind */
         if (hashmap_size(f->manager.containers) != 1 ||
             manager_get_container(&f->manager, "box") != f->box || f->box->state != CONTAINER_STOPPED ||
-            f->box->n_jobs != 0 || f->box->jobs_runtime || !pool_intact(f) || f->manager.n_operations != 0)
+            f->box->n_jobs != 0 || f->box->job_runtime || !pool_intact(f) || f->manager.n_operations != 0)
                 abort();
         sd_bus_message_unref(TAKE_PTR(m)); /* the client's copy of the call, with its descriptors */
         if (count_fds() != n_fds)
