@@ -56,6 +56,21 @@ static int bounding_set_limit(uint64_t keep) {
         return 0;
 }
 
+/* Permitted and effective capabilities 'caps' (none inheritable; 'what' says so on failure), no ambient
+ * ones, and no_new_privs. */
+static int capabilities_limit(uint64_t caps, const char *what) {
+        int r;
+
+        r = capabilities_set(caps, caps, 0);
+        if (r < 0)
+                return setup_error(r, "%s", what);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return setup_error(-errno, "clear the ambient capabilities");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return setup_error(-errno, "PR_SET_NO_NEW_PRIVS");
+        return 0;
+}
+
 int confinement_read_filter(Confinement *c, int fd) {
         struct stat st;
         ssize_t n;
@@ -102,14 +117,7 @@ int confinement_self(Confinement *c) {
         if (r < 0)
                 return setup_error(r, "get capabilities");
         c->capabilities = have & (CONTAINER_CAPABILITIES | CAP_BIT(CAP_SYS_RESOURCE));
-        r = capabilities_set(c->capabilities, c->capabilities, 0);
-        if (r < 0)
-                return setup_error(r, "drop capabilities");
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-                return setup_error(-errno, "clear the ambient capabilities");
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return setup_error(-errno, "PR_SET_NO_NEW_PRIVS");
-        return 0;
+        return capabilities_limit(c->capabilities, "drop capabilities");
 }
 
 int confinement_process_bounding_set(bool privileged) {
@@ -133,14 +141,10 @@ int confinement_process_apply(const Confinement *c, bool privileged) {
 
         /* setuid() left the inheritable set alone, and root still has wshd's CAP_SYS_RESOURCE */
         caps = privileged ? CONTAINER_CAPABILITIES & c->capabilities : 0;
-        r = capabilities_set(caps, caps, 0);
+        /* no_new_privs: wshd has it already (inherited); said again because the filter depends on it */
+        r = capabilities_limit(caps, "set capabilities");
         if (r < 0)
-                return setup_error(r, "set capabilities");
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-                return setup_error(-errno, "clear the ambient capabilities");
-        /* wshd has it already (inherited); said again because the filter depends on it */
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return setup_error(-errno, "PR_SET_NO_NEW_PRIVS");
+                return r;
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &c->prog) < 0)
                 return setup_error(-errno, "load the seccomp filter");
         return 0;

@@ -515,6 +515,7 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                 return;
         }
 
+        id = req->job_id != 0 ? req->job_id : attached_process_id(s);
         if (req->tty) {
                 r = pty_open(req->uid, req->tty_rows, req->tty_cols, &master, &slave);
                 if (r < 0) {
@@ -526,7 +527,7 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                         r = relay_new(s->proc_fd,
                                       s->epoll_fd,
                                       process_key(s, p),
-                                      req->job_id,
+                                      id,
                                       master,
                                       role_fd[WSHD_FD_STDIN],
                                       role_fd[WSHD_FD_STDOUT],
@@ -544,7 +545,6 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                 }
         }
 
-        id = req->job_id != 0 ? req->job_id : attached_process_id(s);
         pid = fork();
         if (pid < 0) {
                 r = -errno;
