@@ -16,6 +16,140 @@
 #include "wshd-process.h"
 #include "wshd-setup.h"
 
+void process_table_init(ProcessTable *t) {
+        assert(t);
+
+        *t = (ProcessTable){ .next_attached_id = PROCESS_ATTACHED_ID_MIN };
+        FOREACH_ARRAY(p, t->processes, WSHD_JOBS_MAX)
+                p->master_fd = -EBADF;
+}
+
+Process *process_table_find(ProcessTable *t, uint32_t id) {
+        assert(t);
+
+        if (t->n_processes == 0)
+                return NULL;
+        FOREACH_ARRAY(p, t->processes, WSHD_JOBS_MAX)
+                if (p->in_use && p->id == id)
+                        return p;
+        return NULL;
+}
+
+Process *process_table_find_running(ProcessTable *t, pid_t pid) {
+        assert(t);
+
+        if (t->n_processes == 0)
+                return NULL;
+        FOREACH_ARRAY(p, t->processes, WSHD_JOBS_MAX)
+                if (p->in_use && p->state == PROCESS_RUNNING && p->pid == pid)
+                        return p;
+        return NULL;
+}
+
+Process *process_table_free_slot(ProcessTable *t) {
+        assert(t);
+
+        if (t->n_processes >= WSHD_JOBS_MAX)
+                return NULL;
+        FOREACH_ARRAY(p, t->processes, WSHD_JOBS_MAX)
+                if (!p->in_use)
+                        return p;
+        return NULL;
+}
+
+uint32_t process_table_attached_id(ProcessTable *t) {
+        assert(t);
+
+        for (;;) {
+                uint32_t id = t->next_attached_id;
+
+                t->next_attached_id = id == UINT32_MAX ? PROCESS_ATTACHED_ID_MIN : id + 1;
+                if (!process_table_find(t, id))
+                        return id;
+        }
+}
+
+Process *process_table_get(ProcessTable *t, size_t i) {
+        assert(t);
+
+        if (i >= WSHD_JOBS_MAX || !t->processes[i].in_use)
+                return NULL;
+        return t->processes + i;
+}
+
+size_t process_table_index(const ProcessTable *t, const Process *p) {
+        assert(t);
+        assert(p >= t->processes && p < t->processes + WSHD_JOBS_MAX);
+
+        return (size_t) (p - t->processes);
+}
+
+void process_table_add(ProcessTable *t, Process *slot, const Process *p) {
+        assert(t);
+        assert(slot && !slot->in_use);
+        assert(p && p->in_use);
+
+        *slot = *p;
+        t->n_processes++;
+        if (slot->relay)
+                t->n_relays++;
+}
+
+/* The pty, the relay and its fds go; the entry stays. */
+static void process_close_tty(ProcessTable *t, Process *p) {
+        if (p->relay) {
+                p->relay = relay_free(p->relay);
+                t->n_relays--;
+        }
+        p->master_fd = safe_close(p->master_fd);
+}
+
+void process_table_remove(ProcessTable *t, Process *p) {
+        assert(t);
+        assert(p);
+
+        if (!p->in_use)
+                return;
+        process_close_tty(t, p);
+        *p = (Process){ .master_fd = -EBADF };
+        t->n_processes--;
+}
+
+void process_table_disown(ProcessTable *t, const Connection *owner) {
+        assert(t);
+        assert(owner);
+
+        FOREACH_ARRAY(p, t->processes, WSHD_JOBS_MAX)
+                if (p->in_use && p->attached && p->owner == owner)
+                        p->owner = NULL;
+}
+
+void process_finish(ProcessTable *t, Process *p) {
+        assert(t);
+        assert(p);
+
+        p->state = PROCESS_EXITED;
+        process_close_tty(t, p);
+}
+
+bool process_relay(Process *p, uint64_t now) {
+        assert(p);
+        assert(p->relay);
+
+        return relay_run(p->relay, now);
+}
+
+bool process_reaped(Process *p, int status, uint64_t now) {
+        assert(p);
+
+        p->wait_status = status;
+        if (!p->relay)
+                return true;
+        p->state = PROCESS_DRAINING;
+        relay_exited(p->relay, now);
+        return process_relay(p, now);
+}
+
 /* The one report of a child's failure: what setup_error() recorded, on its stderr, as a shell would. */
 static _noreturn_ void process_fail(int exit_status, int error) {
         (void) dprintf(STDERR_FILENO, "wshd: %s: %s\n", setup_error_message(), strerror(ERRNO_VALUE(error)));

@@ -50,9 +50,6 @@
 /* + process index * _RELAY_FD_MAX + RelayFd */
 #define EPOLL_PROCESS (UINT64_C(1) << 32)
 
-/* Attached processes (job_id 0 in SPAWN) get ids from here up; wardend's are below. */
-#define ATTACHED_ID_MIN UINT32_C(0x80000000)
-
 struct Connection {
         int fd;               /* -EBADF: free slot */
         uint64_t last_active; /* CLOCK_MONOTONIC usec of the last request (or of the accept) */
@@ -73,10 +70,7 @@ struct Server {
 
         Connection connections[CONNECTIONS_MAX];
 
-        Process processes[WSHD_JOBS_MAX];
-        size_t n_processes;
-        size_t n_relays;
-        uint32_t next_attached_id;
+        ProcessTable table;
         struct rlimit nofile; /* RLIMIT_NOFILE as wshd got it, for the processes; wshd raises its own */
 
         bool stopping;
@@ -145,12 +139,10 @@ int server_new(int listen_fd, int proc_fd, uint32_t host_pid, const Confinement 
                 .proc_fd = proc_fd,
                 .host_pid = host_pid,
                 .confinement = confinement,
-                .next_attached_id = ATTACHED_ID_MIN,
         };
         FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX)
                 c->fd = -EBADF;
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX)
-                p->master_fd = -EBADF;
+        process_table_init(&s->table);
 
         /* On failure, wshd exits (setup_fail()): the fds go with it. */
         s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -268,65 +260,21 @@ static _printf_(5, 6) int connection_reply_error(
 
 /* ---- processes -------------------------------------------------------------------------------------- */
 
-static Process *server_find_process(Server *s, uint32_t id) {
-        if (s->n_processes == 0)
-                return NULL;
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX)
-                if (p->in_use && p->id == id)
-                        return p;
-        return NULL;
-}
-
-static Process *server_find_running_pid(Server *s, pid_t pid) {
-        if (s->n_processes == 0)
-                return NULL;
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX)
-                if (p->in_use && p->state == PROCESS_RUNNING && p->pid == pid)
-                        return p;
-        return NULL;
-}
-
-static Process *server_free_process_slot(Server *s) {
-        if (s->n_processes >= WSHD_JOBS_MAX)
-                return NULL;
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX)
-                if (!p->in_use)
-                        return p;
-        return NULL;
-}
-
 static uint64_t process_key(Server *s, Process *p) {
-        return EPOLL_PROCESS + (uint64_t) (p - s->processes) * _RELAY_FD_MAX;
+        return EPOLL_PROCESS + (uint64_t) process_table_index(&s->table, p) * _RELAY_FD_MAX;
 }
 
 static Process *process_from_key(Server *s, uint64_t data) {
-        uint64_t i;
-
         if (data < EPOLL_PROCESS)
                 return NULL;
-        i = (data - EPOLL_PROCESS) / _RELAY_FD_MAX;
-        if (i >= WSHD_JOBS_MAX || !s->processes[i].in_use)
-                return NULL;
-        return s->processes + i;
+        return process_table_get(&s->table, (data - EPOLL_PROCESS) / _RELAY_FD_MAX);
 }
 
-/* The pty, the relay and its fds go; the entry stays. */
-static void process_close_tty(Server *s, Process *p) {
-        if (p->relay) {
-                p->relay = relay_free(p->relay);
-                s->n_relays--;
-        }
-        p->master_fd = safe_close(p->master_fd);
-}
-
-static void process_free(Server *s, Process *p) {
-        if (!p->in_use)
-                return;
-        process_close_tty(s, p);
+/* The entry goes; an attached process's owner no longer waits for it. */
+static void server_remove_process(Server *s, Process *p) {
         if (p->attached && p->owner && p->owner->n_attached > 0)
                 p->owner->n_attached--;
-        *p = (Process){ .master_fd = -EBADF };
-        s->n_processes--;
+        process_table_remove(&s->table, p);
 }
 
 static void send_exit(Server *s, Connection *c, uint32_t id, pid_t pid, int wait_status) {
@@ -345,8 +293,7 @@ static void send_exit(Server *s, Connection *c, uint32_t id, pid_t pid, int wait
 
 /* The exit is final: tell who needs to know. */
 static void process_report(Server *s, Process *p) {
-        p->state = PROCESS_EXITED;
-        process_close_tty(s, p);
+        process_finish(&s->table, p);
 
         if (p->attached) {
                 Connection *owner = p->owner;
@@ -355,7 +302,7 @@ static void process_report(Server *s, Process *p) {
                 int status = p->wait_status;
 
                 /* forgotten first: sending may close the connection, which would look for it */
-                process_free(s, p);
+                server_remove_process(s, p);
                 if (owner)
                         send_exit(s, owner, id, pid, status);
                 return;
@@ -371,21 +318,9 @@ static void process_report(Server *s, Process *p) {
 }
 
 /* Runs the relay of a tty process; reports the exit once its terminal is drained. */
-static void process_relay(Server *s, Process *p) {
-        if (relay_run(p->relay, monotonic_usec()))
+static void server_relay(Server *s, Process *p) {
+        if (process_relay(p, monotonic_usec()))
                 process_report(s, p);
-}
-
-static void process_exited(Server *s, Process *p, int status) {
-        p->wait_status = status;
-        if (!p->relay) {
-                process_report(s, p);
-                return;
-        }
-
-        p->state = PROCESS_DRAINING;
-        relay_exited(p->relay, monotonic_usec());
-        process_relay(s, p);
 }
 
 static void reap_children(Server *s) {
@@ -394,10 +329,10 @@ static void reap_children(Server *s) {
 
         /* Orphans of the whole namespace end up here too: wshd is their init. They are reaped silently. */
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-                Process *p = server_find_running_pid(s, pid);
+                Process *p = process_table_find_running(&s->table, pid);
 
-                if (p)
-                        process_exited(s, p, status);
+                if (p && process_reaped(p, status, monotonic_usec()))
+                        process_report(s, p);
         }
 }
 
@@ -405,20 +340,8 @@ static void reap_children(Server *s) {
 static void connection_forget_processes(Server *s, Connection *c) {
         if (c->n_attached == 0)
                 return;
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX)
-                if (p->in_use && p->attached && p->owner == c)
-                        p->owner = NULL;
+        process_table_disown(&s->table, c);
         c->n_attached = 0;
-}
-
-static uint32_t attached_process_id(Server *s) {
-        for (;;) {
-                uint32_t id = s->next_attached_id;
-
-                s->next_attached_id = id == UINT32_MAX ? ATTACHED_ID_MIN : id + 1;
-                if (!server_find_process(s, id))
-                        return id;
-        }
 }
 
 /* ---- requests --------------------------------------------------------------------------------------- */
@@ -475,14 +398,14 @@ spawn_check(Server *s,
                 return spawn_refuse(text, size, -EINVAL, "Window size out of range.");
         if (req->tty && req->n_fds > 0 && role_fd[WSHD_FD_STDOUT] < 0)
                 return spawn_refuse(text, size, -EINVAL, "A job with a tty and fds needs a STDOUT fd.");
-        if (req->job_id >= ATTACHED_ID_MIN)
+        if (req->job_id >= PROCESS_ATTACHED_ID_MIN)
                 return spawn_refuse(
                                 text,
                                 size,
                                 -EINVAL,
                                 "Job ids from %" PRIu32 " up are wshd's own.",
-                                ATTACHED_ID_MIN);
-        if (req->job_id != 0 && server_find_process(s, req->job_id))
+                                PROCESS_ATTACHED_ID_MIN);
+        if (req->job_id != 0 && process_table_find(&s->table, req->job_id))
                 return spawn_refuse(text, size, -EEXIST, "Job %" PRIu32 " exists already.", req->job_id);
         return 0;
 }
@@ -503,7 +426,7 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                 (void) connection_reply_error(s, c, req->serial, r, "%s", text);
                 return;
         }
-        p = server_free_process_slot(s);
+        p = process_table_free_slot(&s->table);
         if (!p) {
                 (void) connection_reply_error(
                                 s,
@@ -515,7 +438,7 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                 return;
         }
 
-        id = req->job_id != 0 ? req->job_id : attached_process_id(s);
+        id = req->job_id != 0 ? req->job_id : process_table_attached_id(&s->table);
         if (req->tty) {
                 r = pty_open(req->uid, req->tty_rows, req->tty_cols, &master, &slave);
                 if (r < 0) {
@@ -555,19 +478,19 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                 process_exec(req, role_fd, slave, &s->nofile, s->confinement);
 
         log_debug("Job %" PRIu32 " is PID %d: %s", id, (int) pid, req->argv[0]);
-        *p = (Process){
-                .in_use = true,
-                .id = id,
-                .pid = pid,
-                .state = PROCESS_RUNNING,
-                .master_fd = TAKE_FD(master),
-                .relay = TAKE_PTR(relay),
-                .attached = req->job_id == 0,
-                .owner = req->job_id == 0 ? c : NULL,
-        };
-        s->n_processes++;
-        if (p->relay)
-                s->n_relays++;
+        process_table_add(
+                        &s->table,
+                        p,
+                        &(Process){
+                                        .in_use = true,
+                                        .id = id,
+                                        .pid = pid,
+                                        .state = PROCESS_RUNNING,
+                                        .master_fd = TAKE_FD(master),
+                                        .relay = TAKE_PTR(relay),
+                                        .attached = req->job_id == 0,
+                                        .owner = req->job_id == 0 ? c : NULL,
+                        });
         if (p->attached)
                 c->n_attached++;
 
@@ -582,11 +505,11 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
         (void) connection_reply(s, c, &m);
 
         if (p->relay)
-                process_relay(s, p);
+                server_relay(s, p);
 }
 
 static Process *running_process(Server *s, Connection *c, const WshdMessage *req) {
-        Process *p = server_find_process(s, req->job_id);
+        Process *p = process_table_find(&s->table, req->job_id);
 
         if (!p || p->state != PROCESS_RUNNING) {
                 (void) connection_reply_error(
@@ -650,15 +573,15 @@ static void handle_watch(Server *s, Connection *c, const WshdMessage *req) {
         WshdMessage m;
 
         wshd_message_init(&m, WSHD_REPLY_WATCH, req->serial);
-        if (s->n_processes > 0) {
-                running = malloc(sizeof(uint32_t) * s->n_processes);
-                exited = malloc(sizeof(WshdExited) * s->n_processes);
+        if (s->table.n_processes > 0) {
+                running = malloc(sizeof(uint32_t) * s->table.n_processes);
+                exited = malloc(sizeof(WshdExited) * s->table.n_processes);
                 if (!running || !exited) {
                         (void) connection_reply_error(s, c, req->serial, -ENOMEM, "Out of memory.");
                         return;
                 }
         }
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX) {
+        FOREACH_ARRAY(p, s->table.processes, WSHD_JOBS_MAX) {
                 if (!p->in_use || p->attached)
                         continue;
                 /* a draining process's exit is not final yet: it comes as an event */
@@ -683,7 +606,7 @@ static void handle_release(Server *s, Connection *c, const WshdMessage *req) {
         WshdMessage m;
         Process *p;
 
-        p = server_find_process(s, req->job_id);
+        p = process_table_find(&s->table, req->job_id);
         if (!p) {
                 (void) connection_reply_error(s, c, req->serial, -ESRCH, "No job %" PRIu32 ".", req->job_id);
                 return;
@@ -693,7 +616,7 @@ static void handle_release(Server *s, Connection *c, const WshdMessage *req) {
                                 s, c, req->serial, -EBUSY, "Job %" PRIu32 " is still running.", req->job_id);
                 return;
         }
-        process_free(s, p);
+        server_remove_process(s, p);
         wshd_message_init(&m, WSHD_REPLY_OK, req->serial);
         (void) connection_reply(s, c, &m);
 }
@@ -702,11 +625,11 @@ static void handle_release(Server *s, Connection *c, const WshdMessage *req) {
 static void server_relays(Server *s) {
         uint64_t now = monotonic_usec();
 
-        if (s->n_relays == 0)
+        if (s->table.n_relays == 0)
                 return;
-        FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX)
+        FOREACH_ARRAY(p, s->table.processes, WSHD_JOBS_MAX)
                 if (p->in_use && p->relay && (relay_again(p->relay) || now >= relay_deadline(p->relay)))
-                        process_relay(s, p);
+                        server_relay(s, p);
 }
 
 static void stop_check(Server *s) {
@@ -980,8 +903,8 @@ static int server_timeout_ms(Server *s) {
         }
         if (s->listen_resume_at > 0)
                 next = MIN(next, s->listen_resume_at);
-        if (s->n_relays > 0)
-                FOREACH_ARRAY(p, s->processes, WSHD_JOBS_MAX) {
+        if (s->table.n_relays > 0)
+                FOREACH_ARRAY(p, s->table.processes, WSHD_JOBS_MAX) {
                         if (!p->in_use || !p->relay)
                                 continue;
                         if (relay_again(p->relay))
@@ -1020,7 +943,7 @@ _noreturn_ void server_run(Server *s) {
                         else if (d == EPOLL_SIGNAL)
                                 server_signal(s);
                         else if ((p = process_from_key(s, d)) && p->relay)
-                                process_relay(s, p);
+                                server_relay(s, p);
                         else if ((c = connection_from_key(s, d)) && c->fd >= 0)
                                 connection_process(s, c);
                 }
