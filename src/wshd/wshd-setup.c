@@ -105,6 +105,16 @@ static int ensure_dir(const char *path, mode_t mode) {
         return 0;
 }
 
+/* The directory 'sub' of the root, made if missing (ensure_dir()), its path in path[]. */
+static int root_dir(const Setup *s, const char *sub, mode_t mode, char *path, size_t size) {
+        int r;
+
+        r = path_join(path, size, s->root, sub);
+        if (r < 0)
+                return r;
+        return ensure_dir(path, mode);
+}
+
 static int
 mount_checked(const char *source,
               const char *target,
@@ -118,6 +128,24 @@ mount_checked(const char *source,
         if (source)
                 return setup_error(-errno, "bind-mount '%s' on '%s'", source, target);
         return setup_error(-errno, "change propagation of '%s'", target);
+}
+
+/* A file system 'fstype' on the directory 'sub' of the root (made if missing), its path in path[]. */
+static int
+mount_root_dir(const Setup *s,
+               const char *sub,
+               mode_t mode,
+               const char *fstype,
+               unsigned long flags,
+               const char *options,
+               char *path,
+               size_t size) {
+        int r;
+
+        r = root_dir(s, sub, mode, path, size);
+        if (r < 0)
+                return r;
+        return mount_checked(fstype, path, fstype, flags, options);
 }
 
 /* A mount made read-only for everyone in the container: the bind remount changes this mount only, never the
@@ -210,26 +238,20 @@ static void tmpfs_owner(const Setup *s, char *buf, size_t size) {
 
 static int setup_dev(const Setup *s) {
         static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
-        static const struct {
-                const char *target, *name;
-        } links[] = {
-                { "pts/ptmx", "ptmx" },          { "/proc/self/fd", "fd" },
-                { "/proc/self/fd/0", "stdin" },  { "/proc/self/fd/1", "stdout" },
+        static const char *const fd_links[][2] = {
+                { "/proc/self/fd", "fd" },
+                { "/proc/self/fd/0", "stdin" },
+                { "/proc/self/fd/1", "stdout" },
                 { "/proc/self/fd/2", "stderr" },
         };
+        const unsigned long dev_flags = MS_NOSUID | MS_NOEXEC | MS_STRICTATIME;
         char dev[PATH_MAX], sub[PATH_MAX], owner[64], options[128];
         int r;
 
         tmpfs_owner(s, owner, sizeof(owner));
 
-        r = path_join(dev, sizeof(dev), s->root, "dev");
-        if (r < 0)
-                return r;
-        r = ensure_dir(dev, 0755);
-        if (r < 0)
-                return r;
         (void) snprintf(options, sizeof(options), "mode=0755,size=256k%s", owner);
-        r = mount_checked("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, options);
+        r = mount_root_dir(s, "dev", 0755, "tmpfs", dev_flags, options, dev, sizeof(dev));
         if (r < 0)
                 return r;
 
@@ -239,37 +261,25 @@ static int setup_dev(const Setup *s) {
                         return r;
         }
 
-        r = path_join(sub, sizeof(sub), s->root, "dev/pts");
-        if (r < 0)
-                return r;
-        r = ensure_dir(sub, 0755);
-        if (r < 0)
-                return r;
         /* A private instance: the container sees its own ptys only. gid 5 is "tty" by convention. */
         (void) snprintf(options,
                         sizeof(options),
                         "newinstance,ptmxmode=0666,mode=0620,gid=%" PRIu32,
                         s->userns + 5);
-        r = mount_checked("devpts", sub, "devpts", MS_NOSUID | MS_NOEXEC, options);
+        r = mount_root_dir(s, "dev/pts", 0755, "devpts", MS_NOSUID | MS_NOEXEC, options, sub, sizeof(sub));
         if (r < 0)
                 return r;
-        r = symlink_checked(s, links[0].target, dev, links[0].name);
+        r = symlink_checked(s, "pts/ptmx", dev, "ptmx");
         if (r < 0)
                 return r;
 
-        r = path_join(sub, sizeof(sub), s->root, "dev/shm");
-        if (r < 0)
-                return r;
-        r = ensure_dir(sub, 01777);
-        if (r < 0)
-                return r;
         (void) snprintf(options, sizeof(options), "mode=1777%s", owner);
-        r = mount_checked("tmpfs", sub, "tmpfs", MS_NOSUID | MS_NODEV, options);
+        r = mount_root_dir(s, "dev/shm", 01777, "tmpfs", MS_NOSUID | MS_NODEV, options, sub, sizeof(sub));
         if (r < 0)
                 return r;
 
-        for (size_t i = 1; i < ELEMENTSOF(links); i++) {
-                r = symlink_checked(s, links[i].target, dev, links[i].name);
+        FOREACH_ARRAY(l, fd_links, ELEMENTSOF(fd_links)) {
+                r = symlink_checked(s, (*l)[0], dev, (*l)[1]);
                 if (r < 0)
                         return r;
         }
@@ -430,13 +440,8 @@ int setup_root(Setup *s) {
         if (r < 0)
                 return r;
 
-        r = path_join(path, sizeof(path), s->root, "proc");
-        if (r < 0)
-                return r;
-        r = ensure_dir(path, 0555);
-        if (r < 0)
-                return r;
-        r = mount_checked("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        r = mount_root_dir(
+                        s, "proc", 0555, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, path, sizeof(path));
         if (r < 0)
                 return r;
         proc_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -451,13 +456,15 @@ int setup_root(Setup *s) {
         if (r < 0)
                 return r;
 
-        r = path_join(path, sizeof(path), s->root, "sys");
-        if (r < 0)
-                return r;
-        r = ensure_dir(path, 0555);
-        if (r < 0)
-                return r;
-        r = mount_checked("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        r =
+                        mount_root_dir(s,
+                                       "sys",
+                                       0555,
+                                       "sysfs",
+                                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                       NULL,
+                                       path,
+                                       sizeof(path));
         if (r < 0)
                 return r;
         r = setup_proc_sys_masks(s, "sys", sys_masked, ELEMENTSOF(sys_masked));
@@ -467,10 +474,7 @@ int setup_root(Setup *s) {
         if (r < 0)
                 return r;
 
-        r = path_join(path, sizeof(path), s->root, "tmp");
-        if (r < 0)
-                return r;
-        r = ensure_dir(path, 01777);
+        r = root_dir(s, "tmp", 01777, path, sizeof(path));
         if (r < 0)
                 return r;
 
