@@ -182,9 +182,79 @@ static int read_exactly(int fd, void *buf, size_t size) {
         return n == (ssize_t) size ? 0 : -EPIPE;
 }
 
-/* PID 1 of the new namespaces: the root, confinement, then the server. Never returns. */
-static _noreturn_ void run_wshd(Setup *setup, Confinement *confinement, int pid_fd) {
+/* The helper, before the go byte: signals blocked, the seccomp filter read, the early namespaces. */
+static int helper_before_go(Setup *setup, Confinement *confinement) {
+        sigset_t mask;
+        int r;
+
+        /* Blocked before the fork so that no signal is lost before wshd reads them from its signalfd.
+         * SIGPIPE is blocked (not ignored) so that writes to a closed pipe fail with EPIPE instead; a
+         * blocked mask is reset before exec, an ignored disposition would be inherited. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return setup_error(-errno, "sigprocmask");
+
+        r = confinement_read_filter(confinement, TAKE_FD(arg_seccomp_fd));
+        if (r < 0)
+                return r;
+        return setup_early_namespaces(setup);
+}
+
+/* The helper, in the scope: the cgroup view, the late namespaces, and wshd forked into them. Returns in
+ * both: *ret_pid is 0 in wshd. */
+static int helper_fork_wshd(Setup *setup, int pid_pipe[static 2], pid_t *ret_pid) {
+        pid_t pid;
+        int r;
+
+        if (pipe2(pid_pipe, O_CLOEXEC) < 0)
+                return setup_error(-errno, "pipe2");
+        r = setup_read_cgroup_view(setup);
+        if (r < 0)
+                return r;
+        r = setup_late_namespaces();
+        if (r < 0)
+                return r;
+        pid = fork();
+        if (pid < 0)
+                return setup_error(-errno, "fork into the new namespaces");
+        *ret_pid = pid;
+        return 0;
+}
+
+/* wshd: the root, confinement, the last steps, then the server. */
+static int wshd_set_up(Setup *setup, Confinement *confinement, uint32_t host_pid, Server **ret) {
         _cleanup_close_ int listen_fd = -EBADF, proc_fd = -EBADF;
+        int r;
+
+        r = setup_mounts_private();
+        if (r < 0)
+                return r;
+        /* The socket lives on the host side, outside the root: bind it while we can still see it. */
+        listen_fd = server_listen(arg_socket);
+        if (listen_fd < 0)
+                return listen_fd;
+        proc_fd = setup_root(setup);
+        if (proc_fd < 0)
+                return proc_fd;
+        /* Entering the user namespace gives a full bounding set in it: confined after that. */
+        r = setup_enter_userns(setup);
+        if (r < 0)
+                return r;
+        r = confinement_self(confinement);
+        if (r < 0)
+                return r;
+        r = setup_finish((const int[]){ listen_fd, proc_fd, setup_status_fd() }, 3);
+        if (r < 0)
+                return r;
+        return server_new(TAKE_FD(listen_fd), TAKE_FD(proc_fd), host_pid, confinement, ret);
+}
+
+/* PID 1 of the new namespaces. Never returns. */
+static _noreturn_ void run_wshd(Setup *setup, Confinement *confinement, int pid_fd) {
         Server *server = NULL;
         pid_t host_pid;
         int r;
@@ -196,28 +266,7 @@ static _noreturn_ void run_wshd(Setup *setup, Confinement *confinement, int pid_
                 _exit(EXIT_FAILURE);
         (void) close(pid_fd);
 
-        r = setup_mounts_private();
-        if (r < 0)
-                setup_fail(r);
-        /* The socket lives on the host side, outside the root: bind it while we can still see it. */
-        listen_fd = server_listen(arg_socket);
-        if (listen_fd < 0)
-                setup_fail(listen_fd);
-        proc_fd = setup_root(setup);
-        if (proc_fd < 0)
-                setup_fail(proc_fd);
-        /* Entering the user namespace gives a full bounding set in it: confined after that. */
-        r = setup_enter_userns(setup);
-        if (r < 0)
-                setup_fail(r);
-        r = confinement_self(confinement);
-        if (r < 0)
-                setup_fail(r);
-        r = setup_finish((const int[]){ listen_fd, proc_fd, setup_status_fd() }, 3);
-        if (r < 0)
-                setup_fail(r);
-
-        r = server_new(TAKE_FD(listen_fd), TAKE_FD(proc_fd), (uint32_t) host_pid, confinement, &server);
+        r = wshd_set_up(setup, confinement, (uint32_t) host_pid, &server);
         if (r < 0)
                 setup_fail(r);
 
@@ -235,7 +284,6 @@ int main(int argc, char *argv[]) {
         _cleanup_close_pair_ int pid_pipe[2] = EBADF_PAIR;
         Setup setup = { .userns_fd = -EBADF };
         char go = 0, line[64];
-        sigset_t mask;
         pid_t pid;
         int r;
 
@@ -263,22 +311,7 @@ int main(int argc, char *argv[]) {
         }
         log_set_max_level(arg_verbose ? LOG_DEBUG : LOG_INFO);
 
-        /* Blocked before the fork so that no signal is lost before wshd reads them from its signalfd.
-         * SIGPIPE is blocked (not ignored) so that writes to a closed pipe fail with EPIPE instead; a
-         * blocked mask is reset before exec, an ignored disposition would be inherited. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGPIPE);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                setup_fail(setup_error(-errno, "sigprocmask"));
-
-        r = confinement_read_filter(&confinement, TAKE_FD(arg_seccomp_fd));
-        if (r < 0)
-                setup_fail(r);
-
-        r = setup_early_namespaces(&setup);
+        r = helper_before_go(&setup, &confinement);
         if (r < 0)
                 setup_fail(r);
         setup_status_write("NETNS=1\n");
@@ -290,19 +323,9 @@ int main(int argc, char *argv[]) {
                 _exit(EXIT_FAILURE);
         arg_go_fd = safe_close(arg_go_fd);
 
-        if (pipe2(pid_pipe, O_CLOEXEC) < 0)
-                setup_fail(setup_error(-errno, "pipe2"));
-
-        r = setup_read_cgroup_view(&setup);
+        r = helper_fork_wshd(&setup, pid_pipe, &pid);
         if (r < 0)
                 setup_fail(r);
-        r = setup_late_namespaces();
-        if (r < 0)
-                setup_fail(r);
-
-        pid = fork();
-        if (pid < 0)
-                setup_fail(setup_error(-errno, "fork into the new namespaces"));
         if (pid == 0) {
                 pid_pipe[1] = safe_close(pid_pipe[1]);
                 run_wshd(&setup, &confinement, TAKE_FD(pid_pipe[0]));
