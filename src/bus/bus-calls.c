@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "bus-calls.h"
-#include "bus-polkit.h"
 #include "event-util.h"
 #include "log.h"
 
@@ -111,7 +110,11 @@ unsigned bus_calls_in_flight(Manager *manager, const char *sender) {
         return cc ? cc->n : 0;
 }
 
-int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error) {
+int bus_calls_check(
+                Manager *manager,
+                sd_bus_message *m,
+                bool (*admitted)(Manager *manager, sd_bus_message *m),
+                sd_bus_error *error) {
         const char *sender;
         unsigned n;
 
@@ -125,7 +128,7 @@ int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error) {
         if (n < manager->config.max_calls_per_client)
                 return 0;
         /* A call that comes back with polkit's answer was admitted already and is counted among the n. */
-        if (bus_polkit_has_answer(manager, m))
+        if (admitted && admitted(manager, m))
                 return 0;
 
         log_debug("Refusing %s() of '%s': %u calls in flight.",

@@ -31,5 +31,11 @@ sd_bus_message *bus_call_release(Manager *manager, sd_bus_message *call);
 unsigned bus_calls_in_flight(Manager *manager, const char *sender);
 
 /* For the bus filter: 0 if method call 'm' may be dispatched; otherwise LimitsExceeded is set on 'error'
- * and its negative errno returned (the filter returns it, sd-bus then answers and drops the call). */
-int bus_calls_check(Manager *manager, sd_bus_message *m, sd_bus_error *error);
+ * and its negative errno returned (the filter returns it, sd-bus then answers and drops the call).
+ * 'admitted' (may be NULL), asked only for a client at its limit: is m a call that comes back with
+ * polkit's answer (bus_polkit_has_answer()), admitted before and counted already? It is never refused. */
+int bus_calls_check(
+                Manager *manager,
+                sd_bus_message *m,
+                bool (*admitted)(Manager *manager, sd_bus_message *m),
+                sd_bus_error *error);

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "bus-calls.h"
-#include "bus-container.h"
 #include "bus-error.h"
 #include "bus-job.h"
 #include "bus-lifecycle.h"

@@ -283,7 +283,7 @@ static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_er
 
         if (!m->exiting)
                 (void) bus_manager_rearm_idle(m);
-        return bus_calls_check(m, message, error);
+        return bus_calls_check(m, message, bus_polkit_has_answer, error);
 }
 
 static int bus_manager_name_released(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
