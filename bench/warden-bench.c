@@ -388,7 +388,7 @@ static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *handle, *path;
         char *h;
-        uint64_t nsec;
+        uint64_t nsec = 0;
         int r;
 
         r = new_create_call(bus, &m);
@@ -412,7 +412,7 @@ static int call_create(sd_bus *bus, char **ret_handle, uint64_t *ret_nsec) {
 
 static int call_destroy(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        uint64_t nsec;
+        uint64_t nsec = 0;
         int r;
 
         r = sd_bus_message_new_method_call(
@@ -862,7 +862,7 @@ static int check_exit_status(sd_bus_message *reply, const char *method, const ch
 
 static int call_run(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        uint64_t nsec;
+        uint64_t nsec = 0;
         int r;
 
         r = new_process_call(bus, "Run", handle, &m);

@@ -124,10 +124,10 @@ mount_checked(const char *source,
         if (mount(source, target, fstype, flags, options) >= 0)
                 return 0;
         if (fstype)
-                return setup_error(-errno, "mount %s on '%s'", fstype, target);
+                return setup_error(-errno, "mount %s on '%s'", fstype, strna(target));
         if (source)
-                return setup_error(-errno, "bind-mount '%s' on '%s'", source, target);
-        return setup_error(-errno, "change propagation of '%s'", target);
+                return setup_error(-errno, "bind-mount '%s' on '%s'", source, strna(target));
+        return setup_error(-errno, "change propagation of '%s'", strna(target));
 }
 
 /* A file system 'fstype' on the directory 'sub' of the root (made if missing), its path in path[]. */
