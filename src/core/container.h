@@ -27,6 +27,29 @@ typedef enum ContainerState {
 } ContainerState;
 
 struct Job;
+struct CreateOperation;
+struct StopOperation;
+struct TeardownOperation;
+
+/* The lifecycle operation in flight on a container (container-lifecycle.h): what it is, and the typed object
+ * of that operation. A limit change (LIMIT) has no object of its own here. */
+typedef enum ContainerOperationType {
+        CONTAINER_OPERATION_CREATE,
+        CONTAINER_OPERATION_STOP,
+        CONTAINER_OPERATION_TEARDOWN,
+        CONTAINER_OPERATION_LIMIT,
+        _CONTAINER_OPERATION_TYPE_MAX,
+        _CONTAINER_OPERATION_TYPE_INVALID = -EINVAL,
+} ContainerOperationType;
+
+typedef struct ContainerOperation {
+        ContainerOperationType type;
+        union {
+                struct CreateOperation *create;
+                struct StopOperation *stop;
+                struct TeardownOperation *teardown;
+        };
+} ContainerOperation;
 
 typedef struct Container {
         Manager *manager; /* NULL while not registered */
@@ -71,11 +94,13 @@ typedef struct Container {
         uint64_t oom_kills;        /* the memory cgroup's OOM kill counter when last seen */
 
         /* Runtime only, never persisted. */
-        sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
+        sd_event_source *leader_source; /* wshd's pidfd (ContainerOps.leader_open): fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
-        void *operation;    /* the lifecycle operation in flight (create/stop/destroy), or NULL */
-        void *jobs_runtime; /* the job machinery's per-container state (src/bus/bus-job.c) */
+        ContainerOperation
+                        *operation; /* the lifecycle operation in flight, or NULL (container-lifecycle.h) */
+        bool gc_queued;             /* in Manager.gc_queue (manager_enqueue_gc()) */
+        void *jobs_runtime;         /* the job machinery's per-container state (src/bus/bus-job.c) */
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
         void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
