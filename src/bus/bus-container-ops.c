@@ -264,7 +264,6 @@ const ContainerOps *bus_container_ops(void) {
         ops.copies_cancel = bus_copy_cancel;
         ops.limits_created = bus_limits_container_created;
         ops.limits_adopt = bus_limits_adopt;
-        ops.limits_forget = bus_limits_forget;
         initialized = true;
         return &ops;
 }

@@ -635,68 +635,6 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
         return 1;
 }
 
-/* ---- operations of other modules (limits) --------------------------------------------------------- */
-
-int bus_lifecycle_check_idle(Container *c, sd_bus_error *error) {
-        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
-        int r;
-
-        r = container_check_idle(c, &e);
-        if (r < 0)
-                return bus_error_set_warden(error, &e);
-        return 0;
-}
-
-void bus_lifecycle_hold(Container *c) {
-        container_hold(c);
-}
-
-bool bus_lifecycle_is_held(const Container *c) {
-        return container_is_held(c);
-}
-
-bool bus_lifecycle_release(Container *c) {
-        return container_release(c);
-}
-
-typedef struct OwnStop {
-        void (*done)(Container *c, int error, void *userdata);
-        void *userdata;
-} OwnStop;
-
-static void own_stop_done(Container *c, const WardenError *error, void *userdata) {
-        OwnStop *s = userdata;
-
-        if (error)
-                log_container_warning_errno(
-                                c, error->error, "%s", error->message ?: "Failed to stop the processes.");
-        if (s->done)
-                s->done(c, error ? error->error : 0, s->userdata);
-        free(s);
-}
-
-int bus_lifecycle_stop(
-                Container *c,
-                bool kill_now,
-                void (*done)(Container *c, int error, void *userdata),
-                void *userdata) {
-        OwnStop *s;
-        int r;
-
-        if (c->operation)
-                return -EBUSY;
-        if (c->state != CONTAINER_ACTIVE && c->state != CONTAINER_STOPPED)
-                return -ESTALE;
-        s = calloc(1, sizeof(OwnStop));
-        if (!s)
-                return -ENOMEM;
-        *s = (OwnStop){ .done = done, .userdata = userdata };
-        r = container_stop(c, kill_now, own_stop_done, s, NULL);
-        if (r < 0)
-                free(s);
-        return r;
-}
-
 /* ---- destroy ------------------------------------------------------------------------------------- */
 
 static void destroy_done(Container *c, const WardenError *error, void *userdata) {

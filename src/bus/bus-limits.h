@@ -11,10 +11,10 @@
  *   LimitDisk     the writable layer's own ext4 (src/core/disk.h): fixed at Create, queried here
  *   LimitBandwidth tbf both ways on the host side of the veth (src/core/bandwidth.h), a worker thread
  *
- * A change holds the container (bus_lifecycle_hold()): one change at a time, no Stop or Destroy meanwhile.
- * A value of 0 (an empty dictionary) queries. Errors: InvalidState (not active, or busy), InvalidArgs (out
- * of range, unknown key), org.warden.Error.LimitFailed (systemd or the kernel refused; what was in force
- * stays).
+ * A change holds the container (container_hold(), container-lifecycle.h): one change at a time, no Stop or
+ * Destroy meanwhile. A value of 0 (an empty dictionary) queries. Errors: InvalidState (not active, or busy),
+ * InvalidArgs (out of range, unknown key), org.warden.Error.LimitFailed (systemd or the kernel refused; what
+ * was in force stays).
  *
  * OOM: the memory cgroup's notification (src/core/memcg.h) is watched from Create (and again after a
  * restart); an OOM kill records the event "out of memory", emits OutOfMemory(handle) and stops the container
@@ -58,9 +58,6 @@ int bus_limits_start_bandwidth_worker(
 /* Re-adoption at start-up: watches for OOM again, handles an OOM kill that happened while wardend was away,
  * and re-applies the bandwidth limit (the qdiscs or the ifb may be gone). Logs. */
 void bus_limits_adopt(Container *c);
-
-/* The container is being torn down: stop watching its memory cgroup. */
-void bus_limits_forget(Container *c);
 
 /* Info: appends disk_limit, disk_inode_limit, disk_bytes_used, disk_inodes_used (the last two only with a
  * disk limit), bandwidth (tt), rx_bytes, tx_bytes (as seen from the container) to an open a{sv}. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "container-lifecycle.h"
+#include "container-oom.h"
 #include "container-ops.h"
 #include "fileio.h"
 #include "handle.h"
@@ -514,8 +515,7 @@ static void container_teardown(
         c->grace_source = sd_event_source_disable_unref(c->grace_source);
         if (m->events && m->events->container_forget)
                 m->events->container_forget(c);
-        if (ops->limits_forget)
-                ops->limits_forget(c);
+        container_oom_forget(c);
 
         if (op->host_ifname[0])
                 link_deletion_start(m, op->host_ifname);
@@ -1521,6 +1521,11 @@ bool container_release(Container *c) {
         /* the grace time may have run out meanwhile (grace_expired() left it to the next reference) */
         if (!container_is_referenced(c))
                 container_arm_grace(c);
+        /* an OOM came while it was held (container-oom.h) */
+        if (c->oom_pending) {
+                c->oom_pending = false;
+                container_oom(c);
+        }
         return true;
 }
 

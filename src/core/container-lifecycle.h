@@ -102,7 +102,8 @@ const char *container_busy_reason(const Container *c) _pure_;
  * container_check_idle(): 0, or INVALID_STATE ("Container 'x' is being stopped.") if an operation is in
  * flight. container_hold(): a limit change is now in flight (there must be no other operation): Stop and
  * Destroy fail with "being changed", a lost wshd or an expired grace time wait for it. container_release():
- * it is over; false if c is going away now (its wshd died meanwhile: the GC tears it down): leave it alone.
+ * it is over; false if c is going away now (its wshd died meanwhile: the GC tears it down): leave it alone;
+ * an OOM that came meanwhile is dealt with now (container_oom()).
  */
 int container_check_idle(Container *c, WardenError *reterr);
 void container_hold(Container *c);

@@ -142,14 +142,14 @@ typedef struct ContainerOps {
 
         /* The other parts of a container, synchronous: its jobs (start: before it is announced; adopt: at
          * start-up; teardown: waiters answered), its copies in flight (cancelled before the root goes), its
-         * limits (created: the limits that need the running container, and the OOM watch; adopt; forget). */
+         * limits (created: the limits that need the running container, and the OOM watch
+         * (container_oom_watch_new()); adopt: the bandwidth limit again, and container_oom_adopt()). */
         int (*jobs_start)(Container *c);
         int (*jobs_adopt)(Container *c);
         void (*jobs_teardown)(Container *c);
         void (*copies_cancel)(Container *c);
         int (*limits_created)(Container *c);
         void (*limits_adopt)(Container *c);
-        void (*limits_forget)(Container *c);
 } ContainerOps;
 
 /* The entries core implements itself (rootfs, helper, wshd, leader, network, bandwidth-less teardown); the

@@ -17,6 +17,9 @@
 
 typedef struct Manager Manager;
 
+/* The slice of every container's scope (warden-<handle>.scope). */
+#define WARDEN_SLICE "warden.slice"
+
 typedef enum ContainerState {
         CONTAINER_BORN,
         CONTAINER_ACTIVE,
@@ -104,7 +107,7 @@ typedef struct Container {
         void (*jobs_runtime_free)(struct Container *c); /* releases it and every job's runtime part */
         void *copies; /* the CopyIn/CopyOut operations in flight (src/bus/bus-copy.c), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
-        sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
+        sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/core/container-oom.h) */
         bool oom_pending;            /* an OOM came while a limit was being changed */
         bool oom_stopping;           /* the Stop that follows an OOM is in flight */
 } Container;

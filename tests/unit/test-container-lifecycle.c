@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "container-lifecycle.h"
+#include "container-oom.h"
 #include "container-ops.h"
 #include "fileio.h"
 #include "manager.h"
@@ -256,7 +257,7 @@ static const ContainerOps fake_ops = {
 
 /* ---- the events -------------------------------------------------------------------------------------- */
 
-static unsigned n_announced, n_gone;
+static unsigned n_announced, n_gone, n_oom;
 
 static void on_announced(Container *c) {
         n_announced++;
@@ -266,7 +267,12 @@ static void on_gone(Manager *m, const char *handle) {
         n_gone++;
 }
 
+static void on_oom(Container *c) {
+        n_oom++;
+}
+
 static const ManagerEvents events = {
+        .container_oom = on_oom,
         .container_announced = on_announced,
         .container_gone = on_gone,
 };
@@ -552,6 +558,39 @@ TEST(wshd_dies_while_held) {
         ASSERT_TRUE(is_pending("scope_stop"));
         finish_teardown(m);
         ASSERT_NULL(manager_get_container(m, "five"));
+}
+
+/* An OOM while a limit change holds the container waits for the release; then it is recorded, told, and the
+ * container is stopped with SIGKILL, once: an OOM during that Stop does not stop it again. */
+TEST(oom_while_held) {
+        _cleanup_(manager_freep) Manager *m = manager_setup();
+        Outcome o = {};
+        Container *c = create(m, "seven", &o);
+
+        for (int step = 0; step < _STEP_MAX; step++)
+                create_step(m, step);
+        container_hold(c);
+        container_oom(c);
+        ASSERT_EQ(n_oom, 0u);
+        ASSERT_FALSE(is_pending("wshd_stop"));
+        ASSERT_TRUE(c->oom_pending);
+
+        ASSERT_TRUE(container_release(c));
+        ASSERT_EQ(n_oom, 1u);
+        ASSERT_TRUE(strv_contains(c->events, CONTAINER_OOM_EVENT));
+        ASSERT_TRUE(is_pending("wshd_stop"));
+        ASSERT_STREQ(container_get_state(c), "being stopped");
+        ASSERT_TRUE(c->oom_stopping);
+
+        container_oom(c); /* the kill counted late, during its own Stop */
+        ASSERT_EQ(n_oom, 1u);
+        complete("wshd_stop", 0);
+        run(m);
+        ASSERT_FALSE(c->oom_stopping);
+        ASSERT_EQ(c->state, CONTAINER_STOPPED);
+        container_oom(c); /* stopped: nothing runs in it but wshd */
+        ASSERT_EQ(n_oom, 1u);
+        ASSERT_FALSE(is_pending("wshd_stop"));
 }
 
 /* wardend dies after each step of a Create (a child process that exits where it stands), and a new one
