@@ -19,6 +19,7 @@
 #include "bus-util.h"
 #include "bus-warden-error.h"
 #include "container-lifecycle.h"
+#include "container-spec.h"
 #include "fileio.h"
 #include "handle.h"
 #include "host-path.h"
@@ -33,10 +34,6 @@
 
 const char *bus_lifecycle_busy_reason(const Container *c) {
         return container_busy_reason(c);
-}
-
-void bus_lifecycle_unreferenced(Container *c) {
-        container_unreferenced(c);
 }
 
 void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
@@ -57,42 +54,9 @@ void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
 
 /* ---- create: options ----------------------------------------------------------------------------- */
 
-typedef struct CreateOptions {
-        const char *handle;
-        const char *rootfs;
-        BindMount *bind_mounts;
-        size_t n_bind_mounts;
-        uint32_t grace_time;
-        bool have_grace_time;
-        const char *network;
-        char **properties;
-        char **env;
-        uint64_t memory_limit;
-        uint64_t cpu_weight;
-        uint64_t cpu_quota;
-        uint64_t pids_limit;
-        uint64_t disk_limit;
-        uint64_t disk_inode_limit;
-        uint64_t bandwidth_rate;
-        uint64_t bandwidth_burst;
-        bool user_namespace;
-        bool have_user_namespace;
-
-        /* found by check_create_options() */
-        char *rootfs_resolved; /* the rootfs, symlinks resolved: what is mounted */
-        bool needs_host_paths; /* a bind mount source or the rootfs is outside wardend's allow-lists */
-} CreateOptions;
-
-static void create_options_done(CreateOptions *o) {
-        free(o->rootfs_resolved);
-        bind_mounts_free(o->bind_mounts, o->n_bind_mounts);
-        strv_free(o->properties);
-        strv_free(o->env);
-}
-
 #define BIND_MOUNTS_MAX 256U
 
-static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+static int read_bind_mounts(sd_bus_message *m, CreateSpec *o, sd_bus_error *error) {
         const char *src, *dst;
         int ro, r;
 
@@ -125,7 +89,7 @@ static int read_bind_mounts(sd_bus_message *m, CreateOptions *o, sd_bus_error *e
         return sd_bus_message_exit_container(m);
 }
 
-static int read_env(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+static int read_env(sd_bus_message *m, CreateSpec *o, sd_bus_error *error) {
         /* the container's env is part of every job's, which wshd takes up to WSHD_ARGV_MAX entries of */
         return bus_message_read_env(m, WSHD_ARGV_MAX, &o->env, error);
 }
@@ -150,7 +114,7 @@ static const BusOptionSpec create_option_specs[] = {
 _Static_assert(ELEMENTSOF(create_option_specs) <= 32, "read_create_options() keeps a uint32_t of them");
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error) {
-        CreateOptions *o = userdata;
+        CreateSpec *o = userdata;
         if (streq(key, "handle"))
                 return sd_bus_message_read(m, "s", &o->handle);
         if (streq(key, "rootfs"))
@@ -206,7 +170,7 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         assert_not_reached();
 }
 
-static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error *error) {
+static int read_create_options(sd_bus_message *m, CreateSpec *o, sd_bus_error *error) {
         return bus_message_read_options(
                         m,
                         NULL,
@@ -215,267 +179,6 @@ static int read_create_options(sd_bus_message *m, CreateOptions *o, sd_bus_error
                         read_create_option,
                         o,
                         error);
-}
-
-/* 0 if this kernel lets us make user namespaces; cheap (two files of /proc). */
-static int userns_supported(void) {
-        _cleanup_free_ char *max = NULL;
-        uint32_t n;
-        int r;
-
-        if (access("/proc/self/ns/user", F_OK) < 0)
-                return -errno;
-        r = read_full_file("/proc/sys/user/max_user_namespaces", 64, &max, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        max[strcspn(max, "\n")] = '\0';
-        if (parse_uint32(max, &n) >= 0 && n == 0)
-                return -ENOSPC;
-        return 0;
-}
-
-/* Neither the path given nor what it resolves to may be a tree that is never mounted (host-path.h). */
-static int
-check_mountable(const char *option,
-                const char *given,
-                const char *resolved,
-                char *const *state_trees,
-                sd_bus_error *error) {
-        HostPathRefusal h;
-        const char *which = given;
-        int r;
-
-        r = host_path_check_mountable(given, state_trees, &h);
-        if (r == -EPERM)
-                which = NULL;
-        else if (resolved && !streq(resolved, given)) {
-                r = host_path_check_mountable(resolved, state_trees, &h);
-                which = resolved;
-        }
-        if (r == -EPERM)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option '%s': '%s'%s%s%s %s %s: %s are never mounted into a container.",
-                                option,
-                                given,
-                                which ? " (resolved: '" : "",
-                                strempty(which),
-                                which ? "')" : "",
-                                h.contains ? "contains" : "is or is in",
-                                h.tree,
-                                h.rule);
-        if (r < 0)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option '%s': '%s' resolves to '%s', which is not a normalised path.",
-                                option,
-                                given,
-                                strna(resolved));
-        return 0;
-}
-
-/* The source is opened here, once: the checks are about the object opened, and that is what the rootfs
- * worker mounts (BindMount.source_fd), whatever the path names by then. */
-static int
-check_bind_mount_source(Manager *manager, BindMount *b, char *const *state_trees, sd_bus_error *error) {
-        _cleanup_strv_free_ char **allowed = NULL;
-        _cleanup_free_ char *real = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        r = check_mountable("bind_mounts", b->source, NULL, state_trees, error);
-        if (r < 0)
-                return r;
-        fd = host_path_open(b->source, 0, &real);
-        if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
-                return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_BIND_MOUNT_SOURCE,
-                                "Bind mount source '%s' does not exist.",
-                                b->source);
-        if (fd < 0)
-                return sd_bus_error_set_errnof(
-                                error, fd, "Failed to open bind mount source '%s': %m", b->source);
-        r = check_mountable("bind_mounts", b->source, real, state_trees, error);
-        if (r < 0)
-                return r;
-
-        r = host_path_resolve_dirs(manager->config.bind_sources, NULL, &allowed);
-        if (r < 0)
-                return r;
-        b->source_fd = TAKE_FD(fd);
-        b->has_source_fd = true;
-        return !host_path_in_dirs(real, allowed);
-}
-
-/* The rootfs must be a directory, mountable, and a path the overlay's options can carry also once resolved;
- * outside the default rootfs and rootfs_directories it needs host-path authority (returns 1). The resolved
- * path is what the container gets. */
-static int check_rootfs(Manager *manager, CreateOptions *o, char *const *state_trees, sd_bus_error *error) {
-        const char *rootfs = o->rootfs ?: manager->config.default_rootfs;
-        _cleanup_strv_free_ char **allowed = NULL;
-        _cleanup_free_ char *real = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        /* first, so that "/" and the like are refused by the rule that names them */
-        if (path_is_normalized(rootfs) > 0) {
-                r = check_mountable("rootfs", rootfs, NULL, state_trees, error);
-                if (r < 0)
-                        return r;
-        }
-        r = rootfs_check(rootfs);
-        if (r == -ENOMEDIUM)
-                return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_ROOTFS_NOT_FOUND,
-                                "Root file system '%s' does not exist or is not a directory%s.",
-                                rootfs,
-                                o->rootfs ? "" : " (build the default one with warden-mkrootfs)");
-        if (r < 0)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
-                                "other than '/'.",
-                                rootfs);
-        fd = host_path_open(rootfs, O_DIRECTORY, &real);
-        if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
-                return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_ROOTFS_NOT_FOUND,
-                                "Root file system '%s' does not exist or is not a directory.",
-                                rootfs);
-        if (fd < 0)
-                return sd_bus_error_set_errnof(
-                                error, fd, "Failed to open root file system '%s': %m", rootfs);
-        r = check_mountable("rootfs", rootfs, real, state_trees, error);
-        if (r < 0)
-                return r;
-        if (rootfs_check(real) < 0)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'rootfs': '%s' resolves to '%s', which the overlay's options cannot "
-                                "carry.",
-                                rootfs,
-                                real);
-
-        r = host_path_resolve_dirs(
-                        manager->config.rootfs_directories, manager->config.default_rootfs, &allowed);
-        if (r < 0)
-                return r;
-        free(o->rootfs_resolved);
-        o->rootfs_resolved = TAKE_PTR(real);
-        return !host_path_in_dirs(o->rootfs_resolved, allowed);
-}
-
-static int check_create_options(Manager *manager, CreateOptions *o, sd_bus_error *error) {
-        _cleanup_strv_free_ char **state_trees = NULL;
-        int r;
-
-        if (o->handle && !handle_is_valid(o->handle))
-                return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_INVALID_HANDLE,
-                                "Invalid container handle '%s': a handle has 1 to %i characters of "
-                                "[A-Za-z0-9_.-] and "
-                                "does not start with '.' or '-'.",
-                                o->handle,
-                                HANDLE_MAX);
-        if (o->handle && manager_get_container(manager, o->handle))
-                return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_CONTAINER_EXISTS,
-                                "Container '%s' exists already.",
-                                o->handle);
-
-        r = manager_state_trees(manager, &state_trees);
-        if (r < 0)
-                return r;
-        r = check_rootfs(manager, o, state_trees, error);
-        if (r < 0)
-                return r;
-        if (r > 0)
-                o->needs_host_paths = true;
-
-        FOREACH_ARRAY(b, o->bind_mounts, o->n_bind_mounts) {
-                _cleanup_free_ char *msg = NULL;
-
-                r = bind_mount_check(b, &msg);
-                if (r == -EMEDIUMTYPE)
-                        return sd_bus_error_setf(
-                                        error,
-                                        WARDEN_ERROR_BIND_MOUNT_SOURCE,
-                                        "Bind mount source '%s' does not exist.",
-                                        b->source);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'bind_mounts': %s",
-                                        msg ?: "invalid bind mount.");
-                r = check_bind_mount_source(manager, b, state_trees, error);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        o->needs_host_paths = true;
-        }
-
-        if (o->have_user_namespace ? o->user_namespace : manager->config.user_namespace) {
-                r = userns_supported();
-                if (r < 0)
-                        return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_NOT_SUPPORTED,
-                                        "Option 'user_namespace': this kernel has no user namespaces or "
-                                        "allows none (user.max_user_namespaces = 0): %s.",
-                                        strerror(-r));
-        }
-
-        if (o->cpu_weight > 10000)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
-        if (o->cpu_quota > 0 && o->cpu_quota != LIMIT_CPU_QUOTA_NONE &&
-            limit_check_cpu_quota(o->cpu_quota) < 0)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'cpu_quota' must be from %u to %u percent of one CPU (0: the "
-                                "configured default, 18446744073709551615: none).",
-                                LIMIT_CPU_QUOTA_MIN,
-                                LIMIT_CPU_QUOTA_MAX);
-        if (o->pids_limit > 0 && limit_check_pids(o->pids_limit) < 0)
-                return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'pids_limit' must be from %u to %" PRIu64
-                                " (0: the configured default).",
-                                LIMIT_PIDS_MIN,
-                                LIMIT_PIDS_MAX);
-        r = bus_limits_check_create_options(
-                        manager,
-                        o->memory_limit,
-                        o->disk_limit,
-                        o->disk_inode_limit,
-                        o->bandwidth_rate,
-                        o->bandwidth_burst,
-                        error);
-        if (r < 0)
-                return r;
-        for (char **p = o->properties; p && p[0]; p += 2)
-                if (isempty(p[0]))
-                        return sd_bus_error_set(
-                                        error, SD_BUS_ERROR_INVALID_ARGS, "Option 'properties': empty key.");
-        return 0;
 }
 
 /* ---- create: the call ---------------------------------------------------------------------------- */
@@ -523,11 +226,10 @@ static void create_done(Container *c, const WardenError *error, void *userdata) 
 }
 
 int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(create_options_done) CreateOptions o = {};
+        _cleanup_(create_spec_done) CreateSpec o = {};
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         Manager *manager = userdata;
         BusRequest *req;
-        CreateSpec spec;
         int r;
 
         r = bus_verify_manage(m, manager, error);
@@ -554,9 +256,9 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                 if (uid != 0)
                         o.user_namespace = o.have_user_namespace = true;
         }
-        r = check_create_options(manager, &o, error);
+        r = create_spec_check(manager, &o, &e);
         if (r < 0)
-                return r;
+                return bus_error_set_warden(error, &e);
         if (o.needs_host_paths) {
                 r = bus_verify_host_paths(m, manager, error);
                 if (r < 0)
@@ -568,28 +270,7 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
         r = bus_request_new(manager, m, &req);
         if (r < 0)
                 return r;
-        spec = (CreateSpec){
-                .handle = o.handle,
-                .rootfs = o.rootfs_resolved,
-                .bind_mounts = TAKE_PTR(o.bind_mounts),
-                .n_bind_mounts = o.n_bind_mounts,
-                .have_grace_time = o.have_grace_time,
-                .grace_time = o.grace_time,
-                .network = o.network,
-                .properties = TAKE_PTR(o.properties),
-                .env = TAKE_PTR(o.env),
-                .memory_limit = o.memory_limit,
-                .cpu_weight = o.cpu_weight,
-                .cpu_quota = o.cpu_quota,
-                .pids_limit = o.pids_limit,
-                .disk_limit = o.disk_limit,
-                .disk_inode_limit = o.disk_inode_limit,
-                .bandwidth_rate = o.bandwidth_rate,
-                .bandwidth_burst = o.bandwidth_burst,
-                .user_namespace = o.have_user_namespace ? o.user_namespace : manager->config.user_namespace,
-        };
-        o.n_bind_mounts = 0;
-        r = container_create(manager, &spec, create_done, req, NULL, &e);
+        r = container_create(manager, &o, create_done, req, NULL, &e);
         if (r < 0) {
                 bus_request_free(req);
                 return bus_error_set_warden(error, &e);

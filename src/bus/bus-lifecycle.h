@@ -24,9 +24,6 @@ const char *bus_lifecycle_busy_reason(const Container *c);
 
 /* The caller of 'm' references c (grace time): cancels a running grace timer. Logs, never fails the call. */
 void bus_lifecycle_reference(Container *c, sd_bus_message *m);
-/* For src/bus/bus-clients.c: the last client that referenced c left the bus; starts its grace timer
- * (container_unreferenced()). */
-void bus_lifecycle_unreferenced(Container *c);
 
 /* After connecting: container_adopt_all(), then the scopes no container owns are stopped. */
 int bus_lifecycle_adopt(Manager *m);

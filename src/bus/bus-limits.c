@@ -18,6 +18,7 @@
 #include "bus-util.h"
 #include "disk.h"
 #include "limit-check.h"
+#include "limit-error.h"
 #include "log.h"
 #include "memcg.h"
 #include "network.h"
@@ -28,69 +29,25 @@
 /* ---- range checks -------------------------------------------------------------------------------- */
 
 static int error_memory_range(sd_bus_error *error, const char *what) {
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "%s must be from %llu (1 MiB) to %llu (1 EiB) bytes.",
-                        what,
-                        (unsigned long long) LIMIT_MEMORY_MIN,
-                        (unsigned long long) LIMIT_MEMORY_MAX);
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+
+        (void) limit_error_memory_range(&e, what);
+        return bus_error_set_warden(error, &e);
 }
 
 static int
 error_disk_range(sd_bus_error *error, const char *what, const char *bytes_name, const char *inodes_name) {
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "%s '%s' must be from %llu (1 MiB) to %llu (16 TiB) bytes, "
-                        "and '%s' from %u to '%s' / %u.",
-                        what,
-                        bytes_name,
-                        (unsigned long long) LIMIT_DISK_BYTES_MIN,
-                        (unsigned long long) LIMIT_DISK_BYTES_MAX,
-                        inodes_name,
-                        LIMIT_DISK_INODES_MIN,
-                        bytes_name,
-                        LIMIT_DISK_BYTES_PER_INODE_MIN);
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+
+        (void) limit_error_disk_range(&e, what, bytes_name, inodes_name);
+        return bus_error_set_warden(error, &e);
 }
 
 static int error_bandwidth_range(sd_bus_error *error, const Manager *m, const char *what) {
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "%s: the rate must be from 1 to %u bytes/s, the burst from %llu bytes "
-                        "(the largest frame at MTU %u) to %llu (1 GiB) and at most %u seconds of the rate.",
-                        what,
-                        (unsigned) LIMIT_BANDWIDTH_RATE_MAX,
-                        (unsigned long long) limit_bandwidth_min_burst(m->config.mtu),
-                        m->config.mtu > 0 ? m->config.mtu : 1500,
-                        (unsigned long long) LIMIT_BANDWIDTH_BURST_MAX,
-                        LIMIT_BANDWIDTH_BUCKET_SECONDS_MAX);
-}
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
 
-int bus_limits_check_create_options(
-                Manager *m,
-                uint64_t memory_limit,
-                uint64_t disk_limit,
-                uint64_t disk_inode_limit,
-                uint64_t bandwidth_rate,
-                uint64_t bandwidth_burst,
-                sd_bus_error *error) {
-
-        if (memory_limit > 0 && limit_check_memory(memory_limit) < 0)
-                return error_memory_range(error, "Option 'memory_limit' (0: none)");
-        if (disk_inode_limit > 0 && disk_limit == 0)
-                return sd_bus_error_set(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'disk_inode_limit' needs 'disk_limit': the inodes are those of the "
-                                "writable layer's own file system.");
-        if (disk_limit > 0 && limit_check_disk(disk_limit, disk_inode_limit) < 0)
-                return error_disk_range(error, "Option", "disk_limit", "disk_inode_limit");
-        if ((bandwidth_rate > 0 || bandwidth_burst > 0) &&
-            limit_check_bandwidth(bandwidth_rate, bandwidth_burst, m->config.mtu) < 0)
-                return error_bandwidth_range(error, m, "Option 'bandwidth' ((0, 0): none)");
-        return 0;
+        (void) limit_error_bandwidth_range(&e, m->config.mtu, what);
+        return bus_error_set_warden(error, &e);
 }
 
 /* ---- the operation of a Limit* method ------------------------------------------------------------ */

@@ -34,16 +34,6 @@ int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error
 int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
-/* Create: InvalidArgs naming the option if a limit is out of range (0 means none for each). */
-int bus_limits_check_create_options(
-                Manager *m,
-                uint64_t memory_limit,
-                uint64_t disk_limit,
-                uint64_t disk_inode_limit,
-                uint64_t bandwidth_rate,
-                uint64_t bandwidth_burst,
-                sd_bus_error *error);
-
 /*
  * Create, when the container is up and before it is announced: the swap half of the memory limit, the disk
  * limits as the file system has them, the OOM watch and its counter. Logs; negative errno if a limit could

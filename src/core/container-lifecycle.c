@@ -1233,7 +1233,7 @@ static int create_allocate(Manager *m, CreateSpec *spec, Container **ret, Warden
         r = container_new(handle, &c);
         if (r < 0)
                 return warden_error_setf(reterr, WARDEN_ERROR_KIND_FAILED, r, "%s", strerror(-r));
-        c->rootfs = strdup(spec->rootfs);
+        c->rootfs = strdup(spec->rootfs_resolved);
         if (asprintf(&c->path, "%s/%s", m->config.depot_path, handle) < 0 || !c->rootfs)
                 return warden_error_setf(reterr, WARDEN_ERROR_KIND_FAILED, -ENOMEM, "%s", strerror(ENOMEM));
         c->grace_time = spec->have_grace_time ? spec->grace_time
@@ -1250,7 +1250,7 @@ static int create_allocate(Manager *m, CreateSpec *spec, Container **ret, Warden
         c->bandwidth_burst = spec->bandwidth_burst;
         c->created_usec = now_usec(CLOCK_REALTIME);
 
-        if (spec->user_namespace) {
+        if (spec->have_user_namespace ? spec->user_namespace : m->config.user_namespace) {
                 r = manager_allocate_userns(m, c);
                 if (r == -ENOSR)
                         return warden_error_setf(
@@ -1346,7 +1346,7 @@ int container_create(
         assert(m);
         assert(m->ops);
         assert(spec);
-        assert(spec->rootfs);
+        assert(spec->rootfs_resolved);
         assert(done);
 
         op = calloc(1, sizeof(CreateOperation));

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "container-spec.h"
 #include "container.h"
 #include "manager.h"
 #include "rootfs.h"
@@ -44,34 +45,13 @@
  * failed Create). */
 typedef void (*container_done_t)(Container *c, const WardenError *error, void *userdata);
 
-/* What Create was asked for, once checked (the front end checks the options). */
-typedef struct CreateSpec {
-        const char *handle;     /* NULL: a generated one */
-        const char *rootfs;     /* the base rootfs, resolved (what is mounted) */
-        BindMount *bind_mounts; /* taken over by container_create(), sources opened */
-        size_t n_bind_mounts;
-        bool have_grace_time;
-        uint32_t grace_time;
-        const char *network; /* an address of the /30 wanted, or NULL */
-        char **properties;   /* taken over */
-        char **env;          /* taken over */
-        uint64_t memory_limit;
-        uint64_t cpu_weight;
-        uint64_t cpu_quota; /* as asked: 0 the configured default, LIMIT_CPU_QUOTA_NONE none */
-        uint64_t pids_limit;
-        uint64_t disk_limit;
-        uint64_t disk_inode_limit;
-        uint64_t bandwidth_rate;
-        uint64_t bandwidth_burst;
-        bool user_namespace;
-} CreateSpec;
-
 /*
  * Create: allocates at once (handle, uid or user namespace range, /30, registration), writes the state file
  * and starts the steps. 0: 'done' is called exactly once, possibly before this returns: with c on success,
  * with NULL and the error once everything is undone. Negative errno: nothing was made, done is not called,
  * *reterr says why: POOL_EXHAUSTED, CONTAINER_EXISTS, INVALID_ARGS (network outside the pool), FAILED.
- * Whatever the outcome, the spec's bind mounts, properties and env are taken (set to NULL in it).
+ * 'spec' must have passed create_spec_check() (container-spec.h). Whatever the outcome, its bind mounts,
+ * properties and env are taken (set to NULL in it); the rest stays the caller's.
  */
 int container_create(
                 Manager *m,

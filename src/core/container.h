@@ -8,7 +8,6 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "firewall.h"

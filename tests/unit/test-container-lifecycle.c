@@ -333,9 +333,11 @@ static bool released(void) {
 
 static Container *create(Manager *m, const char *handle, Outcome *o) {
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
-        CreateSpec spec = { .handle = handle, .rootfs = "/" };
+        _cleanup_(create_spec_done) CreateSpec spec = { .handle = handle };
         Container *c = NULL;
 
+        spec.rootfs_resolved = strdup("/");
+        ASSERT_NOT_NULL(spec.rootfs_resolved);
         ASSERT_OK(container_create(m, &spec, outcome_done, o, &c, &e));
         ASSERT_NOT_NULL(c);
         ASSERT_STREQ(container_get_state(c), "being created");
