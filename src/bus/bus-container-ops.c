@@ -210,18 +210,6 @@ bus_firewall_remove(Container *c, container_op_done_t done, void *userdata, Cont
 
 /* ---- the bandwidth limit (bus-limits.h) -------------------------------------------------------------- */
 
-static void worker_free_void(void *w) {
-        worker_free(w);
-}
-
-static void bandwidth_done(Worker *w, int result, void *userdata) {
-        ContainerOpCall *call = userdata;
-
-        call->impl = NULL;
-        worker_free(w);
-        container_op_call_complete(call, result, NULL);
-}
-
 static int bus_bandwidth_setup(
                 Container *c,
                 const char *host_ifname,
@@ -235,11 +223,10 @@ static int bus_bandwidth_setup(
         r = container_op_call_new(done, userdata, &call);
         if (r < 0)
                 return r;
-        r = bus_limits_start_bandwidth_worker(c, host_ifname, bandwidth_done, call, &w);
+        r = bus_limits_start_bandwidth_worker(c, host_ifname, container_op_call_worker_done, call, &w);
         if (r < 0)
                 return r;
-        call->impl = w;
-        call->impl_free = worker_free_void;
+        container_op_call_set_worker(call, w);
         *ret = TAKE_PTR(call);
         return 0;
 }

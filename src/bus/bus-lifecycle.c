@@ -280,7 +280,8 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
 
 /* ---- stop ---------------------------------------------------------------------------------------- */
 
-static void stop_done(Container *c, const WardenError *error, void *userdata) {
+/* Stop and Destroy: an empty reply, or the error. */
+static void reply_done(Container *c, const WardenError *error, void *userdata) {
         BusRequest *req = userdata;
 
         if (error)
@@ -308,7 +309,7 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = bus_request_new(c->manager, m, &req);
         if (r < 0)
                 return r;
-        r = container_stop(c, kill_now, stop_done, req, &e);
+        r = container_stop(c, kill_now, reply_done, req, &e);
         if (r < 0) {
                 bus_request_free(req);
                 return bus_error_set_warden(error, &e);
@@ -317,16 +318,6 @@ int bus_lifecycle_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *e
 }
 
 /* ---- destroy ------------------------------------------------------------------------------------- */
-
-static void destroy_done(Container *c, const WardenError *error, void *userdata) {
-        BusRequest *req = userdata;
-
-        if (error)
-                (void) bus_reply_warden_error(req->request, error);
-        else
-                (void) sd_bus_reply_method_return(req->request, NULL);
-        bus_request_free(req);
-}
 
 int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
@@ -342,7 +333,7 @@ int bus_lifecycle_method_destroy(sd_bus_message *m, void *userdata, sd_bus_error
         r = bus_request_new(c->manager, m, &req);
         if (r < 0)
                 return r;
-        r = container_destroy(c, destroy_done, req, &e);
+        r = container_destroy(c, reply_done, req, &e);
         if (r < 0) {
                 bus_request_free(req);
                 return bus_error_set_warden(error, &e);

@@ -70,12 +70,22 @@ static void worker_free_void(void *w) {
 }
 
 /* The usual shape: a worker whose result is the call's. */
-static void call_worker_done(Worker *w, int result, void *userdata) {
+void container_op_call_worker_done(Worker *w, int result, void *userdata) {
         ContainerOpCall *call = userdata;
+
+        assert(call);
 
         call->impl = NULL;
         worker_free(w);
         container_op_call_complete(call, result, NULL);
+}
+
+void container_op_call_set_worker(ContainerOpCall *call, Worker *w) {
+        assert(call);
+        assert(w);
+
+        call->impl = w;
+        call->impl_free = worker_free_void;
 }
 
 static int call_start_worker(
@@ -97,11 +107,10 @@ static int call_start_worker(
                         data_free(data);
                 return r;
         }
-        r = worker_start(m->event, name, run, data, data_free, call_worker_done, call, &w);
+        r = worker_start(m->event, name, run, data, data_free, container_op_call_worker_done, call, &w);
         if (r < 0)
                 return r;
-        call->impl = w;
-        call->impl_free = worker_free_void;
+        container_op_call_set_worker(call, w);
         *ret = TAKE_PTR(call);
         return 0;
 }

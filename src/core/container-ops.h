@@ -24,6 +24,7 @@
 #include "network.h"
 #include "rootfs.h"
 #include "warden-error.h"
+#include "worker.h"
 
 typedef struct Manager Manager;
 typedef struct Container Container;
@@ -46,6 +47,11 @@ int container_op_call_new(container_op_done_t done, void *userdata, ContainerOpC
 /* Cancels (impl_free(impl)); 'done' is not called. NULL-safe; returns NULL. */
 ContainerOpCall *container_op_call_free(ContainerOpCall *call);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ContainerOpCall *, container_op_call_free);
+/* For implementations whose work is a worker thread (worker.h): start it with container_op_call_worker_done
+ * and the call as its done callback and userdata, then hand it to the call (which then cancels it when
+ * freed); its result becomes the call's. */
+void container_op_call_worker_done(Worker *w, int result, void *userdata);
+void container_op_call_set_worker(ContainerOpCall *call, Worker *w);
 /* For implementations: the work is over (impl is released by the caller already, or still owned by the
  * call and freed here): frees the call, then calls done(result, error, userdata). */
 void container_op_call_complete(ContainerOpCall *call, int result, const WardenError *error);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
+
 #include "limit-check.h"
 #include "limit-error.h"
 
 int limit_error_memory_range(WardenError *e, const char *what) {
+        assert(what);
         return warden_error_setf(
                         e,
                         WARDEN_ERROR_KIND_INVALID_ARGS,
@@ -33,6 +36,7 @@ int limit_error_disk_range(
 }
 
 int limit_error_bandwidth_range(WardenError *e, uint32_t mtu, const char *what) {
+        assert(what);
         return warden_error_setf(
                         e,
                         WARDEN_ERROR_KIND_INVALID_ARGS,
