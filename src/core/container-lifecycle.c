@@ -650,7 +650,8 @@ create_fail_step(CreateOperation *op, int result, const WardenError *error, cons
         va_list ap;
 
         if (warden_error_is_set(error)) {
-                create_fail(op, error);
+                /* as ours: a full depot is NO_SPACE whichever step found out */
+                create_failf(op, error->kind, error->error, "%s", error->message ?: strerror(-error->error));
                 return;
         }
         va_start(ap, fmt);

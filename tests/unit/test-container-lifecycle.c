@@ -470,6 +470,36 @@ TEST(network_fails_while_rootfs_runs) {
         warden_error_done(&o.error);
 }
 
+/* A full depot is NO_SPACE whichever step finds out: the rootfs worker, or wshd refusing the greeting. */
+TEST(full_depot_is_no_space) {
+        _cleanup_(manager_freep) Manager *m = manager_setup();
+        _cleanup_(warden_error_done) WardenError refusal = WARDEN_ERROR_NULL;
+        Outcome o = {}, p = {};
+
+        (void) create(m, "eight", &o);
+        complete("rootfs", -ENOSPC);
+        run(m);
+        finish_teardown(m);
+        ASSERT_EQ(o.n_done, 1u);
+        ASSERT_EQ(o.error.kind, WARDEN_ERROR_KIND_NO_SPACE);
+        ASSERT_TRUE(strstr(o.error.message, "Failed to set up the root file system in '"));
+        ASSERT_TRUE(strstr(o.error.message, "/eight': No space left on device"));
+
+        (void) create(m, "nine", &p);
+        for (int step = 0; step < STEP_HELLO; step++)
+                create_step(m, step);
+        (void) warden_error_setf(
+                        &refusal, WARDEN_ERROR_KIND_FAILED, -ENOSPC, "wshd refused the greeting: %m");
+        complete_with("hello", -ENOSPC, &refusal);
+        run(m);
+        finish_teardown(m);
+        ASSERT_EQ(p.n_done, 1u);
+        ASSERT_EQ(p.error.kind, WARDEN_ERROR_KIND_NO_SPACE);
+        ASSERT_STREQ(p.error.message, "wshd refused the greeting: No space left on device");
+        warden_error_done(&o.error);
+        warden_error_done(&p.error);
+}
+
 /* Destroy and Stop are refused at every step of a Create, with the words clients see; the Create goes on. */
 TEST(destroy_during_each_create_step) {
         _cleanup_(manager_freep) Manager *m = manager_setup();
