@@ -37,6 +37,7 @@ static void expect(Manager *m, CreateSpec *spec, WardenErrorKind kind, const cha
         ASSERT_TRUE(create_spec_check(m, spec, &e) < 0);
         ASSERT_EQ(e.kind, kind);
         ASSERT_STREQ(e.message, message);
+        create_spec_done(spec); /* the resolved rootfs of a check that failed later */
 }
 
 TEST(create_spec_check_words) {
@@ -83,7 +84,6 @@ TEST(create_spec_check_words) {
                 ASSERT_OK(strv_extend(&s.properties, ""));
                 ASSERT_OK(strv_extend(&s.properties, "x"));
                 expect(m, &s, WARDEN_ERROR_KIND_INVALID_ARGS, "Option 'properties': empty key.");
-                create_spec_done(&s);
         }
         {
                 _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
