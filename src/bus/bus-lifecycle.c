@@ -9,10 +9,8 @@
 #include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-clients.h"
-#include "bus-container.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
-#include "bus-limits.h"
 #include "bus-polkit.h"
 #include "bus-read.h"
 #include "bus-systemd.h"
@@ -217,7 +215,7 @@ static void create_done(Container *c, const WardenError *error, void *userdata) 
                 return;
         }
         bus_lifecycle_reference(c, req->request);
-        r = container_bus_path(c, &path);
+        r = sd_bus_path_encode(WARDEN_CONTAINER_PREFIX, c->handle, &path);
         if (r < 0)
                 (void) sd_bus_reply_method_errno(req->request, -r, NULL);
         else

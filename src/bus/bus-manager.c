@@ -374,6 +374,7 @@ static void bus_manager_done(Manager *m) {
         bus_calls_out_done(m);
         bus_clients_done(m);
         m->job_removed_match = bus_match_free(m->job_removed_match);
+        m->bus = sd_bus_flush_close_unref(m->bus);
 }
 
 int bus_manager_connect(Manager *m, const char *address) {

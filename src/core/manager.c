@@ -152,9 +152,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->gc_source);
         free(m->gc_queue);
         if (m->bus_done)
-                m->bus_done(m);
-        if (m->bus)
-                sd_bus_flush_close_unref(m->bus);
+                m->bus_done(m); /* and closes the bus */
         sd_event_unref(m->event);
 
         manager_config_done(&m->config);

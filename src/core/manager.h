@@ -107,7 +107,7 @@ struct Manager {
         /* wardend's own calls to other services (src/bus/bus-call-out.h): waiting, and on the bus. */
         struct BusCallOut *calls_out_head, *calls_out_tail, *calls_out_sent, *calls_out_sent_tail;
         unsigned n_calls_out_queued, n_calls_out;
-        /* Set by the bus layer: releases what it holds on the bus, before the bus goes. */
+        /* Set by the bus layer: releases what it holds on the bus, and the bus. */
         void (*bus_done)(Manager *m);
 };
 
