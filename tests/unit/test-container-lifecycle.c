@@ -692,3 +692,58 @@ TEST(restart_between_create_steps) {
                 manager_free(m);
         }
 }
+
+/* wardend dies during a Stop, and during a Destroy after its scope is gone: the next one finds the container
+ * as it was recorded (active), sees that its wshd is gone, and cleans it up, announcing it as gone. */
+TEST(restart_during_stop_and_destroy) {
+        (void) tests_tmpdir();
+        for (int destroy = 0; destroy <= 1; destroy++) {
+                Manager *m;
+                pid_t pid;
+                int st;
+
+                pid = fork();
+                ASSERT_TRUE(pid >= 0);
+                if (pid == 0) {
+                        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+                        Outcome o = {}, d = {};
+                        Container *c;
+
+                        m = manager_setup();
+                        c = create(m, "ten", &o);
+                        for (int step = 0; step < _STEP_MAX; step++)
+                                create_step(m, step);
+                        if (destroy) {
+                                ASSERT_OK(container_destroy(c, outcome_done, &d, &e));
+                                complete("scope_stop", 0);
+                                run(m);
+                                ASSERT_EQ(d.n_done, 0u);
+                        } else
+                                ASSERT_OK(container_stop(c, false, outcome_done, &d, &e));
+                        (void) kill(getpid(), SIGKILL);
+                        _exit(2);
+                }
+                ASSERT_EQ(waitpid(pid, &st, 0), pid);
+                ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+                m = manager_setup();
+                ASSERT_NOT_NULL(manager_get_container(m, "ten"));
+                ASSERT_EQ(manager_get_container(m, "ten")->state, CONTAINER_ACTIVE);
+                n_gone = 0;
+                leader_alive = false;
+                container_adopt_all(m);
+                run(m);
+                ASSERT_STREQ(container_get_state(manager_get_container(m, "ten")), "being destroyed");
+                finish_teardown(m);
+                ASSERT_NULL(manager_get_container(m, "ten"));
+                ASSERT_EQ(n_gone, 1u);
+                ASSERT_EQ(m->n_operations, 0u);
+                ASSERT_NULL(pending);
+                leader_alive = true;
+                manager_free(m);
+
+                m = manager_setup();
+                ASSERT_NULL(manager_get_container(m, "ten")); /* its state file went with it */
+                manager_free(m);
+        }
+}
