@@ -19,6 +19,7 @@ typedef struct ScopeCall {
         ContainerOpCall *call;
         Container *container;
         SystemdJob *job;
+        bool start; /* StartTransientUnit, else StopUnit */
 } ScopeCall;
 
 static void scope_call_free(void *p) {
@@ -30,7 +31,8 @@ static void scope_call_free(void *p) {
         free(s);
 }
 
-static void scope_started(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
+/* The start or stop job is over: the words the lifecycle passes on (a failed Create's as they were). */
+static void scope_job_done(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         ScopeCall *s = userdata;
         ContainerOpCall *call = s->call;
@@ -40,7 +42,7 @@ static void scope_started(Manager *m, const char *result, const sd_bus_error *er
         s->job = NULL; /* freed by bus-systemd.c after we return */
         call->impl = NULL;
         if (!result) {
-                if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
+                if (s->start && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
                         r = warden_error_setf(
                                         &e,
                                         WARDEN_ERROR_KIND_CONTAINER_EXISTS,
@@ -53,7 +55,8 @@ static void scope_started(Manager *m, const char *result, const sd_bus_error *er
                                         &e,
                                         WARDEN_ERROR_KIND_FAILED,
                                         error ? sd_bus_error_get_errno(error) : EIO,
-                                        "Failed to start %s: %s",
+                                        "Failed to %s %s: %s",
+                                        s->start ? "start" : "stop",
                                         c->unit,
                                         error && error->message ? error->message : "unknown error");
         } else if (!streq(result, "done")) {
@@ -61,7 +64,8 @@ static void scope_started(Manager *m, const char *result, const sd_bus_error *er
                                 &e,
                                 WARDEN_ERROR_KIND_FAILED,
                                 -EIO,
-                                "Starting %s failed: job result '%s'.",
+                                s->start ? "Starting %s failed: job result '%s'."
+                                         : "Stopping %s finished with '%s'.",
                                 c->unit,
                                 result);
                 r = 1; /* the job ran: the unit may exist */
@@ -70,39 +74,9 @@ static void scope_started(Manager *m, const char *result, const sd_bus_error *er
         container_op_call_complete(call, r, r != 0 ? &e : NULL);
 }
 
-static void scope_stopped(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
-        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
-        ScopeCall *s = userdata;
-        ContainerOpCall *call = s->call;
-        Container *c = s->container;
-        int r = 0;
-
-        s->job = NULL;
-        call->impl = NULL;
-        if (!result)
-                r = warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_FAILED,
-                                error ? sd_bus_error_get_errno(error) : EIO,
-                                "Failed to stop %s: %s",
-                                c->unit,
-                                error && error->message ? error->message : "unknown error");
-        else if (!streq(result, "done")) {
-                (void) warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_FAILED,
-                                -EIO,
-                                "Stopping %s finished with '%s'.",
-                                c->unit,
-                                result);
-                r = 1;
-        }
-        scope_call_free(s);
-        container_op_call_complete(call, r, r != 0 ? &e : NULL);
-}
-
 static int
 scope_call_new(Container *c,
+               bool start,
                container_op_done_t done,
                void *userdata,
                ContainerOpCall **ret_call,
@@ -119,6 +93,7 @@ scope_call_new(Container *c,
                 return -ENOMEM;
         s->call = call;
         s->container = c;
+        s->start = start;
         call->impl = s;
         call->impl_free = scope_call_free;
         *ret = s;
@@ -132,10 +107,10 @@ bus_scope_start(Container *c, pid_t pid, container_op_done_t done, void *userdat
         ScopeCall *s;
         int r;
 
-        r = scope_call_new(c, done, userdata, &call, &s);
+        r = scope_call_new(c, true, done, userdata, &call, &s);
         if (r < 0)
                 return r;
-        r = bus_systemd_start_scope(c->manager, c, pid, scope_started, s, &s->job);
+        r = bus_systemd_start_scope(c->manager, c, pid, scope_job_done, s, &s->job);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(call);
@@ -147,10 +122,10 @@ static int bus_scope_stop(Container *c, container_op_done_t done, void *userdata
         ScopeCall *s;
         int r;
 
-        r = scope_call_new(c, done, userdata, &call, &s);
+        r = scope_call_new(c, false, done, userdata, &call, &s);
         if (r < 0)
                 return r;
-        r = bus_systemd_stop_unit(c->manager, c->unit, scope_stopped, s, &s->job);
+        r = bus_systemd_stop_unit(c->manager, c->unit, scope_job_done, s, &s->job);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(call);
