@@ -471,6 +471,52 @@ TEST(network_fails_while_rootfs_runs) {
         warden_error_done(&o.error);
 }
 
+/* A scope of that name exists already: the Create fails with the scope's own words, and the teardown leaves
+ * that unit alone (it is someone else's); a start job that ran but failed leaves a unit that is stopped. */
+TEST(scope_failures) {
+        _cleanup_(manager_freep) Manager *m = manager_setup();
+        _cleanup_(warden_error_done) WardenError exists = WARDEN_ERROR_NULL, failed = WARDEN_ERROR_NULL;
+        Outcome o = {}, p = {};
+
+        (void) create(m, "eleven", &o);
+        (void) warden_error_setf(
+                        &exists,
+                        WARDEN_ERROR_KIND_CONTAINER_EXISTS,
+                        0,
+                        "Unit warden-eleven.scope exists already: x");
+        complete_with("scope", -EEXIST, &exists);
+        run(m);
+        complete("rootfs", 0); /* the worker finishes the failure */
+        run(m);
+        ASSERT_FALSE(is_pending("scope_stop"));
+        ASSERT_TRUE(is_pending("rootfs_teardown"));
+        complete("rootfs_teardown", 0);
+        complete("firewall_remove", 0);
+        run(m);
+        ASSERT_EQ(o.n_done, 1u);
+        ASSERT_EQ(o.error.kind, WARDEN_ERROR_KIND_CONTAINER_EXISTS);
+        ASSERT_STREQ(o.error.message, "Unit warden-eleven.scope exists already: x");
+
+        (void) create(m, "twelve", &p);
+        (void) warden_error_setf(
+                        &failed,
+                        WARDEN_ERROR_KIND_FAILED,
+                        -EIO,
+                        "Starting warden-twelve.scope failed: job result 'failed'.");
+        complete_with("scope", 1, &failed);
+        run(m);
+        complete("rootfs", 0);
+        run(m);
+        ASSERT_TRUE(is_pending("scope_stop"));
+        finish_teardown(m);
+        ASSERT_EQ(p.n_done, 1u);
+        ASSERT_EQ(p.error.kind, WARDEN_ERROR_KIND_FAILED);
+        ASSERT_STREQ(p.error.message, "Starting warden-twelve.scope failed: job result 'failed'.");
+        ASSERT_EQ(m->n_operations, 0u);
+        warden_error_done(&o.error);
+        warden_error_done(&p.error);
+}
+
 /* A full depot is NO_SPACE whichever step finds out: the rootfs worker, or wshd refusing the greeting. */
 TEST(full_depot_is_no_space) {
         _cleanup_(manager_freep) Manager *m = manager_setup();
