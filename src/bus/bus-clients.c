@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "bus-clients.h"
-#include "bus-lifecycle.h"
+#include "container-lifecycle.h"
 #include "bus-util.h"
 #include "log.h"
 #include "strv.h"
@@ -41,7 +41,7 @@ static void client_gone(Manager *m, const char *name) {
         log_debug("Client %s left the bus; it referenced %u container(s).", name, cl->n_containers);
         HASHMAP_FOREACH(c, m->containers)
                 if (strv_remove(&c->clients, name) && !bus_clients_referenced(c))
-                        bus_lifecycle_unreferenced(c);
+                        container_unreferenced(c);
         client_free(cl);
 }
 

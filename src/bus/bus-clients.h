@@ -2,10 +2,10 @@
 #pragma once
 
 /*
- * Which clients reference which container (for the grace time, see bus-lifecycle.h). A client is a unique
- * bus name; it references a container by calling a method of it, and stops referencing it when it leaves
- * the bus. A container that no client references any more starts its grace timer
- * (bus_lifecycle_unreferenced()).
+ * Which clients reference which container (for the grace time, see container-lifecycle.h). A client is a
+ * unique bus name; it references a container by calling a method of it, and stops referencing it when it
+ * leaves the bus. A container that no client references any more starts its grace timer
+ * (container_unreferenced(), container-lifecycle.h).
  *
  * Clients are seen leaving through ONE match on the bus driver's NameOwnerChanged signal, for the whole
  * manager: the match rules wardend holds on the bus never grow with the number of containers or clients.

@@ -10,11 +10,15 @@
 #include "bus-polkit.h"
 #include "bus-error.h"
 #include "bus-lifecycle.h"
+#include "bus-warden-error.h"
+#include "container-lifecycle.h"
+#include "container-oom.h"
 #include "bus-limits.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "disk.h"
 #include "limit-check.h"
+#include "limit-error.h"
 #include "log.h"
 #include "memcg.h"
 #include "network.h"
@@ -22,202 +26,28 @@
 #include "strv.h"
 #include "warden-messages.h"
 
-#define OOM_EVENT "out of memory"
-
 /* ---- range checks -------------------------------------------------------------------------------- */
 
 static int error_memory_range(sd_bus_error *error, const char *what) {
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "%s must be from %llu (1 MiB) to %llu (1 EiB) bytes.",
-                        what,
-                        (unsigned long long) LIMIT_MEMORY_MIN,
-                        (unsigned long long) LIMIT_MEMORY_MAX);
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+
+        (void) limit_error_memory_range(&e, what);
+        return bus_error_set_warden(error, &e);
 }
 
 static int
 error_disk_range(sd_bus_error *error, const char *what, const char *bytes_name, const char *inodes_name) {
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "%s '%s' must be from %llu (1 MiB) to %llu (16 TiB) bytes, "
-                        "and '%s' from %u to '%s' / %u.",
-                        what,
-                        bytes_name,
-                        (unsigned long long) LIMIT_DISK_BYTES_MIN,
-                        (unsigned long long) LIMIT_DISK_BYTES_MAX,
-                        inodes_name,
-                        LIMIT_DISK_INODES_MIN,
-                        bytes_name,
-                        LIMIT_DISK_BYTES_PER_INODE_MIN);
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+
+        (void) limit_error_disk_range(&e, what, bytes_name, inodes_name);
+        return bus_error_set_warden(error, &e);
 }
 
 static int error_bandwidth_range(sd_bus_error *error, const Manager *m, const char *what) {
-        return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "%s: the rate must be from 1 to %u bytes/s, the burst from %llu bytes "
-                        "(the largest frame at MTU %u) to %llu (1 GiB) and at most %u seconds of the rate.",
-                        what,
-                        (unsigned) LIMIT_BANDWIDTH_RATE_MAX,
-                        (unsigned long long) limit_bandwidth_min_burst(m->config.mtu),
-                        m->config.mtu > 0 ? m->config.mtu : 1500,
-                        (unsigned long long) LIMIT_BANDWIDTH_BURST_MAX,
-                        LIMIT_BANDWIDTH_BUCKET_SECONDS_MAX);
-}
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
 
-int bus_limits_check_create_options(
-                Manager *m,
-                uint64_t memory_limit,
-                uint64_t disk_limit,
-                uint64_t disk_inode_limit,
-                uint64_t bandwidth_rate,
-                uint64_t bandwidth_burst,
-                sd_bus_error *error) {
-
-        if (memory_limit > 0 && limit_check_memory(memory_limit) < 0)
-                return error_memory_range(error, "Option 'memory_limit' (0: none)");
-        if (disk_inode_limit > 0 && disk_limit == 0)
-                return sd_bus_error_set(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'disk_inode_limit' needs 'disk_limit': the inodes are those of the "
-                                "writable layer's own file system.");
-        if (disk_limit > 0 && limit_check_disk(disk_limit, disk_inode_limit) < 0)
-                return error_disk_range(error, "Option", "disk_limit", "disk_inode_limit");
-        if ((bandwidth_rate > 0 || bandwidth_burst > 0) &&
-            limit_check_bandwidth(bandwidth_rate, bandwidth_burst, m->config.mtu) < 0)
-                return error_bandwidth_range(error, m, "Option 'bandwidth' ((0, 0): none)");
-        return 0;
-}
-
-/* ---- OOM ----------------------------------------------------------------------------------------- */
-
-/* Keeps the highest OOM kill count seen, so that a restart notices only kills that are new. */
-static void limits_update_oom_kills(Container *c) {
-        _cleanup_(memcg_done) Memcg mc = {};
-        uint64_t n;
-
-        if (memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc) < 0 || memcg_read_oom_kills(&mc, &n) < 0)
-                return;
-        if (n > c->oom_kills) {
-                c->oom_kills = n;
-                (void) container_save(c);
-        }
-}
-
-static void limits_oom_stopped(Container *c, int error, void *userdata) {
-        c->oom_stopping = false;
-        /* the kernel counted the kill long before wshd had stopped the rest */
-        limits_update_oom_kills(c);
-}
-
-/*
- * The kernel's OOM killer struck inside the container: record it, tell the clients, stop the container.
- * While a limit is being changed, this waits for it to be over (limit_operation_finish()).
- */
-static void limits_oom(Container *c) {
-        Manager *m = c->manager;
-        int r;
-
-        if (c->state != CONTAINER_ACTIVE || c->oom_stopping)
-                return; /* nothing runs in it but wshd, or this is the OOM whose stop is under way */
-        if (bus_lifecycle_is_held(c)) {
-                c->oom_pending = true;
-                return;
-        }
-
-        log_event(LOG_WARNING,
-                  0,
-                  c->handle,
-                  WARDEN_MESSAGE_OUT_OF_MEMORY,
-                  "Container '%s' ran out of memory (limit %llu bytes): the kernel killed a process in it; "
-                  "stopping it.",
-                  c->handle,
-                  (unsigned long long) c->memory_limit);
-        r = strv_extend(&c->events, OOM_EVENT);
-        if (r < 0)
-                log_oom();
-        (void) container_save(c);
-        if (m->bus)
-                (void) sd_bus_emit_signal(
-                                m->bus,
-                                WARDEN_MANAGER_PATH,
-                                WARDEN_MANAGER_INTERFACE,
-                                "OutOfMemory",
-                                "s",
-                                c->handle);
-
-        /* A Stop in flight stops it anyway. */
-        if (c->operation)
-                return;
-        r = bus_lifecycle_stop(c, /* kill= */ true, limits_oom_stopped, NULL);
-        if (r < 0)
-                log_full_errno_container(
-                                LOG_ERR,
-                                r,
-                                c->handle,
-                                "Failed to stop container '%s' after OOM: %m",
-                                c->handle);
-        else
-                c->oom_stopping = true;
-}
-
-static int limits_oom_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        _cleanup_(memcg_done) Memcg mc = {};
-        Container *c = userdata;
-        uint64_t n = 0;
-        int r;
-
-        r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc);
-        if (r < 0) {
-                /* v1 signals the eventfd once more when the cgroup is removed: the scope is gone, wshd
-                 * with it, and the lifecycle's watch on wshd deals with that. */
-                c->oom_source = sd_event_source_disable_unref(c->oom_source);
-                return 0;
-        }
-        memcg_watch_flush(&mc, fd);
-
-        r = memcg_read_oom_kills(&mc, &n);
-        if (mc.version == MEMCG_V2 && (r < 0 || n <= c->oom_kills))
-                return 0; /* memory.events changed for another reason (high, max, low) */
-        /* v1: the eventfd means an OOM; the kill itself may be counted a moment later (see
-         * limits_oom_stopped()). */
-        if (r >= 0 && n > c->oom_kills) {
-                c->oom_kills = n;
-                (void) container_save(c);
-        }
-        limits_oom(c);
-        return 0;
-}
-
-static int limits_oom_watch(Container *c) {
-        _cleanup_(memcg_done) Memcg mc = {};
-        _cleanup_close_ int fd = -EBADF;
-        uint32_t events;
-        int r;
-
-        c->oom_source = sd_event_source_disable_unref(c->oom_source);
-        r = memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc);
-        if (r < 0)
-                return r;
-        r = memcg_watch_oom(&mc, &fd, &events);
-        if (r < 0)
-                return r;
-        r = sd_event_add_io(c->manager->event, &c->oom_source, fd, events, limits_oom_event, c);
-        if (r < 0)
-                return r;
-        r = sd_event_source_set_io_fd_own(c->oom_source, true);
-        if (r < 0)
-                return r;
-        TAKE_FD(fd);
-        return 0;
-}
-
-void bus_limits_forget(Container *c) {
-        c->oom_source = sd_event_source_disable_unref(c->oom_source);
-        c->oom_pending = false;
+        (void) limit_error_bandwidth_range(&e, m->config.mtu, what);
+        return bus_error_set_warden(error, &e);
 }
 
 /* ---- the operation of a Limit* method ------------------------------------------------------------ */
@@ -258,7 +88,7 @@ typedef struct LimitJob {
 
 struct LimitOperation {
         const LimitMethod *method;
-        Container *container; /* held (bus_lifecycle_hold()) while the operation exists */
+        Container *container; /* held (container_hold()) while the operation exists */
         Manager *manager;
         sd_bus_message *request;
         BusCallOut *slot; /* a call to systemd */
@@ -298,13 +128,13 @@ limit_operation_new(const LimitMethod *method, Container *c, sd_bus_message *req
         op->container = c;
         op->manager = c->manager;
         op->request = bus_call_hold(c->manager, request);
-        bus_lifecycle_hold(c);
+        container_hold(c);
         *ret = op;
         return 0;
 }
 
-/* The end of every operation: answers (with 'failure' if set, else the values now in force), lets go of
- * the container and then deals with an OOM that came meanwhile. */
+/* The end of every operation: answers (with 'failure' if set, else the values now in force) and lets go of
+ * the container (which deals with an OOM that came meanwhile). */
 static void limit_operation_finish(LimitOperation *op) {
         Container *c = op->container;
 
@@ -313,13 +143,7 @@ static void limit_operation_finish(LimitOperation *op) {
         else
                 (void) op->method->reply(op->request, c);
         limit_operation_free(op);
-
-        if (!bus_lifecycle_release(c))
-                return; /* being torn down */
-        if (c->oom_pending) {
-                c->oom_pending = false;
-                limits_oom(c);
-        }
+        (void) container_release(c);
 }
 
 static int limit_start_worker(LimitOperation *op, worker_run_t run, worker_done_t done) {
@@ -374,11 +198,12 @@ static uint64_t limit_worker_finished(LimitOperation *op) {
 
 /* Checks the common preconditions of a change: may change, active, nothing else in flight. */
 static int limit_check_changeable(sd_bus_message *m, Container *c, sd_bus_error *error) {
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         int r;
 
-        r = bus_lifecycle_check_idle(c, error);
+        r = container_check_idle(c, &e);
         if (r < 0)
-                return r;
+                return bus_error_set_warden(error, &e);
         if (c->state != CONTAINER_ACTIVE)
                 return sd_bus_error_setf(
                                 error,
@@ -440,7 +265,7 @@ static int limit_method(sd_bus_message *m, Container *c, const LimitMethod *meth
         r = method->start(op);
         if (r < 0) {
                 limit_operation_free(op);
-                (void) bus_lifecycle_release(c);
+                (void) container_release(c);
                 return r;
         }
         return 1;
@@ -1065,19 +890,9 @@ int bus_limits_container_created(Container *c) {
                 c->disk_inode_limit = u.inodes_total;
         }
 
-        r = limits_oom_watch(c);
+        r = container_oom_watch_new(c);
         if (r < 0 && r != -EOPNOTSUPP)
-                return log_full_errno_container(
-                                LOG_ERR, r, c->handle, "Failed to watch '%s' for OOM kills: %m", c->handle);
-        if (r == -EOPNOTSUPP)
-                log_full_errno_container(
-                                LOG_WARNING,
-                                r,
-                                c->handle,
-                                "No memory cgroup controller: OOM kills in '%s' go unnoticed.",
-                                c->handle);
-        c->oom_kills = 0;
-        limits_update_oom_kills(c);
+                return r;
         return 0;
 }
 
@@ -1097,33 +912,12 @@ static void adopt_bandwidth_done(Worker *w, int result, void *userdata) {
                 log_full_errno_container(
                                 LOG_DEBUG, 0, c->handle, "Bandwidth limit of '%s' re-applied.", c->handle);
         limit_operation_free(op);
-        if (bus_lifecycle_release(c) && c->oom_pending) {
-                c->oom_pending = false;
-                limits_oom(c);
-        }
+        (void) container_release(c);
 }
 
 void bus_limits_adopt(Container *c) {
-        _cleanup_(memcg_done) Memcg mc = {};
-        uint64_t n;
-        bool missed = false;
+        bool missed = container_oom_adopt(c);
         int r;
-
-        r = limits_oom_watch(c);
-        if (r < 0)
-                log_full_errno_container(
-                                LOG_WARNING,
-                                r,
-                                c->handle,
-                                "Failed to watch '%s' for OOM kills: %m",
-                                c->handle);
-        /* an OOM kill while we were away: the kernel counted it */
-        if (memcg_find(MEMCG_ROOT, WARDEN_SLICE, c->unit, &mc) >= 0 && memcg_read_oom_kills(&mc, &n) >= 0 &&
-            n > c->oom_kills) {
-                c->oom_kills = n;
-                (void) container_save(c);
-                missed = c->state == CONTAINER_ACTIVE;
-        }
 
         /* The qdiscs or the ifb may be gone (someone ran tc; or wardend died while it changed them): apply
          * the limit again, idempotently. */
@@ -1137,7 +931,7 @@ void bus_limits_adopt(Container *c) {
                         r = limit_start_worker(op, bandwidth_work, adopt_bandwidth_done);
                         if (r < 0) {
                                 limit_operation_free(op);
-                                (void) bus_lifecycle_release(c);
+                                (void) container_release(c);
                         }
                 }
                 if (r < 0)
@@ -1149,7 +943,7 @@ void bus_limits_adopt(Container *c) {
                                         c->handle);
         }
         if (missed)
-                limits_oom(c); /* now, or when the bandwidth is back */
+                container_oom(c); /* now, or when the bandwidth is back */
 }
 
 /* ---- Info ---------------------------------------------------------------------------------------- */

@@ -11,10 +11,10 @@
  *   LimitDisk     the writable layer's own ext4 (src/core/disk.h): fixed at Create, queried here
  *   LimitBandwidth tbf both ways on the host side of the veth (src/core/bandwidth.h), a worker thread
  *
- * A change holds the container (bus_lifecycle_hold()): one change at a time, no Stop or Destroy meanwhile.
- * A value of 0 (an empty dictionary) queries. Errors: InvalidState (not active, or busy), InvalidArgs (out
- * of range, unknown key), org.warden.Error.LimitFailed (systemd or the kernel refused; what was in force
- * stays).
+ * A change holds the container (container_hold(), container-lifecycle.h): one change at a time, no Stop or
+ * Destroy meanwhile. A value of 0 (an empty dictionary) queries. Errors: InvalidState (not active, or busy),
+ * InvalidArgs (out of range, unknown key), org.warden.Error.LimitFailed (systemd or the kernel refused; what
+ * was in force stays).
  *
  * OOM: the memory cgroup's notification (src/core/memcg.h) is watched from Create (and again after a
  * restart); an OOM kill records the event "out of memory", emits OutOfMemory(handle) and stops the container
@@ -34,16 +34,6 @@ int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error
 int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
-/* Create: InvalidArgs naming the option if a limit is out of range (0 means none for each). */
-int bus_limits_check_create_options(
-                Manager *m,
-                uint64_t memory_limit,
-                uint64_t disk_limit,
-                uint64_t disk_inode_limit,
-                uint64_t bandwidth_rate,
-                uint64_t bandwidth_burst,
-                sd_bus_error *error);
-
 /*
  * Create, when the container is up and before it is announced: the swap half of the memory limit, the disk
  * limits as the file system has them, the OOM watch and its counter. Logs; negative errno if a limit could
@@ -58,9 +48,6 @@ int bus_limits_start_bandwidth_worker(
 /* Re-adoption at start-up: watches for OOM again, handles an OOM kill that happened while wardend was away,
  * and re-applies the bandwidth limit (the qdiscs or the ifb may be gone). Logs. */
 void bus_limits_adopt(Container *c);
-
-/* The container is being torn down: stop watching its memory cgroup. */
-void bus_limits_forget(Container *c);
 
 /* Info: appends disk_limit, disk_inode_limit, disk_bytes_used, disk_inodes_used (the last two only with a
  * disk limit), bandwidth (tt), rx_bytes, tx_bytes (as seen from the container) to an open a{sv}. */

@@ -6,6 +6,7 @@
 #include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-clients.h"
+#include "bus-container-ops.h"
 #include "bus-container.h"
 #include "bus-copy.h"
 #include "bus-error.h"
@@ -206,17 +207,64 @@ static void bus_manager_containers_changed(Manager *m) {
                         m->bus, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
 }
 
+static void bus_manager_container_announced(Container *c) {
+        _cleanup_free_ char *path = NULL;
+        Manager *m = c->manager;
+
+        if (!m || !m->bus || container_bus_path(c, &path) < 0)
+                return;
+        (void) sd_bus_emit_signal(
+                        m->bus,
+                        WARDEN_MANAGER_PATH,
+                        WARDEN_MANAGER_INTERFACE,
+                        "ContainerCreated",
+                        "so",
+                        c->handle,
+                        path);
+}
+
+static void bus_manager_container_gone(Manager *m, const char *handle) {
+        if (!m->bus)
+                return;
+        (void) sd_bus_emit_signal(
+                        m->bus,
+                        WARDEN_MANAGER_PATH,
+                        WARDEN_MANAGER_INTERFACE,
+                        "ContainerDestroyed",
+                        "s",
+                        handle);
+}
+
 static void bus_manager_container_changed(Container *c, const char *property) {
         _cleanup_free_ char *path = NULL;
+        Manager *m = c->manager;
 
-        if (!c->manager || !c->manager->bus || container_bus_path(c, &path) < 0)
+        if (!m || !m->bus || container_bus_path(c, &path) < 0)
                 return;
-        (void) sd_bus_emit_properties_changed(
-                        c->manager->bus, path, WARDEN_CONTAINER_INTERFACE, property, NULL);
+        (void) sd_bus_emit_properties_changed(m->bus, path, WARDEN_CONTAINER_INTERFACE, property, NULL);
+}
+
+static void bus_manager_container_oom(Container *c) {
+        Manager *m = c->manager;
+
+        if (!m || !m->bus)
+                return;
+        (void) sd_bus_emit_signal(
+                        m->bus,
+                        WARDEN_MANAGER_PATH,
+                        WARDEN_MANAGER_INTERFACE,
+                        "OutOfMemory",
+                        "s",
+                        c->handle);
 }
 
 static const ManagerEvents bus_manager_events = {
+        .containers_changed = bus_manager_containers_changed,
+        .container_announced = bus_manager_container_announced,
+        .container_gone = bus_manager_container_gone,
         .container_changed = bus_manager_container_changed,
+        .container_forget = bus_clients_forget,
+        .container_oom = bus_manager_container_oom,
         .job_exited = bus_job_exited,
 };
 
@@ -233,8 +281,8 @@ int bus_manager_register(Manager *m, sd_bus *bus) {
         r = bus_container_register(m, bus);
         if (r < 0)
                 return r;
-        m->containers_changed = bus_manager_containers_changed;
         m->events = &bus_manager_events;
+        m->ops = bus_container_ops();
         return 0;
 }
 
@@ -335,6 +383,7 @@ static void bus_manager_done(Manager *m) {
         bus_calls_out_done(m);
         bus_clients_done(m);
         m->job_removed_match = bus_match_free(m->job_removed_match);
+        m->bus = sd_bus_flush_close_unref(m->bus);
 }
 
 int bus_manager_connect(Manager *m, const char *address) {

@@ -8,7 +8,6 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "firewall.h"
@@ -16,6 +15,9 @@
 #include "macro.h"
 
 typedef struct Manager Manager;
+
+/* The slice of every container's scope (warden-<handle>.scope). */
+#define WARDEN_SLICE "warden.slice"
 
 typedef enum ContainerState {
         CONTAINER_BORN,
@@ -28,6 +30,30 @@ typedef enum ContainerState {
 
 struct Job;
 typedef struct ContainerCopy ContainerCopy;
+
+struct CreateOperation;
+struct StopOperation;
+struct TeardownOperation;
+
+/* The lifecycle operation in flight on a container (container-lifecycle.h): what it is, and the typed object
+ * of that operation. A limit change (LIMIT) has no object of its own here. */
+typedef enum ContainerOperationType {
+        CONTAINER_OPERATION_CREATE,
+        CONTAINER_OPERATION_STOP,
+        CONTAINER_OPERATION_TEARDOWN,
+        CONTAINER_OPERATION_LIMIT,
+        _CONTAINER_OPERATION_TYPE_MAX,
+        _CONTAINER_OPERATION_TYPE_INVALID = -EINVAL,
+} ContainerOperationType;
+
+typedef struct ContainerOperation {
+        ContainerOperationType type;
+        union {
+                struct CreateOperation *create;
+                struct StopOperation *stop;
+                struct TeardownOperation *teardown;
+        };
+} ContainerOperation;
 
 typedef struct Container {
         Manager *manager; /* NULL while not registered */
@@ -74,13 +100,15 @@ typedef struct Container {
         uint64_t oom_kills;        /* the memory cgroup's OOM kill counter when last seen */
 
         /* Runtime only, never persisted. */
-        sd_event_source *leader_source; /* wshd's pidfd: fires when wshd exits */
+        sd_event_source *leader_source; /* wshd's pidfd (ContainerOps.leader_open): fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
-        void *operation;             /* the lifecycle operation in flight (create/stop/destroy), or NULL */
-        ContainerCopy *copies;       /* CopyIn/CopyOut in flight (container-copy.h), a list, or NULL */
+        ContainerOperation
+                        *operation; /* the lifecycle operation in flight, or NULL (container-lifecycle.h) */
+        bool gc_queued;             /* in Manager.gc_queue (manager_enqueue_gc()) */
+        ContainerCopy *copies;      /* CopyIn/CopyOut in flight (container-copy.h), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
-        sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/bus/bus-limits.c) */
+        sd_event_source *oom_source; /* the memory cgroup's OOM notification (src/core/container-oom.h) */
         bool oom_pending;            /* an OOM came while a limit was being changed */
         bool oom_stopping;           /* the Stop that follows an OOM is in flight */
 } Container;

@@ -12,6 +12,7 @@
 #include "handle.h"
 #include "log.h"
 #include "confine.h"
+#include "container-lifecycle.h"
 #include "manager.h"
 #include "path-util.h"
 #include "seccomp-filter.h"
@@ -92,6 +93,7 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, manager_dispatch_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch SIGHUP: %m");
+        (void) sd_event_source_set_description(m->sighup_source, "manager-sighup");
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to enable the watchdog: %m");
@@ -147,10 +149,10 @@ Manager *manager_free(Manager *m) {
 
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->idle_source);
+        sd_event_source_disable_unref(m->gc_source);
+        free(m->gc_queue);
         if (m->bus_done)
-                m->bus_done(m);
-        if (m->bus)
-                sd_bus_flush_close_unref(m->bus);
+                m->bus_done(m); /* and closes the bus */
         sd_event_unref(m->event);
 
         manager_config_done(&m->config);
@@ -172,18 +174,86 @@ int manager_add_container(Manager *m, Container *c) {
         if (r < 0)
                 return r;
         c->manager = m;
-        if (m->containers_changed)
-                m->containers_changed(m);
+        if (m->events && m->events->containers_changed)
+                m->events->containers_changed(m);
         return 0;
 }
 
 void manager_remove_container(Manager *m, Container *c) {
+        assert(m);
+        assert(c);
+
         if (c->manager != m)
                 return;
+        manager_dequeue_gc(m, c);
         (void) hashmap_remove(m->containers, c->handle);
         c->manager = NULL;
-        if (m->containers_changed && !m->exiting)
-                m->containers_changed(m);
+        if (m->events && m->events->containers_changed && !m->exiting)
+                m->events->containers_changed(m);
+}
+
+static int manager_dispatch_gc(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        /* one at a time off the front: a teardown may unregister others (never), or queue more */
+        while (m->n_gc_queue > 0) {
+                Container *c = m->gc_queue[0];
+
+                memmove(m->gc_queue, m->gc_queue + 1, (m->n_gc_queue - 1) * sizeof(Container *));
+                m->n_gc_queue--;
+                c->gc_queued = false;
+                container_gc(c);
+        }
+        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+void manager_enqueue_gc(Manager *m, Container *c) {
+        Container **q;
+        int r;
+
+        assert(m);
+        assert(c);
+
+        if (c->gc_queued)
+                return;
+        if (!m->gc_source) {
+                r = sd_event_add_defer(m->event, &m->gc_source, manager_dispatch_gc, m);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->gc_source, SD_EVENT_PRIORITY_IDLE);
+                if (r < 0) {
+                        m->gc_source = sd_event_source_disable_unref(m->gc_source);
+                        log_container_warning_errno(
+                                        c, r, "Failed to queue container '%s' for GC: %m", c->handle);
+                        return;
+                }
+                (void) sd_event_source_set_description(m->gc_source, "manager-gc");
+        }
+        q = reallocarray(m->gc_queue, m->n_gc_queue + 1, sizeof(Container *));
+        if (!q) {
+                log_oom();
+                return;
+        }
+        m->gc_queue = q;
+        m->gc_queue[m->n_gc_queue++] = c;
+        c->gc_queued = true;
+        r = sd_event_source_set_enabled(m->gc_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_container_warning_errno(c, r, "Failed to queue container '%s' for GC: %m", c->handle);
+}
+
+void manager_dequeue_gc(Manager *m, Container *c) {
+        assert(m);
+        assert(c);
+
+        if (!c->gc_queued)
+                return;
+        for (size_t i = 0; i < m->n_gc_queue; i++)
+                if (m->gc_queue[i] == c) {
+                        memmove(m->gc_queue + i, m->gc_queue + i + 1, (m->n_gc_queue - i - 1) * sizeof(c));
+                        m->n_gc_queue--;
+                        break;
+                }
+        c->gc_queued = false;
 }
 
 Container *manager_get_container(Manager *m, const char *handle) {

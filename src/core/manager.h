@@ -27,14 +27,26 @@
 
 typedef struct Manager Manager;
 struct Job;
+typedef struct ContainerOps ContainerOps;
 
 /*
- * What core tells the front end (set by the bus layer, which turns it into signals; NULL members and a NULL
- * table are fine: nobody listens). Called from the event loop; none of them may free the container.
+ * What core tells its front ends, through ONE typed table set by the front end (src/bus/bus-manager.c); any
+ * member may be NULL. Core calls these after the change, on the event loop; they must not change the
+ * registry.
  */
 typedef struct ManagerEvents {
-        /* A property of c changed ("Jobs": the list of its jobs). */
+        /* The set of containers changed (one was registered or unregistered). */
+        void (*containers_changed)(Manager *m);
+        /* c is created (state "active", its wshd greeted): ContainerCreated. */
+        void (*container_announced)(Container *c);
+        /* The container 'handle' that had been announced is gone: ContainerDestroyed. */
+        void (*container_gone)(Manager *m, const char *handle);
+        /* A property of c changed ("State", "LeaderPID"). */
         void (*container_changed)(Container *c, const char *property);
+        /* c is being torn down: forget what the front end holds about it (the clients that reference it). */
+        void (*container_forget)(Container *c);
+        /* c's memory cgroup had an OOM kill: the OutOfMemory signal. */
+        void (*container_oom)(Container *c);
         /* Job j of c ended (j->exit_status); it may be discarded right after. */
         void (*job_exited)(Container *c, const struct Job *j);
 } ManagerEvents;
@@ -51,7 +63,18 @@ struct Manager {
 
         Hashmap *containers;     /* handle → Container */
         Hashmap *jobs;           /* systemd job object path → SystemdJob (src/bus/bus-systemd.c) */
-        Hashmap *links_deleting; /* host ifname → LinkDeletion (src/bus/bus-lifecycle.c) */
+        Hashmap *links_deleting; /* host ifname → LinkDeletion (src/core/container-lifecycle.c) */
+
+        /* The side effects of the lifecycle (container-ops.h), set by the daemon (or a test). */
+        const ContainerOps *ops;
+        /* Set by the front end (see ManagerEvents); NULL: nobody listens. */
+        const ManagerEvents *events;
+
+        /* Containers to look at once the loop is idle (manager_enqueue_gc()): torn down if their wshd is
+         * gone and no operation is in flight. */
+        Container **gc_queue;
+        size_t n_gc_queue;
+        sd_event_source *gc_source;
 
         /* Per-container resources; what re-adopted containers hold is reserved at start-up. The pools
          * follow the configuration of the moment wardend started. */
@@ -73,10 +96,6 @@ struct Manager {
         bool exiting;
         bool bus_lost; /* the bus connection went away (src/bus/bus-manager.c) */
 
-        /* Set by the bus layer: called when the set of containers changed (to emit signals). */
-        void (*containers_changed)(Manager *m);
-        const ManagerEvents *events;
-
         /* Callers (src/bus/bus-polkit.c, src/bus/bus-calls.c): polkit checks being asked, by request; calls
          * held while they are worked on, by the sender's unique bus name. */
         Hashmap *polkit_queries;
@@ -91,7 +110,7 @@ struct Manager {
         /* wardend's own calls to other services (src/bus/bus-call-out.h): waiting, and on the bus. */
         struct BusCallOut *calls_out_head, *calls_out_tail, *calls_out_sent, *calls_out_sent_tail;
         unsigned n_calls_out_queued, n_calls_out;
-        /* Set by the bus layer: releases what it holds on the bus, before the bus goes. */
+        /* Set by the bus layer: releases what it holds on the bus, and the bus. */
         void (*bus_done)(Manager *m);
 };
 
@@ -140,6 +159,15 @@ bool manager_is_idle(Manager *m);
 int manager_job_records_path(Manager *m, const char *handle, char **ret);
 /* Removes that directory with the records in it. 0 also if there was none; negative errno; does not log. */
 int manager_remove_job_records(Manager *m, const char *handle);
+
+/*
+ * The GC queue (machined's manager_enqueue_gc()): c is looked at on the event loop at idle priority, once
+ * whatever is being dispatched now is over; a container whose wshd is gone (no leader watch) and that has no
+ * operation in flight is torn down then. Queued once however often it is asked; container_free() takes it
+ * out. Logs on failure (then the container is looked at again at the next occasion).
+ */
+void manager_enqueue_gc(Manager *m, Container *c);
+void manager_dequeue_gc(Manager *m, Container *c);
 
 /* Writes/removes the container's state file. Negative errno; does not log. */
 int container_save(Container *c);

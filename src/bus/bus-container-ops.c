@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdlib.h>
+
+#include "bus-container-ops.h"
+#include "bus-copy.h"
+#include "bus-job.h"
+#include "bus-limits.h"
+#include "bus-net.h"
+#include "bus-systemd.h"
+#include "container.h"
+#include "log.h"
+#include "manager.h"
+#include "worker.h"
+
+/* ---- the scope --------------------------------------------------------------------------------------- */
+
+typedef struct ScopeCall {
+        ContainerOpCall *call;
+        Container *container;
+        SystemdJob *job;
+        bool start; /* StartTransientUnit, else StopUnit */
+} ScopeCall;
+
+static void scope_call_free(void *p) {
+        ScopeCall *s = p;
+
+        if (!s)
+                return;
+        bus_systemd_job_free(s->job);
+        free(s);
+}
+
+/* The start or stop job is over: the words the lifecycle passes on (a failed Create's as they were). */
+static void scope_job_done(Manager *m, const char *result, const sd_bus_error *error, void *userdata) {
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+        ScopeCall *s = userdata;
+        ContainerOpCall *call = s->call;
+        Container *c = s->container;
+        int r = 0;
+
+        s->job = NULL; /* freed by bus-systemd.c after we return */
+        call->impl = NULL;
+        if (!result) {
+                if (s->start && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
+                        r = warden_error_setf(
+                                        &e,
+                                        WARDEN_ERROR_KIND_CONTAINER_EXISTS,
+                                        0,
+                                        "Unit %s exists already: %s",
+                                        c->unit,
+                                        error->message ?: "");
+                else
+                        r = warden_error_setf(
+                                        &e,
+                                        WARDEN_ERROR_KIND_FAILED,
+                                        error ? sd_bus_error_get_errno(error) : EIO,
+                                        "Failed to %s %s: %s",
+                                        s->start ? "start" : "stop",
+                                        c->unit,
+                                        error && error->message ? error->message : "unknown error");
+        } else if (!streq(result, "done")) {
+                (void) warden_error_setf(
+                                &e,
+                                WARDEN_ERROR_KIND_FAILED,
+                                -EIO,
+                                s->start ? "Starting %s failed: job result '%s'."
+                                         : "Stopping %s finished with '%s'.",
+                                c->unit,
+                                result);
+                r = 1; /* the job ran: the unit may exist */
+        }
+        scope_call_free(s);
+        container_op_call_complete(call, r, r != 0 ? &e : NULL);
+}
+
+static int
+scope_call_new(Container *c,
+               bool start,
+               container_op_done_t done,
+               void *userdata,
+               ContainerOpCall **ret_call,
+               ScopeCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        ScopeCall *s;
+        int r;
+
+        r = container_op_call_new(done, userdata, &call);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(ScopeCall));
+        if (!s)
+                return -ENOMEM;
+        s->call = call;
+        s->container = c;
+        s->start = start;
+        call->impl = s;
+        call->impl_free = scope_call_free;
+        *ret = s;
+        *ret_call = TAKE_PTR(call);
+        return 0;
+}
+
+static int
+bus_scope_start(Container *c, pid_t pid, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        ScopeCall *s;
+        int r;
+
+        r = scope_call_new(c, true, done, userdata, &call, &s);
+        if (r < 0)
+                return r;
+        r = bus_systemd_start_scope(c->manager, c, pid, scope_job_done, s, &s->job);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+static int bus_scope_stop(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        ScopeCall *s;
+        int r;
+
+        r = scope_call_new(c, false, done, userdata, &call, &s);
+        if (r < 0)
+                return r;
+        r = bus_systemd_stop_unit(c->manager, c->unit, scope_job_done, s, &s->job);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+/* ---- the firewall bookkeeping (bus-net.h) ------------------------------------------------------------ */
+
+static void firewall_job_cancel_void(void *p) {
+        firewall_job_cancel(p);
+}
+
+static void firewall_done(int result, const char *message, void *userdata) {
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+        ContainerOpCall *call = userdata;
+
+        call->impl = NULL;
+        if (result < 0 && message)
+                (void) warden_error_setf(&e, WARDEN_ERROR_KIND_FAILED, result, "%s", message);
+        container_op_call_complete(call, result, result < 0 && message ? &e : NULL);
+}
+
+static int
+firewall_call(int (*f)(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret),
+              Container *c,
+              container_op_done_t done,
+              void *userdata,
+              ContainerOpCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        FirewallJob *j = NULL;
+        int r;
+
+        r = container_op_call_new(done, userdata, &call);
+        if (r < 0)
+                return r;
+        r = f(c, firewall_done, call, &j);
+        if (r < 0)
+                return r;
+        if (!j) {
+                *ret = NULL; /* nothing to do */
+                return 0;
+        }
+        call->impl = j;
+        call->impl_free = firewall_job_cancel_void;
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+static int bus_firewall_add(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
+        return firewall_call(bus_net_container_add, c, done, userdata, ret);
+}
+
+static int
+bus_firewall_remove(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
+        return firewall_call(bus_net_container_remove, c, done, userdata, ret);
+}
+
+/* ---- the bandwidth limit (bus-limits.h) -------------------------------------------------------------- */
+
+static int bus_bandwidth_setup(
+                Container *c,
+                const char *host_ifname,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        Worker *w;
+        int r;
+
+        r = container_op_call_new(done, userdata, &call);
+        if (r < 0)
+                return r;
+        r = bus_limits_start_bandwidth_worker(c, host_ifname, container_op_call_worker_done, call, &w);
+        if (r < 0)
+                return r;
+        container_op_call_set_worker(call, w);
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+const ContainerOps *bus_container_ops(void) {
+        static ContainerOps ops;
+        static bool initialized = false;
+
+        if (initialized)
+                return &ops;
+        container_ops_init_real(&ops);
+        ops.scope_start = bus_scope_start;
+        ops.scope_stop = bus_scope_stop;
+        ops.bandwidth_setup = bus_bandwidth_setup;
+        /* the lead rewires these to core's job_runtime_*, container_net_*, container_copies_cancel */
+        ops.firewall_add = bus_firewall_add;
+        ops.firewall_remove = bus_firewall_remove;
+        ops.firewall_adopt = bus_net_adopt;
+        ops.jobs_start = bus_job_container_start;
+        ops.jobs_adopt = bus_job_container_adopt;
+        ops.jobs_teardown = bus_job_container_teardown;
+        ops.copies_cancel = bus_copy_cancel;
+        ops.limits_created = bus_limits_container_created;
+        ops.limits_adopt = bus_limits_adopt;
+        initialized = true;
+        return &ops;
+}
