@@ -110,6 +110,8 @@ int bus_introspect_dump(const char *dir) {
                 r = write_xml(dir, WARDEN_CONTAINER_INTERFACE, container_xml);
 
         c = container_free(c);
+        if (m.bus_done)
+                m.bus_done(&m);
         hashmap_free(m.containers);
         manager_config_done(&m.config);
         return r;

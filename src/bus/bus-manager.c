@@ -16,6 +16,7 @@
 #include "bus-manager.h"
 #include "bus-net.h"
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "bus-util.h"
 #include "handle.h"
 #include "log.h"
@@ -268,12 +269,55 @@ static const ManagerEvents bus_manager_events = {
         .job_exited = bus_job_exited,
 };
 
+/* manager_free()'s hook (Manager.bus_done): what the bus layer holds, in the order manager_free() released
+ * it when it lived in the Manager (after the containers, before the event loop): the maps, the calls out,
+ * the clients, the matches, then the connection. */
+static void bus_manager_done(Manager *m) {
+        BusManager *bm = m->bus_manager;
+
+        if (!bm)
+                return;
+        bm->systemd_jobs = hashmap_free(bm->systemd_jobs);
+        /* emptied by an exit source of the event loop (bus-polkit.c) */
+        bm->polkit_queries = hashmap_free(bm->polkit_queries);
+        bm->client_calls = hashmap_free(bm->client_calls); /* empty once every held call is let go */
+        bus_calls_out_done(m);
+        bus_clients_done(m);
+        m->job_removed_match = bus_match_free(m->job_removed_match);
+        if (bm->bus)
+                sd_bus_flush_close_unref(bm->bus);
+        m->bus_manager = mfree(bm);
+}
+
+int bus_manager_attach(Manager *m) {
+        BusManager *bm;
+
+        assert(m);
+
+        if (m->bus_manager)
+                return 0;
+        bm = calloc(1, sizeof(BusManager));
+        if (!bm)
+                return -ENOMEM;
+        bm->systemd_jobs = hashmap_new();
+        if (!bm->systemd_jobs) {
+                free(bm);
+                return -ENOMEM;
+        }
+        m->bus_manager = bm;
+        m->bus_done = bus_manager_done;
+        return 0;
+}
+
 int bus_manager_register(Manager *m, sd_bus *bus) {
         int r;
 
         assert(m);
         assert(bus);
 
+        r = bus_manager_attach(m);
+        if (r < 0)
+                return log_oom();
         r = sd_bus_add_object_vtable(
                         bus, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
@@ -378,14 +422,6 @@ int bus_manager_setup_idle_exit(Manager *m) {
         return 0;
 }
 
-/* What the bus layer holds on the bus: released before the bus goes (manager_free()). */
-static void bus_manager_done(Manager *m) {
-        bus_calls_out_done(m);
-        bus_clients_done(m);
-        m->job_removed_match = bus_match_free(m->job_removed_match);
-        m->bus = sd_bus_flush_close_unref(m->bus);
-}
-
 int bus_manager_connect(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
@@ -424,7 +460,6 @@ int bus_manager_connect(Manager *m, const char *address) {
                 return log_error_errno(r, "Failed to exit on disconnect: %m");
 
         m->bus = TAKE_PTR(bus);
-        m->bus_done = bus_manager_done;
         /* Before the name is ours: every call that can reference a container comes after the match. */
         r = bus_clients_setup(m);
         if (r < 0)

@@ -11,6 +11,11 @@
 
 extern const sd_bus_vtable manager_vtable[];
 
+/* Gives m the bus layer's state (bus-state.h) if it has none yet, and sets m->bus_done, which releases it.
+ * bus_manager_register() calls it; a test that drives bus code without the vtables calls it itself.
+ * -ENOMEM. */
+int bus_manager_attach(Manager *m);
+
 /* Registers the Manager and container objects on 'bus' (any bus: the system bus, or a test's socketpair). */
 int bus_manager_register(Manager *m, sd_bus *bus);
 

@@ -26,6 +26,7 @@
 #include "pool.h"
 
 typedef struct Manager Manager;
+struct BusManager;
 struct Job;
 typedef struct ContainerOps ContainerOps;
 
@@ -110,6 +111,11 @@ struct Manager {
         /* wardend's own calls to other services (src/bus/bus-call-out.h): waiting, and on the bus. */
         struct BusCallOut *calls_out_head, *calls_out_tail, *calls_out_sent, *calls_out_sent_tail;
         unsigned n_calls_out_queued, n_calls_out;
+        /* The bus layer's state (src/bus/bus-state.h): the connection, the callers it tracks, the calls it
+         * makes. Opaque here: core never looks inside. Allocated by the bus layer when it attaches, and
+         * released by bus_done, which it sets too (manager_free() calls it after the containers, before
+         * the event loop). */
+        struct BusManager *bus_manager;
         /* Set by the bus layer: releases what it holds on the bus, and the bus. */
         void (*bus_done)(Manager *m);
 };

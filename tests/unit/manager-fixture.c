@@ -11,6 +11,7 @@ void fixture_init(Fixture *f, bool vtables) {
         manager_config_init(&f->manager.config);
         f->manager.containers = hashmap_new();
         ASSERT_NOT_NULL(f->manager.containers);
+        ASSERT_OK(bus_manager_attach(&f->manager));
         ASSERT_OK(bus_pair_new(&f->server, &f->client));
         if (vtables) {
                 ASSERT_OK(bus_error_register_map());
@@ -24,7 +25,8 @@ void fixture_done(Fixture *f) {
         HASHMAP_FOREACH(c, f->manager.containers)
                 container_free(c);
         hashmap_free(f->manager.containers);
-        hashmap_free(f->manager.client_calls);
+        f->manager.client_calls = hashmap_free(f->manager.client_calls);
+        f->manager.bus_done(&f->manager);
         manager_config_done(&f->manager.config);
         sd_bus_close_unref(f->client);
         sd_bus_close_unref(f->server);

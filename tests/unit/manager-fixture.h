@@ -20,5 +20,6 @@ typedef struct Fixture {
  * (and the bus errors' map). */
 void fixture_init(Fixture *f, bool vtables);
 
-/* Frees the containers the test added, the calls' counts, the configuration and the pair. */
+/* Frees the containers the test added, the calls' counts, the bus layer's state, the configuration and the
+ * pair. */
 void fixture_done(Fixture *f);
