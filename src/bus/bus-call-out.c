@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "bus-call-out.h"
+#include "bus-state.h"
 #include "log.h"
 
 struct BusCallOut {
@@ -43,23 +44,23 @@ static void list_append(BusCallOut **head, BusCallOut **tail, BusCallOut *c) {
 }
 
 static void queue_remove(Manager *m, BusCallOut *c) {
-        list_unlink(&m->calls_out_head, &m->calls_out_tail, c);
-        m->n_calls_out_queued--;
+        list_unlink(&m->bus_manager->calls_out_head, &m->bus_manager->calls_out_tail, c);
+        m->bus_manager->n_calls_out_queued--;
 }
 
 static void queue_append(Manager *m, BusCallOut *c) {
-        list_append(&m->calls_out_head, &m->calls_out_tail, c);
-        m->n_calls_out_queued++;
+        list_append(&m->bus_manager->calls_out_head, &m->bus_manager->calls_out_tail, c);
+        m->bus_manager->n_calls_out_queued++;
 }
 
 static void sent_remove(Manager *m, BusCallOut *c) {
-        list_unlink(&m->calls_out_sent, &m->calls_out_sent_tail, c);
-        m->n_calls_out--;
+        list_unlink(&m->bus_manager->calls_out_sent, &m->bus_manager->calls_out_sent_tail, c);
+        m->bus_manager->n_calls_out--;
 }
 
 static void sent_add(Manager *m, BusCallOut *c) {
-        list_append(&m->calls_out_sent, &m->calls_out_sent_tail, c);
-        m->n_calls_out++;
+        list_append(&m->bus_manager->calls_out_sent, &m->bus_manager->calls_out_sent_tail, c);
+        m->bus_manager->n_calls_out++;
 }
 
 static void calls_out_dispatch(Manager *m);
@@ -86,7 +87,7 @@ static int call_out_send(BusCallOut *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = TAKE_PTR(c->message);
         int r;
 
-        r = sd_bus_call_async(m->bus, &c->slot, msg, call_out_reply, c, c->timeout_usec);
+        r = sd_bus_call_async(manager_bus(m), &c->slot, msg, call_out_reply, c, c->timeout_usec);
         if (r < 0)
                 return r;
         sent_add(m, c);
@@ -121,8 +122,9 @@ static void call_out_fail(BusCallOut *c, sd_bus_message *msg, int error) {
 }
 
 static void calls_out_dispatch(Manager *m) {
-        while (m->calls_out_head && m->n_calls_out < BUS_CALLS_OUT_MAX && m->bus) {
-                BusCallOut *c = m->calls_out_head;
+        while (m->bus_manager->calls_out_head && m->bus_manager->n_calls_out < BUS_CALLS_OUT_MAX &&
+               manager_bus(m)) {
+                BusCallOut *c = m->bus_manager->calls_out_head;
                 sd_bus_message *msg = sd_bus_message_ref(c->message);
                 int r;
 
@@ -144,7 +146,7 @@ int bus_call_out(
         BusCallOut *c;
         int r;
 
-        assert(m && m->bus && call);
+        assert(m && manager_bus(m) && call);
         c = calloc(1, sizeof(BusCallOut));
         if (!c)
                 return -ENOMEM;
@@ -154,7 +156,7 @@ int bus_call_out(
         c->callback = callback;
         c->userdata = userdata;
         c->floating = !ret;
-        if (m->n_calls_out < BUS_CALLS_OUT_MAX && !m->calls_out_head) {
+        if (m->bus_manager->n_calls_out < BUS_CALLS_OUT_MAX && !m->bus_manager->calls_out_head) {
                 r = call_out_send(c);
                 if (r < 0) {
                         sd_bus_message_unref(c->message);
@@ -163,11 +165,12 @@ int bus_call_out(
                 }
         } else {
                 queue_append(m, c);
-                if (m->n_calls_out_queued == 1 || m->n_calls_out_queued % 1000 == 0)
+                if (m->bus_manager->n_calls_out_queued == 1 ||
+                    m->bus_manager->n_calls_out_queued % 1000 == 0)
                         log_debug("%u call(s) to other services wait for one of the %u on the bus to be "
                                   "answered.",
-                                  m->n_calls_out_queued,
-                                  m->n_calls_out);
+                                  m->bus_manager->n_calls_out_queued,
+                                  m->bus_manager->n_calls_out);
         }
         if (ret)
                 *ret = c;
@@ -191,7 +194,7 @@ int bus_call_out_method(
 
         assert(m);
 
-        r = sd_bus_message_new_method_call(m->bus, &msg, destination, path, interface, member);
+        r = sd_bus_message_new_method_call(manager_bus(m), &msg, destination, path, interface, member);
         if (r < 0)
                 return r;
         if (types) {
@@ -231,13 +234,13 @@ BusCallOut *bus_call_out_free(BusCallOut *c) {
 unsigned bus_calls_out_sent(Manager *m) {
         assert(m);
 
-        return m->n_calls_out;
+        return m->bus_manager->n_calls_out;
 }
 
 unsigned bus_calls_out_queued(Manager *m) {
         assert(m);
 
-        return m->n_calls_out_queued;
+        return m->bus_manager->n_calls_out_queued;
 }
 
 static void call_out_detach(BusCallOut *c) {
@@ -252,14 +255,14 @@ static void call_out_detach(BusCallOut *c) {
 void bus_calls_out_done(Manager *m) {
         assert(m);
 
-        while (m->calls_out_head) {
-                BusCallOut *c = m->calls_out_head;
+        while (m->bus_manager->calls_out_head) {
+                BusCallOut *c = m->bus_manager->calls_out_head;
 
                 queue_remove(m, c);
                 call_out_detach(c);
         }
-        while (m->calls_out_sent) {
-                BusCallOut *c = m->calls_out_sent;
+        while (m->bus_manager->calls_out_sent) {
+                BusCallOut *c = m->bus_manager->calls_out_sent;
 
                 sent_remove(m, c);
                 call_out_detach(c);

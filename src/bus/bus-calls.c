@@ -4,18 +4,19 @@
 #include <string.h>
 
 #include "bus-calls.h"
+#include "bus-state.h"
 #include "event-util.h"
 #include "log.h"
 
 typedef struct ClientCalls {
-        char *sender; /* the key in Manager.client_calls */
+        char *sender; /* the key in BusManager.client_calls */
         unsigned n;
 } ClientCalls;
 
 static ClientCalls *client_calls_get(Manager *manager, sd_bus_message *call) {
         if (!manager || !call)
                 return NULL;
-        return hashmap_get(manager->client_calls, sd_bus_message_get_sender(call));
+        return hashmap_get(manager->bus_manager->client_calls, sd_bus_message_get_sender(call));
 }
 
 /* When the event loop ends (SIGTERM, idle exit): forget the counts. Calls may rightly still be held then (a
@@ -24,11 +25,11 @@ static int client_calls_flush(sd_event_source *s, void *userdata) {
         Manager *manager = userdata;
         ClientCalls *cc;
 
-        HASHMAP_FOREACH(cc, manager->client_calls) {
+        HASHMAP_FOREACH(cc, manager->bus_manager->client_calls) {
                 free(cc->sender);
                 free(cc);
         }
-        manager->client_calls = hashmap_free(manager->client_calls);
+        manager->bus_manager->client_calls = hashmap_free(manager->bus_manager->client_calls);
         return 0;
 }
 
@@ -36,17 +37,17 @@ static int client_calls_add(Manager *manager, const char *sender) {
         ClientCalls *cc;
         int r;
 
-        cc = hashmap_get(manager->client_calls, sender);
+        cc = hashmap_get(manager->bus_manager->client_calls, sender);
         if (cc) {
                 cc->n++;
                 return 0;
         }
-        if (!manager->client_calls) {
+        if (!manager->bus_manager->client_calls) {
                 sd_event_source *s = NULL;
                 int k = 0;
 
-                manager->client_calls = hashmap_new();
-                if (!manager->client_calls)
+                manager->bus_manager->client_calls = hashmap_new();
+                if (!manager->bus_manager->client_calls)
                         return -ENOMEM;
                 if (manager->event) {
                         k = sd_event_add_exit(manager->event, &s, client_calls_flush, manager);
@@ -54,7 +55,8 @@ static int client_calls_add(Manager *manager, const char *sender) {
                                 k = event_source_float(s, "client-calls-flush");
                 }
                 if (k < 0) {
-                        manager->client_calls = hashmap_free(manager->client_calls);
+                        manager->bus_manager->client_calls =
+                                        hashmap_free(manager->bus_manager->client_calls);
                         return k;
                 }
         }
@@ -62,7 +64,7 @@ static int client_calls_add(Manager *manager, const char *sender) {
         if (!cc)
                 return -ENOMEM;
         cc->sender = strdup(sender);
-        r = cc->sender ? hashmap_put(manager->client_calls, cc->sender, cc) : -ENOMEM;
+        r = cc->sender ? hashmap_put(manager->bus_manager->client_calls, cc->sender, cc) : -ENOMEM;
         if (r < 0) {
                 free(cc->sender);
                 free(cc);
@@ -93,7 +95,7 @@ sd_bus_message *bus_call_release(Manager *manager, sd_bus_message *call) {
                 return NULL;
         cc = client_calls_get(manager, call);
         if (cc && --cc->n == 0) {
-                hashmap_remove(manager->client_calls, cc->sender);
+                hashmap_remove(manager->bus_manager->client_calls, cc->sender);
                 free(cc->sender);
                 free(cc);
         }
@@ -106,7 +108,7 @@ unsigned bus_calls_in_flight(Manager *manager, const char *sender) {
 
         if (!manager || !sender)
                 return 0;
-        cc = hashmap_get(manager->client_calls, sender);
+        cc = hashmap_get(manager->bus_manager->client_calls, sender);
         return cc ? cc->n : 0;
 }
 

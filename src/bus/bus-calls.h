@@ -6,7 +6,7 @@
  * Run waiting for its job, Spawn waiting for wshd, Signal, ResizeTty, CopyIn, CopyOut, Info waiting for
  * systemd, a polkit check) keeps its request message until then: it takes it with bus_call_hold() instead of
  * sd_bus_message_ref() and lets it go with bus_call_release() instead of sd_bus_message_unref(). The calls
- * held are counted per sender (unique bus name) in Manager.client_calls; an entry exists while its count
+ * held are counted per sender (unique bus name) in BusManager.client_calls; an entry exists while its count
  * is > 0.
  *
  * bus_calls_check(), from the bus filter, refuses every further method call of a client that holds

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-clients.h"
+#include "bus-state.h"
 #include "container-lifecycle.h"
 #include "bus-util.h"
 #include "log.h"
@@ -15,7 +16,7 @@
 
 typedef struct Client {
         Manager *manager;
-        char *name;              /* the key in Manager.clients */
+        char *name;              /* the key in BusManager.clients */
         unsigned n_containers;   /* that list it in Container.clients */
         sd_bus_slot *check_slot; /* GetNameOwner in flight */
 } Client;
@@ -23,8 +24,8 @@ typedef struct Client {
 static Client *client_free(Client *cl) {
         if (!cl)
                 return NULL;
-        if (hashmap_get(cl->manager->clients, cl->name) == cl)
-                (void) hashmap_remove(cl->manager->clients, cl->name);
+        if (hashmap_get(cl->manager->bus_manager->clients, cl->name) == cl)
+                (void) hashmap_remove(cl->manager->bus_manager->clients, cl->name);
         sd_bus_slot_unref(cl->check_slot);
         free(cl->name);
         free(cl);
@@ -33,7 +34,7 @@ static Client *client_free(Client *cl) {
 
 /* The client left the bus: it references nothing any more. */
 static void client_gone(Manager *m, const char *name) {
-        Client *cl = hashmap_get(m->clients, name);
+        Client *cl = hashmap_get(m->bus_manager->clients, name);
         Container *c;
 
         if (!cl)
@@ -67,7 +68,7 @@ static void client_check(Client *cl) {
         if (cl->check_slot)
                 return;
         r = sd_bus_call_method_async(
-                        cl->manager->bus,
+                        manager_bus(cl->manager),
                         &cl->check_slot,
                         DBUS_NAME,
                         DBUS_PATH,
@@ -103,33 +104,33 @@ static void name_owner_match_installed(void *userdata) {
         Manager *m = userdata;
         Client *cl;
 
-        if (!m->clients_unwatched)
+        if (!m->bus_manager->clients_unwatched)
                 return;
-        m->clients_unwatched = false;
-        HASHMAP_FOREACH(cl, m->clients)
+        m->bus_manager->clients_unwatched = false;
+        HASHMAP_FOREACH(cl, m->bus_manager->clients)
                 client_check(cl);
 }
 
 void bus_clients_done(Manager *m) {
         Client *cl;
 
-        HASHMAP_FOREACH(cl, m->clients)
+        HASHMAP_FOREACH(cl, m->bus_manager->clients)
                 client_free(cl);
-        m->clients = hashmap_free(m->clients);
-        m->name_owner_match = bus_match_free(m->name_owner_match);
+        m->bus_manager->clients = hashmap_free(m->bus_manager->clients);
+        m->bus_manager->name_owner_match = bus_match_free(m->bus_manager->name_owner_match);
 }
 
 int bus_clients_setup(Manager *m) {
         int r;
 
-        m->clients = hashmap_new();
-        if (!m->clients)
+        m->bus_manager->clients = hashmap_new();
+        if (!m->bus_manager->clients)
                 return log_oom();
         /* Until the bus confirms the match: if it refuses it, the clients recorded meanwhile are checked
          * once it is in place. */
-        m->clients_unwatched = true;
+        m->bus_manager->clients_unwatched = true;
         r =
-                        bus_match_new(m->bus,
+                        bus_match_new(manager_bus(m),
                                       DBUS_NAME,
                                       DBUS_PATH,
                                       DBUS_INTERFACE,
@@ -137,7 +138,7 @@ int bus_clients_setup(Manager *m) {
                                       match_name_owner_changed,
                                       name_owner_match_installed,
                                       m,
-                                      &m->name_owner_match);
+                                      &m->bus_manager->name_owner_match);
         if (r < 0)
                 return r;
         return 0;
@@ -149,17 +150,17 @@ int bus_clients_reference(Container *c, sd_bus_message *message) {
         Client *cl;
         int r;
 
-        if (!sender || !m || !m->clients || strv_contains(c->clients, sender))
+        if (!sender || !m || !m->bus_manager->clients || strv_contains(c->clients, sender))
                 return 0;
 
-        cl = hashmap_get(m->clients, sender);
+        cl = hashmap_get(m->bus_manager->clients, sender);
         if (!cl) {
                 cl = calloc(1, sizeof(Client));
                 if (!cl)
                         return -ENOMEM;
                 cl->manager = m;
                 cl->name = strdup(sender);
-                r = cl->name ? hashmap_put(m->clients, cl->name, cl) : -ENOMEM;
+                r = cl->name ? hashmap_put(m->bus_manager->clients, cl->name, cl) : -ENOMEM;
                 if (r < 0) {
                         free(cl->name);
                         free(cl);
@@ -181,7 +182,7 @@ void bus_clients_forget(Container *c) {
         Manager *m = c->manager;
 
         STRV_FOREACH(name, c->clients) {
-                Client *cl = m ? hashmap_get(m->clients, *name) : NULL;
+                Client *cl = m ? hashmap_get(m->bus_manager->clients, *name) : NULL;
 
                 if (cl && --cl->n_containers == 0)
                         client_free(cl);

@@ -12,7 +12,7 @@
  * (dbus-daemon refuses a connection's 513th match rule by default; an sd_bus_track per container costs one
  * rule per container, and sd-bus closes the connection when such a rule is refused.)
  *
- * Container.clients lists the names that reference the container; Manager.clients maps each such name to
+ * Container.clients lists the names that reference the container; BusManager.clients maps each such name to
  * its entry, which counts its containers and goes with the last of them or with the client.
  *
  * A client may be gone already when it is first recorded: a Create is answered seconds after it was asked,

@@ -15,6 +15,7 @@
 #include "bus-net.h"
 #include "bus-limits.h"
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "confine.h"
@@ -360,7 +361,7 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
         InfoRequest *i;
         int r;
 
-        if (!manager || !manager->bus || !IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED))
+        if (!manager || !manager_bus(manager) || !IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED))
                 return reply_info(m, c, &stats);
 
         /* Usage comes from systemd, asynchronously: the unit's accounting properties. */

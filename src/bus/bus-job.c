@@ -17,6 +17,7 @@
 #include "bus-lifecycle.h"
 #include "bus-polkit.h"
 #include "bus-read.h"
+#include "bus-state.h"
 #include "bus-util.h"
 #include "bus-warden-error.h"
 #include "job-runtime.h"
@@ -45,10 +46,10 @@ void bus_job_exited(Container *c, const Job *j) {
         assert(j);
 
         m = c->manager;
-        if (!m || !m->bus)
+        if (!m || !manager_bus(m))
                 return;
         (void) sd_bus_emit_signal(
-                        m->bus,
+                        manager_bus(m),
                         WARDEN_MANAGER_PATH,
                         WARDEN_MANAGER_INTERFACE,
                         "JobExited",

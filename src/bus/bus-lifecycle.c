@@ -13,6 +13,7 @@
 #include "bus-lifecycle.h"
 #include "bus-polkit.h"
 #include "bus-read.h"
+#include "bus-state.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "bus-warden-error.h"
@@ -40,7 +41,7 @@ void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
         assert(c);
         assert(m);
 
-        if (!c->manager || !c->manager->bus || c->state == CONTAINER_DESTROYED)
+        if (!c->manager || !manager_bus(c->manager) || c->state == CONTAINER_DESTROYED)
                 return;
         r = bus_clients_reference(c, m);
         if (r < 0)

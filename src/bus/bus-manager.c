@@ -202,20 +202,20 @@ const sd_bus_vtable manager_vtable[] = {
 /* clang-format on */
 
 static void bus_manager_containers_changed(Manager *m) {
-        if (!m->bus)
+        if (!manager_bus(m))
                 return;
         (void) sd_bus_emit_properties_changed(
-                        m->bus, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
+                        manager_bus(m), WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
 }
 
 static void bus_manager_container_announced(Container *c) {
         _cleanup_free_ char *path = NULL;
         Manager *m = c->manager;
 
-        if (!m || !m->bus || container_bus_path(c, &path) < 0)
+        if (!m || !manager_bus(m) || container_bus_path(c, &path) < 0)
                 return;
         (void) sd_bus_emit_signal(
-                        m->bus,
+                        manager_bus(m),
                         WARDEN_MANAGER_PATH,
                         WARDEN_MANAGER_INTERFACE,
                         "ContainerCreated",
@@ -225,10 +225,10 @@ static void bus_manager_container_announced(Container *c) {
 }
 
 static void bus_manager_container_gone(Manager *m, const char *handle) {
-        if (!m->bus)
+        if (!manager_bus(m))
                 return;
         (void) sd_bus_emit_signal(
-                        m->bus,
+                        manager_bus(m),
                         WARDEN_MANAGER_PATH,
                         WARDEN_MANAGER_INTERFACE,
                         "ContainerDestroyed",
@@ -240,18 +240,19 @@ static void bus_manager_container_changed(Container *c, const char *property) {
         _cleanup_free_ char *path = NULL;
         Manager *m = c->manager;
 
-        if (!m || !m->bus || container_bus_path(c, &path) < 0)
+        if (!m || !manager_bus(m) || container_bus_path(c, &path) < 0)
                 return;
-        (void) sd_bus_emit_properties_changed(m->bus, path, WARDEN_CONTAINER_INTERFACE, property, NULL);
+        (void) sd_bus_emit_properties_changed(
+                        manager_bus(m), path, WARDEN_CONTAINER_INTERFACE, property, NULL);
 }
 
 static void bus_manager_container_oom(Container *c) {
         Manager *m = c->manager;
 
-        if (!m || !m->bus)
+        if (!m || !manager_bus(m))
                 return;
         (void) sd_bus_emit_signal(
-                        m->bus,
+                        manager_bus(m),
                         WARDEN_MANAGER_PATH,
                         WARDEN_MANAGER_INTERFACE,
                         "OutOfMemory",
@@ -283,7 +284,7 @@ static void bus_manager_done(Manager *m) {
         bm->client_calls = hashmap_free(bm->client_calls); /* empty once every held call is let go */
         bus_calls_out_done(m);
         bus_clients_done(m);
-        m->job_removed_match = bus_match_free(m->job_removed_match);
+        m->bus_manager->job_removed_match = bus_match_free(m->bus_manager->job_removed_match);
         if (bm->bus)
                 sd_bus_flush_close_unref(bm->bus);
         m->bus_manager = mfree(bm);
@@ -369,7 +370,7 @@ static int bus_manager_filter(sd_bus_message *message, void *userdata, sd_bus_er
         /* sd-bus' own signal when the connection is gone; it ends the event loop next
          * (sd_bus_set_exit_on_disconnect()), and main() then exits with a failure. */
         if (sd_bus_message_is_signal(message, "org.freedesktop.DBus.Local", "Disconnected")) {
-                m->bus_lost = true;
+                m->bus_manager->bus_lost = true;
                 return 0;
         }
 
@@ -403,7 +404,7 @@ static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *us
         /* STOPPING=1 first: systemd then queues a new start job for an activation request that races with
          * our exit, instead of thinking the service is still up. */
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting after idle timeout.");
-        r = sd_bus_release_name_async(m->bus, NULL, WARDEN_BUS_NAME, bus_manager_name_released, m);
+        r = sd_bus_release_name_async(manager_bus(m), NULL, WARDEN_BUS_NAME, bus_manager_name_released, m);
         if (r < 0) {
                 log_warning_errno(r, "Failed to release the bus name, exiting anyway: %m");
                 return sd_event_exit(m->event, 0);
@@ -459,7 +460,7 @@ int bus_manager_connect(Manager *m, const char *address) {
         if (r < 0)
                 return log_error_errno(r, "Failed to exit on disconnect: %m");
 
-        m->bus = TAKE_PTR(bus);
+        m->bus_manager->bus = TAKE_PTR(bus);
         /* Before the name is ours: every call that can reference a container comes after the match. */
         r = bus_clients_setup(m);
         if (r < 0)
@@ -467,7 +468,7 @@ int bus_manager_connect(Manager *m, const char *address) {
 
         /* Synchronous on purpose: this is start-up, before the loop runs, and a second instance must fail
          * right here with a clear message. */
-        r = sd_bus_request_name(m->bus, WARDEN_BUS_NAME, 0);
+        r = sd_bus_request_name(manager_bus(m), WARDEN_BUS_NAME, 0);
         if (r == -EEXIST)
                 return log_error_errno(
                                 r,

@@ -11,6 +11,7 @@
 #include "bus-call-out.h"
 #include "bus-calls.h"
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "bus-util.h"
 #include "event-util.h"
 #include "log.h"
@@ -121,7 +122,7 @@ static int refusal_without_polkit(sd_bus_error *error, const char *action, const
 static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         if (!q)
                 return NULL;
-        hashmap_remove(q->manager->polkit_queries, q->key);
+        hashmap_remove(q->manager->bus_manager->polkit_queries, q->key);
         assert(q->manager->n_operations > 0);
         q->manager->n_operations--;
         bus_call_out_free(q->slot);
@@ -135,10 +136,10 @@ static PolkitQuery *polkit_query_free(PolkitQuery *q) {
 static PolkitQuery *polkit_query_find(Manager *manager, sd_bus_message *m) {
         char key[2 * sizeof(void *) + 3];
 
-        if (!manager || !manager->polkit_queries)
+        if (!manager || !manager->bus_manager->polkit_queries)
                 return NULL;
         (void) snprintf(key, sizeof(key), "%p", (void *) m);
-        return hashmap_get(manager->polkit_queries, key);
+        return hashmap_get(manager->bus_manager->polkit_queries, key);
 }
 
 bool bus_polkit_has_answer(Manager *manager, sd_bus_message *m) {
@@ -153,7 +154,7 @@ static int polkit_queries_flush(sd_event_source *s, void *userdata) {
         Manager *manager = userdata;
         PolkitQuery *q;
 
-        HASHMAP_FOREACH(q, manager->polkit_queries)
+        HASHMAP_FOREACH(q, manager->bus_manager->polkit_queries)
                 polkit_query_free(q);
         return 0;
 }
@@ -301,17 +302,18 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *a
         PolkitQuery *q;
         int r;
 
-        if (!manager->polkit_queries) {
+        if (!manager->bus_manager->polkit_queries) {
                 sd_event_source *s = NULL;
 
-                manager->polkit_queries = hashmap_new();
-                if (!manager->polkit_queries)
+                manager->bus_manager->polkit_queries = hashmap_new();
+                if (!manager->bus_manager->polkit_queries)
                         return -ENOMEM;
                 r = sd_event_add_exit(manager->event, &s, polkit_queries_flush, manager);
                 if (r >= 0)
                         r = event_source_float(s, "polkit-queries-flush");
                 if (r < 0) {
-                        manager->polkit_queries = hashmap_free(manager->polkit_queries);
+                        manager->bus_manager->polkit_queries =
+                                        hashmap_free(manager->bus_manager->polkit_queries);
                         return r;
                 }
         }
@@ -350,7 +352,7 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *a
         q->action = action;
         q->group_allows = group_allows;
         (void) snprintf(q->key, sizeof(q->key), "%p", (void *) m);
-        r = hashmap_put(manager->polkit_queries, q->key, q);
+        r = hashmap_put(manager->bus_manager->polkit_queries, q->key, q);
         if (r < 0) {
                 free(q);
                 return r;

@@ -21,7 +21,7 @@
  *         if (r == 0)
  *                 return 1; (polkit is asked; the call comes back here with the answer)
  *
- * While polkit is asked, the request is kept in Manager.polkit_queries (held with bus_call_hold(), so it
+ * While polkit is asked, the request is kept in BusManager.polkit_queries (held with bus_call_hold(), so it
  * counts as a call in flight of its sender, and counted in Manager.n_operations). With the answer the
  * request is put back into the bus's read queue (sd_bus_enqueue_for_read()): sd-bus dispatches it again,
  * from the start, to the same handler, and this time bus_verify_manage() finds the answer, forgets the query

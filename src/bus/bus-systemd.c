@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-state.h"
 #include "bus-systemd.h"
 #include "bus-util.h"
 #include "log.h"
@@ -16,7 +17,7 @@
 struct SystemdJob {
         Manager *manager;
         BusCallOut *call; /* while the StartTransientUnit/StopUnit call is in flight */
-        char *job_path;   /* then: registered in manager->jobs under this key */
+        char *job_path;   /* then: registered in manager->bus_manager->systemd_jobs under this key */
         systemd_job_done_t done;
         void *userdata;
 };
@@ -26,8 +27,8 @@ SystemdJob *bus_systemd_job_free(SystemdJob *j) {
                 return NULL;
         bus_call_out_free(j->call);
         if (j->job_path) {
-                if (hashmap_get(j->manager->jobs, j->job_path) == j)
-                        (void) hashmap_remove(j->manager->jobs, j->job_path);
+                if (hashmap_get(j->manager->bus_manager->systemd_jobs, j->job_path) == j)
+                        (void) hashmap_remove(j->manager->bus_manager->systemd_jobs, j->job_path);
                 free(j->job_path);
         }
         free(j);
@@ -56,7 +57,7 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
                 log_debug_errno(r, "Failed to parse JobRemoved: %m");
                 return 0;
         }
-        j = hashmap_get(m->jobs, path);
+        j = hashmap_get(m->bus_manager->systemd_jobs, path);
         if (!j)
                 return 0;
         log_debug("Job %u for %s finished: %s.", id, unit, result);
@@ -70,7 +71,7 @@ int bus_systemd_setup(Manager *m) {
         assert(m);
 
         r =
-                        bus_match_new(m->bus,
+                        bus_match_new(manager_bus(m),
                                       SYSTEMD_BUS_NAME,
                                       SYSTEMD_PATH,
                                       SYSTEMD_MANAGER_INTERFACE,
@@ -78,12 +79,12 @@ int bus_systemd_setup(Manager *m) {
                                       match_job_removed,
                                       NULL,
                                       m,
-                                      &m->job_removed_match);
+                                      &m->bus_manager->job_removed_match);
         if (r < 0)
                 return r;
         /* systemd sends its signals only while someone is subscribed. */
         r = sd_bus_call_method_async(
-                        m->bus,
+                        manager_bus(m),
                         NULL,
                         SYSTEMD_BUS_NAME,
                         SYSTEMD_PATH,
@@ -115,7 +116,8 @@ static int reply_job_queued(sd_bus_message *reply, void *userdata, sd_bus_error 
         r = sd_bus_message_read(reply, "o", &path);
         if (r >= 0) {
                 j->job_path = strdup(path);
-                r = j->job_path ? hashmap_put(j->manager->jobs, j->job_path, j) : -ENOMEM;
+                r = j->job_path ? hashmap_put(j->manager->bus_manager->systemd_jobs, j->job_path, j)
+                                : -ENOMEM;
         }
         if (r < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -196,7 +198,7 @@ int bus_systemd_start_scope(
                 return -ENOMEM;
 
         r = sd_bus_message_new_method_call(
-                        m->bus,
+                        manager_bus(m),
                         &msg,
                         SYSTEMD_BUS_NAME,
                         SYSTEMD_PATH,
@@ -354,7 +356,7 @@ int bus_systemd_set_unit_properties(
         assert(unit);
 
         r = sd_bus_message_new_method_call(
-                        m->bus,
+                        manager_bus(m),
                         &msg,
                         SYSTEMD_BUS_NAME,
                         SYSTEMD_PATH,

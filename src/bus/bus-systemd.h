@@ -4,8 +4,8 @@
 /*
  * Talking to systemd (org.freedesktop.systemd1) without ever blocking: transient scopes are started and
  * units stopped with asynchronous calls, and completion is the JobRemoved signal of the job the call queued
- * — the way systemd-run and machined wait. One match for JobRemoved serves every pending job (Manager.jobs
- * maps job object path → SystemdJob).
+ * — the way systemd-run and machined wait. One match for JobRemoved serves every pending job
+ * (BusManager.systemd_jobs maps job object path → SystemdJob).
  */
 
 #include <systemd/sd-bus.h>

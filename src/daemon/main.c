@@ -15,6 +15,7 @@
 #include "bus-introspect.h"
 #include "bus-lifecycle.h"
 #include "bus-manager.h"
+#include "bus-state.h"
 #include "bus-systemd.h"
 #include "log-journal.h"
 #include "log.h"
@@ -216,7 +217,7 @@ static int run(int argc, char *argv[]) {
          * would mean registering everything anew, while every call in flight is lost with the connection
          * anyway; the state of every container is on disk, and a new wardend re-adopts all of them. So
          * exit with a failure: systemd starts wardend again (Restart=on-failure), as would the next call. */
-        if (m->bus_lost)
+        if (m->bus_manager->bus_lost)
                 return log_event(
                                 LOG_ERR,
                                 SYNTHETIC_ERRNO(ECONNRESET),

@@ -8,6 +8,7 @@
  */
 
 #include "bus-call-out.h"
+#include "bus-state.h"
 #include "manager-fixture.h"
 #include "tests.h"
 
@@ -27,7 +28,7 @@ TEST(queue_in_order_and_cancel) {
         Fixture f;
 
         fixture_init(&f, false);
-        f.manager.bus = f.server;
+        f.manager.bus_manager->bus = f.server;
         for (unsigned i = 0; i < N_CALLS; i++) {
                 ids[i] = i;
                 ASSERT_OK(bus_call_out_method(
@@ -72,6 +73,6 @@ TEST(queue_in_order_and_cancel) {
 
         for (unsigned i = 0; i < N_CALLS; i++)
                 bus_call_out_free(calls[i]);
-        f.manager.bus = NULL;
+        f.manager.bus_manager->bus = NULL;
         fixture_done(&f);
 }

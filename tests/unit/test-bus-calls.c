@@ -12,13 +12,14 @@
 #include "bus-manager.h"
 #include "bus-pair.h"
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "bus-util.h"
 #include "manager-fixture.h"
 #include "tests.h"
 
 /* Every held call was let go by the end of each test: no count is left. */
 static void fixture_done_checked(Fixture *f) {
-        ASSERT_EQ(hashmap_size(f->manager.client_calls), 0u);
+        ASSERT_EQ(hashmap_size(f->manager.bus_manager->client_calls), 0u);
         fixture_done(f);
 }
 
@@ -51,7 +52,8 @@ TEST(hold_and_release_count_per_sender) {
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 2u);
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.8"), 1u);
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.9"), 0u);
-        ASSERT_EQ(hashmap_size(f.manager.client_calls), 2u); /* a call without a sender is not counted */
+        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls),
+                  2u); /* a call without a sender is not counted */
 
         /* the same message held twice (a Create handed over to its teardown) counts twice */
         ASSERT_TRUE(bus_call_hold(&f.manager, a1) == a1);
@@ -63,7 +65,8 @@ TEST(hold_and_release_count_per_sender) {
         ASSERT_NULL(bus_call_release(&f.manager, b));
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 1u);
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.8"), 0u);
-        ASSERT_EQ(hashmap_size(f.manager.client_calls), 1u); /* an entry lives while its count is > 0 */
+        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls),
+                  1u); /* an entry lives while its count is > 0 */
         ASSERT_NULL(bus_call_release(&f.manager, a2));
         ASSERT_NULL(bus_call_release(&f.manager, anonymous));
         ASSERT_NULL(bus_call_release(&f.manager, NULL));

@@ -12,6 +12,7 @@
 
 #include "bus-pair.h"
 #include "bus-polkit.h"
+#include "bus-state.h"
 #include "manager-fixture.h"
 #include "tests.h"
 
@@ -48,9 +49,9 @@ static int call_verify(sd_bus_error *e) {
         n_verified = 0;
         r = bus_pair_call(f.server, f.client, m, NULL, e);
         ASSERT_EQ(n_verified, 1u);
-        ASSERT_EQ(hashmap_size(f.manager.polkit_queries), 0u);
+        ASSERT_EQ(hashmap_size(f.manager.bus_manager->polkit_queries), 0u);
         ASSERT_EQ(f.manager.n_operations, 0u);
-        ASSERT_EQ(hashmap_size(f.manager.client_calls), 0u);
+        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls), 0u);
         sd_bus_message_unref(m);
         fixture_done(&f);
         return r;
