@@ -64,9 +64,8 @@ int manager_new(const char *config_path, const char *state_dir, Manager **ret) {
         m->config_path = strdup(config_path ?: MANAGER_CONFIG_PATH);
         m->state_dir = strdup(state_dir ?: MANAGER_STATE_DIR);
         m->containers = hashmap_new();
-        m->jobs = hashmap_new();
         m->links_deleting = hashmap_new();
-        if (!m->config_path || !m->state_dir || !m->containers || !m->jobs || !m->links_deleting)
+        if (!m->config_path || !m->state_dir || !m->containers || !m->links_deleting)
                 return log_oom();
 
         r = manager_reload_config(m);
@@ -136,10 +135,7 @@ Manager *manager_free(Manager *m) {
         HASHMAP_FOREACH(c, m->containers)
                 container_free(c);
         hashmap_free(m->containers);
-        hashmap_free(m->jobs);
         hashmap_free(m->links_deleting); /* entries: their worker threads are detached at exit */
-        hashmap_free(m->polkit_queries); /* emptied by an exit source of the event loop (bus-polkit.c) */
-        hashmap_free(m->client_calls);   /* empty once every held call is let go */
         id_pool_free(m->uids);
         id_pool_free(m->userns);
         address_pool_free(m->addresses);
@@ -151,8 +147,10 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->idle_source);
         sd_event_source_disable_unref(m->gc_source);
         free(m->gc_queue);
+        /* The bus layer's state, the connection last (src/bus/bus-state.h): after the containers, before
+         * the event loop. */
         if (m->bus_done)
-                m->bus_done(m); /* and closes the bus */
+                m->bus_done(m);
         sd_event_unref(m->event);
 
         manager_config_done(&m->config);

@@ -2,8 +2,9 @@
 #pragma once
 
 /*
- * The Manager: wardend's one object. It owns the event loop, the bus connection (set up by src/bus), the
- * configuration, the container registry and the state directory.
+ * The Manager: wardend's one object. It owns the event loop, the configuration, the container registry and
+ * the state directory. No D-Bus here: what the bus layer keeps (the connection, its callers, its calls to
+ * other services) is in its BusManager (src/bus/bus-state.h), which the Manager holds as one opaque pointer.
  *
  * State directory layout (default /run/warden, see wardend(8)):
  *     containers/<handle>        one state file per container (container_serialize()), written atomically
@@ -16,7 +17,6 @@
  */
 
 #include <stdbool.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "container.h"
@@ -54,7 +54,6 @@ typedef struct ManagerEvents {
 
 struct Manager {
         sd_event *event;
-        sd_bus *bus;
         sd_event_source *sighup_source;
         sd_event_source *idle_source;
 
@@ -63,7 +62,6 @@ struct Manager {
         char *state_dir;
 
         Hashmap *containers;     /* handle → Container */
-        Hashmap *jobs;           /* systemd job object path → SystemdJob (src/bus/bus-systemd.c) */
         Hashmap *links_deleting; /* host ifname → LinkDeletion (src/core/container-lifecycle.c) */
 
         /* The side effects of the lifecycle (container-ops.h), set by the daemon (or a test). */
@@ -95,28 +93,13 @@ struct Manager {
         /* Requests that are being worked on asynchronously; while > 0 the manager is not idle. */
         unsigned n_operations;
         bool exiting;
-        bool bus_lost; /* the bus connection went away (src/bus/bus-manager.c) */
 
-        /* Callers (src/bus/bus-polkit.c, src/bus/bus-calls.c): polkit checks being asked, by request; calls
-         * held while they are worked on, by the sender's unique bus name. */
-        Hashmap *polkit_queries;
-        Hashmap *client_calls;
-
-        /* The clients that reference containers (src/bus/bus-clients.h), by unique bus name, and the
-         * bus matches wardend holds: a fixed few, whatever the number of containers and clients. */
-        Hashmap *clients;
-        bool clients_unwatched; /* the NameOwnerChanged match is not (yet) in place */
-        struct BusMatch *name_owner_match;
-        struct BusMatch *job_removed_match;
-        /* wardend's own calls to other services (src/bus/bus-call-out.h): waiting, and on the bus. */
-        struct BusCallOut *calls_out_head, *calls_out_tail, *calls_out_sent, *calls_out_sent_tail;
-        unsigned n_calls_out_queued, n_calls_out;
         /* The bus layer's state (src/bus/bus-state.h): the connection, the callers it tracks, the calls it
          * makes. Opaque here: core never looks inside. Allocated by the bus layer when it attaches, and
          * released by bus_done, which it sets too (manager_free() calls it after the containers, before
          * the event loop). */
         struct BusManager *bus_manager;
-        /* Set by the bus layer: releases what it holds on the bus, and the bus. */
+        /* Set by the bus layer with bus_manager: releases it, the connection last. */
         void (*bus_done)(Manager *m);
 };
 

@@ -3,7 +3,6 @@
 #include "bus-error.h"
 #include "bus-manager.h"
 #include "bus-pair.h"
-#include "bus-state.h"
 #include "manager-fixture.h"
 #include "tests.h"
 
@@ -26,7 +25,6 @@ void fixture_done(Fixture *f) {
         HASHMAP_FOREACH(c, f->manager.containers)
                 container_free(c);
         hashmap_free(f->manager.containers);
-        f->manager.bus_manager->client_calls = hashmap_free(f->manager.bus_manager->client_calls);
         f->manager.bus_done(&f->manager);
         manager_config_done(&f->manager.config);
         sd_bus_close_unref(f->client);
