@@ -52,8 +52,8 @@ TEST(hold_and_release_count_per_sender) {
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 2u);
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.8"), 1u);
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.9"), 0u);
-        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls),
-                  2u); /* a call without a sender is not counted */
+        /* a call without a sender is not counted */
+        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls), 2u);
 
         /* the same message held twice (a Create handed over to its teardown) counts twice */
         ASSERT_TRUE(bus_call_hold(&f.manager, a1) == a1);
@@ -65,8 +65,8 @@ TEST(hold_and_release_count_per_sender) {
         ASSERT_NULL(bus_call_release(&f.manager, b));
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.7"), 1u);
         ASSERT_EQ(bus_calls_in_flight(&f.manager, ":1.8"), 0u);
-        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls),
-                  1u); /* an entry lives while its count is > 0 */
+        /* an entry lives while its count is > 0 */
+        ASSERT_EQ(hashmap_size(f.manager.bus_manager->client_calls), 1u);
         ASSERT_NULL(bus_call_release(&f.manager, a2));
         ASSERT_NULL(bus_call_release(&f.manager, anonymous));
         ASSERT_NULL(bus_call_release(&f.manager, NULL));
