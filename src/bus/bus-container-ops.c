@@ -3,10 +3,6 @@
 #include <stdlib.h>
 
 #include "bus-container-ops.h"
-#include "bus-copy.h"
-#include "bus-job.h"
-#include "bus-limits.h"
-#include "bus-net.h"
 #include "bus-systemd.h"
 #include "container.h"
 #include "log.h"
@@ -132,80 +128,6 @@ static int bus_scope_stop(Container *c, container_op_done_t done, void *userdata
         return 0;
 }
 
-/* ---- the firewall bookkeeping (bus-net.h) ------------------------------------------------------------ */
-
-static void firewall_job_cancel_void(void *p) {
-        firewall_job_cancel(p);
-}
-
-static void firewall_done(int result, const char *message, void *userdata) {
-        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
-        ContainerOpCall *call = userdata;
-
-        call->impl = NULL;
-        if (result < 0 && message)
-                (void) warden_error_setf(&e, WARDEN_ERROR_KIND_FAILED, result, "%s", message);
-        container_op_call_complete(call, result, result < 0 && message ? &e : NULL);
-}
-
-static int
-firewall_call(int (*f)(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret),
-              Container *c,
-              container_op_done_t done,
-              void *userdata,
-              ContainerOpCall **ret) {
-        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
-        FirewallJob *j = NULL;
-        int r;
-
-        r = container_op_call_new(done, userdata, &call);
-        if (r < 0)
-                return r;
-        r = f(c, firewall_done, call, &j);
-        if (r < 0)
-                return r;
-        if (!j) {
-                *ret = NULL; /* nothing to do */
-                return 0;
-        }
-        call->impl = j;
-        call->impl_free = firewall_job_cancel_void;
-        *ret = TAKE_PTR(call);
-        return 0;
-}
-
-static int bus_firewall_add(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
-        return firewall_call(bus_net_container_add, c, done, userdata, ret);
-}
-
-static int
-bus_firewall_remove(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
-        return firewall_call(bus_net_container_remove, c, done, userdata, ret);
-}
-
-/* ---- the bandwidth limit (bus-limits.h) -------------------------------------------------------------- */
-
-static int bus_bandwidth_setup(
-                Container *c,
-                const char *host_ifname,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
-        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
-        Worker *w;
-        int r;
-
-        r = container_op_call_new(done, userdata, &call);
-        if (r < 0)
-                return r;
-        r = bus_limits_start_bandwidth_worker(c, host_ifname, container_op_call_worker_done, call, &w);
-        if (r < 0)
-                return r;
-        container_op_call_set_worker(call, w);
-        *ret = TAKE_PTR(call);
-        return 0;
-}
-
 const ContainerOps *bus_container_ops(void) {
         static ContainerOps ops;
         static bool initialized = false;
@@ -215,17 +137,6 @@ const ContainerOps *bus_container_ops(void) {
         container_ops_init_real(&ops);
         ops.scope_start = bus_scope_start;
         ops.scope_stop = bus_scope_stop;
-        ops.bandwidth_setup = bus_bandwidth_setup;
-        /* the lead rewires these to core's job_runtime_*, container_net_*, container_copies_cancel */
-        ops.firewall_add = bus_firewall_add;
-        ops.firewall_remove = bus_firewall_remove;
-        ops.firewall_adopt = bus_net_adopt;
-        ops.jobs_start = bus_job_container_start;
-        ops.jobs_adopt = bus_job_container_adopt;
-        ops.jobs_teardown = bus_job_container_teardown;
-        ops.copies_cancel = bus_copy_cancel;
-        ops.limits_created = bus_limits_container_created;
-        ops.limits_adopt = bus_limits_adopt;
         initialized = true;
         return &ops;
 }

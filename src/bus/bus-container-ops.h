@@ -2,10 +2,8 @@
 #pragma once
 
 /*
- * The real ContainerOps (container-ops.h): core's own entries (container_ops_init_real()), plus what lives
- * on the bus side: the scope (StartTransientUnit/StopUnit through bus-systemd.h) and, until they move to
- * core, the jobs (bus-job.h), the firewall bookkeeping (bus-net.h), the copies (bus-copy.h) and the limits
- * (bus-limits.h).
+ * The real ContainerOps (container-ops.h): core's own entries (container_ops_init_real()), plus the one
+ * that needs the bus: the scope (StartTransientUnit/StopUnit through bus-systemd.h).
  */
 
 #include "container-ops.h"

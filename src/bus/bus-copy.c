@@ -13,10 +13,6 @@
 #include "copy.h"
 #include "strv.h"
 
-void bus_copy_cancel(Container *c) {
-        container_copies_cancel(c);
-}
-
 static void copy_done(Manager *manager, const WardenError *e, void *userdata) {
         sd_bus_message *request = userdata;
 

@@ -16,6 +16,3 @@
 /* userdata is the Container; 'm' is read up to the first argument after the handle. */
 int bus_copy_method_copy_in(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_copy_method_copy_out(sd_bus_message *m, void *userdata, sd_bus_error *error);
-
-/* container_copies_cancel() (container-copy.h), under the name the lifecycle calls until it calls core. */
-void bus_copy_cancel(Container *c);

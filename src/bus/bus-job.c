@@ -27,18 +27,6 @@
 #include "stdio-relay.h"
 #include "strv.h"
 
-int bus_job_container_start(Container *c) {
-        return job_runtime_container_start(c);
-}
-
-int bus_job_container_adopt(Container *c) {
-        return job_runtime_container_adopt(c);
-}
-
-void bus_job_container_teardown(Container *c) {
-        job_runtime_container_teardown(c);
-}
-
 void bus_job_exited(Container *c, const Job *j) {
         Manager *m;
 

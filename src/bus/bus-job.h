@@ -20,11 +20,6 @@ int bus_job_method_stream(sd_bus_message *m, void *userdata, sd_bus_error *error
 int bus_job_method_signal(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_job_method_resize_tty(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
-/* job_runtime_container_start/adopt/teardown() under their old names (until the lifecycle calls core). */
-int bus_job_container_start(Container *c);
-int bus_job_container_adopt(Container *c);
-void bus_job_container_teardown(Container *c);
-
 /* ManagerEvents.job_exited: the JobExited signal. */
 void bus_job_exited(Container *c, const Job *j);
 

@@ -16,10 +16,12 @@
  * InvalidArgs (out of range, unknown key), org.warden.Error.LimitFailed (systemd or the kernel refused; what
  * was in force stays).
  *
- * OOM: the memory cgroup's notification (src/core/memcg.h) is watched from Create (and again after a
- * restart); an OOM kill records the event "out of memory", emits OutOfMemory(handle) and stops the container
- * (SIGKILL to every process but wshd), as Warden did. The cgroup's OOM kill counter is kept in the state
- * file, so that a kill while wardend was away is noticed when it re-adopts the container.
+ * The limits in a container's life (Create, re-adoption) are core's: container-limits.h.
+ *
+ * OOM (container-oom.h): the memory cgroup's notification (src/core/memcg.h) is watched from Create (and
+ * again after a restart); an OOM kill records the event "out of memory", emits OutOfMemory(handle) and stops
+ * the container (SIGKILL to every process but wshd), as Warden did. The cgroup's OOM kill counter is kept in
+ * the state file, so that a kill while wardend was away is noticed when it re-adopts the container.
  */
 
 #include <systemd/sd-bus.h>
@@ -33,21 +35,6 @@ int bus_limits_method_cpu_quota(sd_bus_message *m, void *userdata, sd_bus_error 
 int bus_limits_method_cpu(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_disk(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_limits_method_bandwidth(sd_bus_message *m, void *userdata, sd_bus_error *error);
-
-/*
- * Create, when the container is up and before it is announced: the swap half of the memory limit, the disk
- * limits as the file system has them, the OOM watch and its counter. Logs; negative errno if a limit could
- * not be put in force.
- */
-int bus_limits_container_created(Container *c);
-
-/* Create: applies c's bandwidth limit on 'host_ifname' on a worker thread (bandwidth_apply()). */
-int bus_limits_start_bandwidth_worker(
-                Container *c, const char *host_ifname, worker_done_t done, void *userdata, Worker **ret);
-
-/* Re-adoption at start-up: watches for OOM again, handles an OOM kill that happened while wardend was away,
- * and re-applies the bandwidth limit (the qdiscs or the ifb may be gone). Logs. */
-void bus_limits_adopt(Container *c);
 
 /* Info: appends disk_limit, disk_inode_limit, disk_bytes_used, disk_inodes_used (the last two only with a
  * disk limit), bandwidth (tt), rx_bytes, tx_bytes (as seen from the container) to an open a{sv}. */

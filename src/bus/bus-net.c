@@ -254,17 +254,3 @@ int bus_net_append_info(sd_bus_message *reply, const Container *c) {
                 return r;
         return bus_message_close_dict_entry(reply);
 }
-
-/* ---- the container's life (core's, container-net.h; these names go when the lifecycle calls core) ---- */
-
-int bus_net_container_add(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret) {
-        return container_net_add(c, done, userdata, ret);
-}
-
-int bus_net_container_remove(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret) {
-        return container_net_remove(c, done, userdata, ret);
-}
-
-void bus_net_adopt(Manager *m) {
-        container_net_adopt(m);
-}

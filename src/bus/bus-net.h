@@ -28,9 +28,3 @@ int bus_net_read_net_out_rule(sd_bus_message *m, NetOutRule *ret, sd_bus_error *
 
 /* Appends Info's "net_in" a(qq) and "net_out" aa{sv} entries (inside the open a{sv}). */
 int bus_net_append_info(sd_bus_message *reply, const Container *c);
-
-/* The firewall steps of a container's life: container_net_add(), container_net_remove() and
- * container_net_adopt() (container-net.h), under the names the lifecycle calls until it calls core. */
-int bus_net_container_add(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret);
-int bus_net_container_remove(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret);
-void bus_net_adopt(Manager *m);

@@ -15,12 +15,16 @@
 
 #include "bandwidth.h"
 #include "cgroup-util.h"
+#include "container-copy.h"
+#include "container-limits.h"
+#include "container-net.h"
 #include "container-ops.h"
 #include "container.h"
 #include "log.h"
 #include "manager.h"
 #include "parse-util.h"
 #include "strv.h"
+#include "job-runtime.h"
 #include "worker.h"
 #include "wshd-client.h"
 
@@ -633,6 +637,80 @@ static int real_network_delete(
         return call_start_worker(m, "warden-network", link_deletion_work, name, free, done, userdata, ret);
 }
 
+/* ---- the bandwidth limit (container-limits.h) --------------------------------------------------------- */
+
+static int real_bandwidth_setup(
+                Container *c,
+                const char *host_ifname,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        Worker *w;
+        int r;
+
+        r = container_op_call_new(done, userdata, &call);
+        if (r < 0)
+                return r;
+        r = container_bandwidth_start(c, host_ifname, container_op_call_worker_done, call, &w);
+        if (r < 0)
+                return r;
+        container_op_call_set_worker(call, w);
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+/* ---- the firewall bookkeeping (container-net.h) ------------------------------------------------------ */
+
+static void firewall_job_cancel_void(void *p) {
+        firewall_job_cancel(p);
+}
+
+static void firewall_done(int result, const char *message, void *userdata) {
+        _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
+        ContainerOpCall *call = userdata;
+
+        call->impl = NULL;
+        if (result < 0 && message)
+                (void) warden_error_setf(&e, WARDEN_ERROR_KIND_FAILED, result, "%s", message);
+        container_op_call_complete(call, result, result < 0 && message ? &e : NULL);
+}
+
+static int
+firewall_call(int (*f)(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret),
+              Container *c,
+              container_op_done_t done,
+              void *userdata,
+              ContainerOpCall **ret) {
+        _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
+        FirewallJob *j = NULL;
+        int r;
+
+        r = container_op_call_new(done, userdata, &call);
+        if (r < 0)
+                return r;
+        r = f(c, firewall_done, call, &j);
+        if (r < 0)
+                return r;
+        if (!j) {
+                *ret = NULL; /* nothing to do */
+                return 0;
+        }
+        call->impl = j;
+        call->impl_free = firewall_job_cancel_void;
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
+static int real_firewall_add(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
+        return firewall_call(container_net_add, c, done, userdata, ret);
+}
+
+static int
+real_firewall_remove(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
+        return firewall_call(container_net_remove, c, done, userdata, ret);
+}
+
 void container_ops_init_real(ContainerOps *ops) {
         assert(ops);
 
@@ -650,5 +728,15 @@ void container_ops_init_real(ContainerOps *ops) {
                 .wshd_stop = real_wshd_stop,
                 .network_setup = real_network_setup,
                 .network_delete = real_network_delete,
+                .bandwidth_setup = real_bandwidth_setup,
+                .firewall_add = real_firewall_add,
+                .firewall_remove = real_firewall_remove,
+                .firewall_adopt = container_net_adopt,
+                .jobs_start = job_runtime_container_start,
+                .jobs_adopt = job_runtime_container_adopt,
+                .jobs_teardown = job_runtime_container_teardown,
+                .copies_cancel = container_copies_cancel,
+                .limits_created = container_limits_created,
+                .limits_adopt = container_limits_adopt,
         };
 }

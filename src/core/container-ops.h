@@ -4,9 +4,8 @@
 /*
  * The side effects of a container's life, behind one table (Manager.ops): what needs systemd, the kernel, a
  * worker thread or wshd. The lifecycle (container-lifecycle.h) only calls these; the daemon plugs in the
- * real ones (container_ops_init_real() for what core can do itself, src/bus for the scope over the bus and
- * the parts that still live there: jobs, firewall bookkeeping, copies, limits), unit tests fake ones that
- * complete each step when the test says so.
+ * real ones (container_ops_init_real() for what core can do itself, src/bus/bus-container-ops.c for the
+ * scope over the bus), unit tests fake ones that complete each step when the test says so.
  *
  * An asynchronous entry takes (done, userdata, ret) and hands back a ContainerOpCall: 'done' is called once,
  * on the event loop, with 0 or a negative errno (and, where the implementation has the words, a WardenError
@@ -158,6 +157,6 @@ typedef struct ContainerOps {
         void (*limits_adopt)(Container *c);
 } ContainerOps;
 
-/* The entries core implements itself (rootfs, helper, wshd, leader, network, bandwidth-less teardown); the
- * others are left NULL for the front end to fill in. */
+/* Every entry but the scope's (scope_start, scope_stop: left NULL for the front end, which reaches
+ * systemd). */
 void container_ops_init_real(ContainerOps *ops);
