@@ -144,7 +144,7 @@ static int parse_unsigned(const char *s, const char *what, unsigned min, unsigne
         v = strtoul(s, &end, 10);
         if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > 1000000 || v < min)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL), "Invalid %s '%s' (%u…1000000).", what, s, min);
+                        SYNTHETIC_ERRNO(EINVAL), "Invalid %s '%s' (%u…1000000).", what, s, min);
         *ret = (unsigned) v;
         return 0;
 }
@@ -163,17 +163,15 @@ static int parse_levels(const char *s) {
 
                 if (arg_n_levels >= LEVELS_MAX)
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "At most %d levels in --memory=.",
-                                        LEVELS_MAX);
+                                SYNTHETIC_ERRNO(EINVAL), "At most %d levels in --memory=.", LEVELS_MAX);
                 r = parse_unsigned(w, "number of containers", 0, &v);
                 if (r < 0)
                         return r;
                 if (arg_n_levels > 0 && v <= arg_levels[arg_n_levels - 1])
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "The levels of --memory= must be ascending: '%s'.",
-                                        s);
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "The levels of --memory= must be ascending: '%s'.",
+                                s);
                 arg_levels[arg_n_levels++] = v;
         }
         if (arg_n_levels == 0)
@@ -258,23 +256,22 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case '?':
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "Try '%s --help' for more information.",
-                                        program_invocation_short_name);
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Try '%s --help' for more information.",
+                                program_invocation_short_name);
                 default:
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unhandled option.");
                 }
 
         if (n_modes > 1)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "--run, --memory and --command exclude each other.");
+                        SYNTHETIC_ERRNO(EINVAL), "--run, --memory and --command exclude each other.");
         if (arg_handle && arg_mode != MODE_RUN)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--handle= needs --run.");
         if (arg_mode == MODE_COMMAND) {
                 if (optind >= argc)
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL), "--command needs a command after '--'.");
+                                SYNTHETIC_ERRNO(EINVAL), "--command needs a command after '--'.");
                 arg_command = argv + optind;
         } else if (arg_mode == MODE_RUN && optind < argc)
                 arg_command = argv + optind; /* timed at each iteration too, interleaved with the calls */
@@ -282,10 +279,10 @@ static int parse_argv(int argc, char *argv[]) {
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument '%s'.", argv[optind]);
         if (arg_mode == MODE_LIFECYCLE && arg_clients > arg_iterations)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "More clients (%u) than iterations (%u).",
-                                arg_clients,
-                                arg_iterations);
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "More clients (%u) than iterations (%u).",
+                        arg_clients,
+                        arg_iterations);
         return 1;
 }
 
@@ -319,26 +316,27 @@ static Stats stats_compute(double *ms, size_t n) {
 /* Prints "NAME: MESSAGE" of a D-Bus error, or the errno text when the call failed locally. */
 static int log_call_error(const char *method, const char *handle, const sd_bus_error *error, int r) {
         if (sd_bus_error_is_set(error))
-                log_error("%s%s%s%s failed: %s: %s",
-                          method,
-                          handle ? "('" : "",
-                          strempty(handle),
-                          handle ? "')" : "",
-                          error->name,
-                          strna(error->message));
+                log_error(
+                        "%s%s%s%s failed: %s: %s",
+                        method,
+                        handle ? "('" : "",
+                        strempty(handle),
+                        handle ? "')" : "",
+                        error->name,
+                        strna(error->message));
         else
                 log_error_errno(r, "%s failed: %m", method);
         return r < 0 ? r : -EIO;
 }
 
 /* Calls m (built beforehand) and times the round trip alone; a failure is logged as METHOD('HANDLE'). */
-static int
-timed_call(sd_bus *bus,
-           sd_bus_message *m,
-           const char *method,
-           const char *handle,
-           sd_bus_message **ret_reply,
-           uint64_t *ret_nsec) {
+static int timed_call(
+        sd_bus *bus,
+        sd_bus_message *m,
+        const char *method,
+        const char *handle,
+        sd_bus_message **ret_reply,
+        uint64_t *ret_nsec) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         uint64_t t0, t1;
         int r;
@@ -359,7 +357,7 @@ static int call_ping(sd_bus *bus) {
         int r;
 
         r = sd_bus_call_method(
-                        bus, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Ping", &error, NULL, NULL);
+                bus, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Ping", &error, NULL, NULL);
         if (r < 0)
                 return log_call_error("Ping", NULL, &error, r);
         return 0;
@@ -416,7 +414,7 @@ static int call_destroy(sd_bus *bus, const char *handle, uint64_t *ret_nsec) {
         int r;
 
         r = sd_bus_message_new_method_call(
-                        bus, &m, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Destroy");
+                bus, &m, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Destroy");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", handle);
         if (r < 0)
@@ -693,7 +691,7 @@ static int run_concurrent(double *pair_ms, uint64_t *ret_wall_nsec) {
 
                         if (k == sizeof(res) && res.count == cl->n &&
                             read_all(cl->result_fd, pair_ms + filled, cl->n * sizeof(double)) ==
-                                            (ssize_t) (cl->n * sizeof(double))) {
+                                    (ssize_t) (cl->n * sizeof(double))) {
                                 filled += cl->n;
                                 if (res.start_nsec < first_start)
                                         first_start = res.start_nsec;
@@ -779,12 +777,12 @@ static int run_command_once(unsigned i, double *ret_ms) {
                 return log_error_errno(r, "Failed to run '%s': %m", argv[0]);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EIO),
-                                "'%s' (iteration %u) %s %i.",
-                                argv[0],
-                                i,
-                                WIFEXITED(status) ? "exited with status" : "was killed by signal",
-                                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                        SYNTHETIC_ERRNO(EIO),
+                        "'%s' (iteration %u) %s %i.",
+                        argv[0],
+                        i,
+                        WIFEXITED(status) ? "exited with status" : "was killed by signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         *ret_ms = nsec_to_ms(t1 - t0);
         return 0;
 }
@@ -851,12 +849,12 @@ static int check_exit_status(sd_bus_message *reply, const char *method, const ch
                 return log_error_errno(r, "Failed to parse the reply of %s: %m", method);
         if (status != 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EIO),
-                                "%s('%s') of %s: exit status %" PRIi32 ", expected 0.",
-                                method,
-                                handle,
-                                bench_argv[0],
-                                status);
+                        SYNTHETIC_ERRNO(EIO),
+                        "%s('%s') of %s: exit status %" PRIi32 ", expected 0.",
+                        method,
+                        handle,
+                        bench_argv[0],
+                        status);
         return 0;
 }
 
@@ -891,7 +889,7 @@ call_spawn_link(sd_bus *bus, const char *handle, uint64_t *ret_spawn_nsec, uint6
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_call(
-                        bus, &link, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Link");
+                bus, &link, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Link");
         if (r >= 0)
                 r = sd_bus_message_append(link, "s", handle);
         if (r < 0)
@@ -928,15 +926,7 @@ static int call_info_leader_pid(sd_bus *bus, const char *handle, pid_t *ret) {
         int r;
 
         r = sd_bus_call_method(
-                        bus,
-                        WARDEN_SERVICE,
-                        WARDEN_PATH,
-                        WARDEN_INTERFACE,
-                        "Info",
-                        &error,
-                        &reply,
-                        "s",
-                        handle);
+                bus, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Info", &error, &reply, "s", handle);
         if (r < 0)
                 return log_call_error("Info", handle, &error, r);
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -954,9 +944,7 @@ static int call_info_leader_pid(sd_bus *bus, const char *handle, pid_t *ret) {
                 return log_error_errno(r, "Failed to parse the reply of Info('%s'): %m", handle);
         if (pid == 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(ESRCH),
-                                "Info('%s') names no leader_pid: is it running?",
-                                handle);
+                        SYNTHETIC_ERRNO(ESRCH), "Info('%s') names no leader_pid: is it running?", handle);
         *ret = (pid_t) pid;
         return 0;
 }
@@ -969,15 +957,7 @@ static int call_list_count(sd_bus *bus, unsigned *ret) {
         int r;
 
         r = sd_bus_call_method(
-                        bus,
-                        WARDEN_SERVICE,
-                        WARDEN_PATH,
-                        WARDEN_INTERFACE,
-                        "List",
-                        &error,
-                        &reply,
-                        "a{ss}",
-                        0);
+                bus, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "List", &error, &reply, "a{ss}", 0);
         if (r < 0)
                 return log_call_error("List", NULL, &error, r);
         r = sd_bus_message_read_strv(reply, &handles);
@@ -1068,7 +1048,7 @@ static int proc_cpu_ticks(pid_t pid, uint64_t *ret) {
         p = strrchr(text, ')');
         if (!p ||
             sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" SCNu64 " %" SCNu64, &ut, &st) !=
-                            2)
+                    2)
                 return log_error_errno(SYNTHETIC_ERRNO(EIO), "Cannot parse %s.", path);
         *ret = ut + st;
         return 0;
@@ -1097,9 +1077,10 @@ static int wait_quiet(pid_t pid) {
                 } else if (now - quiet_since >= QUIET_USEC * 1000)
                         return 0;
                 if (now - start >= QUIET_MAX_USEC * 1000) {
-                        log_warning("Process %i still used CPU after %llu s; measuring it anyway.",
-                                    (int) pid,
-                                    QUIET_MAX_USEC / 1000000ULL);
+                        log_warning(
+                                "Process %i still used CPU after %llu s; measuring it anyway.",
+                                (int) pid,
+                                QUIET_MAX_USEC / 1000000ULL);
                         return 0;
                 }
         }
@@ -1290,11 +1271,13 @@ static int on_create_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 
         call->batch->in_flight--;
         if (sd_bus_message_is_method_error(reply, NULL)) {
-                batch_fail(call->batch,
-                           log_call_error("Create",
-                                          NULL,
-                                          sd_bus_message_get_error(reply),
-                                          -sd_bus_message_get_errno(reply)));
+                batch_fail(
+                        call->batch,
+                        log_call_error(
+                                "Create",
+                                NULL,
+                                sd_bus_message_get_error(reply),
+                                -sd_bus_message_get_errno(reply)));
                 return 0;
         }
         r = sd_bus_message_read(reply, "so", &handle, &path);
@@ -1313,11 +1296,13 @@ static int on_destroy_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 
         call->batch->in_flight--;
         if (sd_bus_message_is_method_error(reply, NULL)) {
-                batch_fail(call->batch,
-                           log_call_error("Destroy",
-                                          *call->handle,
-                                          sd_bus_message_get_error(reply),
-                                          -sd_bus_message_get_errno(reply)));
+                batch_fail(
+                        call->batch,
+                        log_call_error(
+                                "Destroy",
+                                *call->handle,
+                                sd_bus_message_get_error(reply),
+                                -sd_bus_message_get_errno(reply)));
                 return 0;
         }
         *call->handle = mfree(*call->handle);
@@ -1368,12 +1353,7 @@ static int batch_calls(sd_bus *bus, bool create, char **handles, size_t n, unsig
                                 r = new_create_call(bus, &m);
                         else {
                                 r = sd_bus_message_new_method_call(
-                                                bus,
-                                                &m,
-                                                WARDEN_SERVICE,
-                                                WARDEN_PATH,
-                                                WARDEN_INTERFACE,
-                                                "Destroy");
+                                        bus, &m, WARDEN_SERVICE, WARDEN_PATH, WARDEN_INTERFACE, "Destroy");
                                 if (r >= 0)
                                         r = sd_bus_message_append(m, "s", handles[next]);
                                 if (r < 0)
@@ -1382,12 +1362,12 @@ static int batch_calls(sd_bus *bus, bool create, char **handles, size_t n, unsig
                         if (r >= 0) {
                                 calls[next] = (BatchCall){ .batch = &b, .handle = &handles[next] };
                                 r = sd_bus_call_async(
-                                                bus,
-                                                NULL,
-                                                m,
-                                                create ? on_create_reply : on_destroy_reply,
-                                                &calls[next],
-                                                CALL_TIMEOUT_USEC);
+                                        bus,
+                                        NULL,
+                                        m,
+                                        create ? on_create_reply : on_destroy_reply,
+                                        &calls[next],
+                                        CALL_TIMEOUT_USEC);
                                 if (r < 0)
                                         r = log_error_errno(r, "Failed to send a call: %m");
                         }
@@ -1448,7 +1428,7 @@ static int bench_memory(Report *rep) {
                                         handles[n++] = h;
                         }
                         rep->fills[rep->n_fills++] =
-                                        (Fill){ .from = from, .to = n, .nsec = now_nsec() - t0 };
+                                (Fill){ .from = from, .to = n, .nsec = now_nsec() - t0 };
                         if (r < 0) {
                                 log_error("Stopped with %u containers, on the way to %u.", n, level);
                                 break;
@@ -1718,7 +1698,7 @@ bench_lifecycle(Report *rep, double *create_ms, double *destroy_ms, double *pair
         rep->phases[rep->n_phases++] = (Phase){ "create+destroy", stats_compute(pair_ms, arg_iterations) };
         if (rep->concurrent)
                 rep->phases[rep->n_phases++] =
-                                (Phase){ "concurrent", stats_compute(conc_ms, arg_iterations) };
+                        (Phase){ "concurrent", stats_compute(conc_ms, arg_iterations) };
         return 0;
 }
 
@@ -1752,19 +1732,19 @@ static int run(int argc, char *argv[]) {
                 r = run_command(a);
                 if (r >= 0)
                         rep->phases[rep->n_phases++] =
-                                        (Phase){ "command", stats_compute(a, arg_iterations) };
+                                (Phase){ "command", stats_compute(a, arg_iterations) };
                 break;
         case MODE_RUN:
                 r = bench_run(rep, e, a, b, c, d);
                 if (r >= 0 && arg_command)
                         rep->phases[rep->n_phases++] =
-                                        (Phase){ "command", stats_compute(e, arg_iterations) };
+                                (Phase){ "command", stats_compute(e, arg_iterations) };
                 if (r >= 0) {
                         rep->phases[rep->n_phases++] = (Phase){ "run", stats_compute(a, arg_iterations) };
                         rep->phases[rep->n_phases++] = (Phase){ "spawn", stats_compute(b, arg_iterations) };
                         rep->phases[rep->n_phases++] = (Phase){ "link", stats_compute(c, arg_iterations) };
                         rep->phases[rep->n_phases++] =
-                                        (Phase){ "spawn+link", stats_compute(d, arg_iterations) };
+                                (Phase){ "spawn+link", stats_compute(d, arg_iterations) };
                 }
                 break;
         case MODE_MEMORY:

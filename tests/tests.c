@@ -100,10 +100,8 @@ void tests_become_root(void) {
         snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
         write_proc("/proc/self/gid_map", map);
         if (geteuid() != 0)
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "still uid %u in the new user namespace",
-                           (unsigned) geteuid());
+                tests_fail(
+                        __FILE__, __LINE__, "still uid %u in the new user namespace", (unsigned) geteuid());
 }
 
 void tests_become_unprivileged(void) {

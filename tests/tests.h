@@ -18,7 +18,7 @@
 typedef void (*TestFunc)(void);
 void tests_register(const char *name, TestFunc f);
 _Noreturn void tests_fail(const char *file, int line, const char *fmt, ...)
-                __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 _Noreturn void tests_skip(const char *why);
 /* A fresh temporary directory for this test, removed at exit. */
 char *tests_tmpdir(void);
@@ -51,17 +51,18 @@ void tests_become_unprivileged(void);
                         tests_fail(__FILE__, __LINE__, "%s failed: %s", #expr, strerror((int) -_r_)); \
         } while (false)
 
-#define ASSERT_ERROR(expr, err)                                                \
-        do {                                                                   \
-                long long _r_ = (expr);                                        \
-                if (_r_ != -(err))                                             \
-                        tests_fail(__FILE__,                                   \
-                                   __LINE__,                                   \
-                                   "%s returned %lld (%s), expected -%s",      \
-                                   #expr,                                      \
-                                   _r_,                                        \
-                                   _r_ < 0 ? strerror((int) -_r_) : "success", \
-                                   #err);                                      \
+#define ASSERT_ERROR(expr, err)                                             \
+        do {                                                                \
+                long long _r_ = (expr);                                     \
+                if (_r_ != -(err))                                          \
+                        tests_fail(                                         \
+                                __FILE__,                                   \
+                                __LINE__,                                   \
+                                "%s returned %lld (%s), expected -%s",      \
+                                #expr,                                      \
+                                _r_,                                        \
+                                _r_ < 0 ? strerror((int) -_r_) : "success", \
+                                #err);                                      \
         } while (false)
 
 #define ASSERT_EQ(a, b)                                                                             \
@@ -71,17 +72,18 @@ void tests_become_unprivileged(void);
                         tests_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, _a_, _b_); \
         } while (false)
 
-#define ASSERT_STREQ(a, b)                                   \
-        do {                                                 \
-                const char *_a_ = (a), *_b_ = (b);           \
-                if (!_a_ || !_b_ || strcmp(_a_, _b_) != 0)   \
-                        tests_fail(__FILE__,                 \
-                                   __LINE__,                 \
-                                   "%s == %s: '%s' != '%s'", \
-                                   #a,                       \
-                                   #b,                       \
-                                   _a_ ?: "(null)",          \
-                                   _b_ ?: "(null)");         \
+#define ASSERT_STREQ(a, b)                                 \
+        do {                                               \
+                const char *_a_ = (a), *_b_ = (b);         \
+                if (!_a_ || !_b_ || strcmp(_a_, _b_) != 0) \
+                        tests_fail(                        \
+                                __FILE__,                  \
+                                __LINE__,                  \
+                                "%s == %s: '%s' != '%s'",  \
+                                #a,                        \
+                                #b,                        \
+                                _a_ ?: "(null)",           \
+                                _b_ ?: "(null)");          \
         } while (false)
 
 #define ASSERT_NULL(p) ASSERT_TRUE((p) == NULL)

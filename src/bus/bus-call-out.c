@@ -104,10 +104,10 @@ static void call_out_fail(BusCallOut *c, sd_bus_message *msg, int error) {
         int r;
 
         log_warning_errno(
-                        error,
-                        "Failed to send %s() to %s: %m",
-                        strna(sd_bus_message_get_member(msg)),
-                        strna(sd_bus_message_get_destination(msg)));
+                error,
+                "Failed to send %s() to %s: %m",
+                strna(sd_bus_message_get_member(msg)),
+                strna(sd_bus_message_get_destination(msg)));
         if (c->floating)
                 free(c);
         if (!callback)
@@ -137,12 +137,12 @@ static void calls_out_dispatch(Manager *m) {
 }
 
 int bus_call_out(
-                Manager *m,
-                sd_bus_message *call,
-                uint64_t timeout_usec,
-                sd_bus_message_handler_t callback,
-                void *userdata,
-                BusCallOut **ret) {
+        Manager *m,
+        sd_bus_message *call,
+        uint64_t timeout_usec,
+        sd_bus_message_handler_t callback,
+        void *userdata,
+        BusCallOut **ret) {
         BusCallOut *c;
         int r;
 
@@ -167,10 +167,11 @@ int bus_call_out(
                 queue_append(m, c);
                 if (m->bus_manager->n_calls_out_queued == 1 ||
                     m->bus_manager->n_calls_out_queued % 1000 == 0)
-                        log_debug("%u call(s) to other services wait for one of the %u on the bus to be "
-                                  "answered.",
-                                  m->bus_manager->n_calls_out_queued,
-                                  m->bus_manager->n_calls_out);
+                        log_debug(
+                                "%u call(s) to other services wait for one of the %u on the bus to be "
+                                "answered.",
+                                m->bus_manager->n_calls_out_queued,
+                                m->bus_manager->n_calls_out);
         }
         if (ret)
                 *ret = c;
@@ -178,17 +179,17 @@ int bus_call_out(
 }
 
 int bus_call_out_method(
-                Manager *m,
-                const char *destination,
-                const char *path,
-                const char *interface,
-                const char *member,
-                uint64_t timeout_usec,
-                sd_bus_message_handler_t callback,
-                void *userdata,
-                BusCallOut **ret,
-                const char *types,
-                ...) {
+        Manager *m,
+        const char *destination,
+        const char *path,
+        const char *interface,
+        const char *member,
+        uint64_t timeout_usec,
+        sd_bus_message_handler_t callback,
+        void *userdata,
+        BusCallOut **ret,
+        const char *types,
+        ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 

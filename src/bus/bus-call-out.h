@@ -27,26 +27,26 @@ typedef struct BusCallOut BusCallOut;
 /* Takes a reference on 'call' (a method call with a reply expected). 'timeout_usec' counts from when it is
  * sent (0: sd-bus' default). 0 or negative errno (sending it). */
 int bus_call_out(
-                Manager *m,
-                sd_bus_message *call,
-                uint64_t timeout_usec,
-                sd_bus_message_handler_t callback,
-                void *userdata,
-                BusCallOut **ret);
+        Manager *m,
+        sd_bus_message *call,
+        uint64_t timeout_usec,
+        sd_bus_message_handler_t callback,
+        void *userdata,
+        BusCallOut **ret);
 
 /* Like sd_bus_call_method_async() through the queue. */
 int bus_call_out_method(
-                Manager *m,
-                const char *destination,
-                const char *path,
-                const char *interface,
-                const char *member,
-                uint64_t timeout_usec,
-                sd_bus_message_handler_t callback,
-                void *userdata,
-                BusCallOut **ret,
-                const char *types,
-                ...);
+        Manager *m,
+        const char *destination,
+        const char *path,
+        const char *interface,
+        const char *member,
+        uint64_t timeout_usec,
+        sd_bus_message_handler_t callback,
+        void *userdata,
+        BusCallOut **ret,
+        const char *types,
+        ...);
 
 BusCallOut *bus_call_out_free(BusCallOut *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BusCallOut *, bus_call_out_free);

@@ -56,7 +56,7 @@ static int client_calls_add(Manager *manager, const char *sender) {
                 }
                 if (k < 0) {
                         manager->bus_manager->client_calls =
-                                        hashmap_free(manager->bus_manager->client_calls);
+                                hashmap_free(manager->bus_manager->client_calls);
                         return k;
                 }
         }
@@ -113,10 +113,10 @@ unsigned bus_calls_in_flight(Manager *manager, const char *sender) {
 }
 
 int bus_calls_check(
-                Manager *manager,
-                sd_bus_message *m,
-                bool (*admitted)(Manager *manager, sd_bus_message *m),
-                sd_bus_error *error) {
+        Manager *manager,
+        sd_bus_message *m,
+        bool (*admitted)(Manager *manager, sd_bus_message *m),
+        sd_bus_error *error) {
         const char *sender;
         unsigned n;
 
@@ -133,15 +133,16 @@ int bus_calls_check(
         if (admitted && admitted(manager, m))
                 return 0;
 
-        log_debug("Refusing %s() of '%s': %u calls in flight.",
-                  strna(sd_bus_message_get_member(m)),
-                  sender,
-                  n);
+        log_debug(
+                "Refusing %s() of '%s': %u calls in flight.",
+                strna(sd_bus_message_get_member(m)),
+                sender,
+                n);
         return sd_bus_error_setf(
-                        error,
-                        SD_BUS_ERROR_LIMITS_EXCEEDED,
-                        "Too many calls in flight from '%s' (max_calls_per_client=%u): wait for the answers "
-                        "first.",
-                        sender,
-                        manager->config.max_calls_per_client);
+                error,
+                SD_BUS_ERROR_LIMITS_EXCEEDED,
+                "Too many calls in flight from '%s' (max_calls_per_client=%u): wait for the answers "
+                "first.",
+                sender,
+                manager->config.max_calls_per_client);
 }

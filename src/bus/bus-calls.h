@@ -35,7 +35,7 @@ unsigned bus_calls_in_flight(Manager *manager, const char *sender);
  * 'admitted' (may be NULL), asked only for a client at its limit: is m a call that comes back with
  * polkit's answer (bus_polkit_has_answer()), admitted before and counted already? It is never refused. */
 int bus_calls_check(
-                Manager *manager,
-                sd_bus_message *m,
-                bool (*admitted)(Manager *manager, sd_bus_message *m),
-                sd_bus_error *error);
+        Manager *manager,
+        sd_bus_message *m,
+        bool (*admitted)(Manager *manager, sd_bus_message *m),
+        sd_bus_error *error);

@@ -56,9 +56,10 @@ static int client_checked(sd_bus_message *reply, void *userdata, sd_bus_error *r
         if (sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.NameHasNoOwner"))
                 client_gone(cl->manager, cl->name);
         else
-                log_debug("Cannot tell whether client %s is still there, assuming it is: %s",
-                          cl->name,
-                          e->message);
+                log_debug(
+                        "Cannot tell whether client %s is still there, assuming it is: %s",
+                        cl->name,
+                        e->message);
         return 0;
 }
 
@@ -68,19 +69,19 @@ static void client_check(Client *cl) {
         if (cl->check_slot)
                 return;
         r = sd_bus_call_method_async(
-                        manager_bus(cl->manager),
-                        &cl->check_slot,
-                        DBUS_NAME,
-                        DBUS_PATH,
-                        DBUS_INTERFACE,
-                        "GetNameOwner",
-                        client_checked,
-                        cl,
-                        "s",
-                        cl->name);
+                manager_bus(cl->manager),
+                &cl->check_slot,
+                DBUS_NAME,
+                DBUS_PATH,
+                DBUS_INTERFACE,
+                "GetNameOwner",
+                client_checked,
+                cl,
+                "s",
+                cl->name);
         if (r < 0)
                 log_warning_errno(
-                                r, "Failed to ask whether client %s is still there, ignoring: %m", cl->name);
+                        r, "Failed to ask whether client %s is still there, ignoring: %m", cl->name);
 }
 
 static int match_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -129,16 +130,16 @@ int bus_clients_setup(Manager *m) {
         /* Until the bus confirms the match: if it refuses it, the clients recorded meanwhile are checked
          * once it is in place. */
         m->bus_manager->clients_unwatched = true;
-        r =
-                        bus_match_new(manager_bus(m),
-                                      DBUS_NAME,
-                                      DBUS_PATH,
-                                      DBUS_INTERFACE,
-                                      "NameOwnerChanged",
-                                      match_name_owner_changed,
-                                      name_owner_match_installed,
-                                      m,
-                                      &m->bus_manager->name_owner_match);
+        r = bus_match_new(
+                manager_bus(m),
+                DBUS_NAME,
+                DBUS_PATH,
+                DBUS_INTERFACE,
+                "NameOwnerChanged",
+                match_name_owner_changed,
+                name_owner_match_installed,
+                m,
+                &m->bus_manager->name_owner_match);
         if (r < 0)
                 return r;
         return 0;

@@ -40,43 +40,43 @@ static void scope_job_done(Manager *m, const char *result, const sd_bus_error *e
         if (!result) {
                 if (s->start && sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
                         r = warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_CONTAINER_EXISTS,
-                                        0,
-                                        "Unit %s exists already: %s",
-                                        c->unit,
-                                        error->message ?: "");
+                                &e,
+                                WARDEN_ERROR_KIND_CONTAINER_EXISTS,
+                                0,
+                                "Unit %s exists already: %s",
+                                c->unit,
+                                error->message ?: "");
                 else
                         r = warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_FAILED,
-                                        error ? sd_bus_error_get_errno(error) : EIO,
-                                        "Failed to %s %s: %s",
-                                        s->start ? "start" : "stop",
-                                        c->unit,
-                                        error && error->message ? error->message : "unknown error");
-        } else if (!streq(result, "done")) {
-                (void) warden_error_setf(
                                 &e,
                                 WARDEN_ERROR_KIND_FAILED,
-                                -EIO,
-                                s->start ? "Starting %s failed: job result '%s'."
-                                         : "Stopping %s finished with '%s'.",
+                                error ? sd_bus_error_get_errno(error) : EIO,
+                                "Failed to %s %s: %s",
+                                s->start ? "start" : "stop",
                                 c->unit,
-                                result);
+                                error && error->message ? error->message : "unknown error");
+        } else if (!streq(result, "done")) {
+                (void) warden_error_setf(
+                        &e,
+                        WARDEN_ERROR_KIND_FAILED,
+                        -EIO,
+                        s->start ? "Starting %s failed: job result '%s'."
+                                 : "Stopping %s finished with '%s'.",
+                        c->unit,
+                        result);
                 r = 1; /* the job ran: the unit may exist */
         }
         scope_call_free(s);
         container_op_call_complete(call, r, r != 0 ? &e : NULL);
 }
 
-static int
-scope_call_new(Container *c,
-               bool start,
-               container_op_done_t done,
-               void *userdata,
-               ContainerOpCall **ret_call,
-               ScopeCall **ret) {
+static int scope_call_new(
+        Container *c,
+        bool start,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret_call,
+        ScopeCall **ret) {
         _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
         ScopeCall *s;
         int r;

@@ -35,26 +35,26 @@ int container_bus_path(const Container *c, char **ret) {
 }
 
 static int property_get_state(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         Container *c = userdata;
 
         return sd_bus_message_append(reply, "s", container_state_to_string(c->state));
 }
 
 static int property_get_leader_pid(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         Container *c = userdata;
 
         return sd_bus_message_append(reply, "u", (uint32_t) (c->leader_pid > 0 ? c->leader_pid : 0));
@@ -75,38 +75,38 @@ static int append_string_pairs(sd_bus_message *reply, char **pairs) {
 }
 
 static int property_get_properties(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         Container *c = userdata;
 
         return append_string_pairs(reply, c->properties);
 }
 
 static int property_get_jobs(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         return bus_job_append_ids(reply, userdata);
 }
 
 /* Strings that may be unset are shown as "" on the bus. */
 static int property_get_string_or_empty(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
 }
 
@@ -130,57 +130,51 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
                 return r;
 
         r = sd_bus_message_append(
-                        reply,
-                        "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
-                        "state",
-                        "s",
-                        container_state_to_string(c->state),
-                        "handle",
-                        "s",
-                        c->handle,
-                        "unit",
-                        "s",
-                        c->unit,
-                        "leader_pid",
-                        "u",
-                        (uint32_t) (c->leader_pid > 0 ? c->leader_pid : 0),
-                        "host_ip",
-                        "s",
-                        strempty(c->host_ip),
-                        "container_ip",
-                        "s",
-                        strempty(c->container_ip),
-                        "container_path",
-                        "s",
-                        strempty(c->path),
-                        "rootfs",
-                        "s",
-                        strempty(c->rootfs),
-                        "grace_time",
-                        "u",
-                        c->grace_time);
+                reply,
+                "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+                "state",
+                "s",
+                container_state_to_string(c->state),
+                "handle",
+                "s",
+                c->handle,
+                "unit",
+                "s",
+                c->unit,
+                "leader_pid",
+                "u",
+                (uint32_t) (c->leader_pid > 0 ? c->leader_pid : 0),
+                "host_ip",
+                "s",
+                strempty(c->host_ip),
+                "container_ip",
+                "s",
+                strempty(c->container_ip),
+                "container_path",
+                "s",
+                strempty(c->path),
+                "rootfs",
+                "s",
+                strempty(c->rootfs),
+                "grace_time",
+                "u",
+                c->grace_time);
         if (r < 0)
                 return r;
 
         /* The user namespace as /proc/PID/uid_map shows it (gid_map is the same); without one, the host's
          * own identity map. */
         if (c->userns_uid > 0)
-                (void) snprintf(uid_map,
-                                sizeof(uid_map),
-                                "0 %" PRIu32 " %" PRIu32,
-                                c->userns_uid,
-                                USERNS_RANGE_SIZE);
+                (void) snprintf(
+                        uid_map,
+                        sizeof(uid_map),
+                        "0 %" PRIu32 " %" PRIu32,
+                        c->userns_uid,
+                        USERNS_RANGE_SIZE);
         else
                 (void) snprintf(uid_map, sizeof(uid_map), "0 0 %" PRIu32, UINT32_MAX);
         r = sd_bus_message_append(
-                        reply,
-                        "{sv}{sv}",
-                        "user_namespace",
-                        "b",
-                        c->userns_uid > 0,
-                        "uid_map",
-                        "s",
-                        uid_map);
+                reply, "{sv}{sv}", "user_namespace", "b", c->userns_uid > 0, "uid_map", "s", uid_map);
         if (r < 0)
                 return r;
 
@@ -217,20 +211,20 @@ static int append_info(sd_bus_message *reply, const Container *c, const UnitStat
         /* Limits in force (0: none; the weight systemd's default if never set); usage only where systemd
          * reports it. */
         r = sd_bus_message_append(
-                        reply,
-                        "{sv}{sv}{sv}{sv}",
-                        "memory_limit",
-                        "t",
-                        c->memory_limit,
-                        "cpu_weight",
-                        "t",
-                        c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT,
-                        "cpu_quota",
-                        "t",
-                        c->cpu_quota,
-                        "pids_limit",
-                        "t",
-                        c->pids_limit);
+                reply,
+                "{sv}{sv}{sv}{sv}",
+                "memory_limit",
+                "t",
+                c->memory_limit,
+                "cpu_weight",
+                "t",
+                c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT,
+                "cpu_quota",
+                "t",
+                c->cpu_quota,
+                "pids_limit",
+                "t",
+                c->pids_limit);
         if (r < 0)
                 return r;
         const struct {
@@ -341,7 +335,7 @@ static int info_got_unit_properties(sd_bus_message *reply, void *userdata, sd_bu
         c = manager_get_container(i->manager, i->handle);
         if (!c)
                 (void) sd_bus_reply_method_errorf(
-                                i->request, WARDEN_ERROR_NO_SUCH_CONTAINER, "No container '%s'.", i->handle);
+                        i->request, WARDEN_ERROR_NO_SUCH_CONTAINER, "No container '%s'.", i->handle);
         else {
                 if (!sd_bus_message_is_method_error(reply, NULL))
                         read_unit_stats(reply, &stats);
@@ -379,17 +373,17 @@ int bus_container_method_info(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return -ENOMEM;
         }
         r = bus_call_out_method(
-                        manager,
-                        "org.freedesktop.systemd1",
-                        unit_path,
-                        "org.freedesktop.DBus.Properties",
-                        "GetAll",
-                        0,
-                        info_got_unit_properties,
-                        i,
-                        NULL,
-                        "s",
-                        "org.freedesktop.systemd1.Scope");
+                manager,
+                "org.freedesktop.systemd1",
+                unit_path,
+                "org.freedesktop.DBus.Properties",
+                "GetAll",
+                0,
+                info_got_unit_properties,
+                i,
+                NULL,
+                "s",
+                "org.freedesktop.systemd1.Scope");
         if (r < 0) {
                 info_request_free(i);
                 return reply_info(m, c, &stats);
@@ -435,12 +429,12 @@ const sd_bus_vtable container_vtable[] = {
 /* clang-format on */
 
 static int container_object_find(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                void *userdata,
-                void **found,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        void *userdata,
+        void **found,
+        sd_bus_error *error) {
         _cleanup_free_ char *handle = NULL;
         Manager *m = userdata;
         Container *c;
@@ -457,7 +451,7 @@ static int container_object_find(
 }
 
 static int container_node_enumerator(
-                sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = userdata;
         Container *c;
@@ -484,13 +478,13 @@ int bus_container_register(Manager *m, sd_bus *bus) {
         assert(m);
 
         r = sd_bus_add_fallback_vtable(
-                        bus,
-                        NULL,
-                        WARDEN_CONTAINER_PREFIX,
-                        WARDEN_CONTAINER_INTERFACE,
-                        container_vtable,
-                        container_object_find,
-                        m);
+                bus,
+                NULL,
+                WARDEN_CONTAINER_PREFIX,
+                WARDEN_CONTAINER_INTERFACE,
+                container_vtable,
+                container_object_find,
+                m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the container objects: %m");
         r = sd_bus_add_node_enumerator(bus, NULL, WARDEN_CONTAINER_PREFIX, container_node_enumerator, m);

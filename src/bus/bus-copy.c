@@ -54,32 +54,32 @@ static int method_copy(sd_bus_message *m, Container *c, sd_bus_error *error, boo
         inside = copy_in ? req.dst : req.src;
         if (copy_path_check(host, NULL) < 0)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Host path '%s' is not absolute and normalised (no '..', '.' or empty "
-                                "components).",
-                                host);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Host path '%s' is not absolute and normalised (no '..', '.' or empty "
+                        "components).",
+                        host);
         if (copy_path_check(inside, NULL) < 0)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Container path '%s' is not absolute and normalised (no '..', '.' or empty "
-                                "components).",
-                                inside);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Container path '%s' is not absolute and normalised (no '..', '.' or empty "
+                        "components).",
+                        inside);
         if (!isempty(req.owner) && copy_owner_check(req.owner) < 0)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Invalid owner '%s': expected 'user:group', 'user' or '' (names or "
-                                "numbers).",
-                                req.owner);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Invalid owner '%s': expected 'user:group', 'user' or '' (names or "
+                        "numbers).",
+                        req.owner);
 
         if (bus_lifecycle_busy_reason(c))
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_INVALID_STATE,
-                                "Container '%s' is being created, stopped or destroyed.",
-                                c->handle);
+                        error,
+                        WARDEN_ERROR_INVALID_STATE,
+                        "Container '%s' is being created, stopped or destroyed.",
+                        c->handle);
         r = container_copy_check(c, &e);
         if (r < 0)
                 return bus_error_set_warden(error, &e);

@@ -48,7 +48,7 @@ introspect_one(sd_bus *server, sd_bus *client, const char *path, const char *int
         int r;
 
         r = sd_bus_message_new_method_call(
-                        client, &call, NULL, path, "org.freedesktop.DBus.Introspectable", "Introspect");
+                client, &call, NULL, path, "org.freedesktop.DBus.Introspectable", "Introspect");
         if (r < 0)
                 return r;
         r = bus_pair_call(server, client, call, &reply, NULL);
@@ -98,10 +98,10 @@ int bus_introspect_dump(const char *dir) {
                 r = bus_manager_register(&m, server);
         if (r >= 0)
                 r = introspect_one(
-                                server, client, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, &manager_xml);
+                        server, client, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, &manager_xml);
         if (r >= 0)
                 r = introspect_one(
-                                server, client, container_path, WARDEN_CONTAINER_INTERFACE, &container_xml);
+                        server, client, container_path, WARDEN_CONTAINER_INTERFACE, &container_xml);
         if (r < 0)
                 log_error_errno(r, "Failed to introspect the objects: %m");
         if (r >= 0)

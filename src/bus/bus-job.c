@@ -37,14 +37,14 @@ void bus_job_exited(Container *c, const Job *j) {
         if (!m || !manager_bus(m))
                 return;
         (void) sd_bus_emit_signal(
-                        manager_bus(m),
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "JobExited",
-                        "sui",
-                        c->handle,
-                        j->id,
-                        (int32_t) j->exit_status);
+                manager_bus(m),
+                WARDEN_MANAGER_PATH,
+                WARDEN_MANAGER_INTERFACE,
+                "JobExited",
+                "sui",
+                c->handle,
+                j->id,
+                (int32_t) j->exit_status);
 }
 
 int bus_job_append_ids(sd_bus_message *reply, const Container *c) {
@@ -107,22 +107,20 @@ static int read_rlimits(sd_bus_message *m, JobSpawnParams *o, sd_bus_error *erro
 
                 if (resource < 0)
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'rlimits': unknown resource '%s'.",
-                                        name);
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'rlimits': unknown resource '%s'.",
+                                name);
                 for (size_t i = 0; i < o->n_rlimits; i++)
                         if (o->rlimits[i].resource == (uint32_t) resource)
                                 return sd_bus_error_setf(
-                                                error,
-                                                SD_BUS_ERROR_INVALID_ARGS,
-                                                "Option 'rlimits': '%s' given twice.",
-                                                name);
-                if (o->n_rlimits >= WSHD_RLIMITS_MAX)
-                        return sd_bus_error_set(
                                         error,
                                         SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'rlimits': too many entries.");
+                                        "Option 'rlimits': '%s' given twice.",
+                                        name);
+                if (o->n_rlimits >= WSHD_RLIMITS_MAX)
+                        return sd_bus_error_set(
+                                error, SD_BUS_ERROR_INVALID_ARGS, "Option 'rlimits': too many entries.");
                 /* UINT64_MAX is RLIM_INFINITY: "unlimited". */
                 o->rlimits[o->n_rlimits++] = (WshdRlimit){
                         .resource = (uint32_t) resource,
@@ -191,21 +189,12 @@ static int read_spawn_options(sd_bus_message *m, JobSpawnParams *o, sd_bus_error
         r = bus_message_read_strv_max(m, WSHD_ARGV_MAX, &o->argv);
         if (r == -E2BIG)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "argv has more than %u entries.",
-                                WSHD_ARGV_MAX);
+                        error, SD_BUS_ERROR_INVALID_ARGS, "argv has more than %u entries.", WSHD_ARGV_MAX);
         if (r < 0)
                 return r;
 
         return bus_message_read_options(
-                        m,
-                        NULL,
-                        spawn_option_specs,
-                        ELEMENTSOF(spawn_option_specs),
-                        read_spawn_option,
-                        o,
-                        error);
+                m, NULL, spawn_option_specs, ELEMENTSOF(spawn_option_specs), read_spawn_option, o, error);
 }
 
 /* No host object reaches a job (stdio-relay.h): without a tty, the job gets the caller's descriptors
@@ -228,13 +217,13 @@ static int check_caller_fds(const JobSpawnParams *o, sd_bus_error *error) {
                 if (o->tty && k == HOST_FD_OTHER)
                         continue;
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_HOST_FD,
-                                "Option '%s' is %s: a job gets only pipes of the caller's (relay the rest "
-                                "through a pipe, as wardenctl does)%s.",
-                                names[i],
-                                what,
-                                k != HOST_FD_OTHER || o->tty ? "" : ", or terminals with 'tty'");
+                        error,
+                        WARDEN_ERROR_HOST_FD,
+                        "Option '%s' is %s: a job gets only pipes of the caller's (relay the rest "
+                        "through a pipe, as wardenctl does)%s.",
+                        names[i],
+                        what,
+                        k != HOST_FD_OTHER || o->tty ? "" : ", or terminals with 'tty'");
         }
         return 0;
 }
@@ -244,42 +233,37 @@ static int check_spawn_options(JobSpawnParams *o, sd_bus_error *error) {
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "argv must name a program.");
         if (strv_length(o->argv) > WSHD_ARGV_MAX)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "argv has more than %u entries.",
-                                WSHD_ARGV_MAX);
+                        error, SD_BUS_ERROR_INVALID_ARGS, "argv has more than %u entries.", WSHD_ARGV_MAX);
         if (o->dir) {
                 _cleanup_free_ char *n = NULL;
 
                 if (!path_is_absolute(o->dir) || path_normalize(o->dir, &n) < 0 || !streq(n, o->dir))
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'dir': '%s' is not an absolute, normalised path.",
-                                        o->dir);
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'dir': '%s' is not an absolute, normalised path.",
+                                o->dir);
         }
         if (o->user && isempty(o->user))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'user' is empty.");
         if (o->user && o->privileged && !streq(o->user, "root"))
                 return sd_bus_error_set(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Options 'user' and 'privileged' contradict each other.");
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Options 'user' and 'privileged' contradict each other.");
         if ((o->tty_rows > 0 || o->tty_cols > 0) && !o->tty)
                 return sd_bus_error_set(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Options 'tty_rows' and 'tty_cols' need 'tty'.");
+                        error, SD_BUS_ERROR_INVALID_ARGS, "Options 'tty_rows' and 'tty_cols' need 'tty'.");
         if (o->tty && o->fds[1] < 0 && (o->fds[0] >= 0 || o->fds[2] >= 0))
                 return sd_bus_error_set(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "A terminal job relays to the caller's 'stdout': pass it with 'stdin'.");
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "A terminal job relays to the caller's 'stdout': pass it with 'stdin'.");
         if (o->discard_output && (o->fds[1] >= 0 || o->fds[2] >= 0))
                 return sd_bus_error_set(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'discard_output' contradicts 'stdout'/'stderr'.");
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Option 'discard_output' contradicts 'stdout'/'stderr'.");
         return check_caller_fds(o, error);
 }
 
@@ -319,22 +303,18 @@ static void job_done(Container *c, const Job *j, const JobOutputs *o, const Ward
                         r = sd_bus_send(NULL, reply, NULL);
                 if (r < 0) {
                         log_container_warning_errno(
-                                        c,
-                                        r,
-                                        "Failed to answer the link of job %u of '%s': %m",
-                                        j->id,
-                                        c->handle);
+                                c, r, "Failed to answer the link of job %u of '%s': %m", j->id, c->handle);
                         (void) sd_bus_reply_method_errnof(
-                                        m, -r, "Failed to read the output of job %u: %m", j->id);
+                                m, -r, "Failed to read the output of job %u: %m", j->id);
                 }
         } else {
                 if (e->kind == WARDEN_ERROR_KIND_FAILED && j && j->state == JOB_EXITED)
                         log_container_warning_errno(
-                                        c,
-                                        e->error,
-                                        "Failed to answer the link of job %u of '%s': %m",
-                                        j->id,
-                                        c->handle);
+                                c,
+                                e->error,
+                                "Failed to answer the link of job %u of '%s': %m",
+                                j->id,
+                                c->handle);
                 reply_job_error(m, j, e);
         }
         bus_call_release(c->manager, m);
@@ -481,11 +461,11 @@ int bus_job_method_signal(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return r;
         if (sig < 1 || sig > SIGRTMAX)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Invalid signal %" PRIi32 ": not 1..%i.",
-                                sig,
-                                SIGRTMAX);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "Invalid signal %" PRIi32 ": not 1..%i.",
+                        sig,
+                        SIGRTMAX);
         bus_call_hold(c->manager, m);
         r = job_runtime_signal(c, j, sig, job_request_done, m, &e);
         if (r < 0) {

@@ -46,7 +46,7 @@ void bus_lifecycle_reference(Container *c, sd_bus_message *m) {
         r = bus_clients_reference(c, m);
         if (r < 0)
                 log_container_warning_errno(
-                                c, r, "Failed to reference container '%s' for its caller: %m", c->handle);
+                        c, r, "Failed to reference container '%s' for its caller: %m", c->handle);
         else if (bus_clients_referenced(c))
                 container_referenced(c);
 }
@@ -68,10 +68,10 @@ static int read_bind_mounts(sd_bus_message *m, CreateSpec *o, sd_bus_error *erro
                 /* each is checked (stat()) on the event loop and mounted by the rootfs worker */
                 if (o->n_bind_mounts >= BIND_MOUNTS_MAX)
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'bind_mounts' has more than %u entries.",
-                                        BIND_MOUNTS_MAX);
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'bind_mounts' has more than %u entries.",
+                                BIND_MOUNTS_MAX);
 
                 b = reallocarray(o->bind_mounts, o->n_bind_mounts + 1, sizeof(BindMount));
                 if (!b)
@@ -131,15 +131,13 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
 
                 if (r == -EINVAL)
                         return sd_bus_error_set(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'properties': duplicate key.");
+                                error, SD_BUS_ERROR_INVALID_ARGS, "Option 'properties': duplicate key.");
                 if (r == -E2BIG)
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'properties' has more than %u entries.",
-                                        BUS_STRING_PAIRS_MAX);
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'properties' has more than %u entries.",
+                                BUS_STRING_PAIRS_MAX);
                 return r;
         }
         if (streq(key, "env"))
@@ -171,13 +169,7 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
 
 static int read_create_options(sd_bus_message *m, CreateSpec *o, sd_bus_error *error) {
         return bus_message_read_options(
-                        m,
-                        NULL,
-                        create_option_specs,
-                        ELEMENTSOF(create_option_specs),
-                        read_create_option,
-                        o,
-                        error);
+                m, NULL, create_option_specs, ELEMENTSOF(create_option_specs), read_create_option, o, error);
 }
 
 /* ---- create: the call ---------------------------------------------------------------------------- */
@@ -247,11 +239,11 @@ int bus_lifecycle_method_create(sd_bus_message *m, void *userdata, sd_bus_error 
                         return r;
                 if (uid != 0 && o.have_user_namespace && !o.user_namespace)
                         return sd_bus_error_set(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'user_namespace': only root may create a container "
-                                        "without a user namespace of its own here (force_user_namespace = "
-                                        "yes).");
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'user_namespace': only root may create a container "
+                                "without a user namespace of its own here (force_user_namespace = "
+                                "yes).");
                 if (uid != 0)
                         o.user_namespace = o.have_user_namespace = true;
         }
@@ -355,18 +347,8 @@ static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error 
         if (r < 0)
                 return 0;
         while (sd_bus_message_read(
-                               reply,
-                               "(ssssssouso)",
-                               &unit,
-                               NULL,
-                               NULL,
-                               NULL,
-                               NULL,
-                               NULL,
-                               NULL,
-                               NULL,
-                               NULL,
-                               NULL) > 0) {
+                       reply, "(ssssssouso)", &unit, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) >
+               0) {
                 Container *c;
                 const char *handle;
                 _cleanup_free_ char *h = NULL;
@@ -380,25 +362,26 @@ static int reply_list_units(sd_bus_message *reply, void *userdata, sd_bus_error 
                 c = manager_get_container(m, h);
                 if (c)
                         continue;
-                log_event(LOG_WARNING,
-                          0,
-                          h,
-                          WARDEN_MESSAGE_CONTAINER_LOST,
-                          "Scope %s belongs to no known container; stopping it.",
-                          unit);
+                log_event(
+                        LOG_WARNING,
+                        0,
+                        h,
+                        WARDEN_MESSAGE_CONTAINER_LOST,
+                        "Scope %s belongs to no known container; stopping it.",
+                        unit);
                 (void) bus_call_out_method(
-                                m,
-                                "org.freedesktop.systemd1",
-                                "/org/freedesktop/systemd1",
-                                "org.freedesktop.systemd1.Manager",
-                                "StopUnit",
-                                SYSTEMD_CALL_TIMEOUT_USEC,
-                                NULL,
-                                NULL,
-                                NULL,
-                                "ss",
-                                unit,
-                                "fail");
+                        m,
+                        "org.freedesktop.systemd1",
+                        "/org/freedesktop/systemd1",
+                        "org.freedesktop.systemd1.Manager",
+                        "StopUnit",
+                        SYSTEMD_CALL_TIMEOUT_USEC,
+                        NULL,
+                        NULL,
+                        NULL,
+                        "ss",
+                        unit,
+                        "fail");
         }
         return 0;
 }
@@ -411,19 +394,19 @@ int bus_lifecycle_adopt(Manager *m) {
         container_adopt_all(m);
         /* scopes no container owns */
         r = bus_call_out_method(
-                        m,
-                        "org.freedesktop.systemd1",
-                        "/org/freedesktop/systemd1",
-                        "org.freedesktop.systemd1.Manager",
-                        "ListUnitsByPatterns",
-                        0,
-                        reply_list_units,
-                        m,
-                        NULL,
-                        "asas",
-                        0,
-                        1,
-                        "warden-*.scope");
+                m,
+                "org.freedesktop.systemd1",
+                "/org/freedesktop/systemd1",
+                "org.freedesktop.systemd1.Manager",
+                "ListUnitsByPatterns",
+                0,
+                reply_list_units,
+                m,
+                NULL,
+                "asas",
+                0,
+                1,
+                "warden-*.scope");
         if (r < 0)
                 log_debug_errno(r, "Failed to list warden scopes: %m");
         return 0;

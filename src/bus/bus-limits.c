@@ -172,15 +172,15 @@ static int limit_start_worker(LimitOperation *op, worker_run_t run, worker_done_
         }
         j->old_value = op->container->bandwidth_rate;
         j->old_value2 = op->container->bandwidth_burst;
-        r =
-                        worker_start(op->container->manager->event,
-                                     "warden-limit",
-                                     run,
-                                     j,
-                                     limit_job_free,
-                                     done,
-                                     op,
-                                     &op->worker);
+        r = worker_start(
+                op->container->manager->event,
+                "warden-limit",
+                run,
+                j,
+                limit_job_free,
+                done,
+                op,
+                &op->worker);
         if (r < 0)
                 return r;
         op->job = j;
@@ -206,11 +206,11 @@ static int limit_check_changeable(sd_bus_message *m, Container *c, sd_bus_error 
                 return bus_error_set_warden(error, &e);
         if (c->state != CONTAINER_ACTIVE)
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_INVALID_STATE,
-                                "Container '%s' is %s: limits change only while it is active.",
-                                c->handle,
-                                container_state_to_string(c->state));
+                        error,
+                        WARDEN_ERROR_INVALID_STATE,
+                        "Container '%s' is %s: limits change only while it is active.",
+                        c->handle,
+                        container_state_to_string(c->state));
         return 0;
 }
 
@@ -218,11 +218,11 @@ static int limit_check_changeable(sd_bus_message *m, Container *c, sd_bus_error 
 static int limit_check_queryable(Container *c, sd_bus_error *error) {
         if (!IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED))
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_INVALID_STATE,
-                                "Container '%s' is %s.",
-                                c->handle,
-                                container_state_to_string(c->state));
+                        error,
+                        WARDEN_ERROR_INVALID_STATE,
+                        "Container '%s' is %s.",
+                        c->handle,
+                        container_state_to_string(c->state));
         return 0;
 }
 
@@ -334,13 +334,7 @@ static int memory_set_unit(LimitOperation *op, uint64_t bytes, sd_bus_message_ha
         };
 
         return bus_systemd_set_unit_properties(
-                        op->container->manager,
-                        op->container->unit,
-                        props,
-                        ELEMENTSOF(props),
-                        cb,
-                        op,
-                        &op->slot);
+                op->container->manager, op->container->unit, props, ELEMENTSOF(props), cb, op, &op->slot);
 }
 
 static int memory_restored(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -349,12 +343,12 @@ static int memory_restored(sd_bus_message *reply, void *userdata, sd_bus_error *
         op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 log_full_errno_container(
-                                LOG_WARNING,
-                                0,
-                                op->container->handle,
-                                "Failed to set MemoryMax= of %s back: %s",
-                                op->container->unit,
-                                sd_bus_message_get_error(reply)->message);
+                        LOG_WARNING,
+                        0,
+                        op->container->handle,
+                        "Failed to set MemoryMax= of %s back: %s",
+                        op->container->unit,
+                        sd_bus_message_get_error(reply)->message);
         limit_operation_finish(op);
         return 0;
 }
@@ -368,11 +362,11 @@ static void memory_post_done(Worker *w, int result, void *userdata) {
 
         if (result < 0) {
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "Failed to read back the memory limit of '%s': %s",
-                                c->handle,
-                                strerror(-result));
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "Failed to read back the memory limit of '%s': %s",
+                        c->handle,
+                        strerror(-result));
                 limit_operation_finish(op);
                 return;
         }
@@ -380,24 +374,24 @@ static void memory_post_done(Worker *w, int result, void *userdata) {
                 c->memory_limit = in_force;
                 (void) container_save(c);
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                c->handle,
-                                "Memory limit of '%s' is now %llu bytes.",
-                                c->handle,
-                                (unsigned long long) in_force);
+                        LOG_INFO,
+                        0,
+                        c->handle,
+                        "Memory limit of '%s' is now %llu bytes.",
+                        c->handle,
+                        (unsigned long long) in_force);
                 limit_operation_finish(op);
                 return;
         }
 
         (void) sd_bus_error_setf(
-                        &op->failure,
-                        WARDEN_ERROR_LIMIT_FAILED,
-                        "The kernel refused memory limit %llu for '%s' (the usage cannot be reclaimed "
-                        "below it); the limit stays %llu.",
-                        (unsigned long long) op->value,
-                        c->handle,
-                        (unsigned long long) (c->memory_limit > 0 ? c->memory_limit : in_force));
+                &op->failure,
+                WARDEN_ERROR_LIMIT_FAILED,
+                "The kernel refused memory limit %llu for '%s' (the usage cannot be reclaimed "
+                "below it); the limit stays %llu.",
+                (unsigned long long) op->value,
+                c->handle,
+                (unsigned long long) (c->memory_limit > 0 ? c->memory_limit : in_force));
         r = memory_set_unit(op, c->memory_limit, memory_restored);
         if (r < 0)
                 limit_operation_finish(op);
@@ -410,12 +404,12 @@ static int memory_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *
         op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "systemd refused MemoryMax=%llu for %s: %s",
-                                (unsigned long long) op->value,
-                                op->container->unit,
-                                sd_bus_message_get_error(reply)->message);
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "systemd refused MemoryMax=%llu for %s: %s",
+                        (unsigned long long) op->value,
+                        op->container->unit,
+                        sd_bus_message_get_error(reply)->message);
                 limit_operation_finish(op);
                 return 0;
         }
@@ -434,22 +428,22 @@ static void memory_pre_done(Worker *w, int result, void *userdata) {
         (void) limit_worker_finished(op);
         if (result == -EBUSY) {
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "The memory in use by '%s' cannot be reclaimed below %llu bytes; the limit "
-                                "in force stays.",
-                                op->container->handle,
-                                (unsigned long long) op->value);
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "The memory in use by '%s' cannot be reclaimed below %llu bytes; the limit "
+                        "in force stays.",
+                        op->container->handle,
+                        (unsigned long long) op->value);
                 limit_operation_finish(op);
                 return;
         }
         if (result < 0) {
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "Failed to prepare the memory cgroup of '%s' for the new limit: %s",
-                                op->container->handle,
-                                strerror(-result));
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "Failed to prepare the memory cgroup of '%s' for the new limit: %s",
+                        op->container->handle,
+                        strerror(-result));
                 limit_operation_finish(op);
                 return;
         }
@@ -494,22 +488,22 @@ static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "systemd refused CPUWeight=%llu for %s: %s",
-                                (unsigned long long) op->value,
-                                c->unit,
-                                sd_bus_message_get_error(reply)->message);
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "systemd refused CPUWeight=%llu for %s: %s",
+                        (unsigned long long) op->value,
+                        c->unit,
+                        sd_bus_message_get_error(reply)->message);
         else {
                 c->cpu_weight = op->value;
                 (void) container_save(c);
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                c->handle,
-                                "CPU weight of '%s' is now %llu.",
-                                c->handle,
-                                (unsigned long long) op->value);
+                        LOG_INFO,
+                        0,
+                        c->handle,
+                        "CPU weight of '%s' is now %llu.",
+                        c->handle,
+                        (unsigned long long) op->value);
         }
         limit_operation_finish(op);
         return 0;
@@ -517,29 +511,29 @@ static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret
 
 static int cpu_reply(sd_bus_message *m, const Container *c) {
         return sd_bus_reply_method_return(
-                        m, "t", c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT);
+                m, "t", c->cpu_weight > 0 ? c->cpu_weight : (uint64_t) LIMIT_CPU_WEIGHT_DEFAULT);
 }
 
 static int cpu_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
         if (limit_check_cpu_weight(a->value) < 0)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "The CPU weight must be from %u to %u (0 queries).",
-                                LIMIT_CPU_WEIGHT_MIN,
-                                LIMIT_CPU_WEIGHT_MAX);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "The CPU weight must be from %u to %u (0 queries).",
+                        LIMIT_CPU_WEIGHT_MIN,
+                        LIMIT_CPU_WEIGHT_MAX);
         return 0;
 }
 
 static int cpu_start(LimitOperation *op) {
         return bus_systemd_set_unit_properties(
-                        op->container->manager,
-                        op->container->unit,
-                        &(const UnitProperty){ "CPUWeight", op->value },
-                        1,
-                        cpu_unit_set,
-                        op,
-                        &op->slot);
+                op->container->manager,
+                op->container->unit,
+                &(const UnitProperty){ "CPUWeight", op->value },
+                1,
+                cpu_unit_set,
+                op,
+                &op->slot);
 }
 
 static const LimitMethod limit_cpu = {
@@ -567,26 +561,26 @@ static int cpu_quota_unit_set(sd_bus_message *reply, void *userdata, sd_bus_erro
         op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "systemd refused a CPU quota of %llu%% for %s: %s",
-                                (unsigned long long) cpu_quota_in_force(op->value),
-                                c->unit,
-                                sd_bus_message_get_error(reply)->message);
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "systemd refused a CPU quota of %llu%% for %s: %s",
+                        (unsigned long long) cpu_quota_in_force(op->value),
+                        c->unit,
+                        sd_bus_message_get_error(reply)->message);
         else {
                 c->cpu_quota = cpu_quota_in_force(op->value);
                 (void) container_save(c);
                 if (c->cpu_quota > 0)
                         log_full_errno_container(
-                                        LOG_INFO,
-                                        0,
-                                        c->handle,
-                                        "CPU quota of '%s' is now %llu%%.",
-                                        c->handle,
-                                        (unsigned long long) c->cpu_quota);
+                                LOG_INFO,
+                                0,
+                                c->handle,
+                                "CPU quota of '%s' is now %llu%%.",
+                                c->handle,
+                                (unsigned long long) c->cpu_quota);
                 else
                         log_full_errno_container(
-                                        LOG_INFO, 0, c->handle, "CPU quota of '%s' removed.", c->handle);
+                                LOG_INFO, 0, c->handle, "CPU quota of '%s' removed.", c->handle);
         }
         limit_operation_finish(op);
         return 0;
@@ -599,12 +593,12 @@ static int cpu_quota_reply(sd_bus_message *m, const Container *c) {
 static int cpu_quota_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
         if (a->value != LIMIT_CPU_QUOTA_NONE && limit_check_cpu_quota(a->value) < 0)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "The CPU quota must be from %u to %u percent of one CPU (0 queries, "
-                                "18446744073709551615 removes it).",
-                                LIMIT_CPU_QUOTA_MIN,
-                                LIMIT_CPU_QUOTA_MAX);
+                        error,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        "The CPU quota must be from %u to %u percent of one CPU (0 queries, "
+                        "18446744073709551615 removes it).",
+                        LIMIT_CPU_QUOTA_MIN,
+                        LIMIT_CPU_QUOTA_MAX);
         return 0;
 }
 
@@ -613,13 +607,13 @@ static int cpu_quota_start(LimitOperation *op) {
         uint64_t usec = op->value == LIMIT_CPU_QUOTA_NONE ? UINT64_MAX : op->value * (USEC_PER_SEC / 100);
 
         return bus_systemd_set_unit_properties(
-                        op->container->manager,
-                        op->container->unit,
-                        &(const UnitProperty){ "CPUQuotaPerSecUSec", usec },
-                        1,
-                        cpu_quota_unit_set,
-                        op,
-                        &op->slot);
+                op->container->manager,
+                op->container->unit,
+                &(const UnitProperty){ "CPUQuotaPerSecUSec", usec },
+                1,
+                cpu_quota_unit_set,
+                op,
+                &op->slot);
 }
 
 static const LimitMethod limit_cpu_quota = {
@@ -637,7 +631,7 @@ int bus_limits_method_cpu_quota(sd_bus_message *m, void *userdata, sd_bus_error 
 
 static int disk_reply(sd_bus_message *m, const Container *c) {
         return sd_bus_reply_method_return(
-                        m, "a{st}", 2, "byte_limit", c->disk_limit, "inode_limit", c->disk_inode_limit);
+                m, "a{st}", 2, "byte_limit", c->disk_limit, "inode_limit", c->disk_inode_limit);
 }
 
 /* A dictionary of byte_limit and inode_limit, each at most once; an empty one queries. */
@@ -660,16 +654,13 @@ static int disk_read(sd_bus_message *m, LimitArgs *a, sd_bus_error *error) {
                         a->value2 = v;
                 } else
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Unknown disk limit '%s' (known: byte_limit, inode_limit).",
-                                        key);
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Unknown disk limit '%s' (known: byte_limit, inode_limit).",
+                                key);
                 if (*have)
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Disk limit '%s' given twice.",
-                                        key);
+                                error, SD_BUS_ERROR_INVALID_ARGS, "Disk limit '%s' given twice.", key);
                 *have = true;
         }
         if (r < 0)
@@ -694,23 +685,23 @@ static int disk_check(Container *c, const LimitArgs *a, sd_bus_error *error) {
 
         if (c->disk_limit == 0)
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "Container '%s' has no disk limit: its writable layer is part of the depot. "
-                                "Disk "
-                                "limits are set at Create (options 'disk_limit', 'disk_inode_limit').",
-                                c->handle);
+                        error,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "Container '%s' has no disk limit: its writable layer is part of the depot. "
+                        "Disk "
+                        "limits are set at Create (options 'disk_limit', 'disk_inode_limit').",
+                        c->handle);
         if ((a->have_value && (a->value + 4095) / 4096 * 4096 != c->disk_limit) ||
             (a->have_value2 && a->value2 != c->disk_inode_limit))
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "The disk limits of '%s' are fixed when it is created (in force: byte_limit "
-                                "%llu, "
-                                "inode_limit %llu).",
-                                c->handle,
-                                (unsigned long long) c->disk_limit,
-                                (unsigned long long) c->disk_inode_limit);
+                        error,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "The disk limits of '%s' are fixed when it is created (in force: byte_limit "
+                        "%llu, "
+                        "inode_limit %llu).",
+                        c->handle,
+                        (unsigned long long) c->disk_limit,
+                        (unsigned long long) c->disk_inode_limit);
         return 0;
 }
 
@@ -750,23 +741,23 @@ static void bandwidth_done(Worker *w, int result, void *userdata) {
         (void) limit_worker_finished(op);
         if (result < 0)
                 (void) sd_bus_error_setf(
-                                &op->failure,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "Failed to limit the bandwidth of '%s': %s",
-                                c->handle,
-                                strerror(-result));
+                        &op->failure,
+                        WARDEN_ERROR_LIMIT_FAILED,
+                        "Failed to limit the bandwidth of '%s': %s",
+                        c->handle,
+                        strerror(-result));
         else {
                 c->bandwidth_rate = op->value;
                 c->bandwidth_burst = op->value2;
                 (void) container_save(c);
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                c->handle,
-                                "Bandwidth of '%s' is now limited to %llu bytes/s, burst %llu bytes.",
-                                c->handle,
-                                (unsigned long long) op->value,
-                                (unsigned long long) op->value2);
+                        LOG_INFO,
+                        0,
+                        c->handle,
+                        "Bandwidth of '%s' is now limited to %llu bytes/s, burst %llu bytes.",
+                        c->handle,
+                        (unsigned long long) op->value,
+                        (unsigned long long) op->value2);
         }
         limit_operation_finish(op);
 }
@@ -789,10 +780,7 @@ static int bandwidth_check(Container *c, const LimitArgs *a, sd_bus_error *error
                 return error_bandwidth_range(error, c->manager, "Bandwidth ((0, 0) queries)");
         if (!c->has_net)
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_LIMIT_FAILED,
-                                "Container '%s' has no network.",
-                                c->handle);
+                        error, WARDEN_ERROR_LIMIT_FAILED, "Container '%s' has no network.", c->handle);
         return 0;
 }
 
@@ -820,32 +808,32 @@ int bus_limits_append_info(sd_bus_message *reply, const Container *c) {
         int r;
 
         r = sd_bus_message_append(
-                        reply,
-                        "{sv}{sv}{sv}",
-                        "disk_limit",
-                        "t",
-                        c->disk_limit,
-                        "disk_inode_limit",
-                        "t",
-                        c->disk_inode_limit,
-                        "bandwidth",
-                        "(tt)",
-                        c->bandwidth_rate,
-                        c->bandwidth_burst);
+                reply,
+                "{sv}{sv}{sv}",
+                "disk_limit",
+                "t",
+                c->disk_limit,
+                "disk_inode_limit",
+                "t",
+                c->disk_inode_limit,
+                "bandwidth",
+                "(tt)",
+                c->bandwidth_rate,
+                c->bandwidth_burst);
         if (r < 0)
                 return r;
 
         /* statfs() of a mounted ext4 and two sysfs files: no I/O that could block */
         if (c->disk_limit > 0 && c->path && disk_usage(c->path, &u) >= 0) {
                 r = sd_bus_message_append(
-                                reply,
-                                "{sv}{sv}",
-                                "disk_bytes_used",
-                                "t",
-                                u.bytes_used,
-                                "disk_inodes_used",
-                                "t",
-                                u.inodes_used);
+                        reply,
+                        "{sv}{sv}",
+                        "disk_bytes_used",
+                        "t",
+                        u.bytes_used,
+                        "disk_inodes_used",
+                        "t",
+                        u.inodes_used);
                 if (r < 0)
                         return r;
         }
@@ -856,7 +844,7 @@ int bus_limits_append_info(sd_bus_message *reply, const Container *c) {
                 if (network_ifnames(c->net_id, &n) >= 0 &&
                     bandwidth_link_counters(n.host_ifname, &from, &to) >= 0) {
                         r = sd_bus_message_append(
-                                        reply, "{sv}{sv}", "rx_bytes", "t", to, "tx_bytes", "t", from);
+                                reply, "{sv}{sv}", "rx_bytes", "t", to, "tx_bytes", "t", from);
                         if (r < 0)
                                 return r;
                 }

@@ -25,24 +25,24 @@
 #include "warden-messages.h"
 
 static int property_get_version(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", WARDEN_VERSION);
 }
 
 static int property_get_containers(
-                sd_bus *bus,
-                const char *path,
-                const char *interface,
-                const char *property,
-                sd_bus_message *reply,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus *bus,
+        const char *path,
+        const char *interface,
+        const char *property,
+        sd_bus_message *reply,
+        void *userdata,
+        sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = userdata;
         int r;
@@ -78,10 +78,7 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Duplicate key in properties.");
         if (r == -E2BIG)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "More than %u properties.",
-                                BUS_STRING_PAIRS_MAX);
+                        error, SD_BUS_ERROR_INVALID_ARGS, "More than %u properties.", BUS_STRING_PAIRS_MAX);
         if (r < 0)
                 return r;
 
@@ -103,11 +100,11 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
  * "AccessDenied" before learning whether the container exists.
  */
 static int method_by_handle(
-                sd_bus_message *m,
-                Manager *manager,
-                sd_bus_error *error,
-                sd_bus_message_handler_t handler,
-                bool mutating) {
+        sd_bus_message *m,
+        Manager *manager,
+        sd_bus_error *error,
+        sd_bus_message_handler_t handler,
+        bool mutating) {
         const char *handle;
         Container *c;
         bool valid;
@@ -128,15 +125,15 @@ static int method_by_handle(
         }
         if (!valid)
                 return sd_bus_error_setf(
-                                error,
-                                WARDEN_ERROR_INVALID_HANDLE,
-                                "Invalid container handle: a handle has 1 to %i characters of "
-                                "[A-Za-z0-9_.-] "
-                                "and does not start with '.' or '-'.",
-                                HANDLE_MAX);
+                        error,
+                        WARDEN_ERROR_INVALID_HANDLE,
+                        "Invalid container handle: a handle has 1 to %i characters of "
+                        "[A-Za-z0-9_.-] "
+                        "and does not start with '.' or '-'.",
+                        HANDLE_MAX);
         if (!c)
                 return sd_bus_error_setf(
-                                error, WARDEN_ERROR_NO_SUCH_CONTAINER, "No container '%s'.", handle);
+                        error, WARDEN_ERROR_NO_SUCH_CONTAINER, "No container '%s'.", handle);
         return handler(m, c, error);
 }
 
@@ -205,7 +202,7 @@ static void bus_manager_containers_changed(Manager *m) {
         if (!manager_bus(m))
                 return;
         (void) sd_bus_emit_properties_changed(
-                        manager_bus(m), WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
+                manager_bus(m), WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Containers", NULL);
 }
 
 static void bus_manager_container_announced(Container *c) {
@@ -215,25 +212,25 @@ static void bus_manager_container_announced(Container *c) {
         if (!m || !manager_bus(m) || container_bus_path(c, &path) < 0)
                 return;
         (void) sd_bus_emit_signal(
-                        manager_bus(m),
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "ContainerCreated",
-                        "so",
-                        c->handle,
-                        path);
+                manager_bus(m),
+                WARDEN_MANAGER_PATH,
+                WARDEN_MANAGER_INTERFACE,
+                "ContainerCreated",
+                "so",
+                c->handle,
+                path);
 }
 
 static void bus_manager_container_gone(Manager *m, const char *handle) {
         if (!manager_bus(m))
                 return;
         (void) sd_bus_emit_signal(
-                        manager_bus(m),
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "ContainerDestroyed",
-                        "s",
-                        handle);
+                manager_bus(m),
+                WARDEN_MANAGER_PATH,
+                WARDEN_MANAGER_INTERFACE,
+                "ContainerDestroyed",
+                "s",
+                handle);
 }
 
 static void bus_manager_container_changed(Container *c, const char *property) {
@@ -243,7 +240,7 @@ static void bus_manager_container_changed(Container *c, const char *property) {
         if (!m || !manager_bus(m) || container_bus_path(c, &path) < 0)
                 return;
         (void) sd_bus_emit_properties_changed(
-                        manager_bus(m), path, WARDEN_CONTAINER_INTERFACE, property, NULL);
+                manager_bus(m), path, WARDEN_CONTAINER_INTERFACE, property, NULL);
 }
 
 static void bus_manager_container_oom(Container *c) {
@@ -252,12 +249,12 @@ static void bus_manager_container_oom(Container *c) {
         if (!m || !manager_bus(m))
                 return;
         (void) sd_bus_emit_signal(
-                        manager_bus(m),
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "OutOfMemory",
-                        "s",
-                        c->handle);
+                manager_bus(m),
+                WARDEN_MANAGER_PATH,
+                WARDEN_MANAGER_INTERFACE,
+                "OutOfMemory",
+                "s",
+                c->handle);
 }
 
 static const ManagerEvents bus_manager_events = {
@@ -320,7 +317,7 @@ int bus_manager_register(Manager *m, sd_bus *bus) {
         if (r < 0)
                 return log_oom();
         r = sd_bus_add_object_vtable(
-                        bus, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, manager_vtable, m);
+                bus, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
         r = bus_container_register(m, bus);
@@ -344,13 +341,13 @@ static int bus_manager_rearm_idle(Manager *m) {
 
         if (!m->idle_source) {
                 r = sd_event_add_time_relative(
-                                m->event,
-                                &m->idle_source,
-                                CLOCK_MONOTONIC,
-                                timeout,
-                                100 * USEC_PER_MSEC,
-                                bus_manager_dispatch_idle,
-                                m);
+                        m->event,
+                        &m->idle_source,
+                        CLOCK_MONOTONIC,
+                        timeout,
+                        100 * USEC_PER_MSEC,
+                        bus_manager_dispatch_idle,
+                        m);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(m->idle_source, "idle-exit");
@@ -394,12 +391,13 @@ static int bus_manager_dispatch_idle(sd_event_source *s, uint64_t usec, void *us
         if (!manager_is_idle(m))
                 return bus_manager_rearm_idle(m);
 
-        log_event(LOG_INFO,
-                  0,
-                  NULL,
-                  WARDEN_MESSAGE_IDLE_EXIT,
-                  "Idle for %llus, exiting; the next call activates wardend again.",
-                  (unsigned long long) (m->config.idle_timeout_usec / USEC_PER_SEC));
+        log_event(
+                LOG_INFO,
+                0,
+                NULL,
+                WARDEN_MESSAGE_IDLE_EXIT,
+                "Idle for %llus, exiting; the next call activates wardend again.",
+                (unsigned long long) (m->config.idle_timeout_usec / USEC_PER_SEC));
         m->exiting = true;
         /* STOPPING=1 first: systemd then queues a new start job for an activation request that races with
          * our exit, instead of thinking the service is still up. */
@@ -444,7 +442,7 @@ int bus_manager_connect(Manager *m, const char *address) {
                 r = sd_bus_open_system_with_description(&bus, "wardend");
         if (r < 0)
                 return log_error_errno(
-                                r, "Failed to connect to the %s bus: %m", address ? "given" : "system");
+                        r, "Failed to connect to the %s bus: %m", address ? "given" : "system");
 
         r = bus_manager_register(m, bus);
         if (r < 0)
@@ -471,9 +469,9 @@ int bus_manager_connect(Manager *m, const char *address) {
         r = sd_bus_request_name(manager_bus(m), WARDEN_BUS_NAME, 0);
         if (r == -EEXIST)
                 return log_error_errno(
-                                r,
-                                "The bus name '%s' is owned by another process; is wardend already running?",
-                                WARDEN_BUS_NAME);
+                        r,
+                        "The bus name '%s' is owned by another process; is wardend already running?",
+                        WARDEN_BUS_NAME);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name '%s': %m", WARDEN_BUS_NAME);
         return 0;

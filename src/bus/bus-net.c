@@ -22,7 +22,7 @@ static int check_not_busy(Container *c, sd_bus_error *error) {
 
         if (busy)
                 return sd_bus_error_setf(
-                                error, WARDEN_ERROR_INVALID_STATE, "Container '%s' is %s.", c->handle, busy);
+                        error, WARDEN_ERROR_INVALID_STATE, "Container '%s' is %s.", c->handle, busy);
         return 0;
 }
 
@@ -119,13 +119,7 @@ int bus_net_read_net_out_rule(sd_bus_message *m, NetOutRule *ret, sd_bus_error *
         int r;
 
         r = bus_message_read_options(
-                        m,
-                        "NetOut rule",
-                        net_out_keys,
-                        ELEMENTSOF(net_out_keys),
-                        read_net_out_key,
-                        &spec,
-                        error);
+                m, "NetOut rule", net_out_keys, ELEMENTSOF(net_out_keys), read_net_out_key, &spec, error);
         if (r < 0)
                 return r;
 
@@ -187,19 +181,19 @@ static int append_net_out_rule(sd_bus_message *reply, const NetOutRule *rule) {
         if (r < 0)
                 return r;
         r = sd_bus_message_append(
-                        reply,
-                        "{sv}{sv}",
-                        "network",
-                        "s",
-                        network,
-                        "protocol",
-                        "s",
-                        net_protocol_to_string(rule->protocol));
+                reply,
+                "{sv}{sv}",
+                "network",
+                "s",
+                network,
+                "protocol",
+                "s",
+                net_protocol_to_string(rule->protocol));
         if (r < 0)
                 return r;
         if (rule->port_min > 0 && rule->port_is_range)
                 r = sd_bus_message_append(
-                                reply, "{sv}", "port_range", "(qq)", rule->port_min, rule->port_max);
+                        reply, "{sv}", "port_range", "(qq)", rule->port_min, rule->port_max);
         else if (rule->port_min > 0)
                 r = sd_bus_message_append(reply, "{sv}", "port", "q", rule->port_min);
         if (r < 0)

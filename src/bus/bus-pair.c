@@ -70,11 +70,11 @@ static int pair_call_done(sd_bus_message *reply, void *userdata, sd_bus_error *e
 }
 
 int bus_pair_call(
-                sd_bus *server,
-                sd_bus *client,
-                sd_bus_message *call,
-                sd_bus_message **ret_reply,
-                sd_bus_error *reterr) {
+        sd_bus *server,
+        sd_bus *client,
+        sd_bus_message *call,
+        sd_bus_message **ret_reply,
+        sd_bus_error *reterr) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         PairCall pc = {};
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 5000000;

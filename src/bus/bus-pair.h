@@ -17,8 +17,8 @@ int bus_pair_new(sd_bus **ret_server, sd_bus **ret_client);
  * reply in *ret_reply (may be NULL).
  */
 int bus_pair_call(
-                sd_bus *server,
-                sd_bus *client,
-                sd_bus_message *call,
-                sd_bus_message **ret_reply,
-                sd_bus_error *reterr);
+        sd_bus *server,
+        sd_bus *client,
+        sd_bus_message *call,
+        sd_bus_message **ret_reply,
+        sd_bus_error *reterr);

@@ -103,17 +103,17 @@ static bool sender_in_warden_group(sd_bus_creds *creds, uid_t uid) {
 static int refusal_without_polkit(sd_bus_error *error, const char *action, const char *member) {
         if (streq(action, WARDEN_POLKIT_ACTION_HOST_PATHS))
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_ACCESS_DENIED,
-                                "Only root may use host paths outside wardend's allow-lists in %s() (polkit "
-                                "action '" WARDEN_POLKIT_ACTION_HOST_PATHS "'; polkit is not available).",
-                                member);
-        return sd_bus_error_setf(
                         error,
                         SD_BUS_ERROR_ACCESS_DENIED,
-                        "Only root and members of the group '" WARDEN_GROUP "' may call %s() (polkit is not "
-                        "available).",
+                        "Only root may use host paths outside wardend's allow-lists in %s() (polkit "
+                        "action '" WARDEN_POLKIT_ACTION_HOST_PATHS "'; polkit is not available).",
                         member);
+        return sd_bus_error_setf(
+                error,
+                SD_BUS_ERROR_ACCESS_DENIED,
+                "Only root and members of the group '" WARDEN_GROUP "' may call %s() (polkit is not "
+                "available).",
+                member);
 }
 
 /* ---- the registry of questions to polkit -------------------------------------------------------------
@@ -162,9 +162,10 @@ static int polkit_queries_flush(sd_event_source *s, void *userdata) {
 static int polkit_answer_expired(sd_event_source *s, uint64_t usec, void *userdata) {
         PolkitQuery *q = userdata;
 
-        log_debug("polkit's answer for %s() of '%s' was not picked up, dropping it.",
-                  strna(sd_bus_message_get_member(q->request)),
-                  strna(sd_bus_message_get_sender(q->request)));
+        log_debug(
+                "polkit's answer for %s() of '%s' was not picked up, dropping it.",
+                strna(sd_bus_message_get_member(q->request)),
+                strna(sd_bus_message_get_sender(q->request)));
         polkit_query_free(q);
         return 0;
 }
@@ -187,10 +188,11 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
                 const sd_bus_error *e = sd_bus_message_get_error(reply);
 
                 if (startswith(e->name, POLKIT_ERROR_PREFIX)) {
-                        log_debug("polkit failed to decide about %s() of '%s': %s",
-                                  member,
-                                  sender,
-                                  e->message);
+                        log_debug(
+                                "polkit failed to decide about %s() of '%s': %s",
+                                member,
+                                sender,
+                                e->message);
                         refuse(q,
                                SD_BUS_ERROR_ACCESS_DENIED,
                                "polkit did not authorize %s(): %s",
@@ -200,13 +202,14 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
                 }
                 /* Not installed (ServiceUnknown), masked or failing to start, not answering (NoReply), ...:
                  * the rules file's policy, without polkit. */
-                log_debug("polkit cannot be asked about %s of %s() of '%s' (%s: %s); %s.",
-                          q->action,
-                          member,
-                          sender,
-                          e->name,
-                          strna(e->message),
-                          q->group_allows ? "the group '" WARDEN_GROUP "' allows it" : "refused");
+                log_debug(
+                        "polkit cannot be asked about %s of %s() of '%s' (%s: %s); %s.",
+                        q->action,
+                        member,
+                        sender,
+                        e->name,
+                        strna(e->message),
+                        q->group_allows ? "the group '" WARDEN_GROUP "' allows it" : "refused");
                 if (!q->group_allows)
                         (void) refusal_without_polkit(&q->refusal, q->action, member);
                 return;
@@ -217,17 +220,18 @@ static void polkit_judge(PolkitQuery *q, sd_bus_message *reply) {
                 r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0) {
                 log_warning_errno(
-                                r, "Failed to read polkit's answer about %s() of '%s': %m", member, sender);
+                        r, "Failed to read polkit's answer about %s() of '%s': %m", member, sender);
                 refuse(q, SD_BUS_ERROR_ACCESS_DENIED, "Could not read polkit's answer about %s().", member);
                 return;
         }
-        log_debug("polkit %s %s of %s() of '%s'.",
-                  authorized  ? "authorizes"
-                  : challenge ? "wants authentication for"
-                              : "refuses",
-                  q->action,
-                  member,
-                  sender);
+        log_debug(
+                "polkit %s %s of %s() of '%s'.",
+                authorized  ? "authorizes"
+                : challenge ? "wants authentication for"
+                            : "refuses",
+                q->action,
+                member,
+                sender);
         if (authorized)
                 return;
         if (challenge && streq(q->action, WARDEN_POLKIT_ACTION_HOST_PATHS))
@@ -271,23 +275,24 @@ static int polkit_answered(sd_bus_message *reply, void *userdata, sd_bus_error *
          * this answer. */
         r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
         if (r < 0) {
-                log_error_errno(r,
-                                "Failed to dispatch %s() of '%s' again after polkit's answer: %m",
-                                strna(sd_bus_message_get_member(q->request)),
-                                strna(sd_bus_message_get_sender(q->request)));
+                log_error_errno(
+                        r,
+                        "Failed to dispatch %s() of '%s' again after polkit's answer: %m",
+                        strna(sd_bus_message_get_member(q->request)),
+                        strna(sd_bus_message_get_sender(q->request)));
                 (void) sd_bus_reply_method_errnof(
-                                q->request, -r, "Failed to dispatch the call after its authorization: %m");
+                        q->request, -r, "Failed to dispatch the call after its authorization: %m");
                 polkit_query_free(q);
                 return 0;
         }
         r = sd_event_add_time_relative(
-                        q->manager->event,
-                        &q->expire_source,
-                        CLOCK_MONOTONIC,
-                        POLKIT_ANSWER_KEEP_USEC,
-                        USEC_PER_SEC,
-                        polkit_answer_expired,
-                        q);
+                q->manager->event,
+                &q->expire_source,
+                CLOCK_MONOTONIC,
+                POLKIT_ANSWER_KEEP_USEC,
+                USEC_PER_SEC,
+                polkit_answer_expired,
+                q);
         if (r < 0)
                 log_warning_errno(r, "Failed to arm the expiry of polkit's answer, ignoring: %m");
         else
@@ -313,35 +318,35 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *a
                         r = event_source_float(s, "polkit-queries-flush");
                 if (r < 0) {
                         manager->bus_manager->polkit_queries =
-                                        hashmap_free(manager->bus_manager->polkit_queries);
+                                hashmap_free(manager->bus_manager->polkit_queries);
                         return r;
                 }
         }
 
         r = sd_bus_message_new_method_call(
-                        bus,
-                        &call,
-                        POLKIT_BUS_NAME,
-                        POLKIT_AUTHORITY_PATH,
-                        POLKIT_AUTHORITY_INTERFACE,
-                        "CheckAuthorization");
+                bus,
+                &call,
+                POLKIT_BUS_NAME,
+                POLKIT_AUTHORITY_PATH,
+                POLKIT_AUTHORITY_INTERFACE,
+                "CheckAuthorization");
         if (r < 0)
                 return r;
         /* subject, action, details (rules may look at action.lookup("method")), flags, cancellation id */
         r = sd_bus_message_append(
-                        call,
-                        "(sa{sv})sa{ss}us",
-                        "system-bus-name",
-                        1,
-                        "name",
-                        "s",
-                        sd_bus_message_get_sender(m),
-                        action,
-                        1,
-                        "method",
-                        strempty(sd_bus_message_get_member(m)),
-                        interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0U,
-                        "");
+                call,
+                "(sa{sv})sa{ss}us",
+                "system-bus-name",
+                1,
+                "name",
+                "s",
+                sd_bus_message_get_sender(m),
+                action,
+                1,
+                "method",
+                strempty(sd_bus_message_get_member(m)),
+                interactive ? POLKIT_CHECK_ALLOW_USER_INTERACTION : 0U,
+                "");
         if (r < 0)
                 return r;
 
@@ -360,13 +365,13 @@ static int polkit_query_start(Manager *manager, sd_bus_message *m, const char *a
         manager->n_operations++;
         q->request = bus_call_hold(manager, m);
 
-        r =
-                        bus_call_out(manager,
-                                     call,
-                                     interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC,
-                                     polkit_answered,
-                                     q,
-                                     &q->slot);
+        r = bus_call_out(
+                manager,
+                call,
+                interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC,
+                polkit_answered,
+                q,
+                &q->slot);
         if (r < 0) {
                 polkit_query_free(q);
                 return r;
@@ -387,10 +392,9 @@ static int sender_identity(sd_bus_message *m, uid_t *ret_uid, bool *ret_in_group
         int r;
 
         r = sd_bus_query_sender_creds(
-                        m,
-                        SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID |
-                                        SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
-                        &creds);
+                m,
+                SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_GID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+                &creds);
         if (r < 0)
                 return r;
         /* dbus-daemon reports the uid the connection authenticated with; a direct connection has the euid.
@@ -448,11 +452,12 @@ static int bus_verify(sd_bus_message *m, Manager *manager, const char *action, s
                 r = polkit_query_start(manager, m, action, in_group && !host_paths);
                 if (r >= 0)
                         return 0;
-                log_debug_errno(r,
-                                "Failed to ask polkit about %s of %s() of '%s', deciding without it: %m",
-                                action,
-                                strna(sd_bus_message_get_member(m)),
-                                strna(sd_bus_message_get_sender(m)));
+                log_debug_errno(
+                        r,
+                        "Failed to ask polkit about %s of %s() of '%s', deciding without it: %m",
+                        action,
+                        strna(sd_bus_message_get_member(m)),
+                        strna(sd_bus_message_get_sender(m)));
         }
         if (in_group && !host_paths)
                 return 1;

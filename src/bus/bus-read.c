@@ -55,10 +55,7 @@ int bus_message_read_env(sd_bus_message *m, size_t max, char ***ret, sd_bus_erro
         r = bus_message_read_strv_max(m, max, &env);
         if (r == -E2BIG)
                 return sd_bus_error_setf(
-                                error,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                "Option 'env' has more than %zu entries.",
-                                max);
+                        error, SD_BUS_ERROR_INVALID_ARGS, "Option 'env' has more than %zu entries.", max);
         if (r < 0)
                 return r;
         STRV_FOREACH(e, env) {
@@ -66,10 +63,10 @@ int bus_message_read_env(sd_bus_message *m, size_t max, char ***ret, sd_bus_erro
 
                 if (!eq || eq == *e)
                         return sd_bus_error_setf(
-                                        error,
-                                        SD_BUS_ERROR_INVALID_ARGS,
-                                        "Option 'env': '%s' is not of the form KEY=VALUE.",
-                                        *e);
+                                error,
+                                SD_BUS_ERROR_INVALID_ARGS,
+                                "Option 'env': '%s' is not of the form KEY=VALUE.",
+                                *e);
         }
         *ret = TAKE_PTR(env);
         return 0;

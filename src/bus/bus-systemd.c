@@ -70,29 +70,29 @@ int bus_systemd_setup(Manager *m) {
 
         assert(m);
 
-        r =
-                        bus_match_new(manager_bus(m),
-                                      SYSTEMD_BUS_NAME,
-                                      SYSTEMD_PATH,
-                                      SYSTEMD_MANAGER_INTERFACE,
-                                      "JobRemoved",
-                                      match_job_removed,
-                                      NULL,
-                                      m,
-                                      &m->bus_manager->job_removed_match);
+        r = bus_match_new(
+                manager_bus(m),
+                SYSTEMD_BUS_NAME,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER_INTERFACE,
+                "JobRemoved",
+                match_job_removed,
+                NULL,
+                m,
+                &m->bus_manager->job_removed_match);
         if (r < 0)
                 return r;
         /* systemd sends its signals only while someone is subscribed. */
         r = sd_bus_call_method_async(
-                        manager_bus(m),
-                        NULL,
-                        SYSTEMD_BUS_NAME,
-                        SYSTEMD_PATH,
-                        SYSTEMD_MANAGER_INTERFACE,
-                        "Subscribe",
-                        NULL,
-                        NULL,
-                        NULL);
+                manager_bus(m),
+                NULL,
+                SYSTEMD_BUS_NAME,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER_INTERFACE,
+                "Subscribe",
+                NULL,
+                NULL,
+                NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to systemd: %m");
         return 0;
@@ -176,12 +176,7 @@ static int append_device_policy(sd_bus_message *msg) {
 }
 
 int bus_systemd_start_scope(
-                Manager *m,
-                const Container *c,
-                pid_t pid,
-                systemd_job_done_t cb,
-                void *userdata,
-                SystemdJob **ret) {
+        Manager *m, const Container *c, pid_t pid, systemd_job_done_t cb, void *userdata, SystemdJob **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         _cleanup_(bus_systemd_job_freep) SystemdJob *j = NULL;
         _cleanup_free_ char *description = NULL;
@@ -198,12 +193,12 @@ int bus_systemd_start_scope(
                 return -ENOMEM;
 
         r = sd_bus_message_new_method_call(
-                        manager_bus(m),
-                        &msg,
-                        SYSTEMD_BUS_NAME,
-                        SYSTEMD_PATH,
-                        SYSTEMD_MANAGER_INTERFACE,
-                        "StartTransientUnit");
+                manager_bus(m),
+                &msg,
+                SYSTEMD_BUS_NAME,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER_INTERFACE,
+                "StartTransientUnit");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(msg, "ss", c->unit, "fail");
@@ -213,34 +208,34 @@ int bus_systemd_start_scope(
         if (r < 0)
                 return r;
         r = sd_bus_message_append(
-                        msg,
-                        "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
-                        "Description",
-                        "s",
-                        description,
-                        "Slice",
-                        "s",
-                        WARDEN_SLICE,
-                        "Delegate",
-                        "b",
-                        1,
-                        "MemoryAccounting",
-                        "b",
-                        1,
-                        "CPUAccounting",
-                        "b",
-                        1,
-                        "TasksAccounting",
-                        "b",
-                        1,
-                        /* wshd exits on SIGTERM and the kernel kills the rest of its PID namespace: a stop
-                         * never needs systemd's 90 s default. */
-                        "TimeoutStopUSec",
-                        "t",
-                        m->config.stop_timeout_usec,
-                        "CollectMode",
-                        "s",
-                        "inactive-or-failed");
+                msg,
+                "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                "Description",
+                "s",
+                description,
+                "Slice",
+                "s",
+                WARDEN_SLICE,
+                "Delegate",
+                "b",
+                1,
+                "MemoryAccounting",
+                "b",
+                1,
+                "CPUAccounting",
+                "b",
+                1,
+                "TasksAccounting",
+                "b",
+                1,
+                /* wshd exits on SIGTERM and the kernel kills the rest of its PID namespace: a stop
+                 * never needs systemd's 90 s default. */
+                "TimeoutStopUSec",
+                "t",
+                m->config.stop_timeout_usec,
+                "CollectMode",
+                "s",
+                "inactive-or-failed");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(msg, "(sv)", "PIDs", "au", 1, (uint32_t) pid);
@@ -252,7 +247,7 @@ int bus_systemd_start_scope(
         if (c->memory_limit > 0) {
                 /* a hard cap: no swap beyond it (cgroup2; on v1 bus-limits.c sets memory.memsw) */
                 r = sd_bus_message_append(
-                                msg, "(sv)(sv)", "MemoryMax", "t", c->memory_limit, "MemorySwapMax", "t", 0);
+                        msg, "(sv)(sv)", "MemoryMax", "t", c->memory_limit, "MemorySwapMax", "t", 0);
                 if (r < 0)
                         return r;
         }
@@ -264,7 +259,7 @@ int bus_systemd_start_scope(
         if (c->cpu_quota > 0) {
                 /* CPUQuota=N% is this property in µs of CPU time per second of wall time */
                 r = sd_bus_message_append(
-                                msg, "(sv)", "CPUQuotaPerSecUSec", "t", c->cpu_quota * (USEC_PER_SEC / 100));
+                        msg, "(sv)", "CPUQuotaPerSecUSec", "t", c->cpu_quota * (USEC_PER_SEC / 100));
                 if (r < 0)
                         return r;
         }
@@ -301,7 +296,7 @@ static int reply_stop_queued(sd_bus_message *reply, void *userdata, sd_bus_error
 }
 
 int bus_systemd_stop_unit(
-                Manager *m, const char *unit, systemd_job_done_t cb, void *userdata, SystemdJob **ret) {
+        Manager *m, const char *unit, systemd_job_done_t cb, void *userdata, SystemdJob **ret) {
         _cleanup_(bus_systemd_job_freep) SystemdJob *j = NULL;
         int r;
 
@@ -313,18 +308,18 @@ int bus_systemd_stop_unit(
         if (r < 0)
                 return r;
         r = bus_call_out_method(
-                        m,
-                        SYSTEMD_BUS_NAME,
-                        SYSTEMD_PATH,
-                        SYSTEMD_MANAGER_INTERFACE,
-                        "StopUnit",
-                        SYSTEMD_CALL_TIMEOUT_USEC,
-                        reply_stop_queued,
-                        j,
-                        &j->call,
-                        "ss",
-                        unit,
-                        "fail");
+                m,
+                SYSTEMD_BUS_NAME,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER_INTERFACE,
+                "StopUnit",
+                SYSTEMD_CALL_TIMEOUT_USEC,
+                reply_stop_queued,
+                j,
+                &j->call,
+                "ss",
+                unit,
+                "fail");
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(j);
@@ -342,13 +337,13 @@ int bus_systemd_unit_path(const char *unit, char **ret) {
 }
 
 int bus_systemd_set_unit_properties(
-                Manager *m,
-                const char *unit,
-                const UnitProperty *props,
-                size_t n_props,
-                sd_bus_message_handler_t cb,
-                void *userdata,
-                BusCallOut **ret) {
+        Manager *m,
+        const char *unit,
+        const UnitProperty *props,
+        size_t n_props,
+        sd_bus_message_handler_t cb,
+        void *userdata,
+        BusCallOut **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
@@ -356,12 +351,12 @@ int bus_systemd_set_unit_properties(
         assert(unit);
 
         r = sd_bus_message_new_method_call(
-                        manager_bus(m),
-                        &msg,
-                        SYSTEMD_BUS_NAME,
-                        SYSTEMD_PATH,
-                        SYSTEMD_MANAGER_INTERFACE,
-                        "SetUnitProperties");
+                manager_bus(m),
+                &msg,
+                SYSTEMD_BUS_NAME,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER_INTERFACE,
+                "SetUnitProperties");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(msg, "sb", unit, 1);

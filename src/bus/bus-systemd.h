@@ -29,7 +29,7 @@ typedef struct SystemdJob SystemdJob;
  * right after the callback returns.
  */
 typedef void (*systemd_job_done_t)(
-                Manager *m, const char *result, const sd_bus_error *error, void *userdata);
+        Manager *m, const char *result, const sd_bus_error *error, void *userdata);
 
 /* Subscribes to systemd's signals and installs the JobRemoved match. Called once, after connecting. */
 int bus_systemd_setup(Manager *m);
@@ -40,16 +40,11 @@ int bus_systemd_setup(Manager *m);
  * Freeing *ret (bus_systemd_job_free) cancels the wait: the callback is not called.
  */
 int bus_systemd_start_scope(
-                Manager *m,
-                const Container *c,
-                pid_t pid,
-                systemd_job_done_t cb,
-                void *userdata,
-                SystemdJob **ret);
+        Manager *m, const Container *c, pid_t pid, systemd_job_done_t cb, void *userdata, SystemdJob **ret);
 
 /* StopUnit(unit, "fail"). A unit systemd does not know is "done" at once. */
 int bus_systemd_stop_unit(
-                Manager *m, const char *unit, systemd_job_done_t cb, void *userdata, SystemdJob **ret);
+        Manager *m, const char *unit, systemd_job_done_t cb, void *userdata, SystemdJob **ret);
 
 /* One unit property of type t, for bus_systemd_set_unit_properties(). */
 typedef struct UnitProperty {
@@ -64,13 +59,13 @@ typedef struct UnitProperty {
  * queue of bus-call-out.h.
  */
 int bus_systemd_set_unit_properties(
-                Manager *m,
-                const char *unit,
-                const UnitProperty *props,
-                size_t n_props,
-                sd_bus_message_handler_t cb,
-                void *userdata,
-                BusCallOut **ret);
+        Manager *m,
+        const char *unit,
+        const UnitProperty *props,
+        size_t n_props,
+        sd_bus_message_handler_t cb,
+        void *userdata,
+        BusCallOut **ret);
 
 SystemdJob *bus_systemd_job_free(SystemdJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SystemdJob *, bus_systemd_job_free);

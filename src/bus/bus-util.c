@@ -73,12 +73,12 @@ int bus_message_close_dict_entry(sd_bus_message *m) {
         return sd_bus_message_close_container(m); /* dict entry */
 }
 
-static int
-unknown_key(const char *context,
-            const BusOptionSpec *specs,
-            size_t n_specs,
-            const char *key,
-            sd_bus_error *error) {
+static int unknown_key(
+        const char *context,
+        const BusOptionSpec *specs,
+        size_t n_specs,
+        const char *key,
+        sd_bus_error *error) {
         _cleanup_free_ char *keys = NULL;
         size_t size = 0;
         FILE *f;
@@ -93,17 +93,17 @@ unknown_key(const char *context,
         if (fclose(f) != 0)
                 return -ENOMEM;
         return sd_bus_error_setf(
-                        error, SD_BUS_ERROR_INVALID_ARGS, "%s: unknown key '%s' (%s).", context, key, keys);
+                error, SD_BUS_ERROR_INVALID_ARGS, "%s: unknown key '%s' (%s).", context, key, keys);
 }
 
 int bus_message_read_options(
-                sd_bus_message *m,
-                const char *context,
-                const BusOptionSpec *specs,
-                size_t n_specs,
-                bus_option_reader_t reader,
-                void *userdata,
-                sd_bus_error *error) {
+        sd_bus_message *m,
+        const char *context,
+        const BusOptionSpec *specs,
+        size_t n_specs,
+        bus_option_reader_t reader,
+        void *userdata,
+        sd_bus_error *error) {
         uint64_t seen = 0; /* bit i: specs[i] was read */
         int r;
 
@@ -134,36 +134,36 @@ int bus_message_read_options(
                  * found by fuzz-bus-options). */
                 if (seen & UINT64_C(1) << (spec - specs))
                         return context ? sd_bus_error_setf(
-                                                         error,
-                                                         SD_BUS_ERROR_INVALID_ARGS,
-                                                         "%s: key '%s' given twice.",
-                                                         context,
-                                                         key)
+                                                 error,
+                                                 SD_BUS_ERROR_INVALID_ARGS,
+                                                 "%s: key '%s' given twice.",
+                                                 context,
+                                                 key)
                                        : sd_bus_error_setf(
-                                                         error,
-                                                         SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option '%s' given twice.",
-                                                         key);
+                                                 error,
+                                                 SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' given twice.",
+                                                 key);
                 seen |= UINT64_C(1) << (spec - specs);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;
                 if (!streq(contents, spec->signature))
                         return context ? sd_bus_error_setf(
-                                                         error,
-                                                         SD_BUS_ERROR_INVALID_ARGS,
-                                                         "%s: key '%s' must be of type '%s', got '%s'.",
-                                                         context,
-                                                         key,
-                                                         spec->signature,
-                                                         contents)
+                                                 error,
+                                                 SD_BUS_ERROR_INVALID_ARGS,
+                                                 "%s: key '%s' must be of type '%s', got '%s'.",
+                                                 context,
+                                                 key,
+                                                 spec->signature,
+                                                 contents)
                                        : sd_bus_error_setf(
-                                                         error,
-                                                         SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option '%s' must be of type '%s', got '%s'.",
-                                                         key,
-                                                         spec->signature,
-                                                         contents);
+                                                 error,
+                                                 SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' must be of type '%s', got '%s'.",
+                                                 key,
+                                                 spec->signature,
+                                                 contents);
                 r = sd_bus_message_enter_container(m, 'v', contents);
                 if (r < 0)
                         return r;
@@ -206,27 +206,29 @@ static void bus_match_schedule_retry(BusMatch *bm, const char *why) {
 
         bm->slot = sd_bus_slot_unref(bm->slot);
         r = sd_event_add_time_relative(
-                        sd_bus_get_event(bm->bus),
-                        &bm->retry_source,
-                        CLOCK_MONOTONIC,
-                        BUS_MATCH_RETRY_USEC,
-                        USEC_PER_SEC / 10,
-                        bus_match_retry,
-                        bm);
+                sd_bus_get_event(bm->bus),
+                &bm->retry_source,
+                CLOCK_MONOTONIC,
+                BUS_MATCH_RETRY_USEC,
+                USEC_PER_SEC / 10,
+                bus_match_retry,
+                bm);
         if (r < 0) {
-                log_error_errno(r,
-                                "Cannot watch %s.%s (%s), and cannot ask again: %m",
-                                bm->interface,
-                                bm->member,
-                                why);
+                log_error_errno(
+                        r,
+                        "Cannot watch %s.%s (%s), and cannot ask again: %m",
+                        bm->interface,
+                        bm->member,
+                        why);
                 return;
         }
         (void) sd_event_source_set_description(bm->retry_source, "bus-match-retry");
-        log_error("Cannot watch %s.%s (%s); asking again in %llus.",
-                  bm->interface,
-                  bm->member,
-                  why,
-                  (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
+        log_error(
+                "Cannot watch %s.%s (%s); asking again in %llus.",
+                bm->interface,
+                bm->member,
+                why,
+                (unsigned long long) (BUS_MATCH_RETRY_USEC / USEC_PER_SEC));
 }
 
 static int bus_match_retry(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -262,30 +264,30 @@ static int bus_match_install(BusMatch *bm) {
         int r;
 
         r = sd_bus_match_signal_async(
-                        bm->bus,
-                        &bm->slot,
-                        bm->sender,
-                        bm->path,
-                        bm->interface,
-                        bm->member,
-                        bus_match_dispatch,
-                        bus_match_installed,
-                        bm);
+                bm->bus,
+                &bm->slot,
+                bm->sender,
+                bm->path,
+                bm->interface,
+                bm->member,
+                bus_match_dispatch,
+                bus_match_installed,
+                bm);
         if (r < 0)
                 return log_debug_errno(r, "Failed to ask for %s.%s: %m", bm->interface, bm->member);
         return 0;
 }
 
 int bus_match_new(
-                sd_bus *bus,
-                const char *sender,
-                const char *path,
-                const char *interface,
-                const char *member,
-                sd_bus_message_handler_t callback,
-                void (*installed)(void *userdata),
-                void *userdata,
-                BusMatch **ret) {
+        sd_bus *bus,
+        const char *sender,
+        const char *path,
+        const char *interface,
+        const char *member,
+        sd_bus_message_handler_t callback,
+        void (*installed)(void *userdata),
+        void *userdata,
+        BusMatch **ret) {
         _cleanup_(bus_match_freep) BusMatch *bm = NULL;
         int r;
 

@@ -39,13 +39,13 @@ int bus_message_close_dict_entry(sd_bus_message *m);
  * the reader or sd-bus failed with. The messages speak of options ("Unknown option 'x'.") when 'context' is
  * NULL, else of the keys of 'context' ("NetOut rule: unknown key 'x' (a, b, c)."). */
 int bus_message_read_options(
-                sd_bus_message *m,
-                const char *context,
-                const BusOptionSpec *specs,
-                size_t n_specs,
-                bus_option_reader_t reader,
-                void *userdata,
-                sd_bus_error *error);
+        sd_bus_message *m,
+        const char *context,
+        const BusOptionSpec *specs,
+        size_t n_specs,
+        bus_option_reader_t reader,
+        void *userdata,
+        sd_bus_error *error);
 
 /*
  * A signal match that survives a refusal. dbus-daemon refuses a connection's AddMatch beyond
@@ -58,14 +58,14 @@ int bus_message_read_options(
 #define BUS_MATCH_RETRY_USEC (5 * USEC_PER_SEC)
 typedef struct BusMatch BusMatch;
 int bus_match_new(
-                sd_bus *bus,
-                const char *sender,
-                const char *path,
-                const char *interface,
-                const char *member,
-                sd_bus_message_handler_t callback,
-                void (*installed)(void *userdata),
-                void *userdata,
-                BusMatch **ret);
+        sd_bus *bus,
+        const char *sender,
+        const char *path,
+        const char *interface,
+        const char *member,
+        sd_bus_message_handler_t callback,
+        void (*installed)(void *userdata),
+        void *userdata,
+        BusMatch **ret);
 BusMatch *bus_match_free(BusMatch *bm);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BusMatch *, bus_match_free);

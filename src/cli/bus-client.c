@@ -25,7 +25,7 @@ int bus_connect_client(const char *address, sd_bus **ret) {
                 r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(
-                                r, "Failed to connect to the %s bus: %m", address ? "given" : "system");
+                        r, "Failed to connect to the %s bus: %m", address ? "given" : "system");
         *ret = TAKE_PTR(bus);
         return 0;
 }
@@ -44,7 +44,7 @@ int bus_manager_new_call(sd_bus *bus, const char *method, sd_bus_message **ret) 
         assert(ret);
 
         r = sd_bus_message_new_method_call(
-                        bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
+                bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a %s() call: %m", method);
         return 0;
@@ -64,12 +64,7 @@ int bus_call_message(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_messa
 }
 
 int bus_call_manager(
-                sd_bus *bus,
-                const char *method,
-                uint64_t usec,
-                sd_bus_message **ret_reply,
-                const char *sig,
-                ...) {
+        sd_bus *bus, const char *method, uint64_t usec, sd_bus_message **ret_reply, const char *sig, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;

@@ -26,9 +26,4 @@ int bus_call_message(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_messa
  * bus_call_message() does.
  */
 int bus_call_manager(
-                sd_bus *bus,
-                const char *method,
-                uint64_t usec,
-                sd_bus_message **ret_reply,
-                const char *sig,
-                ...);
+        sd_bus *bus, const char *method, uint64_t usec, sd_bus_message **ret_reply, const char *sig, ...);

@@ -201,7 +201,7 @@ int job_options_append(sd_bus_message *m, const JobOptions *o) {
                 r = sd_bus_message_append(m, "{sv}", "tty", "b", 1);
         if (r >= 0 && o->tty && o->tty_rows > 0 && o->tty_cols > 0)
                 r = sd_bus_message_append(
-                                m, "{sv}{sv}", "tty_rows", "q", o->tty_rows, "tty_cols", "q", o->tty_cols);
+                        m, "{sv}{sv}", "tty_rows", "q", o->tty_rows, "tty_cols", "q", o->tty_cols);
         if (r >= 0)
                 r = append_fd(m, "stdin", o->stdin_fd);
         if (r >= 0)

@@ -151,18 +151,18 @@ static void job_session_forward_signal(JobSession *s, int sig) {
         int r;
 
         r = sd_bus_call_method_async(
-                        s->bus,
-                        NULL,
-                        WARDEN_BUS_NAME,
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "Signal",
-                        on_minor_reply,
-                        (void *) "Signal",
-                        "sui",
-                        s->handle,
-                        s->job_id,
-                        sig);
+                s->bus,
+                NULL,
+                WARDEN_BUS_NAME,
+                WARDEN_MANAGER_PATH,
+                WARDEN_MANAGER_INTERFACE,
+                "Signal",
+                on_minor_reply,
+                (void *) "Signal",
+                "sui",
+                s->handle,
+                s->job_id,
+                sig);
         if (r < 0)
                 log_debug_errno(r, "Failed to send Signal(): %m");
 }
@@ -174,19 +174,19 @@ static void job_session_resize(JobSession *s) {
         if (!s->tty || tty_get_size(STDIN_FILENO, &rows, &cols) < 0)
                 return;
         r = sd_bus_call_method_async(
-                        s->bus,
-                        NULL,
-                        WARDEN_BUS_NAME,
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "ResizeTty",
-                        on_minor_reply,
-                        (void *) "ResizeTty",
-                        "suqq",
-                        s->handle,
-                        s->job_id,
-                        rows,
-                        cols);
+                s->bus,
+                NULL,
+                WARDEN_BUS_NAME,
+                WARDEN_MANAGER_PATH,
+                WARDEN_MANAGER_INTERFACE,
+                "ResizeTty",
+                on_minor_reply,
+                (void *) "ResizeTty",
+                "suqq",
+                s->handle,
+                s->job_id,
+                rows,
+                cols);
         if (r < 0)
                 log_debug_errno(r, "Failed to send ResizeTty(): %m");
 }
@@ -199,7 +199,7 @@ static int on_link_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         s->link_slot = sd_bus_slot_unref(s->link_slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 return job_session_fail(
-                                s, "Link", sd_bus_message_get_errno(reply), sd_bus_message_get_error(reply));
+                        s, "Link", sd_bus_message_get_errno(reply), sd_bus_message_get_error(reply));
 
         r = sd_bus_message_read(reply, "i", &status);
         if (r >= 0)
@@ -225,17 +225,14 @@ static int on_spawn_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         s->spawn_slot = sd_bus_slot_unref(s->spawn_slot);
         if (sd_bus_message_is_method_error(reply, NULL))
                 return job_session_fail(
-                                s,
-                                "Spawn",
-                                sd_bus_message_get_errno(reply),
-                                sd_bus_message_get_error(reply));
+                        s, "Spawn", sd_bus_message_get_errno(reply), sd_bus_message_get_error(reply));
         r = sd_bus_message_read(reply, "u", &s->job_id);
         if (r < 0)
                 return job_session_fail(s, "Spawn", r, NULL);
 
         /* Link waits for as long as the job runs: no timeout. */
         r = sd_bus_message_new_method_call(
-                        s->bus, &m, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Link");
+                s->bus, &m, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Link");
         if (r >= 0)
                 r = sd_bus_message_append(m, "su", s->handle, s->job_id);
         if (r >= 0)
@@ -291,7 +288,7 @@ static int relay_source_arm(sd_event_source *source, const RelayChannel *c) {
         r = sd_event_source_set_io_fd(source, fd);
         if (r >= 0)
                 r = sd_event_source_set_io_events(
-                                source, (uint32_t) events); /* POLLIN/POLLOUT: EPOLLIN/EPOLLOUT */
+                        source, (uint32_t) events); /* POLLIN/POLLOUT: EPOLLIN/EPOLLOUT */
         return r;
 }
 
@@ -319,10 +316,10 @@ static int job_session_relay(JobSession *s, JobOptions *o) {
         if (r == -EISDIR) {
                 (void) host_fd_classify(fds[bad], &what);
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EISDIR),
-                                "Standard %s is %s: it cannot be given to a job, nor relayed.",
-                                names[bad],
-                                what);
+                        SYNTHETIC_ERRNO(EISDIR),
+                        "Standard %s is %s: it cannot be given to a job, nor relayed.",
+                        names[bad],
+                        what);
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the relay of the job's standard streams: %m");
@@ -338,7 +335,7 @@ static int job_session_relay(JobSession *s, JobOptions *o) {
                 r = sd_event_add_io(s->event, &s->relay_source[i], fd, (uint32_t) events, on_relay_io, c);
                 if (r < 0)
                         return log_error_errno(
-                                        r, "Failed to watch the relay of the job's standard streams: %m");
+                                r, "Failed to watch the relay of the job's standard streams: %m");
                 (void) sd_event_source_set_description(s->relay_source[i], relay_descriptions[i]);
         }
         o->stdin_fd = s->relay.job_fd[0];
@@ -369,8 +366,8 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
 
         if (o.tty && !isatty(STDIN_FILENO))
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(ENOTTY),
-                                "A job with a terminal (--tty, shell) needs a terminal on standard input.");
+                        SYNTHETIC_ERRNO(ENOTTY),
+                        "A job with a terminal (--tty, shell) needs a terminal on standard input.");
 
         /* Blocked from here on, so that none is lost before the event loop watches them; never unblocked,
          * since wardenctl exits right after. */
@@ -449,12 +446,13 @@ int job_run(sd_bus *bus, const char *handle, char **argv, const JobOptions *opti
                 return bus_log_error(&s.bus_error, s.error, s.failed_method);
         if (s.interrupted > 0) {
                 if (s.job_id > 0)
-                        log_error("Interrupted; job %" PRIu32 " of '%s' may still be running "
-                                  "('wardenctl link %s %" PRIu32 "' waits for it).",
-                                  s.job_id,
-                                  handle,
-                                  handle,
-                                  s.job_id);
+                        log_error(
+                                "Interrupted; job %" PRIu32 " of '%s' may still be running "
+                                "('wardenctl link %s %" PRIu32 "' waits for it).",
+                                s.job_id,
+                                handle,
+                                handle,
+                                s.job_id);
                 else
                         log_error("Interrupted; the job may have been started nonetheless.");
                 return 128 + s.interrupted;

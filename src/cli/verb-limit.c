@@ -101,14 +101,12 @@ int limit_memory(sd_bus *bus, const char *handle, uint64_t bytes, bool json) {
         assert(handle);
 
         return limit_one(
-                        bus,
-                        "LimitMemory",
-                        handle,
-                        bytes,
-                        (PrintField){ .key = "memory_limit",
-                                      .type = PRINT_FIELD_BYTES,
-                                      .zero_is_none = true },
-                        json);
+                bus,
+                "LimitMemory",
+                handle,
+                bytes,
+                (PrintField){ .key = "memory_limit", .type = PRINT_FIELD_BYTES, .zero_is_none = true },
+                json);
 }
 
 int limit_cpu(sd_bus *bus, const char *handle, uint64_t weight, bool json) {
@@ -116,12 +114,12 @@ int limit_cpu(sd_bus *bus, const char *handle, uint64_t weight, bool json) {
         assert(handle);
 
         return limit_one(
-                        bus,
-                        "LimitCpu",
-                        handle,
-                        weight,
-                        (PrintField){ .key = "cpu_weight", .type = PRINT_FIELD_NUMBER },
-                        json);
+                bus,
+                "LimitCpu",
+                handle,
+                weight,
+                (PrintField){ .key = "cpu_weight", .type = PRINT_FIELD_NUMBER },
+                json);
 }
 
 int limit_cpu_quota_parse(const char *s, uint64_t *ret) {
@@ -151,12 +149,12 @@ int limit_cpu_quota(sd_bus *bus, const char *handle, uint64_t percent, bool json
         assert(handle);
 
         return limit_one(
-                        bus,
-                        "LimitCpuQuota",
-                        handle,
-                        percent,
-                        (PrintField){ .key = "cpu_quota", .type = PRINT_FIELD_NUMBER, .zero_is_none = true },
-                        json);
+                bus,
+                "LimitCpuQuota",
+                handle,
+                percent,
+                (PrintField){ .key = "cpu_quota", .type = PRINT_FIELD_NUMBER, .zero_is_none = true },
+                json);
 }
 
 int limit_disk(sd_bus *bus, const char *handle, const DiskLimitArgs *a, bool json) {

@@ -121,13 +121,14 @@ int net_in(sd_bus *bus, const char *handle, uint16_t host_port, uint16_t contain
         r = sd_bus_message_read(reply, "qq", &host, &container);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the reply of NetIn(): %m");
-        print_fields(stdout,
-                     (const PrintField[]){
-                                     { .key = "host_port", .value = host },
-                                     { .key = "container_port", .value = container },
-                     },
-                     2,
-                     json);
+        print_fields(
+                stdout,
+                (const PrintField[]){
+                        { .key = "host_port", .value = host },
+                        { .key = "container_port", .value = container },
+                },
+                2,
+                json);
         return 0;
 }
 

@@ -206,7 +206,7 @@ static int new_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
         int r;
 
         r = sd_bus_message_new_method_call(
-                        bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
+                bus, ret, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, method);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a %s() call: %m", method);
         return 0;
@@ -246,13 +246,7 @@ static int get_version(sd_bus *bus, char **ret) {
         int r;
 
         r = sd_bus_get_property_string(
-                        bus,
-                        WARDEN_BUS_NAME,
-                        WARDEN_MANAGER_PATH,
-                        WARDEN_MANAGER_INTERFACE,
-                        "Version",
-                        &e,
-                        ret);
+                bus, WARDEN_BUS_NAME, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Version", &e, ret);
         if (r < 0)
                 return log_bus_error(&e, r, "Failed to read the Version property");
         return 0;
@@ -413,11 +407,11 @@ static int append_create_options(sd_bus_message *m) {
                         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(ssb)");
                 for (size_t i = 0; r >= 0 && i < arg_n_bind_mounts; i++)
                         r = sd_bus_message_append(
-                                        m,
-                                        "(ssb)",
-                                        arg_bind_mounts[i].source,
-                                        arg_bind_mounts[i].destination,
-                                        (int) arg_bind_mounts[i].read_only);
+                                m,
+                                "(ssb)",
+                                arg_bind_mounts[i].source,
+                                arg_bind_mounts[i].destination,
+                                (int) arg_bind_mounts[i].read_only);
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
                 if (r >= 0)
@@ -536,13 +530,14 @@ static int verb_destroy(sd_bus *bus, char **args) {
 
 static bool info_key_is_bytes(const char *key) {
         return strv_contains(
-                        STRV_MAKE("memory_current",
-                                  "memory_limit",
-                                  "disk_bytes_used",
-                                  "disk_limit",
-                                  "rx_bytes",
-                                  "tx_bytes"),
-                        key);
+                STRV_MAKE(
+                        "memory_current",
+                        "memory_limit",
+                        "disk_bytes_used",
+                        "disk_limit",
+                        "rx_bytes",
+                        "tx_bytes"),
+                key);
 }
 
 /*
@@ -657,10 +652,10 @@ static int verb_shell(sd_bus *bus, char **args) {
 static int parse_job_args(char **args) {
         if (job_id_parse(args[1], &arg_job_id) < 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "Invalid job id '%s': expected a number from 1 to %" PRIu32 ".",
-                                args[1],
-                                UINT32_MAX);
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "Invalid job id '%s': expected a number from 1 to %" PRIu32 ".",
+                        args[1],
+                        UINT32_MAX);
         return 0;
 }
 
@@ -674,9 +669,9 @@ static int parse_signal_args(char **args) {
         arg_signal = signal_from_string(args[2]);
         if (arg_signal < 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "Invalid signal '%s': expected a name such as TERM or SIGKILL, or a number.",
-                                args[2]);
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "Invalid signal '%s': expected a name such as TERM or SIGKILL, or a number.",
+                        args[2]);
         return 0;
 }
 
@@ -708,7 +703,7 @@ static int verb_net_in(sd_bus *bus, char **args) {
 static int parse_net_out_args(char **args) {
         if (!arg_network)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL), "'net-out' needs --network= (the destination).");
+                        SYNTHETIC_ERRNO(EINVAL), "'net-out' needs --network= (the destination).");
         arg_net_out.network = arg_network;
         return 0;
 }
@@ -723,13 +718,13 @@ static int parse_limit_value(const char *verb, const char *s, bool size) {
                 return 0; /* a query */
         if (limit_value_parse(s, size, &arg_limit) < 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "Invalid value '%s' for '%s': expected %s greater than 0 (without a value, "
-                                "'%s' queries).",
-                                s,
-                                verb,
-                                size ? "a size in bytes (K, M, G, T suffixes)" : "a number",
-                                verb);
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "Invalid value '%s' for '%s': expected %s greater than 0 (without a value, "
+                        "'%s' queries).",
+                        s,
+                        verb,
+                        size ? "a size in bytes (K, M, G, T suffixes)" : "a number",
+                        verb);
         return 0;
 }
 
@@ -746,11 +741,11 @@ static int parse_limit_cpu_quota_args(char **args) {
                 return 0; /* a query */
         if (limit_cpu_quota_parse(args[1], &arg_limit) < 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "Invalid value '%s' for 'limit-cpu-quota': expected a percentage of one CPU "
-                                "greater than 0 (50, 250%%) or 'none' (without a value, 'limit-cpu-quota' "
-                                "queries).",
-                                args[1]);
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "Invalid value '%s' for 'limit-cpu-quota': expected a percentage of one CPU "
+                        "greater than 0 (50, 250%%) or 'none' (without a value, 'limit-cpu-quota' "
+                        "queries).",
+                        args[1]);
         return 0;
 }
 
@@ -774,9 +769,9 @@ static int verb_limit_disk(sd_bus *bus, char **args) {
 static int parse_limit_bandwidth_args(char **args) {
         if (arg_rate_set != arg_burst_set)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "'limit-bandwidth' takes --rate= and --burst= together, or neither (a "
-                                "query).");
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "'limit-bandwidth' takes --rate= and --burst= together, or neither (a "
+                        "query).");
         return 0;
 }
 
@@ -825,7 +820,7 @@ static int split_key_value(const char *option, const char *s, char **ret_key) {
 
         if (!eq || eq == s)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL), "--%s= takes KEY=VALUE, got '%s'.", option, s);
+                        SYNTHETIC_ERRNO(EINVAL), "--%s= takes KEY=VALUE, got '%s'.", option, s);
         k = strndup(s, (size_t) (eq - s));
         if (!k)
                 return log_oom();
@@ -877,7 +872,7 @@ static int add_bind_mount(const char *s) {
         colon = memchr(s, ':', (size_t) (end - s));
         if (!colon || colon == s || colon + 1 == end)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL), "--bind= takes SRC:DST[:ro|:rw], got '%s'.", s);
+                        SYNTHETIC_ERRNO(EINVAL), "--bind= takes SRC:DST[:ro|:rw], got '%s'.", s);
 
         source = strndup(s, (size_t) (colon - s));
         destination = strndup(colon + 1, (size_t) (end - colon - 1));
@@ -932,11 +927,11 @@ static int add_rlimit(const char *s) {
         r = job_rlimit_parse(s, &resource, &value);
         if (r < 0)
                 return log_error_errno(
-                                r,
-                                "Invalid --rlimit= '%s': expected NAME=NUMBER or NAME=infinity, NAME one of "
-                                "as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, "
-                                "rss, rtprio, rttime, sigpending, stack.",
-                                s);
+                        r,
+                        "Invalid --rlimit= '%s': expected NAME=NUMBER or NAME=infinity, NAME one of "
+                        "as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, "
+                        "rss, rtprio, rttime, sigpending, stack.",
+                        s);
         arg_job.rlimit[resource] = value;
         arg_job.rlimit_set[resource] = true;
         return 0;
@@ -1093,15 +1088,15 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                 /* --property before the command is accepted for compatibility and checked by run(). */
                 if (flag != 0 && verb && !(verb->flags & flag))
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "Option --%s does not apply to '%s'.",
-                                        option_name(c),
-                                        verb->name);
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Option --%s does not apply to '%s'.",
+                                option_name(c),
+                                verb->name);
                 if (flag != 0 && !verb && c != 'p')
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "Option --%s must follow the command it belongs to.",
-                                        option_name(c));
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Option --%s must follow the command it belongs to.",
+                                option_name(c));
 
                 switch (c) {
                 case 'h':
@@ -1147,17 +1142,13 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         break;
                 case ARG_MEMORY_LIMIT:
                         r = parse_number_option(
-                                        "memory-limit",
-                                        optarg,
-                                        true,
-                                        &arg_memory_limit,
-                                        &arg_memory_limit_set);
+                                "memory-limit", optarg, true, &arg_memory_limit, &arg_memory_limit_set);
                         if (r < 0)
                                 return r;
                         break;
                 case ARG_CPU_WEIGHT:
                         r = parse_number_option(
-                                        "cpu-weight", optarg, false, &arg_cpu_weight, &arg_cpu_weight_set);
+                                "cpu-weight", optarg, false, &arg_cpu_weight, &arg_cpu_weight_set);
                         if (r < 0)
                                 return r;
                         break;
@@ -1165,16 +1156,16 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         /* "50", "50%" or "none" (UINT64_MAX: no quota, whatever the configured default) */
                         if (limit_cpu_quota_parse(optarg, &arg_cpu_quota) < 0)
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --cpu-quota= '%s': expected a percentage of one "
-                                                "CPU "
-                                                "greater than 0 (50, 250%%) or 'none'.",
-                                                optarg);
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Invalid --cpu-quota= '%s': expected a percentage of one "
+                                        "CPU "
+                                        "greater than 0 (50, 250%%) or 'none'.",
+                                        optarg);
                         arg_cpu_quota_set = true;
                         break;
                 case ARG_PIDS_LIMIT:
                         r = parse_number_option(
-                                        "pids-limit", optarg, false, &arg_pids_limit, &arg_pids_limit_set);
+                                "pids-limit", optarg, false, &arg_pids_limit, &arg_pids_limit_set);
                         if (r < 0)
                                 return r;
                         break;
@@ -1183,9 +1174,9 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
 
                         if (optarg && parse_boolean(optarg, &b) < 0)
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --user-namespace= '%s': expected yes or no.",
-                                                optarg);
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Invalid --user-namespace= '%s': expected yes or no.",
+                                        optarg);
                         arg_user_namespace = b;
                         break;
                 }
@@ -1221,30 +1212,29 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
 
                         if (net_port_parse(optarg, port) < 0)
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --%s= '%s': expected a port number (0-65535).",
-                                                option_name(c),
-                                                optarg);
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Invalid --%s= '%s': expected a port number (0-65535).",
+                                        option_name(c),
+                                        optarg);
                         break;
                 }
                 case ARG_PORT:
                         if (net_port_range_parse(
-                                            optarg,
-                                            &arg_net_out.port_first,
-                                            &arg_net_out.port_last,
-                                            &arg_net_out.port_is_range) < 0)
+                                    optarg,
+                                    &arg_net_out.port_first,
+                                    &arg_net_out.port_last,
+                                    &arg_net_out.port_is_range) < 0)
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --port= '%s': expected a port number N or a range "
-                                                "N-M (0-65535).",
-                                                optarg);
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Invalid --port= '%s': expected a port number N or a range "
+                                        "N-M (0-65535).",
+                                        optarg);
                         arg_net_out.port_set = true;
                         break;
                 case ARG_PROTOCOL:
                         if (isempty(optarg))
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "--protocol= takes tcp, udp, icmp or all.");
+                                        SYNTHETIC_ERRNO(EINVAL), "--protocol= takes tcp, udp, icmp or all.");
                         arg_net_out.protocol = optarg;
                         break;
                 case ARG_ICMP_TYPE:
@@ -1254,10 +1244,10 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
 
                         if (net_icmp_parse(optarg, v) < 0)
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --%s= '%s': expected a number (0-255, -1: any).",
-                                                option_name(c),
-                                                optarg);
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Invalid --%s= '%s': expected a number (0-255, -1: any).",
+                                        option_name(c),
+                                        optarg);
                         *(type ? &arg_net_out.icmp_type_set : &arg_net_out.icmp_code_set) = true;
                         break;
                 }
@@ -1268,7 +1258,7 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
                         break;
                 case ARG_INODES:
                         r = parse_number_option(
-                                        "inodes", optarg, false, &arg_disk.inodes, &arg_disk.inodes_set);
+                                "inodes", optarg, false, &arg_disk.inodes, &arg_disk.inodes_set);
                         if (r < 0)
                                 return r;
                         break;
@@ -1278,19 +1268,19 @@ static int parse_options(int argc, char *argv[], const Verb *verb) {
 
                         if (limit_value_parse(optarg, true, rate ? &arg_rate : &arg_burst) < 0)
                                 return log_error_errno(
-                                                SYNTHETIC_ERRNO(EINVAL),
-                                                "Invalid --%s= '%s': expected a size in bytes (K, M, G, T "
-                                                "suffixes), not 0.",
-                                                option_name(c),
-                                                optarg);
+                                        SYNTHETIC_ERRNO(EINVAL),
+                                        "Invalid --%s= '%s': expected a size in bytes (K, M, G, T "
+                                        "suffixes), not 0.",
+                                        option_name(c),
+                                        optarg);
                         *(rate ? &arg_rate_set : &arg_burst_set) = true;
                         break;
                 }
                 case '?':
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "Try '%s --help' for more information.",
-                                        program_invocation_short_name);
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Try '%s --help' for more information.",
+                                program_invocation_short_name);
                 default:
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unhandled option.");
                 }
@@ -1317,9 +1307,10 @@ static int run(int argc, char *argv[]) {
                 if (streq(verbs[i].name, argv[verb_index]))
                         verb = &verbs[i];
         if (!verb) {
-                log_error("Unknown command '%s'. Try '%s --help'.",
-                          argv[verb_index],
-                          program_invocation_short_name);
+                log_error(
+                        "Unknown command '%s'. Try '%s --help'.",
+                        argv[verb_index],
+                        program_invocation_short_name);
                 return EXIT_USAGE;
         }
 
@@ -1353,18 +1344,20 @@ static int run(int argc, char *argv[]) {
 
         if (n_args < verb->min_args || n_args > verb->max_args) {
                 if (verb->max_args == ARGS_ANY)
-                        log_error("'%s' takes at least %i argument%s, got %i.",
-                                  verb->name,
-                                  verb->min_args,
-                                  verb->min_args == 1 ? "" : "s",
-                                  n_args);
+                        log_error(
+                                "'%s' takes at least %i argument%s, got %i.",
+                                verb->name,
+                                verb->min_args,
+                                verb->min_args == 1 ? "" : "s",
+                                n_args);
                 else
-                        log_error("'%s' takes %s%i argument%s, got %i.",
-                                  verb->name,
-                                  verb->min_args == verb->max_args ? "" : "at most ",
-                                  verb->max_args,
-                                  verb->max_args == 1 ? "" : "s",
-                                  n_args);
+                        log_error(
+                                "'%s' takes %s%i argument%s, got %i.",
+                                verb->name,
+                                verb->min_args == verb->max_args ? "" : "at most ",
+                                verb->max_args,
+                                verb->max_args == 1 ? "" : "s",
+                                n_args);
                 return EXIT_USAGE;
         }
         if (arg_properties && !(verb->flags & VERB_PROPERTY)) {

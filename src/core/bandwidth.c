@@ -217,7 +217,7 @@ int bandwidth_apply(const char *host_ifname, uint64_t rate, uint64_t burst) {
         r = redirect_replace(&nl, host_ifindex, ifb_ifindex);
         if (r < 0)
                 return log_debug_errno(
-                                r, "Failed to redirect the ingress of '%s' to '%s': %m", host_ifname, ifb);
+                        r, "Failed to redirect the ingress of '%s' to '%s': %m", host_ifname, ifb);
         return 0;
 }
 
@@ -307,7 +307,7 @@ static int read_counter(const char *ifname, const char *name, uint64_t *ret) {
 }
 
 int bandwidth_link_counters(
-                const char *host_ifname, uint64_t *ret_from_container, uint64_t *ret_to_container) {
+        const char *host_ifname, uint64_t *ret_from_container, uint64_t *ret_to_container) {
         uint64_t rx, tx;
         int r;
 

@@ -41,4 +41,4 @@ int bandwidth_teardown(const char *host_ifname);
 
 /* The byte counters of the host-side link, from sysfs: received from the container, sent to it. */
 int bandwidth_link_counters(
-                const char *host_ifname, uint64_t *ret_from_container, uint64_t *ret_to_container);
+        const char *host_ifname, uint64_t *ret_from_container, uint64_t *ret_to_container);

@@ -156,19 +156,21 @@ static int copy_work(void *data) {
                 r = copy_owner_resolve(j->owner, &o.uid, &o.gid);
                 if (IN_SET(r, -EINVAL, -ESRCH)) {
                         j->bad_request = true;
-                        if (asprintf(&j->message,
-                                     "Owner '%s': no such user or group on the host (a user without an "
-                                     "entry in "
-                                     "the user database needs a group: 'uid:gid').",
-                                     j->owner) < 0)
+                        if (asprintf(
+                                    &j->message,
+                                    "Owner '%s': no such user or group on the host (a user without an "
+                                    "entry in "
+                                    "the user database needs a group: 'uid:gid').",
+                                    j->owner) < 0)
                                 j->message = NULL;
                         return r;
                 }
                 if (r < 0) {
-                        if (asprintf(&j->message,
-                                     "Failed to look up owner '%s': %s",
-                                     j->owner,
-                                     strerror(-r)) < 0)
+                        if (asprintf(
+                                    &j->message,
+                                    "Failed to look up owner '%s': %s",
+                                    j->owner,
+                                    strerror(-r)) < 0)
                                 j->message = NULL;
                         return r;
                 }
@@ -190,12 +192,13 @@ static int copy_work(void *data) {
                 r = copy_plan_real_path(plan, j->copy_in, &real);
                 if (r < 0 || !host_path_in_dirs(real, j->allowed_dirs)) {
                         j->denied = true;
-                        if (asprintf(&j->message,
-                                     "Host path '%s' is '%s', outside wardend's copy_directories: "
-                                     "that needs %s.",
-                                     j->copy_in ? j->src : j->dst,
-                                     real ?: "(gone)",
-                                     strna(j->authority)) < 0)
+                        if (asprintf(
+                                    &j->message,
+                                    "Host path '%s' is '%s', outside wardend's copy_directories: "
+                                    "that needs %s.",
+                                    j->copy_in ? j->src : j->dst,
+                                    real ?: "(gone)",
+                                    strna(j->authority)) < 0)
                                 j->message = NULL;
                         return -EACCES;
                 }
@@ -219,76 +222,76 @@ static void copy_done(Worker *w, int result, void *userdata) {
 
         if (result >= 0)
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                op->handle,
-                                "Container '%s': %s '%s' to '%s': %llu files, %llu directories, %llu "
-                                "symlinks, "
-                                "%llu hard links, %llu bytes, %llu skipped, in %llums.",
-                                op->handle,
-                                method,
-                                j->src,
-                                j->dst,
-                                (unsigned long long) j->stats.files,
-                                (unsigned long long) j->stats.directories,
-                                (unsigned long long) j->stats.symlinks,
-                                (unsigned long long) j->stats.hardlinks,
-                                (unsigned long long) j->stats.bytes,
-                                (unsigned long long) j->stats.skipped,
-                                (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - op->started_usec) / USEC_PER_MSEC));
+                        LOG_INFO,
+                        0,
+                        op->handle,
+                        "Container '%s': %s '%s' to '%s': %llu files, %llu directories, %llu "
+                        "symlinks, "
+                        "%llu hard links, %llu bytes, %llu skipped, in %llums.",
+                        op->handle,
+                        method,
+                        j->src,
+                        j->dst,
+                        (unsigned long long) j->stats.files,
+                        (unsigned long long) j->stats.directories,
+                        (unsigned long long) j->stats.symlinks,
+                        (unsigned long long) j->stats.hardlinks,
+                        (unsigned long long) j->stats.bytes,
+                        (unsigned long long) j->stats.skipped,
+                        (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - op->started_usec) / USEC_PER_MSEC));
         else if (result == -ECANCELED) {
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                op->handle,
-                                "Container '%s': %s '%s' to '%s' stopped: the container is being destroyed.",
-                                op->handle,
-                                method,
-                                j->src,
-                                j->dst);
+                        LOG_INFO,
+                        0,
+                        op->handle,
+                        "Container '%s': %s '%s' to '%s' stopped: the container is being destroyed.",
+                        op->handle,
+                        method,
+                        j->src,
+                        j->dst);
                 (void) warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Container '%s' was destroyed during the copy; the destination may be "
-                                "incomplete.",
-                                op->handle);
+                        &e,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Container '%s' was destroyed during the copy; the destination may be "
+                        "incomplete.",
+                        op->handle);
         } else if (j->denied || j->bad_request) {
                 /* a host path outside copy_directories is worth a notice; a bad path is the caller's */
                 log_full_errno_container(
-                                j->denied ? LOG_NOTICE : LOG_DEBUG,
-                                result,
-                                op->handle,
-                                "Container '%s': %s refused: %s",
-                                op->handle,
-                                method,
-                                strna(j->message));
+                        j->denied ? LOG_NOTICE : LOG_DEBUG,
+                        result,
+                        op->handle,
+                        "Container '%s': %s refused: %s",
+                        op->handle,
+                        method,
+                        strna(j->message));
                 (void) warden_error_setf(
-                                &e,
-                                j->denied ? WARDEN_ERROR_KIND_ACCESS_DENIED : WARDEN_ERROR_KIND_INVALID_ARGS,
-                                result,
-                                "%s",
-                                strna(j->message));
+                        &e,
+                        j->denied ? WARDEN_ERROR_KIND_ACCESS_DENIED : WARDEN_ERROR_KIND_INVALID_ARGS,
+                        result,
+                        "%s",
+                        strna(j->message));
         } else if (result == -ENOMEM && !j->message)
                 (void) copy_error_errno(&e, -ENOMEM);
         else {
                 log_full_errno_container(
-                                LOG_ERR,
-                                result,
-                                op->handle,
-                                "Container '%s': %s failed: %s",
-                                op->handle,
-                                method,
-                                j->message ?: strerror(-result));
+                        LOG_ERR,
+                        result,
+                        op->handle,
+                        "Container '%s': %s failed: %s",
+                        op->handle,
+                        method,
+                        j->message ?: strerror(-result));
                 /* IO_ERROR, not the errno's own kind: EEXIST or ENXIO would read as ContainerExists or
                  * NoSuchContainer, EACCES as if the caller were denied. */
                 (void) warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_IO_ERROR,
-                                result,
-                                "%s%s",
-                                j->message ?: strerror(-result),
-                                j->started ? " The destination may be incomplete." : "");
+                        &e,
+                        WARDEN_ERROR_KIND_IO_ERROR,
+                        result,
+                        "%s%s",
+                        j->message ?: strerror(-result),
+                        j->started ? " The destination may be incomplete." : "");
         }
         op->done(op->manager, result >= 0 ? NULL : &e, op->userdata);
         container_copy_free(op);
@@ -383,21 +386,21 @@ int container_copy_check(Container *c, WardenError *reterr) {
 
         if (c->state != CONTAINER_ACTIVE || !c->manager)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Container '%s' is %s; files can be copied only while it is active.",
-                                c->handle,
-                                container_state_to_string(c->state));
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Container '%s' is %s; files can be copied only while it is active.",
+                        c->handle,
+                        container_state_to_string(c->state));
         n = container_copies_count(c);
         if (n >= COPY_PER_CONTAINER_MAX)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_LIMITS_EXCEEDED,
-                                0,
-                                "Container '%s' has %u copies in flight already.",
-                                c->handle,
-                                n);
+                        reterr,
+                        WARDEN_ERROR_KIND_LIMITS_EXCEEDED,
+                        0,
+                        "Container '%s' has %u copies in flight already.",
+                        c->handle,
+                        n);
         return 0;
 }
 
@@ -435,11 +438,11 @@ static int copy_job_new(Container *c, const ContainerCopyRequest *req, CopyJob *
 }
 
 int container_copy(
-                Container *c,
-                const ContainerCopyRequest *req,
-                container_copy_done_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c,
+        const ContainerCopyRequest *req,
+        container_copy_done_t done,
+        void *userdata,
+        WardenError *reterr) {
         _cleanup_(copy_job_freep) CopyJob *j = NULL;
         ContainerCopy *op;
         int r;
@@ -461,18 +464,18 @@ int container_copy(
         j->root_fd = container_open_root(c);
         if (j->root_fd == -ENOMEDIUM)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "The root file system of container '%s' is not mounted.",
-                                c->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "The root file system of container '%s' is not mounted.",
+                        c->handle);
         if (j->root_fd < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                j->root_fd,
-                                "Failed to open the root of container '%s': %m",
-                                c->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_FAILED,
+                        j->root_fd,
+                        "Failed to open the root of container '%s': %m",
+                        c->handle);
 
         op = calloc(1, sizeof(ContainerCopy));
         if (!op)
@@ -488,15 +491,15 @@ int container_copy(
                 return copy_error_errno(reterr, -ENOMEM);
         }
         /* worker_start() owns the job from here on, also when it fails */
-        r =
-                        worker_start(c->manager->event,
-                                     "warden-copy",
-                                     copy_work,
-                                     TAKE_PTR(j),
-                                     copy_job_free,
-                                     copy_done,
-                                     op,
-                                     &op->worker);
+        r = worker_start(
+                c->manager->event,
+                "warden-copy",
+                copy_work,
+                TAKE_PTR(j),
+                copy_job_free,
+                copy_done,
+                op,
+                &op->worker);
         if (r < 0) {
                 op->job = NULL;
                 container_copy_free(op);

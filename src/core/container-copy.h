@@ -65,11 +65,11 @@ int container_copy_host_path_allowed(Container *c, const char *path, char ***ret
  * message: the root could not be opened or the worker started; without: -ENOMEM).
  */
 int container_copy(
-                Container *c,
-                const ContainerCopyRequest *req,
-                container_copy_done_t done,
-                void *userdata,
-                WardenError *reterr);
+        Container *c,
+        const ContainerCopyRequest *req,
+        container_copy_done_t done,
+        void *userdata,
+        WardenError *reterr);
 
 /* The number of copies of c in flight. */
 unsigned container_copies_count(const Container *c);

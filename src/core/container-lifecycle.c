@@ -34,7 +34,7 @@ typedef enum CreateStep {
         CREATE_STEP_ROOTFS = 1 << 0, /* the root file system is made */
         CREATE_STEP_SCOPE = 1 << 1,  /* the scope's start job ran: the unit may exist */
         CREATE_STEP_NETWORK_STARTED =
-                        1 << 2,         /* we hold wshd's netns; the veth is made or waits for a deletion */
+                1 << 2,                 /* we hold wshd's netns; the veth is made or waits for a deletion */
         CREATE_STEP_READY = 1 << 3,     /* wshd reported READY */
         CREATE_STEP_HELLO = 1 << 4,     /* wshd answered the greeting */
         CREATE_STEP_NETWORK = 1 << 5,   /* the veth is made (ours to delete) */
@@ -103,12 +103,12 @@ typedef struct TeardownOperation {
 static ContainerOperation limit_operation = { .type = CONTAINER_OPERATION_LIMIT };
 
 static void container_teardown(
-                Container *c,
-                container_done_t done,
-                void *userdata,
-                const WardenError *failure,
-                bool stop_unit,
-                bool delete_link);
+        Container *c,
+        container_done_t done,
+        void *userdata,
+        const WardenError *failure,
+        bool stop_unit,
+        bool delete_link);
 
 static bool container_is_referenced(const Container *c) {
         return c->clients && c->clients[0];
@@ -128,11 +128,11 @@ const char *container_get_state(const Container *c) {
  * Nus", which bench/run collects. */
 static void log_step(Container *c, const char *step, uint64_t started_usec) {
         log_container_debug(
-                        c,
-                        "Container '%s': step %s took %lluus.",
-                        c->handle,
-                        step,
-                        (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
+                c,
+                "Container '%s': step %s took %lluus.",
+                c->handle,
+                step,
+                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
 }
 
 static void container_emit_changed(Container *c, const char *property) {
@@ -176,10 +176,10 @@ static int grace_expired(sd_event_source *s, uint64_t usec, void *userdata) {
         if (c->operation)
                 return 0; /* being destroyed or changed already; the next reference decides */
         log_container_info(
-                        c,
-                        "Container '%s' was not referenced by any client for %us, destroying it.",
-                        c->handle,
-                        c->grace_time);
+                c,
+                "Container '%s' was not referenced by any client for %us, destroying it.",
+                c->handle,
+                c->grace_time);
         container_teardown(c, NULL, NULL, NULL, true, true);
         return 0;
 }
@@ -190,13 +190,13 @@ static void container_arm_grace(Container *c) {
         if (c->grace_time == 0 || c->grace_source || !c->manager)
                 return;
         r = sd_event_add_time_relative(
-                        c->manager->event,
-                        &c->grace_source,
-                        CLOCK_MONOTONIC,
-                        (uint64_t) c->grace_time * USEC_PER_SEC,
-                        USEC_PER_SEC / 10,
-                        grace_expired,
-                        c);
+                c->manager->event,
+                &c->grace_source,
+                CLOCK_MONOTONIC,
+                (uint64_t) c->grace_time * USEC_PER_SEC,
+                USEC_PER_SEC / 10,
+                grace_expired,
+                c);
         if (r < 0) {
                 log_container_warning_errno(c, r, "Failed to start the grace timer of '%s': %m", c->handle);
                 return;
@@ -225,13 +225,13 @@ static int leader_exited(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0; /* expected */
 
         log_container_event(
-                        c,
-                        LOG_WARNING,
-                        SYNTHETIC_ERRNO(ESRCH),
-                        WARDEN_MESSAGE_CONTAINER_LOST,
-                        "Container '%s': its wshd (PID %i) exited, cleaning the container up.",
-                        c->handle,
-                        (int) c->leader_pid);
+                c,
+                LOG_WARNING,
+                SYNTHETIC_ERRNO(ESRCH),
+                WARDEN_MESSAGE_CONTAINER_LOST,
+                "Container '%s': its wshd (PID %i) exited, cleaning the container up.",
+                c->handle,
+                (int) c->leader_pid);
         /* at once if idle; else once the operation in flight is over (a Stop learns it from its wshd call
          * failing) */
         manager_enqueue_gc(c->manager, c);
@@ -389,12 +389,13 @@ static void teardown_finish(TeardownOperation *op) {
 
         if (op->announce && handle && m->events && m->events->container_gone)
                 m->events->container_gone(m, handle);
-        log_event(LOG_INFO,
-                  0,
-                  handle,
-                  WARDEN_MESSAGE_CONTAINER_DESTROYED,
-                  "Container '%s' destroyed.",
-                  strna(handle));
+        log_event(
+                LOG_INFO,
+                0,
+                handle,
+                WARDEN_MESSAGE_CONTAINER_DESTROYED,
+                "Container '%s' destroyed.",
+                strna(handle));
 
         if (op->done)
                 op->done(NULL, warden_error_is_set(&op->error) ? &op->error : NULL, op->userdata);
@@ -416,11 +417,11 @@ static void teardown_firewall_done(int result, const WardenError *error, void *u
         log_step(op->container, "destroy.firewall", op->started_usec);
         if (result < 0)
                 log_container_warning_errno(
-                                op->container,
-                                result,
-                                "Failed to remove the nft rules of container '%s': %s",
-                                op->container->handle,
-                                error && error->message ? error->message : strerror(-result));
+                        op->container,
+                        result,
+                        "Failed to remove the nft rules of container '%s': %s",
+                        op->container->handle,
+                        error && error->message ? error->message : strerror(-result));
         teardown_maybe_finish(op);
 }
 
@@ -431,10 +432,10 @@ static void teardown_rootfs_done(int result, const WardenError *error, void *use
         log_step(op->container, "destroy.rootfs", op->started_usec);
         if (result < 0)
                 log_container_error_errno(
-                                op->container,
-                                result,
-                                "Cleaning up the root file system of container '%s' was incomplete: %m",
-                                op->container->handle);
+                        op->container,
+                        result,
+                        "Cleaning up the root file system of container '%s' was incomplete: %m",
+                        op->container->handle);
         teardown_maybe_finish(op);
 }
 
@@ -445,9 +446,9 @@ static void teardown_unit_stopped(int result, const WardenError *error, void *us
         log_step(op->container, "destroy.unit", op->started_usec);
         if (result != 0)
                 log_container_warning(
-                                op->container,
-                                "%s",
-                                error && error->message ? error->message : "Failed to stop the scope.");
+                        op->container,
+                        "%s",
+                        error && error->message ? error->message : "Failed to stop the scope.");
         teardown_maybe_finish(op);
 }
 
@@ -459,12 +460,12 @@ static void teardown_unit_stopped(int result, const WardenError *error, void *us
  * operation in flight.
  */
 static void container_teardown(
-                Container *c,
-                container_done_t done,
-                void *userdata,
-                const WardenError *failure,
-                bool stop_unit,
-                bool delete_link) {
+        Container *c,
+        container_done_t done,
+        void *userdata,
+        const WardenError *failure,
+        bool stop_unit,
+        bool delete_link) {
         Manager *m = c->manager;
         const ContainerOps *ops = m->ops;
         TeardownOperation *op;
@@ -487,7 +488,7 @@ static void container_teardown(
                 if (done) {
                         if (!failure)
                                 (void) warden_error_setf(
-                                                &e, WARDEN_ERROR_KIND_FAILED, -ENOMEM, "Out of memory.");
+                                        &e, WARDEN_ERROR_KIND_FAILED, -ENOMEM, "Out of memory.");
                         done(NULL, failure ?: &e, userdata);
                 }
                 return;
@@ -523,10 +524,7 @@ static void container_teardown(
                 r = ops->firewall_remove(c, teardown_firewall_done, op, &op->firewall_call);
                 if (r < 0)
                         log_container_warning_errno(
-                                        c,
-                                        r,
-                                        "Failed to remove the nft rules of container '%s': %m",
-                                        c->handle);
+                                c, r, "Failed to remove the nft rules of container '%s': %m", c->handle);
         }
         container_kill_leader(c);
         if (op->stop_unit && c->unit) {
@@ -594,10 +592,10 @@ static void create_finish_failure(CreateOperation *op) {
         failure = op->failure;
         op->failure = WARDEN_ERROR_NULL;
         log_container_warning(
-                        c,
-                        "Creating container '%s' failed: %s",
-                        c->handle,
-                        failure.message ?: strerror(-failure.error));
+                c,
+                "Creating container '%s' failed: %s",
+                c->handle,
+                failure.message ?: strerror(-failure.error));
         operation_end(m, c, &op->base);
         create_operation_free(op);
         container_teardown(c, done, userdata, &failure, stop_unit, delete_link);
@@ -628,7 +626,7 @@ static void create_fail(CreateOperation *op, const WardenError *error) {
 /* A failure of kind 'kind' (FAILED: the errno says what; a full depot is NO_SPACE whichever step found
  * out). */
 static void create_failf(CreateOperation *op, WardenErrorKind kind, int error, const char *fmt, ...)
-                _printf_(4, 5);
+        _printf_(4, 5);
 static void create_failf(CreateOperation *op, WardenErrorKind kind, int error, const char *fmt, ...) {
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         va_list ap;
@@ -643,7 +641,7 @@ static void create_failf(CreateOperation *op, WardenErrorKind kind, int error, c
 
 /* A failure the implementation of a step put into words, or ours. */
 static void create_fail_step(CreateOperation *op, int result, const WardenError *error, const char *fmt, ...)
-                _printf_(4, 5);
+        _printf_(4, 5);
 static void
 create_fail_step(CreateOperation *op, int result, const WardenError *error, const char *fmt, ...) {
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
@@ -656,12 +654,11 @@ create_fail_step(CreateOperation *op, int result, const WardenError *error, cons
         }
         va_start(ap, fmt);
         (void) warden_error_setv(
-                        &e,
-                        IN_SET(result, ENOSPC, -ENOSPC) ? WARDEN_ERROR_KIND_NO_SPACE
-                                                        : WARDEN_ERROR_KIND_FAILED,
-                        result,
-                        fmt,
-                        ap);
+                &e,
+                IN_SET(result, ENOSPC, -ENOSPC) ? WARDEN_ERROR_KIND_NO_SPACE : WARDEN_ERROR_KIND_FAILED,
+                result,
+                fmt,
+                ap);
         va_end(ap);
         create_fail(op, &e);
 }
@@ -676,28 +673,28 @@ static void create_succeed(CreateOperation *op) {
 
         r = container_watch_leader(c);
         if (r < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             r,
-                             "Failed to watch wshd (PID %i): %m",
-                             (int) c->leader_pid);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_FAILED,
+                        r,
+                        "Failed to watch wshd (PID %i): %m",
+                        (int) c->leader_pid);
                 return;
         }
         r = m->ops->limits_created ? m->ops->limits_created(c) : 0;
         if (r < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_LIMIT_FAILED,
-                             0,
-                             "Failed to apply the limits of '%s'.",
-                             c->handle);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_LIMIT_FAILED,
+                        0,
+                        "Failed to apply the limits of '%s'.",
+                        c->handle);
                 return;
         }
         r = m->ops->jobs_start ? m->ops->jobs_start(c) : 0;
         if (r < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             r,
-                             "Failed to set up the jobs of the container: %m");
+                create_failf(
+                        op, WARDEN_ERROR_KIND_FAILED, r, "Failed to set up the jobs of the container: %m");
                 return;
         }
 
@@ -713,21 +710,21 @@ static void create_succeed(CreateOperation *op) {
                 m->events->container_announced(c);
         log_step(c, "create.total", started_usec);
         log_container_event(
-                        c,
-                        LOG_INFO,
-                        0,
-                        WARDEN_MESSAGE_CONTAINER_CREATED,
-                        "Container '%s' created: %s, wshd PID %i, %s ↔ %s.",
-                        c->handle,
-                        c->unit,
-                        (int) c->leader_pid,
-                        strna(c->host_ip),
-                        strna(c->container_ip));
+                c,
+                LOG_INFO,
+                0,
+                WARDEN_MESSAGE_CONTAINER_CREATED,
+                "Container '%s' created: %s, wshd PID %i, %s ↔ %s.",
+                c->handle,
+                c->unit,
+                (int) c->leader_pid,
+                strna(c->host_ip),
+                strna(c->container_ip));
 }
 
 static void create_maybe_succeed(CreateOperation *op) {
         if ((op->steps & (CREATE_STEP_HELLO | CREATE_STEP_NETWORK | CREATE_STEP_FIREWALL)) ==
-                            (CREATE_STEP_HELLO | CREATE_STEP_NETWORK | CREATE_STEP_FIREWALL) &&
+                    (CREATE_STEP_HELLO | CREATE_STEP_NETWORK | CREATE_STEP_FIREWALL) &&
             !op->network_call)
                 create_succeed(op);
 }
@@ -739,11 +736,12 @@ static void create_firewall_done(int result, const WardenError *error, void *use
 
         op->firewall_call = NULL;
         if (result < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             result,
-                             "Failed to install the container's firewall rules: %s",
-                             error && error->message ? error->message : strerror(-result));
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to install the container's firewall rules: %s",
+                        error && error->message ? error->message : strerror(-result));
                 return;
         }
         create_log_step(op, "create.firewall");
@@ -793,13 +791,14 @@ static void create_bandwidth_done(int result, const WardenError *error, void *us
                 return;
         }
         if (result < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_LIMIT_FAILED,
-                             0,
-                             "Failed to limit the bandwidth of '%s' on '%s': %s",
-                             op->container->handle,
-                             op->network.host_ifname,
-                             strerror(-result));
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_LIMIT_FAILED,
+                        0,
+                        "Failed to limit the bandwidth of '%s' on '%s': %s",
+                        op->container->handle,
+                        op->network.host_ifname,
+                        strerror(-result));
                 return;
         }
         create_log_step(op, "create.bandwidth");
@@ -815,11 +814,7 @@ static void create_start_bandwidth(CreateOperation *op) {
                 return;
         }
         r = op->manager->ops->bandwidth_setup(
-                        op->container,
-                        op->network.host_ifname,
-                        create_bandwidth_done,
-                        op,
-                        &op->network_call);
+                op->container, op->network.host_ifname, create_bandwidth_done, op, &op->network_call);
         if (r < 0)
                 create_failf(op, WARDEN_ERROR_KIND_FAILED, r, "Failed to start the bandwidth worker: %m");
 }
@@ -837,19 +832,21 @@ static void create_network_done(int result, const WardenError *error, void *user
                 return;
         }
         if (result == -EEXIST) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             result,
-                             "Failed to set up the network: a link named '%s' exists already.",
-                             op->network.host_ifname);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to set up the network: a link named '%s' exists already.",
+                        op->network.host_ifname);
                 return;
         }
         if (result < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             result,
-                             "Failed to set up the network (%s): %m",
-                             op->network.host_ifname);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to set up the network (%s): %m",
+                        op->network.host_ifname);
                 return;
         }
         create_log_step(op, "create.network");
@@ -863,12 +860,12 @@ static void create_network_go(CreateOperation *op) {
         int r;
 
         r = op->manager->ops->network_setup(
-                        op->container,
-                        &op->network,
-                        TAKE_FD(op->netns_fd),
-                        create_network_done,
-                        op,
-                        &op->network_call);
+                op->container,
+                &op->network,
+                TAKE_FD(op->netns_fd),
+                create_network_done,
+                op,
+                &op->network_call);
         if (r < 0)
                 create_failf(op, WARDEN_ERROR_KIND_FAILED, r, "Failed to start the network worker: %m");
 }
@@ -880,10 +877,8 @@ static void create_start_network(CreateOperation *op) {
 
         r = op->manager->ops->helper_netns(op->helper_pid, &op->netns_fd);
         if (r < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             r,
-                             "Failed to open the network namespace of wshd: %m");
+                create_failf(
+                        op, WARDEN_ERROR_KIND_FAILED, r, "Failed to open the network namespace of wshd: %m");
                 return;
         }
         r = network_ifnames(c->net_id, &op->network);
@@ -920,18 +915,14 @@ static bool create_start_rootfs_userns(CreateOperation *op) {
 
         r = op->manager->ops->helper_netns(op->helper_pid, &netns_fd);
         if (r < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             r,
-                             "Failed to open the network namespace of wshd: %m");
+                create_failf(
+                        op, WARDEN_ERROR_KIND_FAILED, r, "Failed to open the network namespace of wshd: %m");
                 return false;
         }
         r = op->manager->ops->netns_userns(netns_fd, &userns_fd);
         if (r < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             r,
-                             "Failed to get the user namespace of wshd: %m");
+                create_failf(
+                        op, WARDEN_ERROR_KIND_FAILED, r, "Failed to get the user namespace of wshd: %m");
                 return false;
         }
         r = create_start_rootfs(op, userns_fd);
@@ -950,10 +941,11 @@ static bool create_status_line(CreateOperation *op, const char *line) {
         if (streq(line, "NETNS=1")) {
                 if (op->helper_pid <= 0 || op->network_call || (op->steps & CREATE_STEP_NETWORK) ||
                     (c->userns_uid > 0 && (op->rootfs_call || (op->steps & CREATE_STEP_ROOTFS)))) {
-                        create_failf(op,
-                                     WARDEN_ERROR_KIND_FAILED,
-                                     -EPROTO,
-                                     "wshd reported its network namespace twice or too late.");
+                        create_failf(
+                                op,
+                                WARDEN_ERROR_KIND_FAILED,
+                                -EPROTO,
+                                "wshd reported its network namespace twice or too late.");
                         return false;
                 }
                 create_log_step(op, "create.netns");
@@ -969,11 +961,12 @@ static bool create_status_line(CreateOperation *op, const char *line) {
                 uint32_t v;
 
                 if (c->leader_pid > 0 || parse_uint32(line + 4, &v) < 0 || v <= 1 || v > INT32_MAX) {
-                        create_failf(op,
-                                     WARDEN_ERROR_KIND_FAILED,
-                                     -EPROTO,
-                                     "wshd reported a bad PID line '%s'.",
-                                     line);
+                        create_failf(
+                                op,
+                                WARDEN_ERROR_KIND_FAILED,
+                                -EPROTO,
+                                "wshd reported a bad PID line '%s'.",
+                                line);
                         return false;
                 }
                 c->leader_pid = (pid_t) v;
@@ -982,10 +975,11 @@ static bool create_status_line(CreateOperation *op, const char *line) {
         }
         if (streq(line, "READY=1")) {
                 if (c->leader_pid <= 0) {
-                        create_failf(op,
-                                     WARDEN_ERROR_KIND_FAILED,
-                                     -EPROTO,
-                                     "wshd was ready before its PID was known.");
+                        create_failf(
+                                op,
+                                WARDEN_ERROR_KIND_FAILED,
+                                -EPROTO,
+                                "wshd was ready before its PID was known.");
                         return false;
                 }
                 op->steps |= CREATE_STEP_READY;
@@ -997,11 +991,12 @@ static bool create_status_line(CreateOperation *op, const char *line) {
                 char *text;
                 long e = strtol(line + 6, &text, 10);
 
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             e > 0 && e < 4096 ? (int) -e : -EIO,
-                             "Failed to start wshd: %s",
-                             isempty(text) ? "unknown error" : text + strspn(text, " "));
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_FAILED,
+                        e > 0 && e < 4096 ? (int) -e : -EIO,
+                        "Failed to start wshd: %s",
+                        isempty(text) ? "unknown error" : text + strspn(text, " "));
                 return false;
         }
         return true; /* something newer: ignore */
@@ -1037,10 +1032,11 @@ static int create_status_readable(sd_event_source *s, int fd, uint32_t revents, 
                 op->status_source = sd_event_source_disable_unref(op->status_source);
                 op->status_fd = safe_close(op->status_fd);
                 if (!(op->steps & CREATE_STEP_READY))
-                        create_failf(op,
-                                     WARDEN_ERROR_KIND_FAILED,
-                                     -EIO,
-                                     "wshd exited before it was ready (see the journal of warden.service).");
+                        create_failf(
+                                op,
+                                WARDEN_ERROR_KIND_FAILED,
+                                -EIO,
+                                "wshd exited before it was ready (see the journal of warden.service).");
         } else if (op->status_size >= sizeof(op->status) - 1)
                 create_failf(op, WARDEN_ERROR_KIND_FAILED, -EPROTO, "wshd's status is garbage.");
         return 0;
@@ -1099,11 +1095,12 @@ static void create_rootfs_done(int result, const WardenError *error, void *userd
                 return;
         }
         if (result == -ENOMEDIUM) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_ROOTFS_NOT_FOUND,
-                             0,
-                             "Root file system '%s' vanished.",
-                             c->rootfs);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_ROOTFS_NOT_FOUND,
+                        0,
+                        "Root file system '%s' vanished.",
+                        c->rootfs);
                 return;
         }
         if (result == -EMEDIUMTYPE) {
@@ -1113,23 +1110,25 @@ static void create_rootfs_done(int result, const WardenError *error, void *userd
         /* only with userns_rootfs = idmap: otherwise a shifted copy is made instead */
         if (result == -EOPNOTSUPP && c->userns_uid > 0 &&
             op->manager->config.userns_rootfs == USERNS_ROOTFS_IDMAP) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_NOT_SUPPORTED,
-                             result,
-                             "Option 'user_namespace': root file system '%s' cannot be idmapped into the "
-                             "container's user namespace: its file system has no idmapped mounts (overlayfs "
-                             "has none; ext4, xfs and btrfs have, tmpfs since Linux 6.3), or this kernel "
-                             "lacks them (Linux 5.19 is needed); and userns_rootfs = idmap forbids a "
-                             "shifted copy.",
-                             c->rootfs);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_NOT_SUPPORTED,
+                        result,
+                        "Option 'user_namespace': root file system '%s' cannot be idmapped into the "
+                        "container's user namespace: its file system has no idmapped mounts (overlayfs "
+                        "has none; ext4, xfs and btrfs have, tmpfs since Linux 6.3), or this kernel "
+                        "lacks them (Linux 5.19 is needed); and userns_rootfs = idmap forbids a "
+                        "shifted copy.",
+                        c->rootfs);
                 return;
         }
         if (result < 0) {
-                create_failf(op,
-                             WARDEN_ERROR_KIND_FAILED,
-                             result,
-                             "Failed to set up the root file system in '%s': %m",
-                             c->path);
+                create_failf(
+                        op,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to set up the root file system in '%s': %m",
+                        c->path);
                 return;
         }
         create_log_step(op, "create.rootfs");
@@ -1152,7 +1151,7 @@ static int create_start_rootfs(CreateOperation *op, int userns_fd) {
         /* the bind mounts are needed by this step only: hand them over */
         op->n_bind_mounts = 0;
         return op->manager->ops->rootfs_setup(
-                        op->container, b, n, userns_fd, create_rootfs_done, op, &op->rootfs_call);
+                op->container, b, n, userns_fd, create_rootfs_done, op, &op->rootfs_call);
 }
 
 /* Steps 2 and 3 side by side: the rootfs in a worker, the helper into a new scope. With a user namespace
@@ -1162,29 +1161,29 @@ static int create_start(CreateOperation *op) {
         int r;
 
         r = sd_event_add_time_relative(
-                        m->event,
-                        &op->timeout_source,
-                        CLOCK_MONOTONIC,
-                        CREATE_TIMEOUT_USEC,
-                        0,
-                        create_timed_out,
-                        op);
+                m->event,
+                &op->timeout_source,
+                CLOCK_MONOTONIC,
+                CREATE_TIMEOUT_USEC,
+                0,
+                create_timed_out,
+                op);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(op->timeout_source, "container-create-timeout");
         /* The scope first: systemd's job is the longest step. */
         r = m->ops->helper_spawn(
-                        op->container,
-                        &op->helper_pid,
-                        &op->go_fd,
-                        &op->status_fd,
-                        create_helper_exited,
-                        op,
-                        &op->helper_call);
+                op->container,
+                &op->helper_pid,
+                &op->go_fd,
+                &op->status_fd,
+                create_helper_exited,
+                op,
+                &op->helper_call);
         if (r < 0)
                 return r;
         r = sd_event_add_io(
-                        m->event, &op->status_source, op->status_fd, EPOLLIN, create_status_readable, op);
+                m->event, &op->status_source, op->status_fd, EPOLLIN, create_status_readable, op);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(op->status_source, "container-create-status");
@@ -1228,7 +1227,7 @@ static int create_allocate(Manager *m, CreateSpec *spec, Container **ret, Warden
                         r = handle_generate(handle, sizeof(handle));
                         if (r < 0)
                                 return warden_error_setf(
-                                                reterr, WARDEN_ERROR_KIND_FAILED, r, "%s", strerror(-r));
+                                        reterr, WARDEN_ERROR_KIND_FAILED, r, "%s", strerror(-r));
                 } while (manager_get_container(m, handle));
 
         r = container_new(handle, &c);
@@ -1255,18 +1254,18 @@ static int create_allocate(Manager *m, CreateSpec *spec, Container **ret, Warden
                 r = manager_allocate_userns(m, c);
                 if (r == -ENOSR)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        r,
-                                        "No user namespace range left in the pool (see userns_uid_count).");
+                                reterr,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                r,
+                                "No user namespace range left in the pool (see userns_uid_count).");
         } else {
                 r = id_pool_allocate(m->uids, &c->uid);
                 if (r == -ENOSR)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        r,
-                                        "No uid left in the pool (see uid_count).");
+                                reterr,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                r,
+                                "No uid left in the pool (see uid_count).");
         }
         if (r < 0)
                 return warden_error_setf(reterr, WARDEN_ERROR_KIND_FAILED, r, "%s", strerror(-r));
@@ -1293,38 +1292,38 @@ static int create_allocate(Manager *m, CreateSpec *spec, Container **ret, Warden
                 case -EINVAL:
                 case -ERANGE:
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_INVALID_ARGS,
-                                        r,
-                                        "Option 'network': '%s' is not an IPv4 address inside the pool.",
-                                        spec->network);
+                                reterr,
+                                WARDEN_ERROR_KIND_INVALID_ARGS,
+                                r,
+                                "Option 'network': '%s' is not an IPv4 address inside the pool.",
+                                spec->network);
                 case -EADDRINUSE:
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        r,
-                                        "Network '%s' is taken by another container.",
-                                        spec->network);
+                                reterr,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                r,
+                                "Network '%s' is taken by another container.",
+                                spec->network);
                 case -ENOSR:
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        r,
-                                        "No network left in the address pool.");
+                                reterr,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                r,
+                                "No network left in the address pool.");
                 case -EEXIST:
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_CONTAINER_EXISTS,
-                                        r,
-                                        "Container '%s' exists already.",
-                                        handle);
+                                reterr,
+                                WARDEN_ERROR_KIND_CONTAINER_EXISTS,
+                                r,
+                                "Container '%s' exists already.",
+                                handle);
                 case -EUSERS:
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        r,
-                                        "Too many containers (max_containers=%u).",
-                                        m->config.max_containers);
+                                reterr,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                r,
+                                "Too many containers (max_containers=%u).",
+                                m->config.max_containers);
                 default:
                         return warden_error_setf(reterr, WARDEN_ERROR_KIND_FAILED, r, "%s", strerror(-r));
                 }
@@ -1334,12 +1333,12 @@ static int create_allocate(Manager *m, CreateSpec *spec, Container **ret, Warden
 }
 
 int container_create(
-                Manager *m,
-                CreateSpec *spec,
-                container_done_t done,
-                void *userdata,
-                Container **ret,
-                WardenError *reterr) {
+        Manager *m,
+        CreateSpec *spec,
+        container_done_t done,
+        void *userdata,
+        Container **ret,
+        WardenError *reterr) {
         CreateOperation *op;
         Container *c = NULL;
         int r;
@@ -1423,11 +1422,11 @@ static void stop_done(int result, const WardenError *error, void *userdata) {
 
         if (result < 0)
                 (void) warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_FAILED,
-                                result,
-                                "Failed to stop the processes of '%s': %m",
-                                c->handle);
+                        &e,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to stop the processes of '%s': %m",
+                        c->handle);
         else {
                 container_set_state(c, CONTAINER_STOPPED);
                 log_container_info(c, "Container '%s' stopped.", c->handle);
@@ -1450,21 +1449,21 @@ int container_stop(Container *c, bool kill_now, container_done_t done, void *use
         m = c->manager;
         if (c->operation || !IN_SET(c->state, CONTAINER_ACTIVE, CONTAINER_STOPPED))
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                -EBADFD,
-                                "Container '%s' is %s.",
-                                c->handle,
-                                container_get_state(c));
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        -EBADFD,
+                        "Container '%s' is %s.",
+                        c->handle,
+                        container_get_state(c));
 
         op = calloc(1, sizeof(StopOperation));
         if (!op)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                -ENOMEM,
-                                "Failed to reach wshd of '%s': %m",
-                                c->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_FAILED,
+                        -ENOMEM,
+                        "Failed to reach wshd of '%s': %m",
+                        c->handle);
         op->base = (ContainerOperation){ .type = CONTAINER_OPERATION_STOP, .stop = op };
         op->container = c;
         op->done = done;
@@ -1473,11 +1472,7 @@ int container_stop(Container *c, bool kill_now, container_done_t done, void *use
         if (r < 0) {
                 stop_operation_free(op);
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                r,
-                                "Failed to reach wshd of '%s': %m",
-                                c->handle);
+                        reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to reach wshd of '%s': %m", c->handle);
         }
         operation_begin(c, &op->base);
         return 0;
@@ -1491,12 +1486,12 @@ int container_check_idle(Container *c, WardenError *reterr) {
         if (!c->operation)
                 return 0;
         return warden_error_setf(
-                        reterr,
-                        WARDEN_ERROR_KIND_INVALID_STATE,
-                        -EBADFD,
-                        "Container '%s' is %s.",
-                        c->handle,
-                        container_busy_reason(c));
+                reterr,
+                WARDEN_ERROR_KIND_INVALID_STATE,
+                -EBADFD,
+                "Container '%s' is %s.",
+                c->handle,
+                container_busy_reason(c));
 }
 
 void container_hold(Container *c) {
@@ -1538,12 +1533,12 @@ int container_destroy(Container *c, container_done_t done, void *userdata, Warde
 
         if (c->operation)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                -EBADFD,
-                                "Container '%s' is %s.",
-                                c->handle,
-                                container_busy_reason(c));
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        -EBADFD,
+                        "Container '%s' is %s.",
+                        c->handle,
+                        container_busy_reason(c));
         log_container_info(c, "Destroying container '%s'.", c->handle);
         container_teardown(c, done, userdata, NULL, true, true);
         return 0;
@@ -1553,13 +1548,13 @@ int container_destroy(Container *c, container_done_t done, void *userdata, Warde
 
 static void adopt_cleanup(Container *c, const char *why) {
         log_container_event(
-                        c,
-                        LOG_WARNING,
-                        SYNTHETIC_ERRNO(ESRCH),
-                        WARDEN_MESSAGE_CONTAINER_LOST,
-                        "Container '%s': %s; cleaning it up.",
-                        c->handle,
-                        why);
+                c,
+                LOG_WARNING,
+                SYNTHETIC_ERRNO(ESRCH),
+                WARDEN_MESSAGE_CONTAINER_LOST,
+                "Container '%s': %s; cleaning it up.",
+                c->handle,
+                why);
         container_teardown(c, NULL, NULL, NULL, true, true);
 }
 

@@ -54,12 +54,12 @@ typedef void (*container_done_t)(Container *c, const WardenError *error, void *u
  * properties and env are taken (set to NULL in it); the rest stays the caller's.
  */
 int container_create(
-                Manager *m,
-                CreateSpec *spec,
-                container_done_t done,
-                void *userdata,
-                Container **ret,
-                WardenError *reterr);
+        Manager *m,
+        CreateSpec *spec,
+        container_done_t done,
+        void *userdata,
+        Container **ret,
+        WardenError *reterr);
 
 /*
  * Stop: wshd stops every other process (SIGKILL at once with 'kill', else SIGTERM and SIGKILL after the

@@ -26,7 +26,7 @@ static int bandwidth_work(void *data) {
 }
 
 int container_bandwidth_start(
-                Container *c, const char *host_ifname, worker_done_t done, void *userdata, Worker **ret) {
+        Container *c, const char *host_ifname, worker_done_t done, void *userdata, Worker **ret) {
         BandwidthJob *j;
 
         assert(c);
@@ -68,7 +68,7 @@ int container_limits_created(Container *c) {
                 }
                 if (r < 0)
                         return log_container_error_errno(
-                                        c, r, "Failed to make the memory limit of '%s' a hard cap: %m", c->handle);
+                                c, r, "Failed to make the memory limit of '%s' a hard cap: %m", c->handle);
         }
 
         if (c->disk_limit > 0) {
@@ -77,7 +77,7 @@ int container_limits_created(Container *c) {
                 r = disk_usage(c->path, &u);
                 if (r < 0)
                         return log_container_error_errno(
-                                        c, r, "Failed to look at the disk of '%s': %m", c->handle);
+                                c, r, "Failed to look at the disk of '%s': %m", c->handle);
                 c->disk_limit = (c->disk_limit + 4095) / 4096 * 4096; /* the image, in whole blocks */
                 c->disk_inode_limit = u.inodes_total;
         }
@@ -101,7 +101,8 @@ static void adopt_bandwidth_done(Worker *w, int result, void *userdata) {
         worker_free(a->worker);
         free(a);
         if (result < 0)
-                log_container_warning_errno(c, result, "Failed to re-apply the bandwidth limit of '%s': %m", c->handle);
+                log_container_warning_errno(
+                        c, result, "Failed to re-apply the bandwidth limit of '%s': %m", c->handle);
         else
                 log_container_debug(c, "Bandwidth limit of '%s' re-applied.", c->handle);
         (void) container_release(c);
@@ -140,7 +141,8 @@ void container_limits_adopt(Container *c) {
         if (c->bandwidth_rate > 0 && c->has_net && !c->operation) {
                 r = adopt_bandwidth(c);
                 if (r < 0)
-                        log_container_warning_errno(c, r, "Failed to re-apply the bandwidth limit of '%s': %m", c->handle);
+                        log_container_warning_errno(
+                                c, r, "Failed to re-apply the bandwidth limit of '%s': %m", c->handle);
         }
         if (missed)
                 container_oom(c); /* now, or when the bandwidth is back */

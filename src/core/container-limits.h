@@ -21,7 +21,7 @@ int container_limits_created(Container *c);
 /* Create: applies c's bandwidth limit on 'host_ifname' on a worker thread (bandwidth_apply()). -EINVAL:
  * the name is too long; -ENOMEM; worker_start()'s errors. */
 int container_bandwidth_start(
-                Container *c, const char *host_ifname, worker_done_t done, void *userdata, Worker **ret);
+        Container *c, const char *host_ifname, worker_done_t done, void *userdata, Worker **ret);
 
 /*
  * Re-adoption at start-up: handles an OOM kill that happened while wardend was away (container_oom_adopt())

@@ -38,31 +38,31 @@ static int container_firewall(const Container *c, FirewallContainer *ret) {
 static int check_usable(Container *c, WardenError *reterr) {
         if (c->state != CONTAINER_ACTIVE)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Container '%s' is %s, not active.",
-                                c->handle,
-                                container_state_to_string(c->state));
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Container '%s' is %s, not active.",
+                        c->handle,
+                        container_state_to_string(c->state));
         if (!c->manager || !c->manager->firewall || !c->manager->ports || !c->has_net)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_NOT_SUPPORTED,
-                                0,
-                                "Container '%s' has no network policy.",
-                                c->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_NOT_SUPPORTED,
+                        0,
+                        "Container '%s' has no network policy.",
+                        c->handle);
         return 0;
 }
 
 static void log_net_step(const char *handle, const char *step, uint64_t started_usec) {
         log_full_errno_container(
-                        LOG_DEBUG,
-                        0,
-                        handle,
-                        "Container '%s': step %s took %lluus.",
-                        handle,
-                        step,
-                        (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
+                LOG_DEBUG,
+                0,
+                handle,
+                "Container '%s': step %s took %lluus.",
+                handle,
+                step,
+                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
 }
 
 /* A NetIn or NetOut waiting for its transaction. 'container' stays valid until done: its removal (the
@@ -140,34 +140,34 @@ static void net_in_done(int result, const char *message, void *userdata) {
                 if (c && container_remove_net_in(c, host) > 0)
                         id_pool_release(req->manager->ports, host);
                 log_full_errno_container(
-                                LOG_ERR,
-                                result,
-                                req->handle,
-                                "Container '%s': NetIn %u → %u failed: %s",
-                                req->handle,
-                                host,
-                                cont,
-                                message ?: strerror(-result));
+                        LOG_ERR,
+                        result,
+                        req->handle,
+                        "Container '%s': NetIn %u → %u failed: %s",
+                        req->handle,
+                        host,
+                        cont,
+                        message ?: strerror(-result));
                 (void) warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_FAILED,
-                                result,
-                                "Failed to map host port %u to port %u of container '%s': %s",
-                                host,
-                                cont,
-                                req->handle,
-                                message ?: strerror(-result));
+                        &e,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to map host port %u to port %u of container '%s': %s",
+                        host,
+                        cont,
+                        req->handle,
+                        message ?: strerror(-result));
         } else {
                 if (c)
                         save_state(c);
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                req->handle,
-                                "Container '%s': host port %u now leads to its port %u.",
-                                req->handle,
-                                host,
-                                cont);
+                        LOG_INFO,
+                        0,
+                        req->handle,
+                        "Container '%s': host port %u now leads to its port %u.",
+                        req->handle,
+                        host,
+                        cont);
         }
         req->net_in_done(req->manager, &req->net_in, result < 0 ? &e : NULL, req->userdata);
         net_request_finish(req);
@@ -183,12 +183,12 @@ static int net_in_take_port(Manager *m, uint16_t port, uint16_t *ret, WardenErro
                 r = id_pool_allocate(m->ports, &p);
                 if (r == -ENOSR)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        r,
-                                        "No host port left in port_range %u-%u.",
-                                        m->config.port_range[0],
-                                        m->config.port_range[1]);
+                                reterr,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                r,
+                                "No host port left in port_range %u-%u.",
+                                m->config.port_range[0],
+                                m->config.port_range[1]);
                 if (r < 0)
                         return net_error_errno(reterr, r);
                 *ret = (uint16_t) p;
@@ -198,11 +198,11 @@ static int net_in_take_port(Manager *m, uint16_t port, uint16_t *ret, WardenErro
         r = manager_port_is_taken(m, port) ? -EADDRINUSE : id_pool_reserve(m->ports, port);
         if (r == -EADDRINUSE)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                -ENOSR,
-                                "Host port %u is taken by a NetIn mapping of a container.",
-                                port);
+                        reterr,
+                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                        -ENOSR,
+                        "Host port %u is taken by a NetIn mapping of a container.",
+                        port);
         if (r < 0 && r != -ERANGE)
                 return net_error_errno(reterr, r);
         *ret = port;
@@ -210,12 +210,12 @@ static int net_in_take_port(Manager *m, uint16_t port, uint16_t *ret, WardenErro
 }
 
 int container_net_in(
-                Container *c,
-                uint16_t host_port,
-                uint16_t container_port,
-                container_net_in_done_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c,
+        uint16_t host_port,
+        uint16_t container_port,
+        container_net_in_done_t done,
+        void *userdata,
+        WardenError *reterr) {
         FirewallContainer fc;
         NetRequest *req = NULL;
         Manager *m;
@@ -256,7 +256,7 @@ int container_net_in(
                 id_pool_release(m->ports, host_port);
                 net_request_free(req);
                 return warden_error_setf(
-                                reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to queue the NetIn rule: %m");
+                        reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to queue the NetIn rule: %m");
         }
         m->n_operations++;
         return 0;
@@ -275,20 +275,20 @@ static void net_out_done(int result, const char *message, void *userdata) {
         (void) net_out_rule_to_string(&req->net_out, &text);
         if (result < 0) {
                 log_full_errno_container(
-                                LOG_ERR,
-                                result,
-                                req->handle,
-                                "Container '%s': NetOut '%s' failed: %s",
-                                req->handle,
-                                strna(text),
-                                message ?: strerror(-result));
+                        LOG_ERR,
+                        result,
+                        req->handle,
+                        "Container '%s': NetOut '%s' failed: %s",
+                        req->handle,
+                        strna(text),
+                        message ?: strerror(-result));
                 (void) warden_error_setf(
-                                &e,
-                                WARDEN_ERROR_KIND_FAILED,
-                                result,
-                                "Failed to add the NetOut rule to container '%s': %s",
-                                req->handle,
-                                message ?: strerror(-result));
+                        &e,
+                        WARDEN_ERROR_KIND_FAILED,
+                        result,
+                        "Failed to add the NetOut rule to container '%s': %s",
+                        req->handle,
+                        message ?: strerror(-result));
                 req->net_out_done(req->manager, &e, req->userdata);
                 net_request_finish(req);
                 return;
@@ -304,22 +304,17 @@ static void net_out_done(int result, const char *message, void *userdata) {
                 save_state(c);
         }
         log_full_errno_container(
-                        LOG_INFO,
-                        0,
-                        req->handle,
-                        "Container '%s': NetOut '%s' added.",
-                        req->handle,
-                        strna(text));
+                LOG_INFO, 0, req->handle, "Container '%s': NetOut '%s' added.", req->handle, strna(text));
         req->net_out_done(req->manager, NULL, req->userdata);
         net_request_finish(req);
 }
 
 int container_net_out(
-                Container *c,
-                const NetOutRule *rule,
-                container_net_out_done_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c,
+        const NetOutRule *rule,
+        container_net_out_done_t done,
+        void *userdata,
+        WardenError *reterr) {
         FirewallContainer fc;
         NetRequest *req = NULL;
         int r;
@@ -344,7 +339,7 @@ int container_net_out(
         if (r < 0) {
                 net_request_free(req);
                 return warden_error_setf(
-                                reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to queue the NetOut rule: %m");
+                        reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to queue the NetOut rule: %m");
         }
         c->manager->n_operations++;
         return 0;
@@ -421,14 +416,16 @@ void container_net_adopt(Manager *m) {
         }
         r = firewall_sync(m->firewall, fcs, n, any, &message);
         if (r < 0)
-                log_error_errno(r,
-                                "Failed to rebuild the nft table " FIREWALL_FAMILY " " FIREWALL_TABLE
-                                " for %zu container(s), the rules of the last wardend stay in force: %s",
-                                n,
-                                message ?: strerror(-r));
+                log_error_errno(
+                        r,
+                        "Failed to rebuild the nft table " FIREWALL_FAMILY " " FIREWALL_TABLE
+                        " for %zu container(s), the rules of the last wardend stay in force: %s",
+                        n,
+                        message ?: strerror(-r));
         else if (any)
-                log_info("Rebuilt the nft table " FIREWALL_FAMILY " " FIREWALL_TABLE
-                         " for %zu container(s) in %llu us.",
-                         n,
-                         (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started));
+                log_info(
+                        "Rebuilt the nft table " FIREWALL_FAMILY " " FIREWALL_TABLE
+                        " for %zu container(s) in %llu us.",
+                        n,
+                        (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started));
 }

@@ -31,7 +31,7 @@
  * 'rule' is the NetIn mapping as made (the host port chosen, the container port filled in).
  */
 typedef void (*container_net_in_done_t)(
-                Manager *m, const NetInRule *rule, const WardenError *error, void *userdata);
+        Manager *m, const NetInRule *rule, const WardenError *error, void *userdata);
 typedef void (*container_net_out_done_t)(Manager *m, const WardenError *error, void *userdata);
 
 /*
@@ -45,21 +45,21 @@ typedef void (*container_net_out_done_t)(Manager *m, const WardenError *error, v
  *     FAILED          -ENOMEM (no message), or the transaction could not be queued (with a message)
  */
 int container_net_in(
-                Container *c,
-                uint16_t host_port,
-                uint16_t container_port,
-                container_net_in_done_t done,
-                void *userdata,
-                WardenError *reterr);
+        Container *c,
+        uint16_t host_port,
+        uint16_t container_port,
+        container_net_in_done_t done,
+        void *userdata,
+        WardenError *reterr);
 
 /* NetOut: the container may reach what 'rule' (validated: net_out_rule_from_spec()) allows. 0 if queued;
  * INVALID_STATE, NOT_SUPPORTED and FAILED as for container_net_in(). */
 int container_net_out(
-                Container *c,
-                const NetOutRule *rule,
-                container_net_out_done_t done,
-                void *userdata,
-                WardenError *reterr);
+        Container *c,
+        const NetOutRule *rule,
+        container_net_out_done_t done,
+        void *userdata,
+        WardenError *reterr);
 
 /* Queues the container's objects (c needs its network); done is called when they are in place.
  * -EOPNOTSUPP (wardend has no firewall), -EINVAL (no network), -ENOMEM. */

@@ -28,7 +28,7 @@ static void oom_stopped(Container *c, const WardenError *error, void *userdata) 
         c->oom_stopping = false;
         if (error)
                 log_container_warning_errno(
-                                c, error->error, "%s", error->message ?: "Failed to stop the processes.");
+                        c, error->error, "%s", error->message ?: "Failed to stop the processes.");
         /* the kernel counted the kill long before wshd had stopped the rest */
         oom_update_kills(c);
 }
@@ -49,15 +49,15 @@ void container_oom(Container *c) {
         }
 
         log_container_event(
-                        c,
-                        LOG_WARNING,
-                        0,
-                        WARDEN_MESSAGE_OUT_OF_MEMORY,
-                        "Container '%s' ran out of memory (limit %llu bytes): the kernel killed a process "
-                        "in it; "
-                        "stopping it.",
-                        c->handle,
-                        (unsigned long long) c->memory_limit);
+                c,
+                LOG_WARNING,
+                0,
+                WARDEN_MESSAGE_OUT_OF_MEMORY,
+                "Container '%s' ran out of memory (limit %llu bytes): the kernel killed a process "
+                "in it; "
+                "stopping it.",
+                c->handle,
+                (unsigned long long) c->memory_limit);
         r = strv_extend(&c->events, CONTAINER_OOM_EVENT);
         if (r < 0)
                 log_oom();
@@ -138,10 +138,7 @@ int container_oom_watch_new(Container *c) {
                 return log_container_error_errno(c, r, "Failed to watch '%s' for OOM kills: %m", c->handle);
         if (r == -EOPNOTSUPP)
                 log_container_warning_errno(
-                                c,
-                                r,
-                                "No memory cgroup controller: OOM kills in '%s' go unnoticed.",
-                                c->handle);
+                        c, r, "No memory cgroup controller: OOM kills in '%s' go unnoticed.", c->handle);
         c->oom_kills = 0;
         oom_update_kills(c);
         return r;

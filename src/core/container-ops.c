@@ -93,14 +93,14 @@ void container_op_call_set_worker(ContainerOpCall *call, Worker *w) {
 }
 
 static int call_start_worker(
-                Manager *m,
-                const char *name,
-                worker_run_t run,
-                void *data,
-                void (*data_free)(void *data),
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Manager *m,
+        const char *name,
+        worker_run_t run,
+        void *data,
+        void (*data_free)(void *data),
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
         Worker *w;
         int r;
@@ -149,13 +149,13 @@ static int rootfs_setup_work(void *data) {
 }
 
 static int real_rootfs_setup(
-                Container *c,
-                BindMount *bind_mounts,
-                size_t n_bind_mounts,
-                int userns_fd,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        BindMount *bind_mounts,
+        size_t n_bind_mounts,
+        int userns_fd,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         Manager *m = c->manager;
         RootfsJob *j;
 
@@ -192,7 +192,7 @@ static int real_rootfs_setup(
                         return -ENOMEM;
                 }
         return call_start_worker(
-                        m, "warden-rootfs", rootfs_setup_work, j, rootfs_job_free, done, userdata, ret);
+                m, "warden-rootfs", rootfs_setup_work, j, rootfs_job_free, done, userdata, ret);
 }
 
 static int rootfs_teardown_work(void *data) {
@@ -213,11 +213,7 @@ static int rootfs_teardown_work(void *data) {
 }
 
 static int real_rootfs_teardown(
-                Manager *m,
-                const char *path,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Manager *m, const char *path, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
         char *p = strdup(path);
 
         if (!p)
@@ -252,14 +248,14 @@ static void real_remove_orphans(Manager *m, char **dirs) {
         Worker *w;
 
         (void) worker_start(
-                        m->event,
-                        "warden-orphans",
-                        orphan_dirs_work,
-                        dirs,
-                        strv_free_void,
-                        orphan_dirs_done,
-                        NULL,
-                        &w);
+                m->event,
+                "warden-orphans",
+                orphan_dirs_work,
+                dirs,
+                strv_free_void,
+                orphan_dirs_done,
+                NULL,
+                &w);
 }
 
 /* ---- wshd's helper ----------------------------------------------------------------------------------- */
@@ -299,13 +295,13 @@ static int helper_exited(sd_event_source *s, const siginfo_t *si, void *userdata
  * → fd 4, the seccomp filter → fd 5, stdin/stdout /dev/null, stderr inherited (the journal), nothing else,
  * no blocked signals. */
 static int real_helper_spawn(
-                Container *c,
-                pid_t *ret_pid,
-                int *ret_go_fd,
-                int *ret_status_fd,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        pid_t *ret_pid,
+        int *ret_go_fd,
+        int *ret_status_fd,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         _cleanup_close_pair_ int go[2] = EBADF_PAIR, status[2] = EBADF_PAIR;
         _cleanup_free_ char *arg_root = NULL, *arg_socket = NULL, *arg_hostname = NULL, *arg_userns = NULL;
         _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
@@ -474,21 +470,21 @@ static void hello_done(WshdCall *wc, int error, WshdMessage *reply, void *userda
         wshd_call_free(wc);
         if (error >= 0 && reply_error < 0) {
                 (void) warden_error_setf(
-                                &e, WARDEN_ERROR_KIND_FAILED, reply_error, "wshd refused the greeting: %m");
+                        &e, WARDEN_ERROR_KIND_FAILED, reply_error, "wshd refused the greeting: %m");
                 container_op_call_complete(call, reply_error, &e);
                 return;
         }
         container_op_call_complete(call, error < 0 ? error : 0, NULL);
 }
 
-static int
-wshd_request(Container *c,
-             WshdMessage *req,
-             uint64_t timeout_usec,
-             wshd_callback_t cb,
-             container_op_done_t done,
-             void *userdata,
-             ContainerOpCall **ret) {
+static int wshd_request(
+        Container *c,
+        WshdMessage *req,
+        uint64_t timeout_usec,
+        wshd_callback_t cb,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
         _cleanup_free_ char *socket_path = NULL;
         WshdCall *wc;
@@ -531,12 +527,12 @@ static void stop_done(WshdCall *wc, int error, WshdMessage *reply, void *userdat
         container_op_call_complete(call, error < 0 ? error : 0, NULL);
 }
 
-static int
-real_wshd_stop(Container *c,
-               uint64_t timeout_usec,
-               container_op_done_t done,
-               void *userdata,
-               ContainerOpCall **ret) {
+static int real_wshd_stop(
+        Container *c,
+        uint64_t timeout_usec,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         WshdMessage req;
         int r;
 
@@ -576,12 +572,12 @@ static int network_setup_work(void *data) {
 
 /* takes netns_fd */
 static int real_network_setup(
-                Container *c,
-                const NetworkConfig *config,
-                int netns_fd,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        const NetworkConfig *config,
+        int netns_fd,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         NetworkJob *j;
 
         j = calloc(1, sizeof(NetworkJob));
@@ -600,14 +596,7 @@ static int real_network_setup(
         j->config.host_ip = j->host_ip;
         j->config.container_ip = j->container_ip;
         return call_start_worker(
-                        c->manager,
-                        "warden-network",
-                        network_setup_work,
-                        j,
-                        network_job_free,
-                        done,
-                        userdata,
-                        ret);
+                c->manager, "warden-network", network_setup_work, j, network_job_free, done, userdata, ret);
 }
 
 static int link_deletion_work(void *data) {
@@ -625,11 +614,7 @@ static int link_deletion_work(void *data) {
 }
 
 static int real_network_delete(
-                Manager *m,
-                const char *ifname,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Manager *m, const char *ifname, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
         char *name = strdup(ifname);
 
         if (!name)
@@ -640,11 +625,11 @@ static int real_network_delete(
 /* ---- the bandwidth limit (container-limits.h) --------------------------------------------------------- */
 
 static int real_bandwidth_setup(
-                Container *c,
-                const char *host_ifname,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        const char *host_ifname,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
         Worker *w;
         int r;
@@ -676,12 +661,12 @@ static void firewall_done(int result, const char *message, void *userdata) {
         container_op_call_complete(call, result, result < 0 && message ? &e : NULL);
 }
 
-static int
-firewall_call(int (*f)(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret),
-              Container *c,
-              container_op_done_t done,
-              void *userdata,
-              ContainerOpCall **ret) {
+static int firewall_call(
+        int (*f)(Container *c, firewall_done_t done, void *userdata, FirewallJob **ret),
+        Container *c,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         _cleanup_(container_op_call_freep) ContainerOpCall *call = NULL;
         FirewallJob *j = NULL;
         int r;

@@ -60,32 +60,32 @@ typedef struct ContainerOps {
          * the bind mounts and userns_fd, which is -EBADF without a user namespace); its removal. Results are
          * rootfs_setup()'s and rootfs_teardown()'s. */
         int (*rootfs_setup)(
-                        Container *c,
-                        BindMount *bind_mounts,
-                        size_t n_bind_mounts,
-                        int userns_fd,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Container *c,
+                BindMount *bind_mounts,
+                size_t n_bind_mounts,
+                int userns_fd,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
         int (*rootfs_teardown)(
-                        Manager *m,
-                        const char *path,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Manager *m,
+                const char *path,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
         /* Depot directories no container owns (takes 'dirs'); fire and forget, logs. */
         void (*remove_orphans)(Manager *m, char **dirs);
 
         /* wshd's helper: spawned blocked; 'G' on *ret_go_fd releases it, wshd reports on *ret_status_fd
          * (both ours to close). 'done' reports its exit (the call reaps it; freeing the call kills it). */
         int (*helper_spawn)(
-                        Container *c,
-                        pid_t *ret_pid,
-                        int *ret_go_fd,
-                        int *ret_status_fd,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Container *c,
+                pid_t *ret_pid,
+                int *ret_go_fd,
+                int *ret_status_fd,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
         /* The helper's network namespace (/proc/<helper>/ns/net); the user namespace that owns one. */
         int (*helper_netns)(pid_t helper, int *ret_fd);
         int (*netns_userns)(int netns_fd, int *ret_fd);
@@ -98,51 +98,47 @@ typedef struct ContainerOps {
         /* wshd's greeting and its Stop (every other process; 'timeout_usec' 0: SIGKILL at once). */
         int (*wshd_hello)(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret);
         int (*wshd_stop)(
-                        Container *c,
-                        uint64_t timeout_usec,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Container *c,
+                uint64_t timeout_usec,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
 
         /* The scope with 'pid' in it (StartTransientUnit). done(0) when its start job is done; result < 0
          * and an error when the call failed (the unit was not made, e.g. CONTAINER_EXISTS for a unit of that
          * name); result > 0 and an error when the job ran but did not succeed (the unit may exist). */
         int (*scope_start)(
-                        Container *c,
-                        pid_t pid,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Container *c, pid_t pid, container_op_done_t done, void *userdata, ContainerOpCall **ret);
         /* StopUnit(c->unit); failures come with a message to log. */
         int (*scope_stop)(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret);
 
         /* The veth pair (worker), its deletion with the ifb of its bandwidth limit (worker), the bandwidth
          * limit on the host side (worker). */
         int (*network_setup)(
-                        Container *c,
-                        const NetworkConfig *config,
-                        int netns_fd,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Container *c,
+                const NetworkConfig *config,
+                int netns_fd,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
         int (*network_delete)(
-                        Manager *m,
-                        const char *ifname,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Manager *m,
+                const char *ifname,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
         int (*bandwidth_setup)(
-                        Container *c,
-                        const char *host_ifname,
-                        container_op_done_t done,
-                        void *userdata,
-                        ContainerOpCall **ret);
+                Container *c,
+                const char *host_ifname,
+                container_op_done_t done,
+                void *userdata,
+                ContainerOpCall **ret);
 
         /* The container's nft objects: added, removed, and at start-up the table of every container again.
          */
         int (*firewall_add)(Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret);
         int (*firewall_remove)(
-                        Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret);
+                Container *c, container_op_done_t done, void *userdata, ContainerOpCall **ret);
         void (*firewall_adopt)(Manager *m);
 
         /* The other parts of a container, synchronous: its jobs (start: before it is announced; adopt: at

@@ -57,12 +57,12 @@ static int userns_supported(void) {
 }
 
 /* Neither the path given nor what it resolves to may be a tree that is never mounted (host-path.h). */
-static int
-check_mountable(const char *option,
-                const char *given,
-                const char *resolved,
-                char *const *state_trees,
-                WardenError *reterr) {
+static int check_mountable(
+        const char *option,
+        const char *given,
+        const char *resolved,
+        char *const *state_trees,
+        WardenError *reterr) {
         HostPathRefusal h;
         const char *which = given;
         int r;
@@ -76,27 +76,27 @@ check_mountable(const char *option,
         }
         if (r == -EPERM)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option '%s': '%s'%s%s%s %s %s: %s are never mounted into a container.",
-                                option,
-                                given,
-                                which ? " (resolved: '" : "",
-                                strempty(which),
-                                which ? "')" : "",
-                                h.contains ? "contains" : "is or is in",
-                                h.tree,
-                                h.rule);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option '%s': '%s'%s%s%s %s %s: %s are never mounted into a container.",
+                        option,
+                        given,
+                        which ? " (resolved: '" : "",
+                        strempty(which),
+                        which ? "')" : "",
+                        h.contains ? "contains" : "is or is in",
+                        h.tree,
+                        h.rule);
         if (r < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option '%s': '%s' resolves to '%s', which is not a normalised path.",
-                                option,
-                                given,
-                                strna(resolved));
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option '%s': '%s' resolves to '%s', which is not a normalised path.",
+                        option,
+                        given,
+                        strna(resolved));
         return 0;
 }
 
@@ -115,18 +115,18 @@ check_bind_mount_source(Manager *manager, BindMount *b, char *const *state_trees
         fd = host_path_open(b->source, 0, &real);
         if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_BIND_MOUNT_SOURCE,
-                                0,
-                                "Bind mount source '%s' does not exist.",
-                                b->source);
+                        reterr,
+                        WARDEN_ERROR_KIND_BIND_MOUNT_SOURCE,
+                        0,
+                        "Bind mount source '%s' does not exist.",
+                        b->source);
         if (fd < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                fd,
-                                "Failed to open bind mount source '%s': %m",
-                                b->source);
+                        reterr,
+                        WARDEN_ERROR_KIND_FAILED,
+                        fd,
+                        "Failed to open bind mount source '%s': %m",
+                        b->source);
         r = check_mountable("bind_mounts", b->source, real, state_trees, reterr);
         if (r < 0)
                 return r;
@@ -158,50 +158,50 @@ static int check_rootfs(Manager *manager, CreateSpec *o, char *const *state_tree
         r = rootfs_check(rootfs);
         if (r == -ENOMEDIUM)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_ROOTFS_NOT_FOUND,
-                                0,
-                                "Root file system '%s' does not exist or is not a directory%s.",
-                                rootfs,
-                                o->rootfs ? "" : " (build the default one with warden-mkrootfs)");
+                        reterr,
+                        WARDEN_ERROR_KIND_ROOTFS_NOT_FOUND,
+                        0,
+                        "Root file system '%s' does not exist or is not a directory%s.",
+                        rootfs,
+                        o->rootfs ? "" : " (build the default one with warden-mkrootfs)");
         if (r < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
-                                "other than '/'.",
-                                rootfs);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option 'rootfs': '%s' is not an absolute, normalised path to a directory "
+                        "other than '/'.",
+                        rootfs);
         fd = host_path_open(rootfs, O_DIRECTORY, &real);
         if (IN_SET(fd, -ENOENT, -ENOTDIR, -ESTALE))
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_ROOTFS_NOT_FOUND,
-                                0,
-                                "Root file system '%s' does not exist or is not a directory.",
-                                rootfs);
+                        reterr,
+                        WARDEN_ERROR_KIND_ROOTFS_NOT_FOUND,
+                        0,
+                        "Root file system '%s' does not exist or is not a directory.",
+                        rootfs);
         if (fd < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                fd,
-                                "Failed to open root file system '%s': %m",
-                                rootfs);
+                        reterr,
+                        WARDEN_ERROR_KIND_FAILED,
+                        fd,
+                        "Failed to open root file system '%s': %m",
+                        rootfs);
         r = check_mountable("rootfs", rootfs, real, state_trees, reterr);
         if (r < 0)
                 return r;
         if (rootfs_check(real) < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option 'rootfs': '%s' resolves to '%s', which the overlay's options cannot "
-                                "carry.",
-                                rootfs,
-                                real);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option 'rootfs': '%s' resolves to '%s', which the overlay's options cannot "
+                        "carry.",
+                        rootfs,
+                        real);
 
         r = host_path_resolve_dirs(
-                        manager->config.rootfs_directories, manager->config.default_rootfs, &allowed);
+                manager->config.rootfs_directories, manager->config.default_rootfs, &allowed);
         if (r < 0)
                 return fail_errno(reterr, r);
         free(o->rootfs_resolved);
@@ -218,21 +218,21 @@ int create_spec_check(Manager *manager, CreateSpec *o, WardenError *reterr) {
 
         if (o->handle && !handle_is_valid(o->handle))
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_HANDLE,
-                                0,
-                                "Invalid container handle '%s': a handle has 1 to %i characters of "
-                                "[A-Za-z0-9_.-] and "
-                                "does not start with '.' or '-'.",
-                                o->handle,
-                                HANDLE_MAX);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_HANDLE,
+                        0,
+                        "Invalid container handle '%s': a handle has 1 to %i characters of "
+                        "[A-Za-z0-9_.-] and "
+                        "does not start with '.' or '-'.",
+                        o->handle,
+                        HANDLE_MAX);
         if (o->handle && manager_get_container(manager, o->handle))
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_CONTAINER_EXISTS,
-                                0,
-                                "Container '%s' exists already.",
-                                o->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_CONTAINER_EXISTS,
+                        0,
+                        "Container '%s' exists already.",
+                        o->handle);
 
         r = manager_state_trees(manager, &state_trees);
         if (r < 0)
@@ -249,20 +249,20 @@ int create_spec_check(Manager *manager, CreateSpec *o, WardenError *reterr) {
                 r = bind_mount_check(b, &msg);
                 if (r == -EMEDIUMTYPE)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_BIND_MOUNT_SOURCE,
-                                        0,
-                                        "Bind mount source '%s' does not exist.",
-                                        b->source);
+                                reterr,
+                                WARDEN_ERROR_KIND_BIND_MOUNT_SOURCE,
+                                0,
+                                "Bind mount source '%s' does not exist.",
+                                b->source);
                 if (r == -ENOMEM)
                         return fail_errno(reterr, r);
                 if (r < 0)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_INVALID_ARGS,
-                                        0,
-                                        "Option 'bind_mounts': %s",
-                                        msg ?: "invalid bind mount.");
+                                reterr,
+                                WARDEN_ERROR_KIND_INVALID_ARGS,
+                                0,
+                                "Option 'bind_mounts': %s",
+                                msg ?: "invalid bind mount.");
                 r = check_bind_mount_source(manager, b, state_trees, reterr);
                 if (r < 0)
                         return r;
@@ -274,60 +274,59 @@ int create_spec_check(Manager *manager, CreateSpec *o, WardenError *reterr) {
                 r = userns_supported();
                 if (r < 0)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_NOT_SUPPORTED,
-                                        r,
-                                        "Option 'user_namespace': this kernel has no user namespaces or "
-                                        "allows none (user.max_user_namespaces = 0): %s.",
-                                        strerror(-r));
+                                reterr,
+                                WARDEN_ERROR_KIND_NOT_SUPPORTED,
+                                r,
+                                "Option 'user_namespace': this kernel has no user namespaces or "
+                                "allows none (user.max_user_namespaces = 0): %s.",
+                                strerror(-r));
         }
 
         if (o->cpu_weight > 10000)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option 'cpu_weight' must be from 1 to 10000 (0: default).");
         if (o->cpu_quota > 0 && o->cpu_quota != LIMIT_CPU_QUOTA_NONE &&
             limit_check_cpu_quota(o->cpu_quota) < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option 'cpu_quota' must be from %u to %u percent of one CPU (0: the "
-                                "configured default, 18446744073709551615: none).",
-                                LIMIT_CPU_QUOTA_MIN,
-                                LIMIT_CPU_QUOTA_MAX);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option 'cpu_quota' must be from %u to %u percent of one CPU (0: the "
+                        "configured default, 18446744073709551615: none).",
+                        LIMIT_CPU_QUOTA_MIN,
+                        LIMIT_CPU_QUOTA_MAX);
         if (o->pids_limit > 0 && limit_check_pids(o->pids_limit) < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option 'pids_limit' must be from %u to %" PRIu64
-                                " (0: the configured default).",
-                                LIMIT_PIDS_MIN,
-                                LIMIT_PIDS_MAX);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option 'pids_limit' must be from %u to %" PRIu64 " (0: the configured default).",
+                        LIMIT_PIDS_MIN,
+                        LIMIT_PIDS_MAX);
         if (o->memory_limit > 0 && limit_check_memory(o->memory_limit) < 0)
                 return limit_error_memory_range(reterr, "Option 'memory_limit' (0: none)");
         if (o->disk_inode_limit > 0 && o->disk_limit == 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "Option 'disk_inode_limit' needs 'disk_limit': the inodes are those of the "
-                                "writable layer's own file system.");
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "Option 'disk_inode_limit' needs 'disk_limit': the inodes are those of the "
+                        "writable layer's own file system.");
         if (o->disk_limit > 0 && limit_check_disk(o->disk_limit, o->disk_inode_limit) < 0)
                 return limit_error_disk_range(reterr, "Option", "disk_limit", "disk_inode_limit");
         if ((o->bandwidth_rate > 0 || o->bandwidth_burst > 0) &&
             limit_check_bandwidth(o->bandwidth_rate, o->bandwidth_burst, manager->config.mtu) < 0)
                 return limit_error_bandwidth_range(
-                                reterr, manager->config.mtu, "Option 'bandwidth' ((0, 0): none)");
+                        reterr, manager->config.mtu, "Option 'bandwidth' ((0, 0): none)");
         for (char **p = o->properties; p && p[0]; p += 2)
                 if (isempty(p[0]))
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_INVALID_ARGS,
-                                        0,
-                                        "Option 'properties': empty key.");
+                                reterr,
+                                WARDEN_ERROR_KIND_INVALID_ARGS,
+                                0,
+                                "Option 'properties': empty key.");
         return o->needs_host_paths;
 }

@@ -211,10 +211,10 @@ static int source_error(char **reterr_message, int r, const char *src) {
                 return set_message(reterr_message, r, "A component of source '%s' is not a directory.", src);
         case -ELOOP:
                 return set_message(
-                                reterr_message,
-                                r,
-                                "Source '%s' has too many levels of symbolic links, or a magic link.",
-                                src);
+                        reterr_message,
+                        r,
+                        "Source '%s' has too many levels of symbolic links, or a magic link.",
+                        src);
         default:
                 return set_message(reterr_message, r, "Failed to open source '%s': %s", src, strerror(-r));
         }
@@ -224,35 +224,32 @@ static int destination_error(char **reterr_message, int r, const char *dst) {
         switch (r) {
         case -ENOENT:
                 return set_message(
-                                reterr_message,
-                                r,
-                                "The directory that is to contain destination '%s' does not exist.",
-                                dst);
+                        reterr_message,
+                        r,
+                        "The directory that is to contain destination '%s' does not exist.",
+                        dst);
         case -ENOTDIR:
                 return set_message(
-                                reterr_message,
-                                r,
-                                "A component of destination '%s' is not a directory.",
-                                dst);
+                        reterr_message, r, "A component of destination '%s' is not a directory.", dst);
         case -ELOOP:
                 return set_message(
-                                reterr_message,
-                                r,
-                                "Destination '%s' has too many levels of symbolic links, or a magic link.",
-                                dst);
+                        reterr_message,
+                        r,
+                        "Destination '%s' has too many levels of symbolic links, or a magic link.",
+                        dst);
         default:
                 return set_message(
-                                reterr_message, r, "Failed to open destination '%s': %s", dst, strerror(-r));
+                        reterr_message, r, "Failed to open destination '%s': %s", dst, strerror(-r));
         }
 }
 
 int copy_plan_new(
-                int src_root_fd,
-                const char *src,
-                int dst_root_fd,
-                const char *dst,
-                CopyPlan **ret,
-                char **reterr_message) {
+        int src_root_fd,
+        const char *src,
+        int dst_root_fd,
+        const char *dst,
+        CopyPlan **ret,
+        char **reterr_message) {
         _cleanup_free_ char *s = NULL, *d = NULL, *dir = NULL, *name = NULL;
         _cleanup_(copy_plan_freep) CopyPlan *p = NULL;
         _cleanup_close_ int parent_fd = -EBADF;
@@ -265,16 +262,13 @@ int copy_plan_new(
         r = path_parse(src, &s, &src_slash);
         if (r == -EINVAL)
                 return set_message(
-                                reterr_message, r, "Source '%s' is not an absolute, normalised path.", src);
+                        reterr_message, r, "Source '%s' is not an absolute, normalised path.", src);
         if (r < 0)
                 return r;
         r = path_parse(dst, &d, &dst_slash);
         if (r == -EINVAL)
                 return set_message(
-                                reterr_message,
-                                r,
-                                "Destination '%s' is not an absolute, normalised path.",
-                                dst);
+                        reterr_message, r, "Destination '%s' is not an absolute, normalised path.", dst);
         if (r < 0)
                 return r;
 
@@ -293,10 +287,10 @@ int copy_plan_new(
                 p->src_fd = open_resolved(src_root_fd, s, O_RDONLY | O_DIRECTORY | O_NOCTTY);
                 if (p->src_fd == -ENOTDIR)
                         return set_message(
-                                        reterr_message,
-                                        -ENOTDIR,
-                                        "Source '%s' ends with '/' but is not a directory.",
-                                        src);
+                                reterr_message,
+                                -ENOTDIR,
+                                "Source '%s' ends with '/' but is not a directory.",
+                                src);
                 if (p->src_fd < 0)
                         return source_error(reterr_message, p->src_fd, src);
                 if (fstat(p->src_fd, &p->src_st) < 0)
@@ -313,10 +307,10 @@ int copy_plan_new(
                 if (!S_ISREG(p->src_st.st_mode) && !S_ISDIR(p->src_st.st_mode) &&
                     !S_ISLNK(p->src_st.st_mode))
                         return set_message(
-                                        reterr_message,
-                                        -EINVAL,
-                                        "Source '%s' is not a regular file, directory or symbolic link.",
-                                        src);
+                                reterr_message,
+                                -EINVAL,
+                                "Source '%s' is not a regular file, directory or symbolic link.",
+                                src);
                 p->src_name = TAKE_PTR(name);
                 dir = mfree(dir);
         }
@@ -346,10 +340,10 @@ int copy_plan_new(
         if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 if (S_ISLNK(st.st_mode))
                         return set_message(
-                                        reterr_message,
-                                        -ELOOP,
-                                        "Destination '%s' is a symbolic link; it is not followed.",
-                                        dst);
+                                reterr_message,
+                                -ELOOP,
+                                "Destination '%s' is a symbolic link; it is not followed.",
+                                dst);
                 if (S_ISDIR(st.st_mode)) {
                         /* into it */
                         p->dst_fd = openat(parent_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -364,17 +358,17 @@ int copy_plan_new(
                         /* over it */
                         if (dst_slash)
                                 return set_message(
-                                                reterr_message,
-                                                -ENOTDIR,
-                                                "Destination '%s' ends with '/' but is not a directory.",
-                                                dst);
+                                        reterr_message,
+                                        -ENOTDIR,
+                                        "Destination '%s' ends with '/' but is not a directory.",
+                                        dst);
                         if (src_is_dir)
                                 return set_message(
-                                                reterr_message,
-                                                -ENOTDIR,
-                                                "Destination '%s' is not a directory; a directory cannot "
-                                                "replace it.",
-                                                dst);
+                                        reterr_message,
+                                        -ENOTDIR,
+                                        "Destination '%s' is not a directory; a directory cannot "
+                                        "replace it.",
+                                        dst);
                         p->dst_fd = TAKE_FD(parent_fd);
                         p->dst_name = TAKE_PTR(name);
                 }
@@ -408,13 +402,14 @@ int copy_plan_real_path(const CopyPlan *p, bool source, char **ret) {
         r = host_path_of_fd(source ? p->src_fd : p->dst_fd, &dir);
         if (r < 0)
                 return r;
-        if (asprintf(&s,
-                     "%s%s%s%s%s",
-                     streq(dir, "/") && (a || b) ? "" : dir,
-                     a ? "/" : "",
-                     strempty(a),
-                     b ? "/" : "",
-                     strempty(b)) < 0)
+        if (asprintf(
+                    &s,
+                    "%s%s%s%s%s",
+                    streq(dir, "/") && (a || b) ? "" : dir,
+                    a ? "/" : "",
+                    strempty(a),
+                    b ? "/" : "",
+                    strempty(b)) < 0)
                 return -ENOMEM;
         *ret = s;
         return 0;
@@ -422,15 +417,15 @@ int copy_plan_real_path(const CopyPlan *p, bool source, char **ret) {
 
 /* ---- the walk ------------------------------------------------------------------------------------ */
 
-static int
-copy_entry(CopyContext *ctx,
-           int src_dir_fd,
-           const char *src_name,
-           const struct stat *st,
-           int dst_dir_fd,
-           const char *dst_name,
-           const char *rel,
-           unsigned depth);
+static int copy_entry(
+        CopyContext *ctx,
+        int src_dir_fd,
+        const char *src_name,
+        const struct stat *st,
+        int dst_dir_fd,
+        const char *dst_name,
+        const char *rel,
+        unsigned depth);
 
 static struct timespec *stat_times(const struct stat *st, struct timespec ts[static 2]) {
         ts[0] = st->st_atim;
@@ -526,13 +521,13 @@ typedef int (*entry_make_t)(int dir_fd, const char *name, void *userdata);
  * renames over the old one: an entry in the way is replaced, never written through, and a symlink there
  * is never followed. -EISDIR: a directory is in the way. Returns what make() returned, or a negative errno.
  */
-static int
-entry_make(CopyContext *ctx,
-           int dir_fd,
-           const char *name,
-           entry_make_t make,
-           void *userdata,
-           char tmp[static NAME_MAX + 1]) {
+static int entry_make(
+        CopyContext *ctx,
+        int dir_fd,
+        const char *name,
+        entry_make_t make,
+        void *userdata,
+        char tmp[static NAME_MAX + 1]) {
         struct stat st;
         int r;
 
@@ -686,11 +681,11 @@ static int hardlink_make(CopyContext *ctx, const HardlinkEntry *h, int dst_dir_f
         struct stat st;
         int r;
 
-        fd =
-                        openat2_retry(ctx->base_fd,
-                                      h->rel,
-                                      O_PATH | O_NOFOLLOW,
-                                      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        fd = openat2_retry(
+                ctx->base_fd,
+                h->rel,
+                O_PATH | O_NOFOLLOW,
+                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
         if (fd < 0)
                 return fd;
         if (fstat(fd, &st) < 0)
@@ -721,10 +716,8 @@ static int file_make_tmp(CopyContext *ctx, int dir_fd, const char *name, char tm
                 return -errno;
         for (unsigned i = 0;; i++) {
                 tmp_name(ctx, tmp);
-                fd = openat(dir_fd,
-                            tmp,
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                            0600);
+                fd = openat(
+                        dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
                 if (fd >= 0 || errno != EEXIST || i >= TMP_NAME_TRIES)
                         break;
         }
@@ -742,14 +735,14 @@ static int file_make_tmp(CopyContext *ctx, int dir_fd, const char *name, char tm
         return TAKE_FD(fd);
 }
 
-static int
-copy_regular(CopyContext *ctx,
-             int src_dir_fd,
-             const char *src_name,
-             const struct stat *st,
-             int dst_dir_fd,
-             const char *dst_name,
-             const char *rel) {
+static int copy_regular(
+        CopyContext *ctx,
+        int src_dir_fd,
+        const char *src_name,
+        const struct stat *st,
+        int dst_dir_fd,
+        const char *dst_name,
+        const char *rel) {
         _cleanup_close_ int path_fd = -EBADF, src_fd = -EBADF, dst_fd = -EBADF;
         char key[INODE_KEY_MAX], tmp[NAME_MAX + 1];
         HardlinkEntry *h = NULL;
@@ -808,14 +801,14 @@ static int symlink_make(int dir_fd, const char *name, void *userdata) {
         return RET_NERRNO(symlinkat(userdata, dir_fd, name));
 }
 
-static int
-copy_symlink(CopyContext *ctx,
-             int src_dir_fd,
-             const char *src_name,
-             const struct stat *st,
-             int dst_dir_fd,
-             const char *dst_name,
-             const char *rel) {
+static int copy_symlink(
+        CopyContext *ctx,
+        int src_dir_fd,
+        const char *src_name,
+        const struct stat *st,
+        int dst_dir_fd,
+        const char *dst_name,
+        const char *rel) {
         char target[PATH_MAX + 1], tmp[NAME_MAX + 1];
         _cleanup_close_ int fd = -EBADF;
         struct timespec ts[2];
@@ -845,11 +838,10 @@ copy_symlink(CopyContext *ctx,
                 r = -errno;
         else if (!S_ISLNK(lst.st_mode))
                 r = -ESTALE;
-        else if (chown_wanted(ctx) && fchownat(fd,
-                                               "",
-                                               ctx->options->uid,
-                                               ctx->options->gid,
-                                               AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        else if (
+                chown_wanted(ctx) &&
+                fchownat(fd, "", ctx->options->uid, ctx->options->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
+                        0)
                 r = -errno;
         else
                 r = RET_NERRNO(utimensat(dst_dir_fd, name, stat_times(st, ts), AT_SYMLINK_NOFOLLOW));
@@ -968,16 +960,16 @@ static int copy_children(CopyContext *ctx, int src_fd, int dst_fd, const char *r
 }
 
 /* src_fd: the source directory if open already (not taken over), else it is opened from src_dir_fd. */
-static int
-copy_directory(CopyContext *ctx,
-               int src_dir_fd,
-               const char *src_name,
-               int src_fd,
-               const struct stat *st,
-               int dst_dir_fd,
-               const char *dst_name,
-               const char *rel,
-               unsigned depth) {
+static int copy_directory(
+        CopyContext *ctx,
+        int src_dir_fd,
+        const char *src_name,
+        int src_fd,
+        const struct stat *st,
+        int dst_dir_fd,
+        const char *dst_name,
+        const char *rel,
+        unsigned depth) {
         _cleanup_close_ int fd = -EBADF, dst_fd = -EBADF;
         bool created;
         struct stat sst;
@@ -989,9 +981,8 @@ copy_directory(CopyContext *ctx,
         if (src_fd >= 0)
                 fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 3);
         else
-                fd = openat(src_dir_fd,
-                            src_name,
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+                fd = openat(
+                        src_dir_fd, src_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
                 return fail(ctx, rel, errno == ENOTDIR || errno == ELOOP ? -ESTALE : -errno);
         if (fstat(fd, &sst) < 0)
@@ -1000,11 +991,11 @@ copy_directory(CopyContext *ctx,
                 return fail(ctx, rel, -ESTALE);
         if (inode_created(ctx, &sst)) {
                 log_full_errno_container(
-                                LOG_NOTICE,
-                                0,
-                                ctx->options->container,
-                                "Not copying '%s' into itself, skipping it.",
-                                rel);
+                        LOG_NOTICE,
+                        0,
+                        ctx->options->container,
+                        "Not copying '%s' into itself, skipping it.",
+                        rel);
                 ctx->stats.skipped++;
                 return 0;
         }
@@ -1031,15 +1022,15 @@ copy_directory(CopyContext *ctx,
         return 0;
 }
 
-static int
-copy_entry(CopyContext *ctx,
-           int src_dir_fd,
-           const char *src_name,
-           const struct stat *st,
-           int dst_dir_fd,
-           const char *dst_name,
-           const char *rel,
-           unsigned depth) {
+static int copy_entry(
+        CopyContext *ctx,
+        int src_dir_fd,
+        const char *src_name,
+        const struct stat *st,
+        int dst_dir_fd,
+        const char *dst_name,
+        const char *rel,
+        unsigned depth) {
 
         if (cancelled(ctx))
                 return fail(ctx, rel, -ECANCELED);
@@ -1049,16 +1040,16 @@ copy_entry(CopyContext *ctx,
                 return copy_regular(ctx, src_dir_fd, src_name, st, dst_dir_fd, dst_name, rel);
         case S_IFDIR:
                 return copy_directory(
-                                ctx, src_dir_fd, src_name, -EBADF, st, dst_dir_fd, dst_name, rel, depth);
+                        ctx, src_dir_fd, src_name, -EBADF, st, dst_dir_fd, dst_name, rel, depth);
         case S_IFLNK:
                 return copy_symlink(ctx, src_dir_fd, src_name, st, dst_dir_fd, dst_name, rel);
         default:
                 log_full_errno_container(
-                                LOG_NOTICE,
-                                0,
-                                ctx->options->container,
-                                "Not copying '%s': not a regular file, directory or symbolic link.",
-                                rel);
+                        LOG_NOTICE,
+                        0,
+                        ctx->options->container,
+                        "Not copying '%s': not a regular file, directory or symbolic link.",
+                        rel);
                 ctx->stats.skipped++;
                 return 0;
         }
@@ -1149,23 +1140,23 @@ int copy_plan_execute(CopyPlan *p, const CopyOptions *o, CopyStats *ret_stats, c
 
                 if (r == -ECANCELED)
                         (void) set_message(
-                                        reterr_message,
-                                        r,
-                                        "Copying '%s' to '%s' was cancelled.",
-                                        p->src_path,
-                                        p->dst_path);
+                                reterr_message,
+                                r,
+                                "Copying '%s' to '%s' was cancelled.",
+                                p->src_path,
+                                p->dst_path);
                 else
                         (void) set_message(
-                                        reterr_message,
-                                        r,
-                                        "Copying '%s' to '%s' failed%s%s%s: %s",
-                                        p->src_path,
-                                        p->dst_path,
-                                        where[0] ? " at '" : "",
-                                        where,
-                                        where[0] ? "'" : "",
-                                        r == -ELOOP ? "too many levels of directories or symbolic links"
-                                                    : strerror(-r));
+                                reterr_message,
+                                r,
+                                "Copying '%s' to '%s' failed%s%s%s: %s",
+                                p->src_path,
+                                p->dst_path,
+                                where[0] ? " at '" : "",
+                                where,
+                                where[0] ? "'" : "",
+                                r == -ELOOP ? "too many levels of directories or symbolic links"
+                                            : strerror(-r));
         }
         if (ret_stats)
                 *ret_stats = ctx.stats;
@@ -1173,13 +1164,14 @@ int copy_plan_execute(CopyPlan *p, const CopyOptions *o, CopyStats *ret_stats, c
         return r;
 }
 
-int copy_tree(int src_root_fd,
-              const char *src,
-              int dst_root_fd,
-              const char *dst,
-              const CopyOptions *o,
-              CopyStats *ret_stats,
-              char **reterr_message) {
+int copy_tree(
+        int src_root_fd,
+        const char *src,
+        int dst_root_fd,
+        const char *dst,
+        const CopyOptions *o,
+        CopyStats *ret_stats,
+        char **reterr_message) {
         _cleanup_(copy_plan_freep) CopyPlan *p = NULL;
         int r;
 

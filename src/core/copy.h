@@ -88,12 +88,12 @@ int copy_path_check(const char *path, bool *ret_trailing_slash);
  * Any other negative errno (-ENOMEM, -EACCES, -EMFILE, ...) is a failure to forward.
  */
 int copy_plan_new(
-                int src_root_fd,
-                const char *src,
-                int dst_root_fd,
-                const char *dst,
-                CopyPlan **ret,
-                char **reterr_message);
+        int src_root_fd,
+        const char *src,
+        int dst_root_fd,
+        const char *dst,
+        CopyPlan **ret,
+        char **reterr_message);
 CopyPlan *copy_plan_free(CopyPlan *p);
 
 /*
@@ -114,13 +114,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CopyPlan *, copy_plan_free);
 int copy_plan_execute(CopyPlan *p, const CopyOptions *o, CopyStats *ret_stats, char **reterr_message);
 
 /* copy_plan_new() + copy_plan_execute(), with the errors of both. */
-int copy_tree(int src_root_fd,
-              const char *src,
-              int dst_root_fd,
-              const char *dst,
-              const CopyOptions *o,
-              CopyStats *ret_stats,
-              char **reterr_message);
+int copy_tree(
+        int src_root_fd,
+        const char *src,
+        int dst_root_fd,
+        const char *dst,
+        const CopyOptions *o,
+        CopyStats *ret_stats,
+        char **reterr_message);
 
 /*
  * Owners given as "user:group" or "user" (then the user's primary group); each part a name or a number.

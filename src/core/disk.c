@@ -73,11 +73,11 @@ static int disk_mkfs(const char *image, uint64_t inodes) {
                         return -errno;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return log_debug_errno(
-                                SYNTHETIC_ERRNO(EIO),
-                                "%s on '%s' failed (status 0x%x).",
-                                MKE2FS_PATH,
-                                image,
-                                (unsigned) status);
+                        SYNTHETIC_ERRNO(EIO),
+                        "%s on '%s' failed (status 0x%x).",
+                        MKE2FS_PATH,
+                        image,
+                        (unsigned) status);
         return 0;
 }
 

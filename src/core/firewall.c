@@ -51,11 +51,11 @@ static uint32_t host_mask(unsigned prefixlen) {
 }
 
 int net_network_parse(
-                const char *s,
-                NetNetworkKind *ret_kind,
-                uint32_t *ret_first,
-                uint32_t *ret_last,
-                unsigned *ret_prefixlen) {
+        const char *s,
+        NetNetworkKind *ret_kind,
+        uint32_t *ret_first,
+        uint32_t *ret_last,
+        unsigned *ret_prefixlen) {
         const char *dash;
         uint32_t first, last;
         unsigned prefixlen;
@@ -122,50 +122,49 @@ int net_out_rule_from_spec(const NetOutRuleSpec *spec, NetOutRule *ret, char **r
                 return fail_message(reterr_message, "NetOut rule: key 'network' is required.");
         if (net_network_parse(spec->network, &rule.kind, &rule.first, &rule.last, &rule.prefixlen) < 0)
                 return fail_message(
-                                reterr_message,
-                                "NetOut rule: network '%s' is not an IPv4 address, a network a.b.c.d/n "
-                                "without "
-                                "host bits or a range a.b.c.d-e.f.g.h.",
-                                spec->network);
+                        reterr_message,
+                        "NetOut rule: network '%s' is not an IPv4 address, a network a.b.c.d/n "
+                        "without "
+                        "host bits or a range a.b.c.d-e.f.g.h.",
+                        spec->network);
 
         rule.protocol = NET_PROTOCOL_ALL;
         if (spec->protocol) {
                 rule.protocol = net_protocol_from_string(spec->protocol);
                 if (rule.protocol < 0)
                         return fail_message(
-                                        reterr_message,
-                                        "NetOut rule: unknown protocol '%s' (tcp, udp, icmp or all).",
-                                        spec->protocol);
+                                reterr_message,
+                                "NetOut rule: unknown protocol '%s' (tcp, udp, icmp or all).",
+                                spec->protocol);
         }
 
         ports = spec->has_port || spec->has_port_range;
         if (spec->has_port && spec->has_port_range)
                 return fail_message(
-                                reterr_message,
-                                "NetOut rule: give either 'port' or 'port_range', not both.");
+                        reterr_message, "NetOut rule: give either 'port' or 'port_range', not both.");
         if (ports && !IN_SET(rule.protocol, NET_PROTOCOL_TCP, NET_PROTOCOL_UDP))
                 return fail_message(
-                                reterr_message,
-                                "NetOut rule: ports apply to tcp and udp only, not to protocol '%s'.",
-                                net_protocol_to_string(rule.protocol));
+                        reterr_message,
+                        "NetOut rule: ports apply to tcp and udp only, not to protocol '%s'.",
+                        net_protocol_to_string(rule.protocol));
         if (spec->has_port) {
                 if (spec->port == 0)
                         return fail_message(
-                                        reterr_message, "NetOut rule: port 0 is not a port (1 to 65535).");
+                                reterr_message, "NetOut rule: port 0 is not a port (1 to 65535).");
                 rule.port_min = rule.port_max = spec->port;
         }
         if (spec->has_port_range) {
                 if (spec->port_range[0] == 0)
                         return fail_message(
-                                        reterr_message,
-                                        "NetOut rule: port_range starts at 0 (ports are 1 to 65535).");
+                                reterr_message,
+                                "NetOut rule: port_range starts at 0 (ports are 1 to 65535).");
                 if (spec->port_range[0] > spec->port_range[1])
                         return fail_message(
-                                        reterr_message,
-                                        "NetOut rule: port_range %u-%u: the first port is greater than the "
-                                        "last.",
-                                        spec->port_range[0],
-                                        spec->port_range[1]);
+                                reterr_message,
+                                "NetOut rule: port_range %u-%u: the first port is greater than the "
+                                "last.",
+                                spec->port_range[0],
+                                spec->port_range[1]);
                 rule.port_is_range = true;
                 rule.port_min = spec->port_range[0];
                 rule.port_max = spec->port_range[1];
@@ -173,26 +172,24 @@ int net_out_rule_from_spec(const NetOutRuleSpec *spec, NetOutRule *ret, char **r
 
         if ((spec->has_icmp_type || spec->has_icmp_code) && rule.protocol != NET_PROTOCOL_ICMP)
                 return fail_message(
-                                reterr_message,
-                                "NetOut rule: icmp_type and icmp_code apply to protocol icmp only, not to "
-                                "'%s'.",
-                                net_protocol_to_string(rule.protocol));
+                        reterr_message,
+                        "NetOut rule: icmp_type and icmp_code apply to protocol icmp only, not to "
+                        "'%s'.",
+                        net_protocol_to_string(rule.protocol));
         if (spec->has_icmp_type) {
                 if (spec->icmp_type < -1 || spec->icmp_type > 255)
                         return fail_message(
-                                        reterr_message,
-                                        "NetOut rule: icmp_type %" PRIi32
-                                        " is out of range (0 to 255, -1: any).",
-                                        spec->icmp_type);
+                                reterr_message,
+                                "NetOut rule: icmp_type %" PRIi32 " is out of range (0 to 255, -1: any).",
+                                spec->icmp_type);
                 rule.icmp_type = (int16_t) spec->icmp_type;
         }
         if (spec->has_icmp_code) {
                 if (spec->icmp_code < -1 || spec->icmp_code > 255)
                         return fail_message(
-                                        reterr_message,
-                                        "NetOut rule: icmp_code %" PRIi32
-                                        " is out of range (0 to 255, -1: any).",
-                                        spec->icmp_code);
+                                reterr_message,
+                                "NetOut rule: icmp_code %" PRIi32 " is out of range (0 to 255, -1: any).",
+                                spec->icmp_code);
                 rule.icmp_code = (int16_t) spec->icmp_code;
         }
         if (rule.icmp_code >= 0 && rule.icmp_type < 0)
@@ -795,9 +792,7 @@ static void firewall_job_free(FirewallJob *j) {
 
 static void log_ip_forward_failure(int r) {
         log_warning_errno(
-                        r,
-                        "Failed to set " IP_FORWARD_PATH
-                        " to 1, containers cannot reach other networks: %m");
+                r, "Failed to set " IP_FORWARD_PATH " to 1, containers cannot reach other networks: %m");
 }
 
 static void firewall_worker_done(Worker *w, int result, void *userdata);
@@ -816,15 +811,15 @@ static int firewall_start_head(Firewall *fw) {
         run->text = TAKE_PTR(j->text);
         run->enable_ip_forward = j->enable_ip_forward;
         fw->run = run;
-        r =
-                        worker_start(fw->event,
-                                     "warden-nft",
-                                     firewall_run_work,
-                                     run,
-                                     firewall_run_free,
-                                     firewall_worker_done,
-                                     fw,
-                                     &fw->worker);
+        r = worker_start(
+                fw->event,
+                "warden-nft",
+                firewall_run_work,
+                run,
+                firewall_run_free,
+                firewall_worker_done,
+                fw,
+                &fw->worker);
         if (r < 0) {
                 fw->run = NULL; /* freed by worker_start */
                 return r;
@@ -873,10 +868,11 @@ static void firewall_worker_done(Worker *w, int result, void *userdata) {
 
         if (fw->run->enable_ip_forward && fw->run->ip_forward_result < 0)
                 log_ip_forward_failure(fw->run->ip_forward_result);
-        log_debug("nft transaction took %lluus in nft, %lluus from submission (%s).",
-                  (unsigned long long) fw->run->run_usec,
-                  (unsigned long long) (now_usec(CLOCK_MONOTONIC) - j->submitted_usec),
-                  result < 0 ? "failed" : "done");
+        log_debug(
+                "nft transaction took %lluus in nft, %lluus from submission (%s).",
+                (unsigned long long) fw->run->run_usec,
+                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - j->submitted_usec),
+                result < 0 ? "failed" : "done");
         fw->ctx = TAKE_PTR(fw->run->ctx);
         fw->run = NULL;
         fw->worker = worker_free(fw->worker); /* frees the run */
@@ -885,14 +881,14 @@ static void firewall_worker_done(Worker *w, int result, void *userdata) {
         firewall_start_next(fw);
 }
 
-static int
-firewall_queue(Firewall *fw,
-               char *text,
-               bool enable_ip_forward,
-               bool makes_table,
-               firewall_done_t done,
-               void *userdata,
-               FirewallJob **ret) {
+static int firewall_queue(
+        Firewall *fw,
+        char *text,
+        bool enable_ip_forward,
+        bool makes_table,
+        firewall_done_t done,
+        void *userdata,
+        FirewallJob **ret) {
         FirewallJob *j;
         int r;
 
@@ -948,17 +944,16 @@ int firewall_new(sd_event *e, const FirewallPolicy *policy, Firewall **ret) {
                 .allow_host_access = policy->allow_host_access,
                 .enable_ip_forward = policy->enable_ip_forward,
         };
-        r =
-                        copy_networks(&(IPv4NetworkList){ .networks = policy->allow_networks,
-                                                          .n = policy->n_allow_networks },
-                                      &fw->policy.allow_networks,
-                                      &fw->policy.n_allow_networks);
+        r = copy_networks(
+                &(IPv4NetworkList){ .networks = policy->allow_networks, .n = policy->n_allow_networks },
+                &fw->policy.allow_networks,
+                &fw->policy.n_allow_networks);
         if (r >= 0)
-                r =
-                                copy_networks(&(IPv4NetworkList){ .networks = policy->deny_networks,
-                                                                  .n = policy->n_deny_networks },
-                                              &fw->policy.deny_networks,
-                                              &fw->policy.n_deny_networks);
+                r = copy_networks(
+                        &(IPv4NetworkList){ .networks = policy->deny_networks,
+                                            .n = policy->n_deny_networks },
+                        &fw->policy.deny_networks,
+                        &fw->policy.n_deny_networks);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(fw);
@@ -997,11 +992,11 @@ void firewall_job_cancel(FirewallJob *j) {
 }
 
 int firewall_sync(
-                Firewall *fw,
-                const FirewallContainer *containers,
-                size_t n_containers,
-                bool wipe,
-                char **reterr_message) {
+        Firewall *fw,
+        const FirewallContainer *containers,
+        size_t n_containers,
+        bool wipe,
+        char **reterr_message) {
         _cleanup_free_ char *text = NULL;
         char *buf = NULL;
         size_t size;
@@ -1061,11 +1056,7 @@ int firewall_sync(
 }
 
 int firewall_add_container(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret) {
+        Firewall *fw, const FirewallContainer *fc, firewall_done_t done, void *userdata, FirewallJob **ret) {
         _cleanup_free_ char *base = NULL, *text = NULL;
         bool makes_table = !fw->have_table;
         char *joined;
@@ -1086,14 +1077,14 @@ int firewall_add_container(
                 free(text);
                 text = joined;
         }
-        r =
-                        firewall_queue(fw,
-                                       TAKE_PTR(text),
-                                       makes_table && fw->policy.enable_ip_forward,
-                                       makes_table,
-                                       done,
-                                       userdata,
-                                       ret);
+        r = firewall_queue(
+                fw,
+                TAKE_PTR(text),
+                makes_table && fw->policy.enable_ip_forward,
+                makes_table,
+                done,
+                userdata,
+                ret);
         if (r < 0)
                 return r;
         fw->have_table = true;
@@ -1102,11 +1093,7 @@ int firewall_add_container(
 }
 
 int firewall_remove_container(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret) {
+        Firewall *fw, const FirewallContainer *fc, firewall_done_t done, void *userdata, FirewallJob **ret) {
         _cleanup_free_ char *text = NULL;
         bool last = fw->n_containers <= 1;
         int r;
@@ -1135,12 +1122,12 @@ int firewall_remove_container(
 }
 
 int firewall_add_net_in(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                const NetInRule *r,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret) {
+        Firewall *fw,
+        const FirewallContainer *fc,
+        const NetInRule *r,
+        firewall_done_t done,
+        void *userdata,
+        FirewallJob **ret) {
         char *text = NULL;
         int k;
 
@@ -1155,12 +1142,12 @@ int firewall_add_net_in(
 }
 
 int firewall_add_net_out(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                const NetOutRule *r,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret) {
+        Firewall *fw,
+        const FirewallContainer *fc,
+        const NetOutRule *r,
+        firewall_done_t done,
+        void *userdata,
+        FirewallJob **ret) {
         char *text = NULL;
         int k;
 

@@ -111,11 +111,11 @@ typedef struct NetOutRuleSpec {
  * *ret_prefixlen is n (32 for an address, 0 for a range). -EINVAL if it is none of them.
  */
 int net_network_parse(
-                const char *s,
-                NetNetworkKind *ret_kind,
-                uint32_t *ret_first,
-                uint32_t *ret_last,
-                unsigned *ret_prefixlen);
+        const char *s,
+        NetNetworkKind *ret_kind,
+        uint32_t *ret_first,
+        uint32_t *ret_last,
+        unsigned *ret_prefixlen);
 
 /*
  * Validates a rule: network required; port or port_range (not both; 1..65535, min <= max) only with tcp or
@@ -199,11 +199,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Firewall *, firewall_free);
  * last wardend installed for them is still in force).
  */
 int firewall_sync(
-                Firewall *fw,
-                const FirewallContainer *containers,
-                size_t n_containers,
-                bool wipe,
-                char **reterr_message);
+        Firewall *fw,
+        const FirewallContainer *containers,
+        size_t n_containers,
+        bool wipe,
+        char **reterr_message);
 
 /*
  * Queue a transaction; 'done' is called when it is over unless the job is cancelled first. *ret (may be
@@ -212,31 +212,23 @@ int firewall_sync(
  *   remove_container  the last one deletes the table; call it once for each add_container
  */
 int firewall_add_container(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret);
+        Firewall *fw, const FirewallContainer *fc, firewall_done_t done, void *userdata, FirewallJob **ret);
 int firewall_remove_container(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret);
+        Firewall *fw, const FirewallContainer *fc, firewall_done_t done, void *userdata, FirewallJob **ret);
 int firewall_add_net_in(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                const NetInRule *r,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret);
+        Firewall *fw,
+        const FirewallContainer *fc,
+        const NetInRule *r,
+        firewall_done_t done,
+        void *userdata,
+        FirewallJob **ret);
 int firewall_add_net_out(
-                Firewall *fw,
-                const FirewallContainer *fc,
-                const NetOutRule *r,
-                firewall_done_t done,
-                void *userdata,
-                FirewallJob **ret);
+        Firewall *fw,
+        const FirewallContainer *fc,
+        const NetOutRule *r,
+        firewall_done_t done,
+        void *userdata,
+        FirewallJob **ret);
 
 /* The transaction still runs (in its turn); only its done is not called. NULL is fine. */
 void firewall_job_cancel(FirewallJob *j);

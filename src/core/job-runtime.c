@@ -183,10 +183,11 @@ static int open_output(JobRuntime *jr, uint32_t id, const char *suffix, bool cre
 
         job_file_name(id, suffix, name);
         if (create)
-                fd = openat(jr->output_fd,
-                            name,
-                            O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                            0600);
+                fd =
+                        openat(jr->output_fd,
+                               name,
+                               O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                               0600);
         else
                 fd = openat(jr->output_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         return fd < 0 ? -errno : fd;
@@ -196,13 +197,13 @@ static int open_output(JobRuntime *jr, uint32_t id, const char *suffix, bool cre
 static int job_file_error(WardenError *reterr, int r, const char *what, uint32_t id) {
         if (r == -ENOSPC)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_NO_SPACE,
-                                r,
-                                "Failed to %s job %u: %s",
-                                what,
-                                id,
-                                strerror(-r));
+                        reterr,
+                        WARDEN_ERROR_KIND_NO_SPACE,
+                        r,
+                        "Failed to %s job %u: %s",
+                        what,
+                        id,
+                        strerror(-r));
         return warden_error_setf(reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to %s job %u: %m", what, id);
 }
 
@@ -336,21 +337,22 @@ static void job_answer_waiters(JobRuntime *jr, Job *j) {
                 r = read_output(live->err_fd, limit - outputs.out_size, &err, &outputs.err_size);
         if (r < 0)
                 (void) warden_error_setf(
-                                &error,
-                                WARDEN_ERROR_KIND_FAILED,
-                                r,
-                                "Failed to read the output of job %u: %m",
-                                j->id);
+                        &error,
+                        WARDEN_ERROR_KIND_FAILED,
+                        r,
+                        "Failed to read the output of job %u: %m",
+                        j->id);
         outputs.out = out;
         outputs.err = err;
 
         waiters = job_take_waiters(j, &n_waiters);
         for (size_t i = 0; i < n_waiters; i++)
-                waiters[i].done(jr->container,
-                                j,
-                                r < 0 ? NULL : &outputs,
-                                r < 0 ? &error : NULL,
-                                waiters[i].userdata);
+                waiters[i].done(
+                        jr->container,
+                        j,
+                        r < 0 ? NULL : &outputs,
+                        r < 0 ? &error : NULL,
+                        waiters[i].userdata);
         job_discard(jr, j);
 }
 
@@ -394,7 +396,7 @@ static int job_exited(JobRuntime *jr, Job *j, int exit_status, const char *event
         j->live->exit_unrecorded = r < 0;
         if (r < 0)
                 log_container_warning_errno(
-                                c, r, "Failed to record the exit of job %u of '%s': %m", j->id, c->handle);
+                        c, r, "Failed to record the exit of job %u of '%s': %m", j->id, c->handle);
         log_container_debug(c, "Job %u of '%s' exited with status %i.", j->id, c->handle, j->exit_status);
 
         emit_job_exited(c, j);
@@ -444,51 +446,39 @@ static void pending_done(WshdCall *call, int error, WshdMessage *reply, void *us
         case PENDING_RELEASE:
                 if (r != 0 && r != -ESRCH)
                         log_container_debug_errno(
-                                        c,
-                                        r,
-                                        "wshd of '%s' did not release job %u: %m",
-                                        c->handle,
-                                        p->job_id);
+                                c, r, "wshd of '%s' did not release job %u: %m", c->handle, p->job_id);
                 break;
         case PENDING_KILL:
                 if (r != 0 && r != -ESRCH)
                         log_container_warning_errno(
-                                        c, r, "Failed to kill job %u of '%s': %m", p->job_id, c->handle);
+                                c, r, "Failed to kill job %u of '%s': %m", p->job_id, c->handle);
                 break;
         case PENDING_SIGNAL:
         case PENDING_RESIZE:
                 if (r == -ESRCH)
                         (void) warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_INVALID_STATE,
-                                        0,
-                                        "Job %u has exited.",
-                                        p->job_id);
+                                &e, WARDEN_ERROR_KIND_INVALID_STATE, 0, "Job %u has exited.", p->job_id);
                 else if (r == -ENOTTY)
                         (void) warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_INVALID_STATE,
-                                        0,
-                                        "Job %u has no terminal.",
-                                        p->job_id);
+                                &e,
+                                WARDEN_ERROR_KIND_INVALID_STATE,
+                                0,
+                                "Job %u has no terminal.",
+                                p->job_id);
                 else if (r != 0)
                         (void) warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_FAILED,
-                                        r,
-                                        "wshd failed to act on job %u: %m",
-                                        p->job_id);
+                                &e,
+                                WARDEN_ERROR_KIND_FAILED,
+                                r,
+                                "wshd failed to act on job %u: %m",
+                                p->job_id);
                 break;
         }
         pending_free(p, r == 0 ? NULL : &e);
 }
 
-static int
-pending_call(JobRuntime *jr,
-             PendingKind kind,
-             const WshdMessage *req,
-             job_request_done_t done,
-             void *userdata) {
+static int pending_call(
+        JobRuntime *jr, PendingKind kind, const WshdMessage *req, job_request_done_t done, void *userdata) {
         PendingCall *p;
         int r;
 
@@ -497,13 +487,8 @@ pending_call(JobRuntime *jr,
                 return -ENOMEM;
         p->kind = kind;
         p->job_id = req->job_id;
-        r = wshd_call(jr_manager(jr)->event,
-                      jr->socket_path,
-                      req,
-                      CALL_TIMEOUT_USEC,
-                      pending_done,
-                      p,
-                      &p->call);
+        r = wshd_call(
+                jr_manager(jr)->event, jr->socket_path, req, CALL_TIMEOUT_USEC, pending_done, p, &p->call);
         if (r < 0) {
                 free(p);
                 return r;
@@ -527,11 +512,11 @@ static void release_job_in_wshd(JobRuntime *jr, uint32_t id) {
         r = pending_call(jr, PENDING_RELEASE, &req, NULL, NULL);
         if (r < 0)
                 log_container_debug_errno(
-                                jr->container,
-                                r,
-                                "Failed to release job %u in wshd of '%s': %m",
-                                id,
-                                jr->container->handle);
+                        jr->container,
+                        r,
+                        "Failed to release job %u in wshd of '%s': %m",
+                        id,
+                        jr->container->handle);
 }
 
 /* ---- streams ----------------------------------------------------------------------------------------- */
@@ -661,19 +646,19 @@ static void watch_schedule_retry(JobRuntime *jr, int error) {
         jr->retry_usec = jr->retry_usec == 0 ? WATCH_RETRY_MIN_USEC
                                              : MIN(jr->retry_usec * 2, (uint64_t) WATCH_RETRY_MAX_USEC);
         log_container_debug_errno(
-                        c,
-                        error,
-                        "Lost the job watch of '%s' (%m), trying again in %llums.",
-                        c->handle,
-                        (unsigned long long) (jr->retry_usec / USEC_PER_MSEC));
+                c,
+                error,
+                "Lost the job watch of '%s' (%m), trying again in %llums.",
+                c->handle,
+                (unsigned long long) (jr->retry_usec / USEC_PER_MSEC));
         r = sd_event_add_time_relative(
-                        jr_manager(jr)->event,
-                        &jr->retry_source,
-                        CLOCK_MONOTONIC,
-                        jr->retry_usec,
-                        0,
-                        watch_retry,
-                        jr);
+                jr_manager(jr)->event,
+                &jr->retry_source,
+                CLOCK_MONOTONIC,
+                jr->retry_usec,
+                0,
+                watch_retry,
+                jr);
         if (r < 0) {
                 log_container_error_errno(c, r, "Failed to schedule the job watch of '%s': %m", c->handle);
                 return;
@@ -717,10 +702,11 @@ static void watch_reply(JobRuntime *jr, const WshdMessage *reply) {
                 if (j->state != JOB_EXITED && id_listed(reply->running, reply->n_running, j->id)) {
                         j->state = JOB_RUNNING;
                         job_check_output(jr, j); /* it may have written a lot while nobody watched */
-                } else if (j->state != JOB_EXITED && !j->live->spawn_call &&
-                           !id_listed(reply->running, reply->n_running, j->id)) {
+                } else if (
+                        j->state != JOB_EXITED && !j->live->spawn_call &&
+                        !id_listed(reply->running, reply->n_running, j->id)) {
                         log_container_warning(
-                                        c, "Job %u of '%s' is unknown to its wshd: lost.", j->id, c->handle);
+                                c, "Job %u of '%s' is unknown to its wshd: lost.", j->id, c->handle);
                         (void) job_exited(jr, j, 255, JOB_EVENT_LOST);
                 }
                 if (c->n_jobs == n_before)
@@ -765,11 +751,11 @@ static void job_check_output(JobRuntime *jr, Job *j) {
                 return;
 
         log_container_notice(
-                        c,
-                        "Job %u of '%s' exceeded the output limit of %llu bytes, killing it.",
-                        j->id,
-                        c->handle,
-                        (unsigned long long) limit);
+                c,
+                "Job %u of '%s' exceeded the output limit of %llu bytes, killing it.",
+                j->id,
+                c->handle,
+                (unsigned long long) limit);
         live->killing = true;
         j->output_exceeded = true;
         (void) job_add_event(j, JOB_EVENT_OUTPUT_EXCEEDED);
@@ -877,12 +863,12 @@ static int runtime_new(Container *c, bool fresh, JobRuntime **ret) {
                 r = jr->output_fd = open_dir(jr->output_dir);
         if (r >= 0)
                 r = sd_event_add_inotify(
-                                c->manager->event,
-                                &jr->inotify_source,
-                                jr->output_dir,
-                                IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW,
-                                on_output_modified,
-                                jr);
+                        c->manager->event,
+                        &jr->inotify_source,
+                        jr->output_dir,
+                        IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW,
+                        on_output_modified,
+                        jr);
         if (r < 0) {
                 job_runtime_free(c);
                 return r;
@@ -927,7 +913,7 @@ static int load_job(JobRuntime *jr, int dir_fd, const char *dir, const char *nam
                 return r;
         if (r < 0) {
                 log_container_warning_errno(
-                                c, r, "Ignoring the unusable job state file %s/%s: %m", dir, name);
+                        c, r, "Ignoring the unusable job state file %s/%s: %m", dir, name);
                 job_remove_files(jr, id);
                 return 0;
         }
@@ -1023,23 +1009,23 @@ static int load_old_records(JobRuntime *jr) {
                         r = -errno;
                 if (r < 0)
                         log_container_warning_errno(
-                                        c,
-                                        r,
-                                        "Failed to move the record of job %u of '%s' to %s: %m",
-                                        id,
-                                        c->handle,
-                                        jr->records_dir);
+                                c,
+                                r,
+                                "Failed to move the record of job %u of '%s' to %s: %m",
+                                id,
+                                c->handle,
+                                jr->records_dir);
                 else
                         n_moved++;
         }
         if (n_moved > 0)
                 log_container_info(
-                                c,
-                                "Moved %u job record(s) of '%s' from %s to %s.",
-                                n_moved,
-                                c->handle,
-                                jr->output_dir,
-                                jr->records_dir);
+                        c,
+                        "Moved %u job record(s) of '%s' from %s to %s.",
+                        n_moved,
+                        c->handle,
+                        jr->output_dir,
+                        jr->records_dir);
         return 0;
 }
 
@@ -1080,22 +1066,22 @@ void job_runtime_container_teardown(Container *c) {
                 return;
 
         (void) warden_error_setf(
-                        &destroying,
-                        WARDEN_ERROR_KIND_INVALID_STATE,
-                        0,
-                        "Container '%s' is being destroyed.",
-                        c->handle);
+                &destroying,
+                WARDEN_ERROR_KIND_INVALID_STATE,
+                0,
+                "Container '%s' is being destroyed.",
+                c->handle);
         for (size_t i = 0; i < c->n_jobs; i++) {
                 _cleanup_(warden_error_done) WardenError ran = WARDEN_ERROR_NULL;
                 Job *j = c->jobs[i];
 
                 (void) warden_error_setf(
-                                &ran,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Container '%s' was destroyed while job %u ran.",
-                                c->handle,
-                                j->id);
+                        &ran,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Container '%s' was destroyed while job %u ran.",
+                        c->handle,
+                        j->id);
                 job_live_free(j, &destroying, &ran);
         }
         runtime_free(c, &destroying); /* the pending requests; streams end: their pipes close */
@@ -1131,12 +1117,12 @@ static int env_setf(char ***env, const char *key, const char *value) {
 
 /* The job's identity: root (privileged, or "root"), the container's user (default), or one looked up in the
  * container's own /etc/passwd. */
-static int
-resolve_user(Container *c,
-             const JobSpawnParams *p,
-             const char **ret_name,
-             ContainerUser *ret,
-             WardenError *reterr) {
+static int resolve_user(
+        Container *c,
+        const JobSpawnParams *p,
+        const char **ret_name,
+        ContainerUser *ret,
+        WardenError *reterr) {
         Manager *m = c->manager;
         const char *name;
         _cleanup_free_ char *root = NULL;
@@ -1151,11 +1137,11 @@ resolve_user(Container *c,
         if (!p->user || streq(p->user, m->config.user)) {
                 if (c->uid == 0)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_INVALID_STATE,
-                                        0,
-                                        "Container '%s' has no user of its own.",
-                                        c->handle);
+                                reterr,
+                                WARDEN_ERROR_KIND_INVALID_STATE,
+                                0,
+                                "Container '%s' has no user of its own.",
+                                c->handle);
                 *ret = (ContainerUser){ .uid = c->uid, .gid = c->uid };
                 if (asprintf(&ret->home, "/home/%s", m->config.user) < 0)
                         return error_errno(reterr, -ENOMEM);
@@ -1168,18 +1154,18 @@ resolve_user(Container *c,
         r = container_user_lookup(root, name, WSHD_GROUPS_MAX, ret);
         if (r == -ENOENT)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_ARGS,
-                                0,
-                                "No user '%s' in the container's /etc/passwd.",
-                                name);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_ARGS,
+                        0,
+                        "No user '%s' in the container's /etc/passwd.",
+                        name);
         if (r < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                r,
-                                "Failed to look up user '%s' in the container: %m",
-                                name);
+                        reterr,
+                        WARDEN_ERROR_KIND_FAILED,
+                        r,
+                        "Failed to look up user '%s' in the container: %m",
+                        name);
         *ret_name = name;
         return 0;
 }
@@ -1239,19 +1225,19 @@ static void spawn_done(WshdCall *call, int error, WshdMessage *reply, void *user
                 log_container_debug_errno(c, r, "SPAWN of job %u in '%s' failed: %m", j->id, c->handle);
                 if (r == -EAGAIN)
                         (void) warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                        0,
-                                        "Too many jobs in container '%s'.",
-                                        c->handle);
+                                &e,
+                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                                0,
+                                "Too many jobs in container '%s'.",
+                                c->handle);
                 else
                         (void) warden_error_setf(
-                                        &e,
-                                        WARDEN_ERROR_KIND_FAILED,
-                                        r,
-                                        "wshd of '%s' could not start the job: %s.",
-                                        c->handle,
-                                        strerror(-r));
+                                &e,
+                                WARDEN_ERROR_KIND_FAILED,
+                                r,
+                                "wshd of '%s' could not start the job: %s.",
+                                c->handle,
+                                strerror(-r));
                 if (spawned)
                         spawned(c, j, &e, live->spawned_userdata);
                 waiters = job_take_waiters(j, &n_waiters);
@@ -1278,7 +1264,7 @@ static uint32_t allocate_job_id(Container *c) {
                 r = container_save(c);
                 if (r < 0)
                         log_container_warning_errno(
-                                        c, r, "Failed to write the state file of '%s': %m", c->handle);
+                                c, r, "Failed to write the state file of '%s': %m", c->handle);
         }
         return id;
 }
@@ -1307,29 +1293,29 @@ spawn(Container *c,
 
         if (c->state != CONTAINER_ACTIVE)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Container '%s' is %s: jobs start only in an active container.",
-                                c->handle,
-                                c->operation ? "busy" : container_state_to_string(c->state));
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Container '%s' is %s: jobs start only in an active container.",
+                        c->handle,
+                        c->operation ? "busy" : container_state_to_string(c->state));
         jr = c->job_runtime;
         if (!jr)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Container '%s' cannot run jobs.",
-                                c->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Container '%s' cannot run jobs.",
+                        c->handle);
         if (c->n_jobs >= c->manager->config.max_jobs_per_container)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_POOL_EXHAUSTED,
-                                0,
-                                "Too many jobs in container '%s' (max_jobs_per_container=%u): Link the "
-                                "exited ones first.",
-                                c->handle,
-                                c->manager->config.max_jobs_per_container);
+                        reterr,
+                        WARDEN_ERROR_KIND_POOL_EXHAUSTED,
+                        0,
+                        "Too many jobs in container '%s' (max_jobs_per_container=%u): Link the "
+                        "exited ones first.",
+                        c->handle,
+                        c->manager->config.max_jobs_per_container);
 
         r = resolve_user(c, p, &user_name, &u, reterr);
         if (r < 0)
@@ -1370,11 +1356,11 @@ spawn(Container *c,
                 if (out_r < 0 || (!p->tty && err_r < 0)) {
                         job_remove_files(jr, id);
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_FAILED,
-                                        -EIO,
-                                        "Failed to open the output of job %u.",
-                                        id);
+                                reterr,
+                                WARDEN_ERROR_KIND_FAILED,
+                                -EIO,
+                                "Failed to open the output of job %u.",
+                                id);
                 }
         }
 
@@ -1427,13 +1413,14 @@ spawn(Container *c,
         live->out_fd = TAKE_FD(out_r);
         live->err_fd = TAKE_FD(err_r);
 
-        r = wshd_call(c->manager->event,
-                      jr->socket_path,
-                      &req,
-                      SPAWN_TIMEOUT_USEC,
-                      spawn_done,
-                      j,
-                      &live->spawn_call);
+        r = wshd_call(
+                c->manager->event,
+                jr->socket_path,
+                &req,
+                SPAWN_TIMEOUT_USEC,
+                spawn_done,
+                j,
+                &live->spawn_call);
         /* wshd_call() copied what it needs: the request's fields stay ours. */
         req.fds[0] = req.fds[1] = req.fds[2] = -EBADF;
         req.n_fds = 0;
@@ -1442,16 +1429,12 @@ spawn(Container *c,
                 job_live_free(j, NULL, NULL);
                 if (r == -E2BIG)
                         return warden_error_setf(
-                                        reterr,
-                                        WARDEN_ERROR_KIND_INVALID_ARGS,
-                                        0,
-                                        "argv and env of the job are too large.");
-                return warden_error_setf(
                                 reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                r,
-                                "Failed to reach wshd of '%s': %m",
-                                c->handle);
+                                WARDEN_ERROR_KIND_INVALID_ARGS,
+                                0,
+                                "argv and env of the job are too large.");
+                return warden_error_setf(
+                        reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to reach wshd of '%s': %m", c->handle);
         }
         if (done)
                 r = add_waiter(live, done, userdata);
@@ -1479,21 +1462,13 @@ spawn(Container *c,
 }
 
 int job_runtime_spawn(
-                Container *c,
-                const JobSpawnParams *p,
-                job_spawned_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c, const JobSpawnParams *p, job_spawned_t done, void *userdata, WardenError *reterr) {
         assert(done);
         return spawn(c, p, done, NULL, userdata, reterr);
 }
 
 int job_runtime_run(
-                Container *c,
-                const JobSpawnParams *p,
-                job_done_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c, const JobSpawnParams *p, job_done_t done, void *userdata, WardenError *reterr) {
         assert(done);
         return spawn(c, p, NULL, done, userdata, reterr);
 }
@@ -1509,12 +1484,12 @@ int job_runtime_find(Container *c, uint32_t id, Job **ret, WardenError *reterr) 
         j = container_get_job(c, id);
         if (!j || !j->live)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_NO_SUCH_JOB,
-                                0,
-                                "No job %u in container '%s' (or it was linked already).",
-                                id,
-                                c->handle);
+                        reterr,
+                        WARDEN_ERROR_KIND_NO_SUCH_JOB,
+                        0,
+                        "No job %u in container '%s' (or it was linked already).",
+                        id,
+                        c->handle);
         *ret = j;
         return 0;
 }
@@ -1552,11 +1527,11 @@ int job_runtime_stream(Container *c, Job *j, int *ret_stdout, int *ret_stderr, W
                 r = streamer_new(jr, j, j->live->err_fd, &err);
         if (r < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                r,
-                                "Failed to set up the stream of job %u: %m",
-                                j->id);
+                        reterr,
+                        WARDEN_ERROR_KIND_FAILED,
+                        r,
+                        "Failed to set up the stream of job %u: %m",
+                        j->id);
 
         /* Whatever is there already is in the pipes before the caller gets them. */
         for (Streamer *s = jr->streamers, *next; s; s = next) {
@@ -1569,43 +1544,34 @@ int job_runtime_stream(Container *c, Job *j, int *ret_stdout, int *ret_stderr, W
         return 0;
 }
 
-static int
-job_request(Container *c,
-            Job *j,
-            PendingKind kind,
-            WshdMessage *req,
-            job_request_done_t done,
-            void *userdata,
-            WardenError *reterr) {
+static int job_request(
+        Container *c,
+        Job *j,
+        PendingKind kind,
+        WshdMessage *req,
+        job_request_done_t done,
+        void *userdata,
+        WardenError *reterr) {
         int r;
 
         if (j->state != JOB_RUNNING)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Job %u is %s.",
-                                j->id,
-                                j->state == JOB_EXITED ? "no longer running" : "still starting");
+                        reterr,
+                        WARDEN_ERROR_KIND_INVALID_STATE,
+                        0,
+                        "Job %u is %s.",
+                        j->id,
+                        j->state == JOB_EXITED ? "no longer running" : "still starting");
         req->job_id = j->id;
         r = pending_call(c->job_runtime, kind, req, done, userdata);
         if (r < 0)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_FAILED,
-                                r,
-                                "Failed to reach wshd of '%s': %m",
-                                c->handle);
+                        reterr, WARDEN_ERROR_KIND_FAILED, r, "Failed to reach wshd of '%s': %m", c->handle);
         return 0;
 }
 
 int job_runtime_signal(
-                Container *c,
-                Job *j,
-                int sig,
-                job_request_done_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c, Job *j, int sig, job_request_done_t done, void *userdata, WardenError *reterr) {
         WshdMessage req;
 
         assert(c);
@@ -1619,13 +1585,13 @@ int job_runtime_signal(
 }
 
 int job_runtime_resize_tty(
-                Container *c,
-                Job *j,
-                uint16_t rows,
-                uint16_t cols,
-                job_request_done_t done,
-                void *userdata,
-                WardenError *reterr) {
+        Container *c,
+        Job *j,
+        uint16_t rows,
+        uint16_t cols,
+        job_request_done_t done,
+        void *userdata,
+        WardenError *reterr) {
         WshdMessage req;
 
         assert(c);
@@ -1635,11 +1601,7 @@ int job_runtime_resize_tty(
 
         if (!j->tty)
                 return warden_error_setf(
-                                reterr,
-                                WARDEN_ERROR_KIND_INVALID_STATE,
-                                0,
-                                "Job %u has no terminal.",
-                                j->id);
+                        reterr, WARDEN_ERROR_KIND_INVALID_STATE, 0, "Job %u has no terminal.", j->id);
         wshd_message_init(&req, WSHD_REQUEST_RESIZE, 0);
         req.tty = true;
         req.tty_rows = rows;

@@ -71,11 +71,7 @@ typedef struct JobOutputs {
  * j may be NULL with an error.
  */
 typedef void (*job_done_t)(
-                Container *c,
-                const Job *j,
-                const JobOutputs *outputs,
-                const WardenError *error,
-                void *userdata);
+        Container *c, const Job *j, const JobOutputs *outputs, const WardenError *error, void *userdata);
 /* A Spawn answered: wshd started j (error NULL), or the errors of a job_done_t but the output's. */
 typedef void (*job_spawned_t)(Container *c, const Job *j, const WardenError *error, void *userdata);
 /* A Signal or ResizeTty answered: error NULL once wshd did it; INVALID_STATE if the job has exited or has no
@@ -109,13 +105,9 @@ void job_runtime_free(Container *c);
  * Link. The container's list of jobs changes at once (container_changed).
  */
 int job_runtime_spawn(
-                Container *c,
-                const JobSpawnParams *p,
-                job_spawned_t done,
-                void *userdata,
-                WardenError *reterr);
+        Container *c, const JobSpawnParams *p, job_spawned_t done, void *userdata, WardenError *reterr);
 int job_runtime_run(
-                Container *c, const JobSpawnParams *p, job_done_t done, void *userdata, WardenError *reterr);
+        Container *c, const JobSpawnParams *p, job_done_t done, void *userdata, WardenError *reterr);
 
 /* The job 'id' of c, for the verbs below. -ESRCH (NO_SUCH_JOB) if there is none (or it was linked). */
 int job_runtime_find(Container *c, uint32_t id, Job **ret, WardenError *reterr);
@@ -131,12 +123,12 @@ int job_runtime_stream(Container *c, Job *j, int *ret_stdout, int *ret_stderr, W
  * INVALID_STATE if j is not running (or, for the size, has no terminal); FAILED if wshd cannot be reached.
  */
 int job_runtime_signal(
-                Container *c, Job *j, int sig, job_request_done_t done, void *userdata, WardenError *reterr);
+        Container *c, Job *j, int sig, job_request_done_t done, void *userdata, WardenError *reterr);
 int job_runtime_resize_tty(
-                Container *c,
-                Job *j,
-                uint16_t rows,
-                uint16_t cols,
-                job_request_done_t done,
-                void *userdata,
-                WardenError *reterr);
+        Container *c,
+        Job *j,
+        uint16_t rows,
+        uint16_t cols,
+        job_request_done_t done,
+        void *userdata,
+        WardenError *reterr);

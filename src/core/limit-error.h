@@ -12,6 +12,6 @@
 
 int limit_error_memory_range(WardenError *e, const char *what);
 int limit_error_disk_range(
-                WardenError *e, const char *what, const char *bytes_name, const char *inodes_name);
+        WardenError *e, const char *what, const char *bytes_name, const char *inodes_name);
 /* mtu: the configured one (0: 1500) */
 int limit_error_bandwidth_range(WardenError *e, uint32_t mtu, const char *what);

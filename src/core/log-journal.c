@@ -35,16 +35,16 @@ static bool stderr_is_journal(void) {
 /* Fixed buffers, no allocation: logging must work when memory is short. log_internal() already capped the
  * message at 2 KiB. */
 static void log_journal_backend(
-                int level,
-                int error,
-                const char *file,
-                int line,
-                const char *func,
-                const char *container,
-                const char *message_id,
-                const char *message) {
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *container,
+        const char *message_id,
+        const char *message) {
         char f_message[2100], f_priority[16], f_ident[64], f_file[256], f_line[32], f_func[128], f_errno[32],
-                        f_container[96], f_message_id[64];
+                f_container[96], f_message_id[64];
         struct iovec iov[9];
         int n = 0;
 

@@ -510,15 +510,16 @@ static int manager_config_fill_defaults(ManagerConfig *c, const char *path, char
             ((uint64_t) c->userns_uid_base < (uint64_t) c->uid_base + c->uid_count &&
              (uint64_t) c->uid_base < (uint64_t) c->userns_uid_base + c->userns_uid_count)) {
                 if (reterr_message &&
-                    asprintf(reterr_message,
-                             "%s: [containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
-                             ": the range must end below 4294967295 and not overlap uid_base=%" PRIu32
-                             ", uid_count=%" PRIu32 ".",
-                             path,
-                             c->userns_uid_base,
-                             c->userns_uid_count,
-                             c->uid_base,
-                             c->uid_count) < 0)
+                    asprintf(
+                            reterr_message,
+                            "%s: [containers] userns_uid_base=%" PRIu32 ", userns_uid_count=%" PRIu32
+                            ": the range must end below 4294967295 and not overlap uid_base=%" PRIu32
+                            ", uid_count=%" PRIu32 ".",
+                            path,
+                            c->userns_uid_base,
+                            c->userns_uid_count,
+                            c->uid_base,
+                            c->uid_count) < 0)
                         *reterr_message = NULL;
                 return -ERANGE;
         }
@@ -534,7 +535,7 @@ manager_config_apply(ManagerConfig *c, const char *path, const char *text, char 
         manager_config_init(&n);
         if (text)
                 r = config_parse_text(
-                                path, text, config_items, ELEMENTSOF(config_items), &n, reterr_message);
+                        path, text, config_items, ELEMENTSOF(config_items), &n, reterr_message);
         else
                 r = config_parse_file(path, config_items, ELEMENTSOF(config_items), &n, reterr_message);
         if (r == -ENOENT)
@@ -555,7 +556,7 @@ int manager_config_load(ManagerConfig *c, const char *path, char **reterr_messag
 }
 
 int manager_config_load_text(
-                ManagerConfig *c, const char *filename, const char *text, char **reterr_message) {
+        ManagerConfig *c, const char *filename, const char *text, char **reterr_message) {
         return manager_config_apply(c, filename, text, reterr_message);
 }
 

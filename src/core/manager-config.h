@@ -84,7 +84,7 @@ void manager_config_done(ManagerConfig *c);
 int manager_config_load(ManagerConfig *c, const char *path, char **reterr_message);
 /* Same, from a string (used by tests and the fuzzer). */
 int manager_config_load_text(
-                ManagerConfig *c, const char *filename, const char *text, char **reterr_message);
+        ManagerConfig *c, const char *filename, const char *text, char **reterr_message);
 
 /* Writes the effective configuration in the file's own syntax. */
 void manager_config_dump(const ManagerConfig *c, FILE *f);

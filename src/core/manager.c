@@ -40,12 +40,12 @@ int manager_reload_config(Manager *m) {
                 return log_oom();
         if (r < 0)
                 return log_event(
-                                LOG_ERR,
-                                r,
-                                NULL,
-                                WARDEN_MESSAGE_CONFIG_INVALID,
-                                "Invalid configuration: %s",
-                                msg ?: "unknown error");
+                        LOG_ERR,
+                        r,
+                        NULL,
+                        WARDEN_MESSAGE_CONFIG_INVALID,
+                        "Invalid configuration: %s",
+                        msg ?: "unknown error");
         log_set_max_level(m->config.log_level);
         return 0;
 }
@@ -221,7 +221,7 @@ void manager_enqueue_gc(Manager *m, Container *c) {
                 if (r < 0) {
                         m->gc_source = sd_event_source_disable_unref(m->gc_source);
                         log_container_warning_errno(
-                                        c, r, "Failed to queue container '%s' for GC: %m", c->handle);
+                                c, r, "Failed to queue container '%s' for GC: %m", c->handle);
                         return;
                 }
                 (void) sd_event_source_set_description(m->gc_source, "manager-gc");
@@ -440,20 +440,15 @@ static int manager_remove_orphan_job_records(Manager *m) {
                     manager_get_container(m, de->d_name))
                         continue;
                 log_full_errno_container(
-                                LOG_INFO,
-                                0,
-                                de->d_name,
-                                "Removing the job records of '%s', which is no known container.",
-                                de->d_name);
+                        LOG_INFO,
+                        0,
+                        de->d_name,
+                        "Removing the job records of '%s', which is no known container.",
+                        de->d_name);
                 r = remove_records_dir(dirfd(d), de->d_name);
                 if (r < 0)
                         log_full_errno_container(
-                                        LOG_WARNING,
-                                        r,
-                                        de->d_name,
-                                        "Failed to remove %s/%s: %m",
-                                        dir,
-                                        de->d_name);
+                                LOG_WARNING, r, de->d_name, "Failed to remove %s/%s: %m", dir, de->d_name);
         }
         return 0;
 }
@@ -477,11 +472,7 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
                 r = -EINVAL;
         if (r < 0) {
                 log_full_errno_container(
-                                LOG_WARNING,
-                                r,
-                                name,
-                                "State file '%s' is unreadable, removing it: %m",
-                                path);
+                        LOG_WARNING, r, name, "State file '%s' is unreadable, removing it: %m", path);
                 (void) unlinkat(dir_fd, name, 0);
                 return 0;
         }
@@ -491,38 +482,38 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         if (c->userns_uid > 0) {
                 /* -ERANGE: not a range of the pool (the configuration changed since) */
                 r = c->userns_uid % USERNS_RANGE_SIZE != 0
-                                    ? -ERANGE
-                                    : id_pool_reserve(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
+                            ? -ERANGE
+                            : id_pool_reserve(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
                 if (r < 0)
                         log_full_errno_container(
-                                        LOG_WARNING,
-                                        r,
-                                        c->handle,
-                                        "Container '%s': cannot reserve its user namespace range "
-                                        "(host uids from %u): %m",
-                                        c->handle,
-                                        c->userns_uid);
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Container '%s': cannot reserve its user namespace range "
+                                "(host uids from %u): %m",
+                                c->handle,
+                                c->userns_uid);
         } else if (c->uid > 0) {
                 r = id_pool_reserve(m->uids, c->uid);
                 if (r < 0 && r != -ERANGE)
                         log_full_errno_container(
-                                        LOG_WARNING,
-                                        r,
-                                        c->handle,
-                                        "Container '%s': cannot reserve uid %u: %m",
-                                        c->handle,
-                                        c->uid);
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Container '%s': cannot reserve uid %u: %m",
+                                c->handle,
+                                c->uid);
         }
         if (c->has_net) {
                 r = address_pool_reserve_index(m->addresses, c->net_id);
                 if (r < 0 && r != -ERANGE)
                         log_full_errno_container(
-                                        LOG_WARNING,
-                                        r,
-                                        c->handle,
-                                        "Container '%s': cannot reserve network %u: %m",
-                                        c->handle,
-                                        c->net_id);
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Container '%s': cannot reserve network %u: %m",
+                                c->handle,
+                                c->net_id);
         }
 
         /* A port held twice (a state file edited by hand) stays with the first container that has it. */
@@ -532,13 +523,13 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
                 r = manager_port_is_taken(m, port) ? -EADDRINUSE : id_pool_reserve(m->ports, port);
                 if (r < 0 && r != -ERANGE) {
                         log_full_errno_container(
-                                        LOG_WARNING,
-                                        r,
-                                        c->handle,
-                                        "Container '%s': host port %u is taken, dropping its NetIn mapping: "
-                                        "%m",
-                                        c->handle,
-                                        port);
+                                LOG_WARNING,
+                                r,
+                                c->handle,
+                                "Container '%s': host port %u is taken, dropping its NetIn mapping: "
+                                "%m",
+                                c->handle,
+                                port);
                         (void) container_remove_net_in(c, port);
                         continue;
                 }
@@ -548,13 +539,14 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         r = manager_add_container(m, c);
         if (r < 0)
                 return log_full_errno_container(
-                                LOG_ERR, r, c->handle, "Failed to re-adopt container '%s': %m", c->handle);
-        log_event(LOG_INFO,
-                  0,
-                  c->handle,
-                  WARDEN_MESSAGE_CONTAINER_ADOPTED,
-                  "Re-adopted container '%s'.",
-                  c->handle);
+                        LOG_ERR, r, c->handle, "Failed to re-adopt container '%s': %m", c->handle);
+        log_event(
+                LOG_INFO,
+                0,
+                c->handle,
+                WARDEN_MESSAGE_CONTAINER_ADOPTED,
+                "Re-adopted container '%s'.",
+                c->handle);
         TAKE_PTR(c);
         return 0;
 }
@@ -572,9 +564,10 @@ int manager_startup(Manager *m) {
         r = address_pool_new(m->config.pool.address, m->config.pool.prefixlen, &m->addresses);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the address pool: %m");
-        r = id_pool_new(m->config.port_range[0],
-                        (uint32_t) m->config.port_range[1] - m->config.port_range[0] + 1,
-                        &m->ports);
+        r = id_pool_new(
+                m->config.port_range[0],
+                (uint32_t) m->config.port_range[1] - m->config.port_range[0] + 1,
+                &m->ports);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the port pool: %m");
         r = firewall_policy_from_config(&m->config, &policy);
@@ -583,9 +576,10 @@ int manager_startup(Manager *m) {
         firewall_policy_done(&policy);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the firewall: %m");
-        r = id_pool_new(m->config.userns_uid_base / USERNS_RANGE_SIZE,
-                        manager_config_userns_ranges(&m->config),
-                        &m->userns);
+        r = id_pool_new(
+                m->config.userns_uid_base / USERNS_RANGE_SIZE,
+                manager_config_userns_ranges(&m->config),
+                &m->userns);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the user namespace pool: %m");
         /* Without it no container could be started: better not to start at all. */

@@ -80,11 +80,11 @@ static int read_cgroup_file(const Memcg *m, const char *name, char **ret) {
 
 /* One number of the cgroup: the file named for its version, parsed by 'parse'. */
 static int read_cgroup_value(
-                const Memcg *m,
-                const char *v1_name,
-                const char *v2_name,
-                int (*parse)(const char *text, uint64_t *ret),
-                uint64_t *ret) {
+        const Memcg *m,
+        const char *v1_name,
+        const char *v2_name,
+        int (*parse)(const char *text, uint64_t *ret),
+        uint64_t *ret) {
         _cleanup_free_ char *text = NULL;
         int r;
 

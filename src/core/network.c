@@ -431,11 +431,11 @@ veth_configure(Netlink *host, Netlink *container, const NetworkConfig *cfg, int 
         r = address_add(host, host_ifindex, cfg->host_ip, cfg->prefixlen);
         if (r < 0)
                 return log_debug_errno(
-                                r,
-                                "Failed to add %s/%u to '%s': %m",
-                                cfg->host_ip,
-                                cfg->prefixlen,
-                                cfg->host_ifname);
+                        r,
+                        "Failed to add %s/%u to '%s': %m",
+                        cfg->host_ip,
+                        cfg->prefixlen,
+                        cfg->host_ifname);
 
         r = link_up(container, container_ifindex, NULL);
         if (r < 0)
@@ -444,11 +444,11 @@ veth_configure(Netlink *host, Netlink *container, const NetworkConfig *cfg, int 
         r = address_add(container, container_ifindex, cfg->container_ip, cfg->prefixlen);
         if (r < 0)
                 return log_debug_errno(
-                                r,
-                                "Failed to add %s/%u to '%s': %m",
-                                cfg->container_ip,
-                                cfg->prefixlen,
-                                cfg->container_ifname);
+                        r,
+                        "Failed to add %s/%u to '%s': %m",
+                        cfg->container_ip,
+                        cfg->prefixlen,
+                        cfg->container_ifname);
 
         r = link_up(container, 0, "lo");
         if (r < 0)
@@ -457,11 +457,11 @@ veth_configure(Netlink *host, Netlink *container, const NetworkConfig *cfg, int 
         r = neighbour_add(container, container_ifindex, cfg->host_ip);
         if (r < 0)
                 return log_debug_errno(
-                                r, "Failed to add the neighbour %s in the container: %m", cfg->host_ip);
+                        r, "Failed to add the neighbour %s in the container: %m", cfg->host_ip);
         r = neighbour_add(host, host_ifindex, cfg->container_ip);
         if (r < 0)
                 return log_debug_errno(
-                                r, "Failed to add the neighbour %s on the host: %m", cfg->container_ip);
+                        r, "Failed to add the neighbour %s on the host: %m", cfg->container_ip);
 
         r = default_route_add(container, container_ifindex, cfg->host_ip);
         if (r < 0)
@@ -492,10 +492,7 @@ int network_setup(const NetworkConfig *cfg, int netns_fd) {
         r = veth_create(&host, cfg, netns_fd);
         if (r < 0)
                 return log_debug_errno(
-                                r,
-                                "Failed to create veth '%s'/'%s': %m",
-                                cfg->host_ifname,
-                                cfg->container_ifname);
+                        r, "Failed to create veth '%s'/'%s': %m", cfg->host_ifname, cfg->container_ifname);
 
         r = veth_configure(&host, &container, cfg, &host_ifindex);
         if (r < 0) {
@@ -503,9 +500,10 @@ int network_setup(const NetworkConfig *cfg, int netns_fd) {
                  * that somebody else created under that name in the meantime. */
                 int k = link_delete(&host, host_ifindex, cfg->host_ifname);
                 if (k < 0)
-                        log_debug_errno(k,
-                                        "Failed to delete '%s' after a failed setup, ignoring: %m",
-                                        cfg->host_ifname);
+                        log_debug_errno(
+                                k,
+                                "Failed to delete '%s' after a failed setup, ignoring: %m",
+                                cfg->host_ifname);
                 return r;
         }
 

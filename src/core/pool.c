@@ -248,10 +248,10 @@ static void format_address(uint32_t host_order, char ret[static INET_ADDRSTRLEN]
 }
 
 int address_pool_addresses(
-                const AddressPool *p,
-                uint32_t index,
-                char ret_host[static INET_ADDRSTRLEN],
-                char ret_container[static INET_ADDRSTRLEN]) {
+        const AddressPool *p,
+        uint32_t index,
+        char ret_host[static INET_ADDRSTRLEN],
+        char ret_container[static INET_ADDRSTRLEN]) {
         uint32_t subnet;
 
         assert(p);

@@ -60,7 +60,7 @@ uint64_t address_pool_words_read(const AddressPool *p);
 
 /* Host-side and container-side addresses of subnet 'index' as dotted quads. -ERANGE if index is outside. */
 int address_pool_addresses(
-                const AddressPool *p,
-                uint32_t index,
-                char ret_host[static INET_ADDRSTRLEN],
-                char ret_container[static INET_ADDRSTRLEN]);
+        const AddressPool *p,
+        uint32_t index,
+        char ret_host[static INET_ADDRSTRLEN],
+        char ret_container[static INET_ADDRSTRLEN]);

@@ -83,20 +83,22 @@ int bind_mount_check(const BindMount *b, char **reterr_message) {
         if (r < 0)
                 return r;
         if (r == 0)
-                return bad_path(reterr_message,
-                                "Bind mount source '%s' is not an absolute, normalised path (no '..', '.', "
-                                "'//' "
-                                "or trailing '/').",
-                                strempty(b->source));
+                return bad_path(
+                        reterr_message,
+                        "Bind mount source '%s' is not an absolute, normalised path (no '..', '.', "
+                        "'//' "
+                        "or trailing '/').",
+                        strempty(b->source));
         r = path_is_normalized(b->destination);
         if (r < 0)
                 return r;
         if (r == 0)
-                return bad_path(reterr_message,
-                                "Bind mount destination '%s' is not an absolute, normalised path (no '..', "
-                                "'.', "
-                                "'//' or trailing '/').",
-                                strempty(b->destination));
+                return bad_path(
+                        reterr_message,
+                        "Bind mount destination '%s' is not an absolute, normalised path (no '..', "
+                        "'.', "
+                        "'//' or trailing '/').",
+                        strempty(b->destination));
         if (streq(b->destination, "/"))
                 return bad_path(reterr_message, "Bind mount destination may not be '/'.");
 
@@ -245,10 +247,8 @@ static int create_at(int dir_fd, const char *name, mode_t mode, bool file) {
         _cleanup_close_ int fd = -EBADF;
 
         if (file) {
-                fd = openat(dir_fd,
-                            name,
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                            0644);
+                fd = openat(
+                        dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
                 return fd < 0 ? -errno : TAKE_FD(fd);
         }
         if (mkdirat(dir_fd, name, mode) < 0)
@@ -318,10 +318,8 @@ write_file_in_root(int root_fd, const char *dir, const char *name, const char *d
 
         for (unsigned i = 0;; i++) {
                 (void) snprintf(tmp, sizeof(tmp), ".#%s.%u.%u", name, (unsigned) getpid(), i);
-                fd = openat(dir_fd,
-                            tmp,
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                            mode);
+                fd = openat(
+                        dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode);
                 if (fd >= 0)
                         break;
                 if (errno != EEXIST || i >= 100)
@@ -396,12 +394,13 @@ static int write_etc_files(int root_fd, const RootfsConfig *cfg) {
         if (r < 0)
                 return log_debug_errno(r, "Failed to write /etc/hostname: %m");
 
-        if (asprintf(&hosts,
-                     "127.0.0.1\tlocalhost\n%s%s%s%s",
-                     strempty(cfg->container_ip),
-                     cfg->container_ip ? "\t" : "",
-                     cfg->container_ip ? cfg->hostname : "",
-                     cfg->container_ip ? "\n" : "") < 0)
+        if (asprintf(
+                    &hosts,
+                    "127.0.0.1\tlocalhost\n%s%s%s%s",
+                    strempty(cfg->container_ip),
+                    cfg->container_ip ? "\t" : "",
+                    cfg->container_ip ? cfg->hostname : "",
+                    cfg->container_ip ? "\n" : "") < 0)
                 return -ENOMEM;
         r = write_file_in_root(root_fd, "etc", "hosts", hosts, 0644);
         if (r < 0)
@@ -495,9 +494,9 @@ static int bind_mount_one(int root_fd, const BindMount *b) {
 
         if (b->has_source_fd)
                 tree_fd = open_tree(
-                                b->source_fd,
-                                "",
-                                AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                        b->source_fd,
+                        "",
+                        AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         else
                 tree_fd = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree_fd < 0)
@@ -508,15 +507,15 @@ static int bind_mount_one(int root_fd, const BindMount *b) {
         dest_fd = mkdir_in_root(root_fd, b->destination, 0755, !S_ISDIR(st.st_mode));
         if (dest_fd < 0)
                 return log_debug_errno(
-                                dest_fd, "Failed to create bind mount destination '%s': %m", b->destination);
+                        dest_fd, "Failed to create bind mount destination '%s': %m", b->destination);
         if (fstat(dest_fd, &dst) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode) != S_ISDIR(dst.st_mode))
                 return log_debug_errno(
-                                SYNTHETIC_ERRNO(S_ISDIR(st.st_mode) ? ENOTDIR : EISDIR),
-                                "Bind mount destination '%s' is not of the same type as source '%s'.",
-                                b->destination,
-                                b->source);
+                        SYNTHETIC_ERRNO(S_ISDIR(st.st_mode) ? ENOTDIR : EISDIR),
+                        "Bind mount destination '%s' is not of the same type as source '%s'.",
+                        b->destination,
+                        b->source);
 
         if (b->read_only) {
                 struct mount_attr attr = {
@@ -525,11 +524,11 @@ static int bind_mount_one(int root_fd, const BindMount *b) {
 
                 if (mount_setattr(tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
                         return log_debug_errno(
-                                        errno, "Failed to make bind mount of '%s' read-only: %m", b->source);
+                                errno, "Failed to make bind mount of '%s' read-only: %m", b->source);
         }
         if (move_mount(tree_fd, "", dest_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return log_debug_errno(
-                                errno, "Failed to bind mount '%s' on '%s': %m", b->source, b->destination);
+                        errno, "Failed to bind mount '%s' on '%s': %m", b->source, b->destination);
         return 0;
 }
 
@@ -625,7 +624,7 @@ static int mount_idmapped_lower(const RootfsConfig *cfg, const char *target, con
 
         if (cfg->userns_fd < 0 || ioctl(cfg->userns_fd, NS_GET_NSTYPE) != CLONE_NEWUSER)
                 return log_debug_errno(
-                                SYNTHETIC_ERRNO(EBADF), "No user namespace to idmap the rootfs into.");
+                        SYNTHETIC_ERRNO(EBADF), "No user namespace to idmap the rootfs into.");
 
         tree_fd = open_tree(AT_FDCWD, cfg->base, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (tree_fd < 0)
@@ -642,11 +641,11 @@ static int mount_idmapped_lower(const RootfsConfig *cfg, const char *target, con
                 else
                         return log_debug_errno(e, "Cannot make an idmapped mount of '%s': %m", cfg->base);
                 return log_debug_errno(
-                                SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                "Cannot make an idmapped mount of '%s' (errno %i): %s.",
-                                cfg->base,
-                                e,
-                                *ret_reason);
+                        SYNTHETIC_ERRNO(EOPNOTSUPP),
+                        "Cannot make an idmapped mount of '%s' (errno %i): %s.",
+                        cfg->base,
+                        e,
+                        *ret_reason);
         }
         if (move_mount(tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return -errno;
@@ -674,29 +673,29 @@ static int make_shifted_lower(const RootfsConfig *cfg, const char *lower, const 
         r = shift_copy_tree(src_fd, dst_fd, cfg->userns_uid, &stats, &failed);
         if (r < 0)
                 return log_full_errno_container(
-                                LOG_WARNING,
-                                r,
-                                cfg->hostname,
-                                "Failed to copy the base rootfs '%s' into the user namespace, at '%s': %m",
-                                cfg->base,
-                                strna(failed));
-        log_full_errno_container(
-                        LOG_INFO,
-                        0,
+                        LOG_WARNING,
+                        r,
                         cfg->hostname,
-                        "Base rootfs '%s' not idmapped (%s): its copy shifted into the user namespace is "
-                        "the "
-                        "lower layer: %" PRIu64 " files (%.1f MiB), %" PRIu64 " directories, %" PRIu64
-                        " symlinks, %" PRIu64 " hard links, %" PRIu64 " skipped, in %" PRIu64 " ms.",
+                        "Failed to copy the base rootfs '%s' into the user namespace, at '%s': %m",
                         cfg->base,
-                        reason,
-                        stats.files,
-                        (double) stats.bytes / (1024.0 * 1024.0),
-                        stats.directories,
-                        stats.symlinks,
-                        stats.hardlinks,
-                        stats.skipped,
-                        (now_usec(CLOCK_MONOTONIC) - start) / 1000);
+                        strna(failed));
+        log_full_errno_container(
+                LOG_INFO,
+                0,
+                cfg->hostname,
+                "Base rootfs '%s' not idmapped (%s): its copy shifted into the user namespace is "
+                "the "
+                "lower layer: %" PRIu64 " files (%.1f MiB), %" PRIu64 " directories, %" PRIu64
+                " symlinks, %" PRIu64 " hard links, %" PRIu64 " skipped, in %" PRIu64 " ms.",
+                cfg->base,
+                reason,
+                stats.files,
+                (double) stats.bytes / (1024.0 * 1024.0),
+                stats.directories,
+                stats.symlinks,
+                stats.hardlinks,
+                stats.skipped,
+                (now_usec(CLOCK_MONOTONIC) - start) / 1000);
         return 0;
 }
 
@@ -772,7 +771,7 @@ static int rootfs_populate(const RootfsConfig *cfg) {
                 r = disk_setup(cfg->path, cfg->disk_bytes, cfg->disk_inodes);
                 if (r < 0)
                         return log_debug_errno(
-                                        r, "Failed to make the writable layer of '%s': %m", cfg->path);
+                                r, "Failed to make the writable layer of '%s': %m", cfg->path);
                 if (asprintf(&layer, "%s/" DISK_MOUNT, cfg->path) < 0)
                         return -ENOMEM;
         } else {
@@ -796,7 +795,7 @@ static int rootfs_populate(const RootfsConfig *cfg) {
                                 : mount_overlay(cfg->base, layer, rootfs);
         if (r < 0)
                 return log_debug_errno(
-                                r, "Failed to mount overlay on '%s' (lowerdir '%s'): %m", rootfs, cfg->base);
+                        r, "Failed to mount overlay on '%s' (lowerdir '%s'): %m", rootfs, cfg->base);
         /* Private: the container's bind mounts must not propagate to the host's peers, and mounts the host
          * makes later below the depot must not show up inside. */
         if (mount(NULL, rootfs, NULL, MS_PRIVATE, NULL) < 0)
@@ -810,7 +809,7 @@ static int rootfs_populate(const RootfsConfig *cfg) {
                 r = fsid_set(cfg->userns_uid);
                 if (r < 0)
                         return log_debug_errno(
-                                        r, "Failed to write as uid %u: %m", (unsigned) cfg->userns_uid);
+                                r, "Failed to write as uid %u: %m", (unsigned) cfg->userns_uid);
         }
         r = write_etc_files(root_fd, cfg);
         if (r < 0)
@@ -860,9 +859,9 @@ int rootfs_setup(const RootfsConfig *cfg) {
 
                 if (fd < 0)
                         return log_debug_errno(
-                                        IN_SET(errno, ENOENT, ENOTDIR, ELOOP) ? ENOMEDIUM : errno,
-                                        "Base rootfs '%s' is not what was checked any more: %m",
-                                        cfg->base);
+                                IN_SET(errno, ENOENT, ENOTDIR, ELOOP) ? ENOMEDIUM : errno,
+                                "Base rootfs '%s' is not what was checked any more: %m",
+                                cfg->base);
         }
         r = check_overlay_path(cfg->path);
         if (r < 0)
@@ -892,9 +891,8 @@ int rootfs_setup(const RootfsConfig *cfg) {
         if (r < 0) {
                 q = rootfs_teardown(cfg->path);
                 if (q < 0)
-                        log_debug_errno(q,
-                                        "Failed to remove '%s' after a failed setup, ignoring: %m",
-                                        cfg->path);
+                        log_debug_errno(
+                                q, "Failed to remove '%s' after a failed setup, ignoring: %m", cfg->path);
                 return r;
         }
         return 0;
@@ -973,12 +971,8 @@ static int rm_children(int dir_fd, RmRoot *root, unsigned depth, bool *moved) {
 
                                 for (;;) {
                                         (void) snprintf(name, sizeof(name), ".#rm.%u", root->n_moved++);
-                                        q = RET_NERRNO(
-                                                        renameat2(dirfd(d),
-                                                                  de->d_name,
-                                                                  root->fd,
-                                                                  name,
-                                                                  RENAME_NOREPLACE));
+                                        q = RET_NERRNO(renameat2(
+                                                dirfd(d), de->d_name, root->fd, name, RENAME_NOREPLACE));
                                         if (q != -EEXIST)
                                                 break;
                                 }
@@ -989,9 +983,8 @@ static int rm_children(int dir_fd, RmRoot *root, unsigned depth, bool *moved) {
                                 continue;
                         }
 
-                        sub_fd = openat(dirfd(d),
-                                        de->d_name,
-                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        sub_fd = openat(
+                                dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub_fd < 0) {
                                 if (errno != ENOENT && r == 0)
                                         r = -errno;

@@ -115,11 +115,11 @@ static int add_personality_rules(scmp_filter_ctx ctx) {
                 uint64_t zero = UINT64_C(1) << (i < n ? bits[(i + 1) % n] : free_bits[i - n]);
 
                 r = seccomp_rule_add(
-                                ctx,
-                                SCMP_ACT_ERRNO(EPERM),
-                                SCMP_SYS(personality),
-                                1,
-                                SCMP_A0(SCMP_CMP_MASKED_EQ, one | zero, one));
+                        ctx,
+                        SCMP_ACT_ERRNO(EPERM),
+                        SCMP_SYS(personality),
+                        1,
+                        SCMP_A0(SCMP_CMP_MASKED_EQ, one | zero, one));
                 if (r < 0)
                         return r;
         }
@@ -149,20 +149,20 @@ static int add_rules(scmp_filter_ctx ctx) {
          * (mounts of many file system types, network stacks...), a kernel surface we keep closed. Other
          * namespaces need CAP_SYS_ADMIN, which no job has. */
         r = seccomp_rule_add(
-                        ctx,
-                        SCMP_ACT_ERRNO(EPERM),
-                        SCMP_SYS(unshare),
-                        1,
-                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+                ctx,
+                SCMP_ACT_ERRNO(EPERM),
+                SCMP_SYS(unshare),
+                1,
+                SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
         if (r < 0)
                 return r;
         /* The flags are clone()'s first argument on every architecture we add (not on s390). */
         r = seccomp_rule_add(
-                        ctx,
-                        SCMP_ACT_ERRNO(EPERM),
-                        SCMP_SYS(clone),
-                        1,
-                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+                ctx,
+                SCMP_ACT_ERRNO(EPERM),
+                SCMP_SYS(clone),
+                1,
+                SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
         if (r < 0)
                 return r;
         /* clone3() passes its flags in memory that a filter cannot read: "not implemented" makes glibc (and

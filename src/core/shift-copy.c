@@ -156,10 +156,8 @@ static int copy_xattr(ShiftCopy *sc, int src_fd, int dst_fd, const char *name, c
         n = fgetxattr(src_fd, name, sc->xattr_value, XATTR_VALUE_MAX);
         if (n < 0) {
                 /* ENODATA: removed meanwhile */
-                log_debug_errno(errno,
-                                "Cannot read extended attribute %s of '%s', not copying it: %m",
-                                name,
-                                rel);
+                log_debug_errno(
+                        errno, "Cannot read extended attribute %s of '%s', not copying it: %m", name, rel);
                 return 1;
         }
         value = sc->xattr_value;
@@ -275,13 +273,13 @@ static int hardlink_remember(ShiftCopy *sc, const char *key, const char *rel) {
         return r == -EEXIST ? 0 : r;
 }
 
-static int
-copy_regular(ShiftCopy *sc,
-             int src_dir_fd,
-             int dst_dir_fd,
-             const char *name,
-             const struct stat *st,
-             const char *rel) {
+static int copy_regular(
+        ShiftCopy *sc,
+        int src_dir_fd,
+        int dst_dir_fd,
+        const char *name,
+        const struct stat *st,
+        const char *rel) {
         _cleanup_close_ int path_fd = -EBADF, src_fd = -EBADF, dst_fd = -EBADF;
         char key[INODE_KEY_MAX];
         struct stat sst;
@@ -312,10 +310,8 @@ copy_regular(ShiftCopy *sc,
                 return src_fd;
 
         /* Ours alone until fix_metadata() is done. */
-        dst_fd = openat(dst_dir_fd,
-                        name,
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                        0600);
+        dst_fd = openat(
+                dst_dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
         if (dst_fd < 0)
                 return -errno;
         r = copy_data(sc, src_fd, dst_fd);
@@ -336,11 +332,12 @@ static int
 fix_metadata_at(ShiftCopy *sc, int dst_dir_fd, const char *name, const struct stat *st, bool mode) {
         struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-        if (fchownat(dst_dir_fd,
-                     name,
-                     shift_id(sc->base, st->st_uid),
-                     (gid_t) shift_id(sc->base, st->st_gid),
-                     AT_SYMLINK_NOFOLLOW) < 0)
+        if (fchownat(
+                    dst_dir_fd,
+                    name,
+                    shift_id(sc->base, st->st_uid),
+                    (gid_t) shift_id(sc->base, st->st_gid),
+                    AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         /* not for symlinks, whose mode means nothing (and fchmodat() would follow them) */
         if (mode && fchmodat(dst_dir_fd, name, st->st_mode & 07777, 0) < 0)
@@ -374,22 +371,17 @@ static int copy_special(ShiftCopy *sc, int dst_dir_fd, const char *name, const s
         return fix_metadata_at(sc, dst_dir_fd, name, st, true);
 }
 
-static int
-copy_directory(ShiftCopy *sc,
-               int src_fd,
-               int dst_fd,
-               const struct stat *st,
-               const char *rel,
-               unsigned depth);
+static int copy_directory(
+        ShiftCopy *sc, int src_fd, int dst_fd, const struct stat *st, const char *rel, unsigned depth);
 
 static int copy_subdirectory(
-                ShiftCopy *sc,
-                int src_dir_fd,
-                int dst_dir_fd,
-                const char *name,
-                const struct stat *st,
-                const char *rel,
-                unsigned depth) {
+        ShiftCopy *sc,
+        int src_dir_fd,
+        int dst_dir_fd,
+        const char *name,
+        const struct stat *st,
+        const char *rel,
+        unsigned depth) {
         _cleanup_close_ int src_fd = -EBADF, dst_fd = -EBADF;
         struct stat sst;
 
@@ -413,14 +405,14 @@ static int copy_subdirectory(
         return copy_directory(sc, src_fd, dst_fd, st, rel, depth);
 }
 
-static int
-copy_entry(ShiftCopy *sc,
-           int src_dir_fd,
-           int dst_dir_fd,
-           const char *name,
-           const struct stat *st,
-           const char *rel,
-           unsigned depth) {
+static int copy_entry(
+        ShiftCopy *sc,
+        int src_dir_fd,
+        int dst_dir_fd,
+        const char *name,
+        const struct stat *st,
+        const char *rel,
+        unsigned depth) {
         switch (st->st_mode & S_IFMT) {
         case S_IFREG:
                 return copy_regular(sc, src_dir_fd, dst_dir_fd, name, st, rel);
@@ -447,13 +439,8 @@ copy_entry(ShiftCopy *sc,
 }
 
 /* Everything in the directory src_fd into dst_fd, then dst_fd's own metadata. Neither fd is taken. */
-static int
-copy_directory(ShiftCopy *sc,
-               int src_fd,
-               int dst_fd,
-               const struct stat *st,
-               const char *rel,
-               unsigned depth) {
+static int copy_directory(
+        ShiftCopy *sc, int src_fd, int dst_fd, const struct stat *st, const char *rel, unsigned depth) {
         _cleanup_(closedirp) DIR *d = NULL;
         int fd, r;
 

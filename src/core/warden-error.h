@@ -88,9 +88,9 @@ int warden_error_kind_errno(WardenErrorKind k) _pure_;
  * message leaves it NULL; the kind and errno are set all the same.
  */
 int warden_error_setf(WardenError *e, WardenErrorKind kind, int error, const char *format, ...)
-                _printf_(4, 5);
+        _printf_(4, 5);
 int warden_error_setv(WardenError *e, WardenErrorKind kind, int error, const char *format, va_list ap)
-                _printf_(4, 0);
+        _printf_(4, 0);
 /* The same with the kind taken from the errno (a domain code, or FAILED). */
 #define warden_error_set_errnof(e, error, ...) \
         warden_error_setf((e), warden_error_kind_from_errno(error), (error), __VA_ARGS__)

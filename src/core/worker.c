@@ -95,14 +95,14 @@ static int worker_dispatch(sd_event_source *s, int fd, uint32_t revents, void *u
 }
 
 int worker_start(
-                sd_event *e,
-                const char *name,
-                worker_run_t run,
-                void *data,
-                void (*data_free)(void *data),
-                worker_done_t done,
-                void *userdata,
-                Worker **ret) {
+        sd_event *e,
+        const char *name,
+        worker_run_t run,
+        void *data,
+        void (*data_free)(void *data),
+        worker_done_t done,
+        void *userdata,
+        Worker **ret) {
         char description[sizeof("worker-") + 15];
         Worker *w;
         int r;

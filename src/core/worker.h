@@ -24,14 +24,14 @@ typedef void (*worker_done_t)(Worker *w, int result, void *userdata);
 
 /* 'name' shows in logs and as the thread's name. On failure 'data' is freed with data_free. */
 int worker_start(
-                sd_event *e,
-                const char *name,
-                worker_run_t run,
-                void *data,
-                void (*data_free)(void *data),
-                worker_done_t done,
-                void *userdata,
-                Worker **ret);
+        sd_event *e,
+        const char *name,
+        worker_run_t run,
+        void *data,
+        void (*data_free)(void *data),
+        worker_done_t done,
+        void *userdata,
+        Worker **ret);
 /* Freeing a running worker detaches it: it finishes on its own and done is not called. */
 Worker *worker_free(Worker *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Worker *, worker_free);

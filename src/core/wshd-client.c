@@ -152,13 +152,13 @@ static int call_connect(WshdCall *c) {
         if (connect(c->fd, (const struct sockaddr *) &c->address, c->address_size) < 0) {
                 if (errno == EAGAIN) {
                         r = sd_event_add_time_relative(
-                                        c->event,
-                                        &c->retry_source,
-                                        CLOCK_MONOTONIC,
-                                        CONNECT_RETRY_USEC,
-                                        0,
-                                        call_on_retry,
-                                        c);
+                                c->event,
+                                &c->retry_source,
+                                CLOCK_MONOTONIC,
+                                CONNECT_RETRY_USEC,
+                                0,
+                                call_on_retry,
+                                c);
                         if (r < 0)
                                 return r;
                         (void) sd_event_source_set_description(c->retry_source, "wshd-call-retry");
@@ -176,13 +176,14 @@ static int call_connect(WshdCall *c) {
         return 0;
 }
 
-int wshd_call(sd_event *e,
-              const char *socket_path,
-              const WshdMessage *request,
-              uint64_t timeout_usec,
-              wshd_callback_t callback,
-              void *userdata,
-              WshdCall **ret) {
+int wshd_call(
+        sd_event *e,
+        const char *socket_path,
+        const WshdMessage *request,
+        uint64_t timeout_usec,
+        wshd_callback_t callback,
+        void *userdata,
+        WshdCall **ret) {
         _cleanup_(wshd_call_freep) WshdCall *c = NULL;
         WshdMessage m;
         size_t n;
@@ -241,7 +242,7 @@ int wshd_call(sd_event *e,
 
         if (timeout_usec > 0) {
                 r = sd_event_add_time_relative(
-                                e, &c->timer_source, CLOCK_MONOTONIC, timeout_usec, 0, call_on_timeout, c);
+                        e, &c->timer_source, CLOCK_MONOTONIC, timeout_usec, 0, call_on_timeout, c);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(c->timer_source, "wshd-call-timeout");
@@ -355,11 +356,11 @@ static void watch_replied(WshdCall *call, int error, WshdMessage *reply, void *u
 }
 
 int wshd_watch_new(
-                sd_event *e,
-                const char *socket_path,
-                wshd_watch_callback_t callback,
-                void *userdata,
-                WshdWatch **ret) {
+        sd_event *e,
+        const char *socket_path,
+        wshd_watch_callback_t callback,
+        void *userdata,
+        WshdWatch **ret) {
         _cleanup_(wshd_watch_freep) WshdWatch *w = NULL;
         WshdMessage req;
         int r;

@@ -27,13 +27,14 @@ typedef void (*wshd_callback_t)(WshdCall *call, int error, WshdMessage *reply, v
  * (request cannot be encoded), -ENOMEM. Through the callback: -ETIMEDOUT; -ECONNRESET or -EPIPE (wshd closed
  * the connection without a reply, e.g. it exited); -EBADMSG/-EPROTO (malformed reply, or one with another
  * serial); other negative errnos from the socket. */
-int wshd_call(sd_event *e,
-              const char *socket_path,
-              const WshdMessage *request,
-              uint64_t timeout_usec,
-              wshd_callback_t callback,
-              void *userdata,
-              WshdCall **ret);
+int wshd_call(
+        sd_event *e,
+        const char *socket_path,
+        const WshdMessage *request,
+        uint64_t timeout_usec,
+        wshd_callback_t callback,
+        void *userdata,
+        WshdCall **ret);
 WshdCall *wshd_call_free(WshdCall *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WshdCall *, wshd_call_free);
 /* After the callback: takes the connection's socket (the caller closes it), e.g. to keep receiving on it. */
@@ -52,10 +53,10 @@ typedef void (*wshd_watch_callback_t)(WshdWatch *w, int error, const WshdMessage
 
 /* Returns at once: -ENOENT, -ECONNREFUSED, -ENAMETOOLONG, -ENOMEM as wshd_call(). */
 int wshd_watch_new(
-                sd_event *e,
-                const char *socket_path,
-                wshd_watch_callback_t callback,
-                void *userdata,
-                WshdWatch **ret);
+        sd_event *e,
+        const char *socket_path,
+        wshd_watch_callback_t callback,
+        void *userdata,
+        WshdWatch **ret);
 WshdWatch *wshd_watch_free(WshdWatch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WshdWatch *, wshd_watch_free);

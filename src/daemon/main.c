@@ -103,26 +103,26 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_log_level = log_level_from_string(optarg);
                         if (arg_log_level < 0)
                                 return log_error_errno(
-                                                arg_log_level, "Invalid --log-level= value '%s'.", optarg);
+                                        arg_log_level, "Invalid --log-level= value '%s'.", optarg);
                         break;
                 case ARG_BUS_INTROSPECT:
                         arg_bus_introspect = optarg;
                         break;
                 case '?':
                         return log_error_errno(
-                                        SYNTHETIC_ERRNO(EINVAL),
-                                        "Try '%s --help' for more information.",
-                                        program_invocation_short_name);
+                                SYNTHETIC_ERRNO(EINVAL),
+                                "Try '%s --help' for more information.",
+                                program_invocation_short_name);
                 default:
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unhandled option.");
                 }
 
         if (optind < argc)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "%s takes no arguments, got '%s'.",
-                                program_invocation_short_name,
-                                argv[optind]);
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "%s takes no arguments, got '%s'.",
+                        program_invocation_short_name,
+                        argv[optind]);
         return 1;
 }
 
@@ -201,13 +201,14 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        log_event(LOG_INFO,
-                  0,
-                  NULL,
-                  WARDEN_MESSAGE_STARTED,
-                  "wardend %s running, %zu container(s).",
-                  WARDEN_VERSION,
-                  hashmap_size(m->containers));
+        log_event(
+                LOG_INFO,
+                0,
+                NULL,
+                WARDEN_MESSAGE_STARTED,
+                "wardend %s running, %zu container(s).",
+                WARDEN_VERSION,
+                hashmap_size(m->containers));
         (void) sd_notify(false, "READY=1\nSTATUS=Processing requests...");
 
         r = sd_event_loop(m->event);
@@ -219,13 +220,13 @@ static int run(int argc, char *argv[]) {
          * exit with a failure: systemd starts wardend again (Restart=on-failure), as would the next call. */
         if (m->bus_manager->bus_lost)
                 return log_event(
-                                LOG_ERR,
-                                SYNTHETIC_ERRNO(ECONNRESET),
-                                NULL,
-                                WARDEN_MESSAGE_BUS_LOST,
-                                "Lost the connection to the bus, exiting; containers keep running and the "
-                                "next "
-                                "wardend re-adopts them.");
+                        LOG_ERR,
+                        SYNTHETIC_ERRNO(ECONNRESET),
+                        NULL,
+                        WARDEN_MESSAGE_BUS_LOST,
+                        "Lost the connection to the bus, exiting; containers keep running and the "
+                        "next "
+                        "wardend re-adopts them.");
 
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         m->exiting = true;

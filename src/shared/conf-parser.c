@@ -51,12 +51,12 @@ static int fail(char **reterr_message, int r, const char *format, ...) {
 }
 
 int config_parse_text(
-                const char *filename,
-                const char *text,
-                const ConfigItem *items,
-                size_t n_items,
-                void *userdata,
-                char **reterr_message) {
+        const char *filename,
+        const char *text,
+        const ConfigItem *items,
+        size_t n_items,
+        void *userdata,
+        char **reterr_message) {
         _cleanup_free_ char *section = NULL;
         const char *p = text;
         unsigned line = 0;
@@ -83,23 +83,25 @@ int config_parse_text(
                 if (*l == '\0' || *l == '#' || *l == ';')
                         continue;
                 if (!printable(l))
-                        return fail(reterr_message,
-                                    -EINVAL,
-                                    "%s:%u: control characters in line",
-                                    filename,
-                                    line);
+                        return fail(
+                                reterr_message,
+                                -EINVAL,
+                                "%s:%u: control characters in line",
+                                filename,
+                                line);
 
                 if (*l == '[') {
                         size_t n = strlen(l);
                         char *name;
 
                         if (l[n - 1] != ']')
-                                return fail(reterr_message,
-                                            -EINVAL,
-                                            "%s:%u: invalid section header '%s'",
-                                            filename,
-                                            line,
-                                            l);
+                                return fail(
+                                        reterr_message,
+                                        -EINVAL,
+                                        "%s:%u: invalid section header '%s'",
+                                        filename,
+                                        line,
+                                        l);
                         l[n - 1] = '\0';
                         name = strip(l + 1);
                         for (size_t i = 0; i < n_items; i++)
@@ -108,12 +110,13 @@ int config_parse_text(
                                         break;
                                 }
                         if (!item)
-                                return fail(reterr_message,
-                                            -EINVAL,
-                                            "%s:%u: unknown section [%s]",
-                                            filename,
-                                            line,
-                                            name);
+                                return fail(
+                                        reterr_message,
+                                        -EINVAL,
+                                        "%s:%u: unknown section [%s]",
+                                        filename,
+                                        line,
+                                        name);
                         free(section);
                         section = strdup(name);
                         if (!section)
@@ -123,22 +126,24 @@ int config_parse_text(
 
                 eq = strchr(l, '=');
                 if (!eq)
-                        return fail(reterr_message,
-                                    -EINVAL,
-                                    "%s:%u: expected 'key = value', got '%s'",
-                                    filename,
-                                    line,
-                                    l);
+                        return fail(
+                                reterr_message,
+                                -EINVAL,
+                                "%s:%u: expected 'key = value', got '%s'",
+                                filename,
+                                line,
+                                l);
                 *eq = '\0';
                 key = strip(l);
                 value = strip(eq + 1);
                 if (!section)
-                        return fail(reterr_message,
-                                    -EINVAL,
-                                    "%s:%u: key '%s' outside of a section",
-                                    filename,
-                                    line,
-                                    key);
+                        return fail(
+                                reterr_message,
+                                -EINVAL,
+                                "%s:%u: key '%s' outside of a section",
+                                filename,
+                                line,
+                                key);
 
                 for (size_t i = 0; i < n_items; i++)
                         if (streq(items[i].section, section) && streq(items[i].key, key)) {
@@ -146,38 +151,36 @@ int config_parse_text(
                                 break;
                         }
                 if (!item)
-                        return fail(reterr_message,
-                                    -EINVAL,
-                                    "%s:%u: unknown key '%s' in section [%s]",
-                                    filename,
-                                    line,
-                                    key,
-                                    section);
+                        return fail(
+                                reterr_message,
+                                -EINVAL,
+                                "%s:%u: unknown key '%s' in section [%s]",
+                                filename,
+                                line,
+                                key,
+                                section);
 
                 r = item->parse(value, (uint8_t *) userdata + item->offset);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return fail(reterr_message,
-                                    r == -ERANGE ? -ERANGE : -EINVAL,
-                                    "%s:%u: key '%s': %s value '%s'%s%s",
-                                    filename,
-                                    line,
-                                    key,
-                                    r == -ERANGE ? "out of range" : "invalid",
-                                    value,
-                                    item->expected ? ", expected " : "",
-                                    strempty(item->expected));
+                        return fail(
+                                reterr_message,
+                                r == -ERANGE ? -ERANGE : -EINVAL,
+                                "%s:%u: key '%s': %s value '%s'%s%s",
+                                filename,
+                                line,
+                                key,
+                                r == -ERANGE ? "out of range" : "invalid",
+                                value,
+                                item->expected ? ", expected " : "",
+                                strempty(item->expected));
         }
         return 0;
 }
 
 int config_parse_file(
-                const char *path,
-                const ConfigItem *items,
-                size_t n_items,
-                void *userdata,
-                char **reterr_message) {
+        const char *path, const ConfigItem *items, size_t n_items, void *userdata, char **reterr_message) {
         _cleanup_free_ char *text = NULL;
         size_t size;
         int r;

@@ -34,21 +34,17 @@ typedef struct ConfigItem {
  * failure.
  */
 int config_parse_text(
-                const char *filename,
-                const char *text,
-                const ConfigItem *items,
-                size_t n_items,
-                void *userdata,
-                char **reterr_message);
+        const char *filename,
+        const char *text,
+        const ConfigItem *items,
+        size_t n_items,
+        void *userdata,
+        char **reterr_message);
 
 /* Like config_parse_text() on the file's content. -ENOENT if the file does not exist (not an error for
  * callers that fall back to defaults); -EFBIG if larger than 1 MiB; other negative errno from reading. */
 int config_parse_file(
-                const char *path,
-                const ConfigItem *items,
-                size_t n_items,
-                void *userdata,
-                char **reterr_message);
+        const char *path, const ConfigItem *items, size_t n_items, void *userdata, char **reterr_message);
 
 /* Value parsers for common types. */
 int config_parse_bool(const char *value, void *data);          /* bool */

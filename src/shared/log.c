@@ -58,15 +58,15 @@ static void log_write_stderr(int level, const char *container, const char *messa
 }
 
 int log_internal(
-                int level,
-                int error,
-                const char *file,
-                int line,
-                const char *func,
-                const char *container,
-                const char *message_id,
-                const char *format,
-                ...) {
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *container,
+        const char *message_id,
+        const char *format,
+        ...) {
         char buf[2048];
         va_list ap;
         int saved_errno = errno;
@@ -79,14 +79,15 @@ int log_internal(
         va_end(ap);
 
         if (log_backend)
-                log_backend(level,
-                            IS_SYNTHETIC_ERRNO(error) ? 0 : e,
-                            file,
-                            line,
-                            func,
-                            container,
-                            message_id,
-                            buf);
+                log_backend(
+                        level,
+                        IS_SYNTHETIC_ERRNO(error) ? 0 : e,
+                        file,
+                        line,
+                        func,
+                        container,
+                        message_id,
+                        buf);
         else
                 log_write_stderr(level, container, buf);
 

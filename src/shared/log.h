@@ -18,14 +18,14 @@
 /* Called with an already formatted message. 'container' and 'message_id' (32 hex digits, see
  * src/core/warden-messages.h) may be NULL. 'error' is a positive errno or 0. */
 typedef void (*LogBackend)(
-                int level,
-                int error,
-                const char *file,
-                int line,
-                const char *func,
-                const char *container,
-                const char *message_id,
-                const char *message);
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *container,
+        const char *message_id,
+        const char *message);
 
 void log_set_max_level(int level);
 int log_get_max_level(void);
@@ -37,15 +37,15 @@ void log_set_prefix(const char *prefix);
 
 /* Returns -abs(error), so that it can be used as "return log_error_errno(r, ...)". */
 int log_internal(
-                int level,
-                int error,
-                const char *file,
-                int line,
-                const char *func,
-                const char *container,
-                const char *message_id,
-                const char *format,
-                ...) _printf_(8, 9);
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *container,
+        const char *message_id,
+        const char *format,
+        ...) _printf_(8, 9);
 
 /* An errno value that must not be shown as "%m"/ERRNO= but is returned all the same. */
 #define SYNTHETIC_ERRNO(e) (1 << 30 | (e))
@@ -54,18 +54,19 @@ int log_internal(
 
 /* The most general form: a message about 'container' (or NULL), tagged with 'message_id' (or NULL), so that
  * operators can find every instance of this event with "journalctl MESSAGE_ID=...". */
-#define log_event(level, error, container, message_id, ...)                 \
-        ({                                                                  \
-                int _level_ = (level), _e_ = (error);                       \
-                _level_ <= log_get_max_level() ? log_internal(_level_,      \
-                                                              _e_,          \
-                                                              __FILE__,     \
-                                                              __LINE__,     \
-                                                              __func__,     \
-                                                              (container),  \
-                                                              (message_id), \
-                                                              __VA_ARGS__)  \
-                                               : -ERRNO_VALUE(_e_);         \
+#define log_event(level, error, container, message_id, ...)            \
+        ({                                                             \
+                int _level_ = (level), _e_ = (error);                  \
+                _level_ <= log_get_max_level() ? log_internal(         \
+                                                         _level_,      \
+                                                         _e_,          \
+                                                         __FILE__,     \
+                                                         __LINE__,     \
+                                                         __func__,     \
+                                                         (container),  \
+                                                         (message_id), \
+                                                         __VA_ARGS__)  \
+                                               : -ERRNO_VALUE(_e_);    \
         })
 
 #define log_full_errno_container(level, error, container, ...) \

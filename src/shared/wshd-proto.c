@@ -494,12 +494,13 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                         r = field_u32(data, fsize, &u);
                         if (r < 0)
                                 break;
-                        r = list_grow((void **) &m.groups,
-                                      &cap_groups,
-                                      m.n_groups,
-                                      WSHD_GROUPS_MAX,
-                                      sizeof(uint32_t),
-                                      0);
+                        r = list_grow(
+                                (void **) &m.groups,
+                                &cap_groups,
+                                m.n_groups,
+                                WSHD_GROUPS_MAX,
+                                sizeof(uint32_t),
+                                0);
                         if (r >= 0)
                                 m.groups[m.n_groups++] = u;
                         break;
@@ -508,12 +509,13 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                                 r = -EBADMSG;
                                 break;
                         }
-                        r = list_grow((void **) &m.rlimits,
-                                      &cap_rlimits,
-                                      m.n_rlimits,
-                                      WSHD_RLIMITS_MAX,
-                                      sizeof(WshdRlimit),
-                                      0);
+                        r = list_grow(
+                                (void **) &m.rlimits,
+                                &cap_rlimits,
+                                m.n_rlimits,
+                                WSHD_RLIMITS_MAX,
+                                sizeof(WshdRlimit),
+                                0);
                         if (r >= 0)
                                 m.rlimits[m.n_rlimits++] = (WshdRlimit){
                                         .resource = get_u32(data),
@@ -556,12 +558,13 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                         r = field_u32(data, fsize, &u);
                         if (r < 0)
                                 break;
-                        r = list_grow((void **) &m.running,
-                                      &cap_running,
-                                      m.n_running,
-                                      WSHD_JOBS_MAX,
-                                      sizeof(uint32_t),
-                                      0);
+                        r = list_grow(
+                                (void **) &m.running,
+                                &cap_running,
+                                m.n_running,
+                                WSHD_JOBS_MAX,
+                                sizeof(uint32_t),
+                                0);
                         if (r >= 0)
                                 m.running[m.n_running++] = u;
                         break;
@@ -570,12 +573,13 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
                                 r = -EBADMSG;
                                 break;
                         }
-                        r = list_grow((void **) &m.exited,
-                                      &cap_exited,
-                                      m.n_exited,
-                                      WSHD_JOBS_MAX,
-                                      sizeof(WshdExited),
-                                      0);
+                        r = list_grow(
+                                (void **) &m.exited,
+                                &cap_exited,
+                                m.n_exited,
+                                WSHD_JOBS_MAX,
+                                sizeof(WshdExited),
+                                0);
                         if (r >= 0)
                                 m.exited[m.n_exited++] = (WshdExited){
                                         .job_id = get_u32(data),
@@ -593,7 +597,7 @@ int wshd_message_decode(const void *buf, size_t size, WshdMessage *ret) {
 
         if (m.type == WSHD_REQUEST_SPAWN &&
             (seen & (FIELD_BIT(WSHD_FIELD_UID) | FIELD_BIT(WSHD_FIELD_GID))) !=
-                            (FIELD_BIT(WSHD_FIELD_UID) | FIELD_BIT(WSHD_FIELD_GID)))
+                    (FIELD_BIT(WSHD_FIELD_UID) | FIELD_BIT(WSHD_FIELD_GID)))
                 return -EBADMSG;
         if (m.type == WSHD_EVENT_EXIT && !(seen & FIELD_BIT(WSHD_FIELD_WAIT_STATUS)))
                 return -EBADMSG;

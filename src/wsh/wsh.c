@@ -418,9 +418,8 @@ static _noreturn_ void run(int sock, uint32_t job_id, int master, StdioRelay *re
 
                 for (size_t i = 0; i < 3; i++)
                         p[4 + i].fd = relay->channel[i]
-                                                      ? relay_channel_wait(
-                                                                        relay->channel[i], &p[4 + i].events)
-                                                      : -1;
+                                              ? relay_channel_wait(relay->channel[i], &p[4 + i].events)
+                                              : -1;
                 if (poll(p, ELEMENTSOF(p), -1) < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -17,14 +17,14 @@ static int capabilities_set(uint64_t permitted, uint64_t effective, uint64_t inh
         struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct data[2] = {
                 {
-                                .effective = (uint32_t) effective,
-                                .permitted = (uint32_t) permitted,
-                                .inheritable = (uint32_t) inheritable,
+                        .effective = (uint32_t) effective,
+                        .permitted = (uint32_t) permitted,
+                        .inheritable = (uint32_t) inheritable,
                 },
                 {
-                                .effective = (uint32_t) (effective >> 32),
-                                .permitted = (uint32_t) (permitted >> 32),
-                                .inheritable = (uint32_t) (inheritable >> 32),
+                        .effective = (uint32_t) (effective >> 32),
+                        .permitted = (uint32_t) (permitted >> 32),
+                        .inheritable = (uint32_t) (inheritable >> 32),
                 },
         };
 

@@ -156,12 +156,12 @@ static _noreturn_ void process_fail(int exit_status, int error) {
         _exit(exit_status);
 }
 
-static int
-process_setup(const WshdMessage *req,
-              const int role_fd[static _WSHD_FD_ROLE_MAX],
-              int slave_fd,
-              const struct rlimit *nofile,
-              const Confinement *confinement) {
+static int process_setup(
+        const WshdMessage *req,
+        const int role_fd[static _WSHD_FD_ROLE_MAX],
+        int slave_fd,
+        const struct rlimit *nofile,
+        const Confinement *confinement) {
         bool privileged;
         sigset_t mask;
         int null_fd, r;
@@ -234,12 +234,12 @@ process_setup(const WshdMessage *req,
         return 0;
 }
 
-_noreturn_ void
-process_exec(const WshdMessage *req,
-             const int role_fd[static _WSHD_FD_ROLE_MAX],
-             int slave_fd,
-             const struct rlimit *nofile,
-             const Confinement *confinement) {
+_noreturn_ void process_exec(
+        const WshdMessage *req,
+        const int role_fd[static _WSHD_FD_ROLE_MAX],
+        int slave_fd,
+        const struct rlimit *nofile,
+        const Confinement *confinement) {
         static char *empty_env[] = { NULL };
         int r;
 

@@ -84,9 +84,9 @@ void process_finish(ProcessTable *t, Process *p);
  * ('nofile': wshd's original RLIMIT_NOFILE, then those of the request), groups, gid, uid, confinement, the
  * directory, then exec. A failure is recorded with setup_error() and reported on the child's stderr as
  * "wshd: <what>: <error>", with exit status 127 (program not found) or 126, as a shell does. */
-_noreturn_ void
-process_exec(const WshdMessage *req,
-             const int role_fd[static _WSHD_FD_ROLE_MAX],
-             int slave_fd,
-             const struct rlimit *nofile,
-             const Confinement *confinement);
+_noreturn_ void process_exec(
+        const WshdMessage *req,
+        const int role_fd[static _WSHD_FD_ROLE_MAX],
+        int slave_fd,
+        const struct rlimit *nofile,
+        const Confinement *confinement);

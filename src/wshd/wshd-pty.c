@@ -135,10 +135,8 @@ static void relay_watch(Relay *r, RelayFd which, uint32_t events) {
         if (epoll_ctl(r->epoll_fd, op, fd, &ev) < 0) {
                 /* EPERM: a regular file or directory, which is always ready; anything else (ENOMEM)
                  * is treated the same, which is at worst a busier loop. */
-                log_debug_errno(errno,
-                                "Failed to watch fd %d of job %" PRIu32 ", polling it: %m",
-                                fd,
-                                r->id);
+                log_debug_errno(
+                        errno, "Failed to watch fd %d of job %" PRIu32 ", polling it: %m", fd, r->id);
                 r->plain[which] = true;
                 r->watched[which] = 0;
                 r->again = true;
@@ -184,10 +182,10 @@ static int relay_open_fd(int proc_fd, int fd, bool output, int *ret, bool *ret_p
         }
 
         (void) snprintf(path, sizeof(path), "self/fd/%d", fd);
-        nfd = openat(proc_fd,
-                     path,
-                     (output ? O_WRONLY | (flags & O_APPEND) : O_RDONLY) | O_NONBLOCK | O_NOCTTY |
-                                     O_CLOEXEC);
+        nfd = openat(
+                proc_fd,
+                path,
+                (output ? O_WRONLY | (flags & O_APPEND) : O_RDONLY) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (nfd < 0) {
                 nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
                 if (nfd < 0)
@@ -200,14 +198,15 @@ static int relay_open_fd(int proc_fd, int fd, bool output, int *ret, bool *ret_p
         return 0;
 }
 
-int relay_new(int proc_fd,
-              int epoll_fd,
-              uint64_t key,
-              uint32_t id,
-              int master_fd,
-              int in_fd,
-              int out_fd,
-              Relay **ret) {
+int relay_new(
+        int proc_fd,
+        int epoll_fd,
+        uint64_t key,
+        uint32_t id,
+        int master_fd,
+        int in_fd,
+        int out_fd,
+        Relay **ret) {
         _cleanup_free_ Relay *r = NULL;
         int k;
 
@@ -319,9 +318,10 @@ bool relay_run(Relay *r, uint64_t now) {
                     r->out_start + r->out_len < RELAY_BUFFER_SIZE) {
                         if (r->out_len == 0)
                                 r->out_start = 0;
-                        n = read(r->master_fd,
-                                 r->out_buf + r->out_start + r->out_len,
-                                 RELAY_BUFFER_SIZE - r->out_start - r->out_len);
+                        n =
+                                read(r->master_fd,
+                                     r->out_buf + r->out_start + r->out_len,
+                                     RELAY_BUFFER_SIZE - r->out_start - r->out_len);
                         if (n > 0) {
                                 if (r->out_fd >= 0)
                                         r->out_len += (size_t) n;
@@ -351,9 +351,8 @@ bool relay_run(Relay *r, uint64_t now) {
                         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
                                 /* The reader is gone: go on reading the terminal (the process must not
                                  * block on it) and drop what comes. */
-                                log_debug_errno(errno,
-                                                "Output of job %" PRIu32 " failed, dropping it: %m",
-                                                r->id);
+                                log_debug_errno(
+                                        errno, "Output of job %" PRIu32 " failed, dropping it: %m", r->id);
                                 relay_close(r, RELAY_OUT);
                                 r->out_len = 0;
                                 progress = true;
@@ -366,13 +365,14 @@ bool relay_run(Relay *r, uint64_t now) {
         if (r->exited && ((relay_drain_done(r) && r->out_len == 0) || now >= r->drain_until))
                 return true;
 
-        relay_watch(r,
-                    RELAY_MASTER,
-                    (!r->master_eof && r->out_start + r->out_len < RELAY_BUFFER_SIZE &&
-                                                     !(r->exited && relay_drain_done(r))
-                                     ? EPOLLIN
-                                     : 0) |
-                                    (!r->master_eof && r->in_len > 0 && !r->exited ? EPOLLOUT : 0));
+        relay_watch(
+                r,
+                RELAY_MASTER,
+                (!r->master_eof && r->out_start + r->out_len < RELAY_BUFFER_SIZE &&
+                                 !(r->exited && relay_drain_done(r))
+                         ? EPOLLIN
+                         : 0) |
+                        (!r->master_eof && r->in_len > 0 && !r->exited ? EPOLLOUT : 0));
         relay_watch(r, RELAY_IN, !r->exited && r->in_len + 2 < RELAY_BUFFER_SIZE ? EPOLLIN : 0);
         relay_watch(r, RELAY_OUT, r->out_len > 0 ? EPOLLOUT : 0);
         /* plain files are ready without an event */

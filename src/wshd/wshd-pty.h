@@ -40,14 +40,15 @@ int pty_resize(int master_fd, uint32_t rows, uint32_t cols);
  * 'out_fd' (required) and 'in_fd' (-1: none), which are reopened or duplicated (not taken). 'proc_fd' is
  * wshd's /proc, 'epoll_fd' the loop's; 'key' is the base of its epoll keys; 'id' names the process in log
  * messages. -EBADF: an fd open in the wrong direction. */
-int relay_new(int proc_fd,
-              int epoll_fd,
-              uint64_t key,
-              uint32_t id,
-              int master_fd,
-              int in_fd,
-              int out_fd,
-              Relay **ret);
+int relay_new(
+        int proc_fd,
+        int epoll_fd,
+        uint64_t key,
+        uint32_t id,
+        int master_fd,
+        int in_fd,
+        int out_fd,
+        Relay **ret);
 /* Unregisters the relay's fds and closes the caller's; NULL. */
 Relay *relay_free(Relay *r);
 

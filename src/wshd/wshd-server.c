@@ -241,7 +241,7 @@ static int connection_reply(Server *s, Connection *c, const WshdMessage *m) {
 
 /* 'error' is a negative errno; the reply carries the positive value (the wire's convention). */
 static _printf_(5, 6) int connection_reply_error(
-                Server *s, Connection *c, uint32_t serial, int error, const char *format, ...) {
+        Server *s, Connection *c, uint32_t serial, int error, const char *format, ...) {
         WshdMessage m;
         char text[256];
         va_list ap;
@@ -308,10 +308,11 @@ static void process_report(Server *s, Process *p) {
                 return;
         }
 
-        log_debug("Job %" PRIu32 " (PID %d) exited, status 0x%x.",
-                  p->id,
-                  (int) p->pid,
-                  (unsigned) p->wait_status);
+        log_debug(
+                "Job %" PRIu32 " (PID %d) exited, status 0x%x.",
+                p->id,
+                (int) p->pid,
+                (unsigned) p->wait_status);
         FOREACH_ARRAY(c, s->connections, CONNECTIONS_MAX)
                 if (c->fd >= 0 && c->watcher)
                         send_exit(s, c, p->id, p->pid, p->wait_status);
@@ -357,54 +358,41 @@ static _printf_(4, 5) int spawn_refuse(char *text, size_t size, int error, const
 
 /* The checks of a SPAWN that need nothing but the request and the table; fills role_fd[]. On failure,
  * returns a negative errno and says why in text[]. */
-static int
-spawn_check(Server *s,
-            const WshdMessage *req,
-            int role_fd[static _WSHD_FD_ROLE_MAX],
-            char *text,
-            size_t size) {
+static int spawn_check(
+        Server *s, const WshdMessage *req, int role_fd[static _WSHD_FD_ROLE_MAX], char *text, size_t size) {
         if (s->stopping)
                 return spawn_refuse(text, size, -EBUSY, "The container is being stopped.");
         if (req->n_fds != req->n_fd_roles)
                 return spawn_refuse(
-                                text,
-                                size,
-                                -EINVAL,
-                                "%zu fds but %zu fd roles.",
-                                req->n_fds,
-                                req->n_fd_roles);
+                        text, size, -EINVAL, "%zu fds but %zu fd roles.", req->n_fds, req->n_fd_roles);
         for (size_t i = 0; i < req->n_fds; i++) {
                 if (role_fd[req->fd_roles[i]] >= 0)
                         return spawn_refuse(
-                                        text,
-                                        size,
-                                        -EINVAL,
-                                        "fd role %" PRIu32 " given twice.",
-                                        req->fd_roles[i]);
+                                text, size, -EINVAL, "fd role %" PRIu32 " given twice.", req->fd_roles[i]);
                 role_fd[req->fd_roles[i]] = req->fds[i];
         }
         for (size_t i = 0; i < req->n_rlimits; i++)
                 if (req->rlimits[i].resource >= RLIMIT_NLIMITS ||
                     req->rlimits[i].soft > req->rlimits[i].hard)
                         return spawn_refuse(
-                                        text,
-                                        size,
-                                        -EINVAL,
-                                        "Invalid rlimit %" PRIu32 " (%" PRIu64 ", %" PRIu64 ").",
-                                        req->rlimits[i].resource,
-                                        req->rlimits[i].soft,
-                                        req->rlimits[i].hard);
+                                text,
+                                size,
+                                -EINVAL,
+                                "Invalid rlimit %" PRIu32 " (%" PRIu64 ", %" PRIu64 ").",
+                                req->rlimits[i].resource,
+                                req->rlimits[i].soft,
+                                req->rlimits[i].hard);
         if (req->tty && (req->tty_rows > USHRT_MAX || req->tty_cols > USHRT_MAX))
                 return spawn_refuse(text, size, -EINVAL, "Window size out of range.");
         if (req->tty && req->n_fds > 0 && role_fd[WSHD_FD_STDOUT] < 0)
                 return spawn_refuse(text, size, -EINVAL, "A job with a tty and fds needs a STDOUT fd.");
         if (req->job_id >= PROCESS_ATTACHED_ID_MIN)
                 return spawn_refuse(
-                                text,
-                                size,
-                                -EINVAL,
-                                "Job ids from %" PRIu32 " up are wshd's own.",
-                                PROCESS_ATTACHED_ID_MIN);
+                        text,
+                        size,
+                        -EINVAL,
+                        "Job ids from %" PRIu32 " up are wshd's own.",
+                        PROCESS_ATTACHED_ID_MIN);
         if (req->job_id != 0 && process_table_find(&s->table, req->job_id))
                 return spawn_refuse(text, size, -EEXIST, "Job %" PRIu32 " exists already.", req->job_id);
         return 0;
@@ -429,12 +417,7 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
         p = process_table_free_slot(&s->table);
         if (!p) {
                 (void) connection_reply_error(
-                                s,
-                                c,
-                                req->serial,
-                                -EAGAIN,
-                                "Too many jobs (%u), release some.",
-                                WSHD_JOBS_MAX);
+                        s, c, req->serial, -EAGAIN, "Too many jobs (%u), release some.", WSHD_JOBS_MAX);
                 return;
         }
 
@@ -443,26 +426,27 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
                 r = pty_open(req->uid, req->tty_rows, req->tty_cols, &master, &slave);
                 if (r < 0) {
                         (void) connection_reply_error(
-                                        s, c, req->serial, r, "Failed to make a pty: %s", strerror(-r));
+                                s, c, req->serial, r, "Failed to make a pty: %s", strerror(-r));
                         return;
                 }
                 if (req->n_fds > 0) {
-                        r = relay_new(s->proc_fd,
-                                      s->epoll_fd,
-                                      process_key(s, p),
-                                      id,
-                                      master,
-                                      role_fd[WSHD_FD_STDIN],
-                                      role_fd[WSHD_FD_STDOUT],
-                                      &relay);
+                        r = relay_new(
+                                s->proc_fd,
+                                s->epoll_fd,
+                                process_key(s, p),
+                                id,
+                                master,
+                                role_fd[WSHD_FD_STDIN],
+                                role_fd[WSHD_FD_STDOUT],
+                                &relay);
                         if (r < 0) {
                                 (void) connection_reply_error(
-                                                s,
-                                                c,
-                                                req->serial,
-                                                r,
-                                                "Failed to set up the relay: %s",
-                                                strerror(-r));
+                                        s,
+                                        c,
+                                        req->serial,
+                                        r,
+                                        "Failed to set up the relay: %s",
+                                        strerror(-r));
                                 return;
                         }
                 }
@@ -479,18 +463,18 @@ static void handle_spawn(Server *s, Connection *c, const WshdMessage *req) {
 
         log_debug("Job %" PRIu32 " is PID %d: %s", id, (int) pid, req->argv[0]);
         process_table_add(
-                        &s->table,
-                        p,
-                        &(Process){
-                                        .in_use = true,
-                                        .id = id,
-                                        .pid = pid,
-                                        .state = PROCESS_RUNNING,
-                                        .master_fd = TAKE_FD(master),
-                                        .relay = TAKE_PTR(relay),
-                                        .attached = req->job_id == 0,
-                                        .owner = req->job_id == 0 ? c : NULL,
-                        });
+                &s->table,
+                p,
+                &(Process){
+                        .in_use = true,
+                        .id = id,
+                        .pid = pid,
+                        .state = PROCESS_RUNNING,
+                        .master_fd = TAKE_FD(master),
+                        .relay = TAKE_PTR(relay),
+                        .attached = req->job_id == 0,
+                        .owner = req->job_id == 0 ? c : NULL,
+                });
         if (p->attached)
                 c->n_attached++;
 
@@ -513,7 +497,7 @@ static Process *running_process(Server *s, Connection *c, const WshdMessage *req
 
         if (!p || p->state != PROCESS_RUNNING) {
                 (void) connection_reply_error(
-                                s, c, req->serial, -ESRCH, "Job %" PRIu32 " is not running.", req->job_id);
+                        s, c, req->serial, -ESRCH, "Job %" PRIu32 " is not running.", req->job_id);
                 return NULL;
         }
         return p;
@@ -555,7 +539,7 @@ static void handle_resize(Server *s, Connection *c, const WshdMessage *req) {
                 return;
         if (p->master_fd < 0) {
                 (void) connection_reply_error(
-                                s, c, req->serial, -ENOTTY, "Job %" PRIu32 " has no tty.", req->job_id);
+                        s, c, req->serial, -ENOTTY, "Job %" PRIu32 " has no tty.", req->job_id);
                 return;
         }
         r = pty_resize(p->master_fd, req->tty_rows, req->tty_cols);
@@ -613,7 +597,7 @@ static void handle_release(Server *s, Connection *c, const WshdMessage *req) {
         }
         if (p->state != PROCESS_EXITED) {
                 (void) connection_reply_error(
-                                s, c, req->serial, -EBUSY, "Job %" PRIu32 " is still running.", req->job_id);
+                        s, c, req->serial, -EBUSY, "Job %" PRIu32 " is still running.", req->job_id);
                 return;
         }
         server_remove_process(s, p);
@@ -659,8 +643,8 @@ static void stop_check(Server *s) {
                         if (c->fd >= 0 && c->n_pending_stops > 0)
                                 waited_for = true;
                 if (!waited_for) {
-                        log_warning("%i process(es) survived SIGKILL and nobody waits for them any more.",
-                                    n);
+                        log_warning(
+                                "%i process(es) survived SIGKILL and nobody waits for them any more.", n);
                         s->stopping = false;
                 }
                 return;
@@ -750,7 +734,7 @@ static void handle_request(Server *s, Connection *c, const WshdMessage *req) {
         default:
                 log_debug("Unknown request type %u.", req->type);
                 (void) connection_reply_error(
-                                s, c, req->serial, -EOPNOTSUPP, "Unknown request type %u.", req->type);
+                        s, c, req->serial, -EOPNOTSUPP, "Unknown request type %u.", req->type);
         }
 }
 
@@ -878,9 +862,10 @@ static void server_signal(Server *s) {
                          * process of the container (its PID is visible to us) is ignored. From outside
                          * (systemd stopping the scope) the sender's PID is 0 here. */
                         if (si.ssi_pid != 0) {
-                                log_debug("Ignoring SIG%s from PID %" PRIu32 " in the container.",
-                                          si.ssi_signo == SIGTERM ? "TERM" : "INT",
-                                          si.ssi_pid);
+                                log_debug(
+                                        "Ignoring SIG%s from PID %" PRIu32 " in the container.",
+                                        si.ssi_signo == SIGTERM ? "TERM" : "INT",
+                                        si.ssi_pid);
                                 break;
                         }
                         /* The scope is being stopped. Leaving is enough: when PID 1 of a namespace exits,

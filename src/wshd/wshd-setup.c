@@ -115,12 +115,12 @@ static int root_dir(const Setup *s, const char *sub, mode_t mode, char *path, si
         return ensure_dir(path, mode);
 }
 
-static int
-mount_checked(const char *source,
-              const char *target,
-              const char *fstype,
-              unsigned long flags,
-              const char *options) {
+static int mount_checked(
+        const char *source,
+        const char *target,
+        const char *fstype,
+        unsigned long flags,
+        const char *options) {
         if (mount(source, target, fstype, flags, options) >= 0)
                 return 0;
         if (fstype)
@@ -131,15 +131,15 @@ mount_checked(const char *source,
 }
 
 /* A file system 'fstype' on the directory 'sub' of the root (made if missing), its path in path[]. */
-static int
-mount_root_dir(const Setup *s,
-               const char *sub,
-               mode_t mode,
-               const char *fstype,
-               unsigned long flags,
-               const char *options,
-               char *path,
-               size_t size) {
+static int mount_root_dir(
+        const Setup *s,
+        const char *sub,
+        mode_t mode,
+        const char *fstype,
+        unsigned long flags,
+        const char *options,
+        char *path,
+        size_t size) {
         int r;
 
         r = root_dir(s, sub, mode, path, size);
@@ -262,10 +262,8 @@ static int setup_dev(const Setup *s) {
         }
 
         /* A private instance: the container sees its own ptys only. gid 5 is "tty" by convention. */
-        (void) snprintf(options,
-                        sizeof(options),
-                        "newinstance,ptmxmode=0666,mode=0620,gid=%" PRIu32,
-                        s->userns + 5);
+        (void) snprintf(
+                options, sizeof(options), "newinstance,ptmxmode=0666,mode=0620,gid=%" PRIu32, s->userns + 5);
         r = mount_root_dir(s, "dev/pts", 0755, "devpts", MS_NOSUID | MS_NOEXEC, options, sub, sizeof(sub));
         if (r < 0)
                 return r;
@@ -309,11 +307,11 @@ static int mask_path(const char *path) {
         }
         if (S_ISDIR(st.st_mode))
                 return mount_checked(
-                                "tmpfs",
-                                path,
-                                "tmpfs",
-                                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                "mode=0555,size=4k");
+                        "tmpfs",
+                        path,
+                        "tmpfs",
+                        MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        "mode=0555,size=4k");
         /* Reads find nothing, writes go nowhere. */
         return bind_node_read_only("/dev/null", path);
 }
@@ -441,7 +439,7 @@ int setup_root(Setup *s) {
                 return r;
 
         r = mount_root_dir(
-                        s, "proc", 0555, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, path, sizeof(path));
+                s, "proc", 0555, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, path, sizeof(path));
         if (r < 0)
                 return r;
         proc_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -456,15 +454,15 @@ int setup_root(Setup *s) {
         if (r < 0)
                 return r;
 
-        r =
-                        mount_root_dir(s,
-                                       "sys",
-                                       0555,
-                                       "sysfs",
-                                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                       NULL,
-                                       path,
-                                       sizeof(path));
+        r = mount_root_dir(
+                s,
+                "sys",
+                0555,
+                "sysfs",
+                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                NULL,
+                path,
+                sizeof(path));
         if (r < 0)
                 return r;
         r = setup_proc_sys_masks(s, "sys", sys_masked, ELEMENTSOF(sys_masked));

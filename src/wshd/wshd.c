@@ -157,16 +157,16 @@ static int parse_argv(int argc, char *argv[]) {
         if (!arg_root || !arg_socket || !arg_hostname || arg_go_fd < 0 || arg_status_fd < 0 ||
             arg_seccomp_fd < 0)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL),
-                                "--root=, --socket=, --hostname=, --go-fd=, --status-fd= and "
-                                "--seccomp-fd= are required.");
+                        SYNTHETIC_ERRNO(EINVAL),
+                        "--root=, --socket=, --hostname=, --go-fd=, --status-fd= and "
+                        "--seccomp-fd= are required.");
         if (arg_root[0] != '/')
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--root='%s' is not absolute.", arg_root);
         if (arg_go_fd <= STDERR_FILENO || arg_status_fd <= STDERR_FILENO ||
             arg_seccomp_fd <= STDERR_FILENO || arg_go_fd == arg_status_fd || arg_seccomp_fd == arg_go_fd ||
             arg_seccomp_fd == arg_status_fd)
                 return log_error_errno(
-                                SYNTHETIC_ERRNO(EINVAL), "Bad --go-fd=, --status-fd= or --seccomp-fd=.");
+                        SYNTHETIC_ERRNO(EINVAL), "Bad --go-fd=, --status-fd= or --seccomp-fd=.");
         return 1;
 }
 

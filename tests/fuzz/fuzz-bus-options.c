@@ -516,9 +516,10 @@ static Fixture *fixture_get(void) {
         if (!m->config.default_rootfs || !m->containers ||
             id_pool_new(m->config.uid_base, m->config.uid_count, &m->uids) < 0 ||
             address_pool_new(m->config.pool.address, m->config.pool.prefixlen, &m->addresses) < 0 ||
-            id_pool_new(m->config.port_range[0],
-                        (uint32_t) m->config.port_range[1] - m->config.port_range[0] + 1,
-                        &m->ports) < 0)
+            id_pool_new(
+                    m->config.port_range[0],
+                    (uint32_t) m->config.port_range[1] - m->config.port_range[0] + 1,
+                    &m->ports) < 0)
                 abort();
 
         if (container_new("box", &f->box) < 0)
@@ -539,12 +540,8 @@ static Fixture *fixture_get(void) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *ping = NULL;
 
                 if (sd_bus_message_new_method_call(
-                                    f->client,
-                                    &ping,
-                                    NULL,
-                                    WARDEN_MANAGER_PATH,
-                                    WARDEN_MANAGER_INTERFACE,
-                                    "Ping") < 0 ||
+                            f->client, &ping, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Ping") <
+                            0 ||
                     bus_pair_call(f->server, f->client, ping, NULL, NULL) < 0)
                         abort();
         }
@@ -631,7 +628,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else {
                 if (mode == 1 || mode == 2) {
                         _cleanup_free_ char *handle =
-                                        take_u8(&in) >= 0xc0 ? take_string(&in) : strdup("box");
+                                take_u8(&in) >= 0xc0 ? take_string(&in) : strdup("box");
 
                         if (!handle || sd_bus_message_append_basic(m, 's', handle) < 0)
                                 return 0;

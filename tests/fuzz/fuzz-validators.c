@@ -204,11 +204,8 @@ static void check_numbers(const char *s) {
 
                 if (prefixlen > 32 || (prefixlen < 32 && (a & (UINT32_MAX >> prefixlen)) != 0))
                         abort();
-                (void) snprintf(buf,
-                                sizeof(buf),
-                                "%s/%u",
-                                inet_ntop(AF_INET, &in, text, sizeof(text)),
-                                prefixlen);
+                (void) snprintf(
+                        buf, sizeof(buf), "%s/%u", inet_ntop(AF_INET, &in, text, sizeof(text)), prefixlen);
                 if (parse_ipv4_cidr(buf, &u32, &p) < 0 || u32 != a || p != prefixlen)
                         abort();
         }

@@ -282,12 +282,13 @@ static int run_check(const char *arg) {
         if (strcmp(check, "kill-wshd") == 0 && a1)
                 return report(arg, kill(1, atoi(a1)));
         if (strcmp(check, "reboot") == 0)
-                return report(arg,
-                              syscall(SYS_reboot,
-                                      LINUX_REBOOT_MAGIC1,
-                                      LINUX_REBOOT_MAGIC2,
-                                      LINUX_REBOOT_CMD_CAD_OFF,
-                                      NULL));
+                return report(
+                        arg,
+                        syscall(SYS_reboot,
+                                LINUX_REBOOT_MAGIC1,
+                                LINUX_REBOOT_MAGIC2,
+                                LINUX_REBOOT_CMD_CAD_OFF,
+                                NULL));
         if (strcmp(check, "clock_settime") == 0)
                 return report(arg, try_clock_settime());
         if (strcmp(check, "sethostname") == 0)

@@ -219,14 +219,15 @@ static int send_arp(int argc, char **argv) {
                 return 1;
         if (strcmp(argv[5], "own") == 0)
                 memcpy(mac, own, ETH_ALEN);
-        else if (sscanf(argv[5],
-                        "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
-                        &mac[0],
-                        &mac[1],
-                        &mac[2],
-                        &mac[3],
-                        &mac[4],
-                        &mac[5]) != 6)
+        else if (
+                sscanf(argv[5],
+                       "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
+                       &mac[0],
+                       &mac[1],
+                       &mac[2],
+                       &mac[3],
+                       &mac[4],
+                       &mac[5]) != 6)
                 return usage();
         memset(to.sll_addr, 0xff, ETH_ALEN);
 

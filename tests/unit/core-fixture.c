@@ -62,17 +62,14 @@ void core_fixture_run_until(Manager *m, const unsigned *counter, unsigned n) {
 }
 
 void core_fixture_assert_error(
-                const char *file,
-                int line,
-                const WardenError *e,
-                WardenErrorKind kind,
-                const char *fragment) {
+        const char *file, int line, const WardenError *e, WardenErrorKind kind, const char *fragment) {
         if (e->kind != kind || !e->message || !strstr(e->message, fragment))
-                tests_fail(file,
-                           line,
-                           "expected %s with '%s', got %s '%s'",
-                           warden_error_kind_to_string(kind),
-                           fragment,
-                           warden_error_kind_to_string(e->kind),
-                           strna(e->message));
+                tests_fail(
+                        file,
+                        line,
+                        "expected %s with '%s', got %s '%s'",
+                        warden_error_kind_to_string(kind),
+                        fragment,
+                        warden_error_kind_to_string(e->kind),
+                        strna(e->message));
 }

@@ -29,8 +29,4 @@ void core_fixture_run_until(Manager *m, const unsigned *counter, unsigned n);
 #define ASSERT_WARDEN_ERROR(e, kind, fragment) \
         core_fixture_assert_error(__FILE__, __LINE__, e, kind, fragment)
 void core_fixture_assert_error(
-                const char *file,
-                int line,
-                const WardenError *e,
-                WardenErrorKind kind,
-                const char *fragment);
+        const char *file, int line, const WardenError *e, WardenErrorKind kind, const char *fragment);

@@ -32,17 +32,7 @@ TEST(queue_in_order_and_cancel) {
         for (unsigned i = 0; i < N_CALLS; i++) {
                 ids[i] = i;
                 ASSERT_OK(bus_call_out_method(
-                                &f.manager,
-                                NULL,
-                                "/t",
-                                "t.T",
-                                "Call",
-                                0,
-                                on_answer,
-                                &ids[i],
-                                &calls[i],
-                                "u",
-                                i));
+                        &f.manager, NULL, "/t", "t.T", "Call", 0, on_answer, &ids[i], &calls[i], "u", i));
         }
         ASSERT_EQ(bus_calls_out_sent(&f.manager), BUS_CALLS_OUT_MAX);
         ASSERT_EQ(bus_calls_out_queued(&f.manager), 36u);

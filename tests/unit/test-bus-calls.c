@@ -28,7 +28,7 @@ static sd_bus_message *call_from(Fixture *f, const char *sender, const char *mem
         sd_bus_message *m = NULL;
 
         ASSERT_OK(sd_bus_message_new_method_call(
-                        f->client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, member));
+                f->client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, member));
         if (sender)
                 ASSERT_OK(sd_bus_message_set_sender(m, sender));
         return m;
@@ -119,7 +119,7 @@ TEST(check_refuses_beyond_the_limit) {
         other = call_from(&f, ":1.8", "Create");
         ASSERT_EQ(bus_calls_check(&f.manager, other, bus_polkit_has_answer, &e), 0);
         ASSERT_OK(sd_bus_message_new_signal(
-                        f.client, &signal, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Something"));
+                f.client, &signal, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "Something"));
         ASSERT_OK(sd_bus_message_set_sender(signal, ":1.7"));
         ASSERT_EQ(bus_calls_check(&f.manager, signal, bus_polkit_has_answer, &e), 0);
 

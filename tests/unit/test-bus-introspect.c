@@ -22,12 +22,13 @@ static void compare(const char *interface) {
         ASSERT_OK(read_full_file(expected_path, 1 << 20, &expected, NULL));
         ASSERT_OK(read_full_file(actual_path, 1 << 20, &actual, NULL));
         if (!streq(expected, actual))
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "%s differs from what wardend serves; regenerate with "
-                           "'wardend --bus-introspect=dbus/'.\n--- served:\n%s",
-                           expected_path,
-                           actual);
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "%s differs from what wardend serves; regenerate with "
+                        "'wardend --bus-introspect=dbus/'.\n--- served:\n%s",
+                        expected_path,
+                        actual);
         free(expected_path);
         free(actual_path);
         free(expected);
@@ -44,13 +45,13 @@ TEST(extract_interface) {
         char *x = NULL;
 
         ASSERT_OK(bus_introspect_extract_interface(
-                        "<node>\n <interface name=\"a.B\">\n  <method name=\"M\"/>\n </interface>\n</node>",
-                        "a.B",
-                        &x));
+                "<node>\n <interface name=\"a.B\">\n  <method name=\"M\"/>\n </interface>\n</node>",
+                "a.B",
+                &x));
         ASSERT_TRUE(
-                        strstr(x,
-                               "<node>\n <interface name=\"a.B\">\n  <method name=\"M\"/>\n "
-                               "</interface>\n</node>\n"));
+                strstr(x,
+                       "<node>\n <interface name=\"a.B\">\n  <method name=\"M\"/>\n "
+                       "</interface>\n</node>\n"));
         free(x);
         ASSERT_ERROR(bus_introspect_extract_interface("<node/>", "a.B", &x), ENOENT);
 }

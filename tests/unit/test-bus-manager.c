@@ -46,14 +46,15 @@ static void expect_error(Fixture *f, sd_bus_message *m, const char *name) {
 
         r = bus_pair_call(f->server, f->client, m, NULL, &e);
         if (r >= 0 || !sd_bus_error_has_name(&e, name))
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "%s: expected %s, got r=%d %s: %s",
-                           sd_bus_message_get_member(m),
-                           name,
-                           r,
-                           strna(e.name),
-                           strna(e.message));
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "%s: expected %s, got r=%d %s: %s",
+                        sd_bus_message_get_member(m),
+                        name,
+                        r,
+                        strna(e.name),
+                        strna(e.message));
         sd_bus_error_free(&e);
         sd_bus_message_unref(m);
 }
@@ -65,12 +66,13 @@ static sd_bus_message *expect_ok(Fixture *f, sd_bus_message *m) {
 
         r = bus_pair_call(f->server, f->client, m, &reply, &e);
         if (r < 0)
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "%s failed: %s: %s",
-                           sd_bus_message_get_member(m),
-                           strna(e.name),
-                           strna(e.message));
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "%s failed: %s: %s",
+                        sd_bus_message_get_member(m),
+                        strna(e.name),
+                        strna(e.message));
         sd_bus_message_unref(m);
         return reply;
 }
@@ -331,159 +333,143 @@ TEST(create_validation) {
         expect_create_error(&f, WARDEN_ERROR_ROOTFS_NOT_FOUND, 1, "rootfs", "s", "/nonexistent/rootfs");
         expect_create_error(&f, SD_BUS_ERROR_INVALID_ARGS, 1, "rootfs", "s", "relative");
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/",
-                        "bind_mounts",
-                        "a(ssb)",
-                        1,
-                        "/nonexistent",
-                        "/mnt",
-                        0); /* rootfs "/" is refused first */
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/",
+                "bind_mounts",
+                "a(ssb)",
+                1,
+                "/nonexistent",
+                "/mnt",
+                0); /* rootfs "/" is refused first */
         expect_create_error(
-                        &f,
-                        WARDEN_ERROR_BIND_MOUNT_SOURCE,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "bind_mounts",
-                        "a(ssb)",
-                        1,
-                        "/nonexistent",
-                        "/mnt",
-                        0);
+                &f,
+                WARDEN_ERROR_BIND_MOUNT_SOURCE,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "bind_mounts",
+                "a(ssb)",
+                1,
+                "/nonexistent",
+                "/mnt",
+                0);
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "bind_mounts",
-                        "a(ssb)",
-                        1,
-                        "/tmp",
-                        "/mnt/../..",
-                        0);
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "bind_mounts",
+                "a(ssb)",
+                1,
+                "/tmp",
+                "/mnt/../..",
+                0);
         /* the host's kernel interfaces and its root never go into a container, not even through a symlink */
         static const char *const exposing[] = { "/", "/proc", "/sys/fs", "/dev", "/proc/self/cwd" };
         for (size_t i = 0; i < ELEMENTSOF(exposing); i++)
                 expect_create_error(
-                                &f,
-                                SD_BUS_ERROR_INVALID_ARGS,
-                                2,
-                                "rootfs",
-                                "s",
-                                "/usr",
-                                "bind_mounts",
-                                "a(ssb)",
-                                1,
-                                exposing[i],
-                                "/mnt",
-                                1);
+                        &f,
+                        SD_BUS_ERROR_INVALID_ARGS,
+                        2,
+                        "rootfs",
+                        "s",
+                        "/usr",
+                        "bind_mounts",
+                        "a(ssb)",
+                        1,
+                        exposing[i],
+                        "/mnt",
+                        1);
         expect_create_error(
-                        &f, SD_BUS_ERROR_INVALID_ARGS, 2, "rootfs", "s", "/usr", "env", "as", 1, "NOEQUALS");
+                &f, SD_BUS_ERROR_INVALID_ARGS, 2, "rootfs", "s", "/usr", "env", "as", 1, "NOEQUALS");
 
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "cpu_weight",
-                        "t",
-                        (uint64_t) 20000);
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "cpu_weight",
+                "t",
+                (uint64_t) 20000);
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "cpu_quota",
-                        "t",
-                        (uint64_t) 100001);
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "cpu_quota",
+                "t",
+                (uint64_t) 100001);
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "pids_limit",
-                        "t",
-                        (uint64_t) 1 << 23);
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "pids_limit",
+                "t",
+                (uint64_t) 1 << 23);
 
         /* limits out of range */
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "disk_limit",
-                        "t",
-                        (uint64_t) 1);
+                &f, SD_BUS_ERROR_INVALID_ARGS, 2, "rootfs", "s", "/usr", "disk_limit", "t", (uint64_t) 1);
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "disk_inode_limit",
-                        "t",
-                        (uint64_t) 100); /* without disk_limit */
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "disk_inode_limit",
+                "t",
+                (uint64_t) 100); /* without disk_limit */
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        3,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "disk_limit",
-                        "t",
-                        (uint64_t) 1 << 20,
-                        "disk_inode_limit",
-                        "t",
-                        (uint64_t) 2000); /* more than one per KiB */
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                3,
+                "rootfs",
+                "s",
+                "/usr",
+                "disk_limit",
+                "t",
+                (uint64_t) 1 << 20,
+                "disk_inode_limit",
+                "t",
+                (uint64_t) 2000); /* more than one per KiB */
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "memory_limit",
-                        "t",
-                        (uint64_t) 4096);
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "memory_limit",
+                "t",
+                (uint64_t) 4096);
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "bandwidth",
-                        "(tt)",
-                        (uint64_t) 1000000,
-                        (uint64_t) 0);
+                &f,
+                SD_BUS_ERROR_INVALID_ARGS,
+                2,
+                "rootfs",
+                "s",
+                "/usr",
+                "bandwidth",
+                "(tt)",
+                (uint64_t) 1000000,
+                (uint64_t) 0);
         expect_create_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        2,
-                        "rootfs",
-                        "s",
-                        "/usr",
-                        "bandwidth",
-                        "t",
-                        (uint64_t) 1);
+                &f, SD_BUS_ERROR_INVALID_ARGS, 2, "rootfs", "s", "/usr", "bandwidth", "t", (uint64_t) 1);
 
         /* nothing was registered by any of these */
         ASSERT_EQ(hashmap_size(f.manager.containers), 1);
@@ -529,44 +515,27 @@ TEST(spawn_validation) {
         expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "env", "as", 1, "NOEQUALS");
         expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "env", "as", 1, "=x");
         expect_spawn_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "true",
-                        1,
-                        "rlimits",
-                        "a{st}",
-                        1,
-                        "bogus",
-                        (uint64_t) 1);
+                &f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "rlimits", "a{st}", 1, "bogus", (uint64_t) 1);
         expect_spawn_error(
-                        &f, SD_BUS_ERROR_INVALID_ARGS, "true", 2, "user", "s", "vcap", "privileged", "b", 1);
+                &f, SD_BUS_ERROR_INVALID_ARGS, "true", 2, "user", "s", "vcap", "privileged", "b", 1);
         expect_spawn_error(&f, SD_BUS_ERROR_INVALID_ARGS, "true", 1, "tty_rows", "q", 10);
         expect_spawn_error(
-                        &f,
-                        SD_BUS_ERROR_INVALID_ARGS,
-                        "true",
-                        2,
-                        "discard_output",
-                        "b",
-                        1,
-                        "stdout",
-                        "h",
-                        1);
+                &f, SD_BUS_ERROR_INVALID_ARGS, "true", 2, "discard_output", "b", 1, "stdout", "h", 1);
         /* valid options, but the container is not active */
         expect_spawn_error(
-                        &f,
-                        WARDEN_ERROR_INVALID_STATE,
-                        "true",
-                        2,
-                        "rlimits",
-                        "a{st}",
-                        1,
-                        "nofile",
-                        (uint64_t) 64,
-                        "env",
-                        "as",
-                        1,
-                        "A=b");
+                &f,
+                WARDEN_ERROR_INVALID_STATE,
+                "true",
+                2,
+                "rlimits",
+                "a{st}",
+                1,
+                "nofile",
+                (uint64_t) 64,
+                "env",
+                "as",
+                1,
+                "A=b");
 
         /* jobs that do not exist */
         m = manager_call(&f, "Link");
@@ -679,14 +648,7 @@ TEST(limits) {
         expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* unknown key */
         m = manager_call(&f, "LimitDisk");
         ASSERT_OK(sd_bus_message_append(
-                        m,
-                        "sa{st}",
-                        "lim",
-                        2,
-                        "byte_limit",
-                        (uint64_t) 1 << 24,
-                        "byte_limit",
-                        (uint64_t) 1 << 24));
+                m, "sa{st}", "lim", 2, "byte_limit", (uint64_t) 1 << 24, "byte_limit", (uint64_t) 1 << 24));
         expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS); /* twice */
         m = manager_call(&f, "LimitDisk");
         ASSERT_OK(sd_bus_message_append(m, "sa{st}", "lim", 1, "byte_limit", (uint64_t) 100));
@@ -733,9 +695,10 @@ TEST(bad_calls) {
         ASSERT_OK(sd_bus_message_append(m, "ss", "a", "b"));
         expect_error(&f, m, SD_BUS_ERROR_INVALID_ARGS);
 
-        expect_error(&f,
-                     new_call(&f, "/org/warden/Nope", WARDEN_MANAGER_INTERFACE, "Ping"),
-                     SD_BUS_ERROR_UNKNOWN_OBJECT);
+        expect_error(
+                &f,
+                new_call(&f, "/org/warden/Nope", WARDEN_MANAGER_INTERFACE, "Ping"),
+                SD_BUS_ERROR_UNKNOWN_OBJECT);
         fixture_done(&f);
 }
 

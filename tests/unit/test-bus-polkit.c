@@ -44,7 +44,7 @@ static int call_verify(sd_bus_error *e) {
 
         fixture_init(&f, false);
         ASSERT_OK(sd_bus_add_object_vtable(
-                        f.server, NULL, "/test", "org.warden.Test", verify_vtable, &f.manager));
+                f.server, NULL, "/test", "org.warden.Test", verify_vtable, &f.manager));
         ASSERT_OK(sd_bus_message_new_method_call(f.client, &m, NULL, "/test", "org.warden.Test", "Change"));
         n_verified = 0;
         r = bus_pair_call(f.server, f.client, m, NULL, e);

@@ -48,8 +48,8 @@ TEST(print_fields) {
         free(s);
         ASSERT_STREQ(s = fields_text(&weight, 1, false), "cpu_weight: 400\n");
         free(s);
-        ASSERT_STREQ(s = fields_text(bandwidth, 2, false),
-                     " rate: 1048576 (1.0M/s)\nburst: 65536 (64.0K)\n");
+        ASSERT_STREQ(
+                s = fields_text(bandwidth, 2, false), " rate: 1048576 (1.0M/s)\nburst: 65536 (64.0K)\n");
         free(s);
         ASSERT_STREQ(s = fields_text(none, 2, false), " rate: 0 (none)\nburst: 0 (none)\n");
         free(s);

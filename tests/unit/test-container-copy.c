@@ -164,9 +164,7 @@ TEST(cap_and_cancel) {
         ASSERT_EQ(m.n_operations, COPY_PER_CONTAINER_MAX);
         ASSERT_ERROR(container_copy(c, &failing, on_done, &res, &e), EIO);
         ASSERT_WARDEN_ERROR(
-                        &e,
-                        WARDEN_ERROR_KIND_LIMITS_EXCEEDED,
-                        "Container 'web' has 8 copies in flight already.");
+                &e, WARDEN_ERROR_KIND_LIMITS_EXCEEDED, "Container 'web' has 8 copies in flight already.");
         ASSERT_ERROR(container_copy_check(c, &e), EIO);
         ASSERT_WARDEN_ERROR(&e, WARDEN_ERROR_KIND_LIMITS_EXCEEDED, "copies in flight already");
 
@@ -179,9 +177,9 @@ TEST(cap_and_cancel) {
         core_fixture_run_until(&m, &res.n, COPY_PER_CONTAINER_MAX);
         ASSERT_EQ(res.n_failed, COPY_PER_CONTAINER_MAX);
         ASSERT_WARDEN_ERROR(
-                        &res.last,
-                        WARDEN_ERROR_KIND_INVALID_STATE,
-                        "Container 'web' was destroyed during the copy; the destination may be incomplete.");
+                &res.last,
+                WARDEN_ERROR_KIND_INVALID_STATE,
+                "Container 'web' was destroyed during the copy; the destination may be incomplete.");
         ASSERT_EQ(m.n_operations, 0);
 
         warden_error_done(&e);
@@ -207,17 +205,17 @@ TEST(refused) {
         c->state = CONTAINER_STOPPED;
         ASSERT_ERROR(container_copy(c, &req, on_done, &res, &e), EBADFD);
         ASSERT_WARDEN_ERROR(
-                        &e,
-                        WARDEN_ERROR_KIND_INVALID_STATE,
-                        "Container 'web' is stopped; files can be copied only while it is active.");
+                &e,
+                WARDEN_ERROR_KIND_INVALID_STATE,
+                "Container 'web' is stopped; files can be copied only while it is active.");
         c->state = CONTAINER_ACTIVE;
 
         /* the root is not mounted */
         ASSERT_ERROR(container_copy(bare, &req, on_done, &res, &e), EBADFD);
         ASSERT_WARDEN_ERROR(
-                        &e,
-                        WARDEN_ERROR_KIND_INVALID_STATE,
-                        "The root file system of container 'bare' is not mounted.");
+                &e,
+                WARDEN_ERROR_KIND_INVALID_STATE,
+                "The root file system of container 'bare' is not mounted.");
         ASSERT_EQ(m.n_operations, 0);
         ASSERT_EQ(res.n, 0);
         warden_error_done(&e);
@@ -266,11 +264,11 @@ TEST(host_paths) {
         ASSERT_OK(container_copy(c, &req, on_done, &res, &e));
         core_fixture_run_until(&m, &res.n, 1);
         ASSERT_WARDEN_ERROR(
-                        &res.last, WARDEN_ERROR_KIND_ACCESS_DENIED, "outside wardend's copy_directories");
+                &res.last, WARDEN_ERROR_KIND_ACCESS_DENIED, "outside wardend's copy_directories");
         ASSERT_WARDEN_ERROR(
-                        &res.last,
-                        WARDEN_ERROR_KIND_ACCESS_DENIED,
-                        "that needs the polkit action 'org.example.test'.");
+                &res.last,
+                WARDEN_ERROR_KIND_ACCESS_DENIED,
+                "that needs the polkit action 'org.example.test'.");
 
         /* unrestricted, the same copy is fine */
         req.allowed_dirs = NULL;

@@ -107,24 +107,20 @@ static void complete(const char *name, int result) {
 }
 
 static int fake_rootfs_setup(
-                Container *c,
-                BindMount *b,
-                size_t n,
-                int userns_fd,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        BindMount *b,
+        size_t n,
+        int userns_fd,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         bind_mounts_free(b, n);
         safe_close(userns_fd);
         return fake_start("rootfs", done, userdata, ret);
 }
 
 static int fake_rootfs_teardown(
-                Manager *m,
-                const char *path,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Manager *m, const char *path, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
         return fake_start("rootfs_teardown", done, userdata, ret);
 }
 
@@ -133,13 +129,13 @@ static void fake_remove_orphans(Manager *m, char **dirs) {
 }
 
 static int fake_helper_spawn(
-                Container *c,
-                pid_t *ret_pid,
-                int *ret_go_fd,
-                int *ret_status_fd,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        pid_t *ret_pid,
+        int *ret_go_fd,
+        int *ret_status_fd,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         int go[2], status[2];
 
         ASSERT_OK(pipe2(go, O_CLOEXEC | O_NONBLOCK));
@@ -188,12 +184,8 @@ static int fake_wshd_hello(Container *c, container_op_done_t done, void *userdat
         return fake_start("hello", done, userdata, ret);
 }
 
-static int
-fake_wshd_stop(Container *c,
-               uint64_t timeout,
-               container_op_done_t done,
-               void *userdata,
-               ContainerOpCall **ret) {
+static int fake_wshd_stop(
+        Container *c, uint64_t timeout, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
         return fake_start("wshd_stop", done, userdata, ret);
 }
 
@@ -208,22 +200,18 @@ static int fake_scope_stop(Container *c, container_op_done_t done, void *userdat
 }
 
 static int fake_network_setup(
-                Container *c,
-                const NetworkConfig *config,
-                int netns_fd,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Container *c,
+        const NetworkConfig *config,
+        int netns_fd,
+        container_op_done_t done,
+        void *userdata,
+        ContainerOpCall **ret) {
         safe_close(netns_fd);
         return fake_start("network", done, userdata, ret);
 }
 
 static int fake_network_delete(
-                Manager *m,
-                const char *ifname,
-                container_op_done_t done,
-                void *userdata,
-                ContainerOpCall **ret) {
+        Manager *m, const char *ifname, container_op_done_t done, void *userdata, ContainerOpCall **ret) {
         return fake_start("network_delete", done, userdata, ret);
 }
 
@@ -480,10 +468,10 @@ TEST(scope_failures) {
 
         (void) create(m, "eleven", &o);
         (void) warden_error_setf(
-                        &exists,
-                        WARDEN_ERROR_KIND_CONTAINER_EXISTS,
-                        0,
-                        "Unit warden-eleven.scope exists already: x");
+                &exists,
+                WARDEN_ERROR_KIND_CONTAINER_EXISTS,
+                0,
+                "Unit warden-eleven.scope exists already: x");
         complete_with("scope", -EEXIST, &exists);
         run(m);
         complete("rootfs", 0); /* the worker finishes the failure */
@@ -499,10 +487,10 @@ TEST(scope_failures) {
 
         (void) create(m, "twelve", &p);
         (void) warden_error_setf(
-                        &failed,
-                        WARDEN_ERROR_KIND_FAILED,
-                        -EIO,
-                        "Starting warden-twelve.scope failed: job result 'failed'.");
+                &failed,
+                WARDEN_ERROR_KIND_FAILED,
+                -EIO,
+                "Starting warden-twelve.scope failed: job result 'failed'.");
         complete_with("scope", 1, &failed);
         run(m);
         complete("rootfs", 0);
@@ -536,7 +524,7 @@ TEST(full_depot_is_no_space) {
         for (int step = 0; step < STEP_HELLO; step++)
                 create_step(m, step);
         (void) warden_error_setf(
-                        &refusal, WARDEN_ERROR_KIND_FAILED, -ENOSPC, "wshd refused the greeting: %m");
+                &refusal, WARDEN_ERROR_KIND_FAILED, -ENOSPC, "wshd refused the greeting: %m");
         complete_with("hello", -ENOSPC, &refusal);
         run(m);
         finish_teardown(m);

@@ -207,9 +207,9 @@ TEST(kernel) {
         ASSERT_EQ(in.error.kind, WARDEN_ERROR_KIND_FAILED);
         ASSERT_ERROR(in.error.error, EIO);
         ASSERT_WARDEN_ERROR(
-                        &in.error,
-                        WARDEN_ERROR_KIND_FAILED,
-                        "Failed to map host port 62000 to port 8080 of container 'web': ");
+                &in.error,
+                WARDEN_ERROR_KIND_FAILED,
+                "Failed to map host port 62000 to port 8080 of container 'web': ");
         ASSERT_EQ(in.rule.host_port, 62000);
         ASSERT_EQ(c->n_net_in, 0); /* the record is gone, */
         ASSERT_EQ(m.n_operations, 0);

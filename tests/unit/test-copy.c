@@ -472,14 +472,15 @@ TEST(read_escape) {
 
         /* a host destination that is a symlink: refused, the file it points to untouched */
         ASSERT_EQ(symlink(secret, P("%s/dstlink", out)), 0);
-        ASSERT_ERROR(copy_tree(root_fd, "/plain", AT_FDCWD, P("%s/dstlink", out), &plain, NULL, NULL),
-                     ELOOP);
+        ASSERT_ERROR(
+                copy_tree(root_fd, "/plain", AT_FDCWD, P("%s/dstlink", out), &plain, NULL, NULL), ELOOP);
         assert_text(secret, "host secret\n");
         assert_link(P("%s/dstlink", out), secret);
 
         /* the parent of the destination must exist */
-        ASSERT_ERROR(copy_tree(root_fd, "/plain", AT_FDCWD, P("%s/no/such", out), &plain, NULL, &message),
-                     ENOENT);
+        ASSERT_ERROR(
+                copy_tree(root_fd, "/plain", AT_FDCWD, P("%s/no/such", out), &plain, NULL, &message),
+                ENOENT);
         ASSERT_TRUE(strstr(message, "does not exist") != NULL);
         free(message);
 
@@ -739,8 +740,8 @@ TEST(temporary_names) {
         ASSERT_OK(copy_tree(AT_FDCWD, P("%s/file", host), root_fd, "/d/other", &plain, NULL, NULL));
         assert_text(P("%s/d/other", root), "new\n");
         ASSERT_EQ(mkdir(P("%s/d/sub/file", root), 0755), 0);
-        ASSERT_ERROR(copy_tree(AT_FDCWD, P("%s/file", host), root_fd, "/d/sub/", &plain, NULL, NULL),
-                     EISDIR);
+        ASSERT_ERROR(
+                copy_tree(AT_FDCWD, P("%s/file", host), root_fd, "/d/sub/", &plain, NULL, NULL), EISDIR);
         ASSERT_EQ(count_tmp(P("%s/d", root)), 1);
         ASSERT_EQ(count_tmp(P("%s/d/sub", root)), 0);
 

@@ -93,109 +93,108 @@ TEST(rule_validation) {
         ASSERT_EQ(r.icmp_code, -1);
 
         ASSERT_OK(net_out_rule_from_spec(
-                        &(NetOutRuleSpec){ .network = "1.2.3.4",
-                                           .protocol = "tcp",
-                                           .has_port = true,
-                                           .port = 80 },
-                        &r,
-                        &message));
+                &(NetOutRuleSpec){ .network = "1.2.3.4", .protocol = "tcp", .has_port = true, .port = 80 },
+                &r,
+                &message));
         ASSERT_EQ(r.protocol, NET_PROTOCOL_TCP);
         ASSERT_EQ(r.port_min, 80);
         ASSERT_EQ(r.port_max, 80);
         ASSERT_FALSE(r.port_is_range);
 
         ASSERT_OK(net_out_rule_from_spec(
-                        &(NetOutRuleSpec){ .network = "1.2.3.4-1.2.3.8",
-                                           .protocol = "udp",
-                                           .has_port_range = true,
-                                           .port_range = { 53, 53 } },
-                        &r,
-                        &message));
+                &(NetOutRuleSpec){ .network = "1.2.3.4-1.2.3.8",
+                                   .protocol = "udp",
+                                   .has_port_range = true,
+                                   .port_range = { 53, 53 } },
+                &r,
+                &message));
         ASSERT_TRUE(r.port_is_range);
         ASSERT_EQ(r.port_min, 53);
 
         ASSERT_OK(net_out_rule_from_spec(
-                        &(NetOutRuleSpec){ .network = "1.2.3.4",
-                                           .protocol = "icmp",
-                                           .has_icmp_type = true,
-                                           .icmp_type = 8,
-                                           .has_icmp_code = true,
-                                           .icmp_code = 0 },
-                        &r,
-                        &message));
+                &(NetOutRuleSpec){ .network = "1.2.3.4",
+                                   .protocol = "icmp",
+                                   .has_icmp_type = true,
+                                   .icmp_type = 8,
+                                   .has_icmp_code = true,
+                                   .icmp_code = 0 },
+                &r,
+                &message));
         ASSERT_EQ(r.icmp_type, 8);
         ASSERT_EQ(r.icmp_code, 0);
         /* -1 is "any", as in Warden */
         ASSERT_OK(net_out_rule_from_spec(
-                        &(NetOutRuleSpec){ .network = "1.2.3.4",
-                                           .protocol = "icmp",
-                                           .has_icmp_type = true,
-                                           .icmp_type = -1 },
-                        &r,
-                        &message));
+                &(NetOutRuleSpec){
+                        .network = "1.2.3.4", .protocol = "icmp", .has_icmp_type = true, .icmp_type = -1 },
+                &r,
+                &message));
         ASSERT_EQ(r.icmp_type, -1);
         ASSERT_NULL(message);
 
         expect_invalid(&(NetOutRuleSpec){ .protocol = "tcp" }, "'network' is required");
         expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.1/8" }, "is not an IPv4 address");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8", .protocol = "sctp" },
-                       "unknown protocol 'sctp'");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8", .protocol = "sctp" }, "unknown protocol 'sctp'");
         expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8", .protocol = "TCP" }, "unknown protocol");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "tcp",
-                                          .has_port_range = true,
-                                          .port_range = { 90, 80 } },
-                       "port_range 90-80: the first port is greater than the last");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "tcp",
-                                          .has_port_range = true,
-                                          .port_range = { 0, 80 } },
-                       "starts at 0");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "tcp",
-                                          .has_port = true,
-                                          .port = 0 },
-                       "port 0");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8", .has_port = true, .port = 80 },
-                       "not to protocol 'all'");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "icmp",
-                                          .has_port = true,
-                                          .port = 80 },
-                       "not to protocol 'icmp'");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "tcp",
-                                          .has_port = true,
-                                          .port = 80,
-                                          .has_port_range = true,
-                                          .port_range = { 80, 90 } },
-                       "either 'port' or 'port_range'");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "icmp",
-                                          .has_icmp_code = true,
-                                          .icmp_code = 0 },
-                       "icmp_code needs an icmp_type");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "icmp",
-                                          .has_icmp_type = true,
-                                          .icmp_type = -1,
-                                          .has_icmp_code = true,
-                                          .icmp_code = 3 },
-                       "icmp_code needs an icmp_type");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8", .has_icmp_type = true, .icmp_type = 8 },
-                       "apply to protocol icmp only");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "icmp",
-                                          .has_icmp_type = true,
-                                          .icmp_type = 256 },
-                       "icmp_type 256 is out of range");
-        expect_invalid(&(NetOutRuleSpec){ .network = "10.0.0.0/8",
-                                          .protocol = "icmp",
-                                          .has_icmp_type = true,
-                                          .icmp_type = 8,
-                                          .has_icmp_code = true,
-                                          .icmp_code = -2 },
-                       "icmp_code -2 is out of range");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8",
+                                   .protocol = "tcp",
+                                   .has_port_range = true,
+                                   .port_range = { 90, 80 } },
+                "port_range 90-80: the first port is greater than the last");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8",
+                                   .protocol = "tcp",
+                                   .has_port_range = true,
+                                   .port_range = { 0, 80 } },
+                "starts at 0");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8", .protocol = "tcp", .has_port = true, .port = 0 },
+                "port 0");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8", .has_port = true, .port = 80 },
+                "not to protocol 'all'");
+        expect_invalid(
+                &(NetOutRuleSpec){
+                        .network = "10.0.0.0/8", .protocol = "icmp", .has_port = true, .port = 80 },
+                "not to protocol 'icmp'");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8",
+                                   .protocol = "tcp",
+                                   .has_port = true,
+                                   .port = 80,
+                                   .has_port_range = true,
+                                   .port_range = { 80, 90 } },
+                "either 'port' or 'port_range'");
+        expect_invalid(
+                &(NetOutRuleSpec){
+                        .network = "10.0.0.0/8", .protocol = "icmp", .has_icmp_code = true, .icmp_code = 0 },
+                "icmp_code needs an icmp_type");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8",
+                                   .protocol = "icmp",
+                                   .has_icmp_type = true,
+                                   .icmp_type = -1,
+                                   .has_icmp_code = true,
+                                   .icmp_code = 3 },
+                "icmp_code needs an icmp_type");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8", .has_icmp_type = true, .icmp_type = 8 },
+                "apply to protocol icmp only");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8",
+                                   .protocol = "icmp",
+                                   .has_icmp_type = true,
+                                   .icmp_type = 256 },
+                "icmp_type 256 is out of range");
+        expect_invalid(
+                &(NetOutRuleSpec){ .network = "10.0.0.0/8",
+                                   .protocol = "icmp",
+                                   .has_icmp_type = true,
+                                   .icmp_type = 8,
+                                   .has_icmp_code = true,
+                                   .icmp_code = -2 },
+                "icmp_code -2 is out of range");
 }
 
 static NetOutRule rule_of(const char *s) {
@@ -267,35 +266,37 @@ TEST(text_container) {
         char *t = NULL;
 
         ASSERT_OK(firewall_text_container_add(&fc, &t));
-        ASSERT_STREQ(t,
-                     "add chain inet warden out-7 { comment \"container web-1\"; }\n"
-                     "flush chain inet warden out-7\n"
-                     "add element inet warden egress { \"w-7-0\" comment \"web-1\" : jump out-7 }\n"
-                     "add element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
-                     "add element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
-                     "add element inet warden net_in { 61001 : 10.254.0.30 . 8080 }\n"
-                     "add element inet warden net_in { 9000 : 10.254.0.30 . 9000 }\n"
-                     "add rule inet warden out-7 ip daddr 10.0.0.0/8 tcp dport 80 accept\n"
-                     "add rule inet warden out-7 ip daddr 10.0.0.1-10.0.0.9 udp dport 53-60 accept\n"
-                     "add rule inet warden out-7 ip daddr 10.1.2.3 icmp type 8 icmp code 0 accept\n"
-                     "add rule inet warden out-7 meta nfproto ipv4 accept\n"
-                     "add rule inet warden out-7 ip daddr 10.1.2.3 meta l4proto tcp accept\n");
+        ASSERT_STREQ(
+                t,
+                "add chain inet warden out-7 { comment \"container web-1\"; }\n"
+                "flush chain inet warden out-7\n"
+                "add element inet warden egress { \"w-7-0\" comment \"web-1\" : jump out-7 }\n"
+                "add element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                "add element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                "add element inet warden net_in { 61001 : 10.254.0.30 . 8080 }\n"
+                "add element inet warden net_in { 9000 : 10.254.0.30 . 9000 }\n"
+                "add rule inet warden out-7 ip daddr 10.0.0.0/8 tcp dport 80 accept\n"
+                "add rule inet warden out-7 ip daddr 10.0.0.1-10.0.0.9 udp dport 53-60 accept\n"
+                "add rule inet warden out-7 ip daddr 10.1.2.3 icmp type 8 icmp code 0 accept\n"
+                "add rule inet warden out-7 meta nfproto ipv4 accept\n"
+                "add rule inet warden out-7 ip daddr 10.1.2.3 meta l4proto tcp accept\n");
         free(t);
 
         ASSERT_OK(firewall_text_container_remove(&fc, &t));
-        ASSERT_STREQ(t,
-                     "add chain inet warden out-7\n"
-                     "add element inet warden egress { \"w-7-0\" : jump out-7 }\n"
-                     "delete element inet warden egress { \"w-7-0\" }\n"
-                     "delete chain inet warden out-7\n"
-                     "add element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
-                     "add element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
-                     "delete element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
-                     "delete element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
-                     "add element inet warden net_in { 61001 : 10.254.0.30 . 8080 }\n"
-                     "delete element inet warden net_in { 61001 }\n"
-                     "add element inet warden net_in { 9000 : 10.254.0.30 . 9000 }\n"
-                     "delete element inet warden net_in { 9000 }\n");
+        ASSERT_STREQ(
+                t,
+                "add chain inet warden out-7\n"
+                "add element inet warden egress { \"w-7-0\" : jump out-7 }\n"
+                "delete element inet warden egress { \"w-7-0\" }\n"
+                "delete chain inet warden out-7\n"
+                "add element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                "add element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                "delete element inet warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                "delete element arp warden sources { \"w-7-0\" . 10.254.0.30 }\n"
+                "add element inet warden net_in { 61001 : 10.254.0.30 . 8080 }\n"
+                "delete element inet warden net_in { 61001 }\n"
+                "add element inet warden net_in { 9000 : 10.254.0.30 . 9000 }\n"
+                "delete element inet warden net_in { 9000 }\n");
         free(t);
 
         ASSERT_OK(firewall_text_net_in(&fc, &test_net_in[0], &t));
@@ -321,13 +322,13 @@ static void test_policy(FirewallPolicy *p, bool allow_host_access) {
 
         manager_config_init(&c);
         ASSERT_OK(manager_config_load_text(
-                        &c,
-                        "test.conf",
-                        "[network]\n"
-                        "pool = 10.254.0.0/20\n"
-                        "allow_networks = 10.99.0.3, 192.168.0.0/16\n"
-                        "deny_networks = 10.99.0.4/32\n",
-                        &msg));
+                &c,
+                "test.conf",
+                "[network]\n"
+                "pool = 10.254.0.0/20\n"
+                "allow_networks = 10.99.0.3, 192.168.0.0/16\n"
+                "deny_networks = 10.99.0.4/32\n",
+                &msg));
         c.allow_host_access = allow_host_access;
         ASSERT_OK(firewall_policy_from_config(&c, p));
         manager_config_done(&c);
@@ -340,71 +341,72 @@ TEST(text_base) {
         test_policy(&p, false);
         ASSERT_EQ(p.n_allow_networks, 2);
         ASSERT_OK(firewall_text_base(&p, &t));
-        ASSERT_STREQ(t,
-                     "add table inet warden\n"
-                     "delete table inet warden\n"
-                     "add table inet warden { comment \"warden: container network policy, managed by "
-                     "wardend\"; }\n"
-                     "add set inet warden allow_networks { type ipv4_addr; flags interval; auto-merge; }\n"
-                     "add element inet warden allow_networks { 10.99.0.3/32, 192.168.0.0/16 }\n"
-                     "add set inet warden deny_networks { type ipv4_addr; flags interval; auto-merge; }\n"
-                     "add element inet warden deny_networks { 10.99.0.4/32 }\n"
-                     "add map inet warden egress { type ifname : verdict; }\n"
-                     "add map inet warden net_in { type inet_service : ipv4_addr . inet_service; }\n"
-                     "add chain inet warden forward { type filter hook forward priority filter; policy "
-                     "accept; }\n"
-                     "add chain inet warden from_container\n"
-                     "add chain inet warden to_container\n"
-                     "add chain inet warden refuse\n"
-                     "add rule inet warden refuse meta l4proto tcp reject with tcp reset\n"
-                     "add rule inet warden refuse reject with icmpx admin-prohibited\n"
-                     "add rule inet warden forward ct state established,related accept\n"
-                     "add rule inet warden forward iifname \"w-*\" jump from_container\n"
-                     "add rule inet warden forward oifname \"w-*\" jump to_container\n"
-                     "add rule inet warden from_container oifname \"w-*\" goto refuse\n"
-                     "add rule inet warden from_container ip daddr @deny_networks goto refuse\n"
-                     "add rule inet warden from_container iifname vmap @egress\n"
-                     "add rule inet warden from_container ip daddr @allow_networks accept\n"
-                     "add rule inet warden from_container goto refuse\n"
-                     "add rule inet warden to_container ct status dnat accept\n"
-                     "add rule inet warden to_container goto refuse\n"
-                     "add chain inet warden input { type filter hook input priority filter; policy accept; "
-                     "}\n"
-                     "add rule inet warden input iifname \"w-*\" ct state established,related accept\n"
-                     "add rule inet warden input iifname \"w-*\" goto refuse\n"
-                     "add chain inet warden prerouting { type nat hook prerouting priority dstnat; policy "
-                     "accept; }\n"
-                     "add chain inet warden output { type nat hook output priority -100; policy accept; }\n"
-                     "add chain inet warden postrouting { type nat hook postrouting priority srcnat; policy "
-                     "accept; }\n"
-                     "add rule inet warden prerouting fib daddr type local ip daddr != 127.0.0.0/8 dnat ip "
-                     "to tcp "
-                     "dport map @net_in\n"
-                     "add rule inet warden output fib daddr type local ip daddr != 127.0.0.0/8 dnat ip to "
-                     "tcp dport "
-                     "map @net_in\n"
-                     "add rule inet warden postrouting ip saddr 10.254.0.0/20 oifname != \"w-*\" "
-                     "masquerade\n"
-                     "add set inet warden sources { type ifname . ipv4_addr; }\n"
-                     "add counter inet warden spoofed\n"
-                     "add counter inet warden ipv6\n"
-                     "add chain inet warden antispoof { type filter hook prerouting priority raw; policy "
-                     "accept; }\n"
-                     "add rule inet warden antispoof iifname != \"w-*\" accept\n"
-                     "add rule inet warden antispoof iifname . ip saddr @sources accept\n"
-                     "add rule inet warden antispoof meta nfproto ipv6 counter name ipv6 drop\n"
-                     "add rule inet warden antispoof counter name spoofed drop\n"
-                     "add table arp warden\n"
-                     "delete table arp warden\n"
-                     "add table arp warden { comment \"warden: no ARP spoofing from containers, managed by "
-                     "wardend\"; }\n"
-                     "add set arp warden sources { type ifname . ipv4_addr; }\n"
-                     "add counter arp warden spoofed\n"
-                     "add chain arp warden input { type filter hook input priority filter; policy accept; "
-                     "}\n"
-                     "add rule arp warden input iifname != \"w-*\" accept\n"
-                     "add rule arp warden input iifname . arp saddr ip @sources accept\n"
-                     "add rule arp warden input counter name spoofed drop\n");
+        ASSERT_STREQ(
+                t,
+                "add table inet warden\n"
+                "delete table inet warden\n"
+                "add table inet warden { comment \"warden: container network policy, managed by "
+                "wardend\"; }\n"
+                "add set inet warden allow_networks { type ipv4_addr; flags interval; auto-merge; }\n"
+                "add element inet warden allow_networks { 10.99.0.3/32, 192.168.0.0/16 }\n"
+                "add set inet warden deny_networks { type ipv4_addr; flags interval; auto-merge; }\n"
+                "add element inet warden deny_networks { 10.99.0.4/32 }\n"
+                "add map inet warden egress { type ifname : verdict; }\n"
+                "add map inet warden net_in { type inet_service : ipv4_addr . inet_service; }\n"
+                "add chain inet warden forward { type filter hook forward priority filter; policy "
+                "accept; }\n"
+                "add chain inet warden from_container\n"
+                "add chain inet warden to_container\n"
+                "add chain inet warden refuse\n"
+                "add rule inet warden refuse meta l4proto tcp reject with tcp reset\n"
+                "add rule inet warden refuse reject with icmpx admin-prohibited\n"
+                "add rule inet warden forward ct state established,related accept\n"
+                "add rule inet warden forward iifname \"w-*\" jump from_container\n"
+                "add rule inet warden forward oifname \"w-*\" jump to_container\n"
+                "add rule inet warden from_container oifname \"w-*\" goto refuse\n"
+                "add rule inet warden from_container ip daddr @deny_networks goto refuse\n"
+                "add rule inet warden from_container iifname vmap @egress\n"
+                "add rule inet warden from_container ip daddr @allow_networks accept\n"
+                "add rule inet warden from_container goto refuse\n"
+                "add rule inet warden to_container ct status dnat accept\n"
+                "add rule inet warden to_container goto refuse\n"
+                "add chain inet warden input { type filter hook input priority filter; policy accept; "
+                "}\n"
+                "add rule inet warden input iifname \"w-*\" ct state established,related accept\n"
+                "add rule inet warden input iifname \"w-*\" goto refuse\n"
+                "add chain inet warden prerouting { type nat hook prerouting priority dstnat; policy "
+                "accept; }\n"
+                "add chain inet warden output { type nat hook output priority -100; policy accept; }\n"
+                "add chain inet warden postrouting { type nat hook postrouting priority srcnat; policy "
+                "accept; }\n"
+                "add rule inet warden prerouting fib daddr type local ip daddr != 127.0.0.0/8 dnat ip "
+                "to tcp "
+                "dport map @net_in\n"
+                "add rule inet warden output fib daddr type local ip daddr != 127.0.0.0/8 dnat ip to "
+                "tcp dport "
+                "map @net_in\n"
+                "add rule inet warden postrouting ip saddr 10.254.0.0/20 oifname != \"w-*\" "
+                "masquerade\n"
+                "add set inet warden sources { type ifname . ipv4_addr; }\n"
+                "add counter inet warden spoofed\n"
+                "add counter inet warden ipv6\n"
+                "add chain inet warden antispoof { type filter hook prerouting priority raw; policy "
+                "accept; }\n"
+                "add rule inet warden antispoof iifname != \"w-*\" accept\n"
+                "add rule inet warden antispoof iifname . ip saddr @sources accept\n"
+                "add rule inet warden antispoof meta nfproto ipv6 counter name ipv6 drop\n"
+                "add rule inet warden antispoof counter name spoofed drop\n"
+                "add table arp warden\n"
+                "delete table arp warden\n"
+                "add table arp warden { comment \"warden: no ARP spoofing from containers, managed by "
+                "wardend\"; }\n"
+                "add set arp warden sources { type ifname . ipv4_addr; }\n"
+                "add counter arp warden spoofed\n"
+                "add chain arp warden input { type filter hook input priority filter; policy accept; "
+                "}\n"
+                "add rule arp warden input iifname != \"w-*\" accept\n"
+                "add rule arp warden input iifname . arp saddr ip @sources accept\n"
+                "add rule arp warden input counter name spoofed drop\n");
         free(t);
         firewall_policy_done(&p);
 
@@ -435,11 +437,11 @@ TEST(config_keys) {
         ASSERT_TRUE(c.enable_ip_forward);
 
         ASSERT_OK(manager_config_load_text(
-                        &c,
-                        "t.conf",
-                        "[network]\nport_range = 2000-2000\nallow_networks = 10.0.0.0/8 1.2.3.4,5.6.0.0/16\n"
-                        "deny_networks =\nallow_host_access = yes\nenable_ip_forward = no\n",
-                        &msg));
+                &c,
+                "t.conf",
+                "[network]\nport_range = 2000-2000\nallow_networks = 10.0.0.0/8 1.2.3.4,5.6.0.0/16\n"
+                "deny_networks =\nallow_host_access = yes\nenable_ip_forward = no\n",
+                &msg));
         ASSERT_EQ(c.port_range[0], 2000);
         ASSERT_EQ(c.port_range[1], 2000);
         ASSERT_EQ(c.allow_networks.n, 3);
@@ -510,10 +512,11 @@ TEST(state_file) {
         container_free(c);
 
         ASSERT_ERROR(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_IN=0:80\n", &d), EINVAL);
-        ASSERT_ERROR(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_IN=70000:80\n", &d),
-                     EINVAL);
-        ASSERT_ERROR(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_OUT=protocol:tcp\n", &d),
-                     EINVAL);
+        ASSERT_ERROR(
+                container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_IN=70000:80\n", &d), EINVAL);
+        ASSERT_ERROR(
+                container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_OUT=protocol:tcp\n", &d),
+                EINVAL);
         /* a key of a newer wardend is still fine */
         ASSERT_OK(container_deserialize("VERSION=1\nHANDLE=x\nSTATE=active\nNET_SOMETHING=1\n", &d));
         container_free(d);
@@ -528,15 +531,16 @@ static void expect_error(Fixture *f, sd_bus_message *m, const char *name, const 
         r = bus_pair_call(f->server, f->client, m, NULL, &e);
         if (r >= 0 || !sd_bus_error_has_name(&e, name) ||
             (fragment && !strstr(strempty(e.message), fragment)))
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "%s: expected %s (%s), got r=%d %s: %s",
-                           sd_bus_message_get_member(m),
-                           name,
-                           strempty(fragment),
-                           r,
-                           strna(e.name),
-                           strna(e.message));
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "%s: expected %s (%s), got r=%d %s: %s",
+                        sd_bus_message_get_member(m),
+                        name,
+                        strempty(fragment),
+                        r,
+                        strna(e.name),
+                        strna(e.message));
         sd_bus_error_free(&e);
         sd_bus_message_unref(m);
 }
@@ -554,18 +558,13 @@ TEST(bus_arguments) {
         ASSERT_OK(container_new("x", &c));
         ASSERT_OK(manager_add_container(&f.manager, c)); /* "born": no NetIn or NetOut yet */
 
-#define NET_OUT(fragment, ...)                                                   \
-        do {                                                                     \
-                m = NULL;                                                        \
-                ASSERT_OK(sd_bus_message_new_method_call(                        \
-                                f.client,                                        \
-                                &m,                                              \
-                                NULL,                                            \
-                                WARDEN_MANAGER_PATH,                             \
-                                WARDEN_MANAGER_INTERFACE,                        \
-                                "NetOut"));                                      \
-                ASSERT_OK(sd_bus_message_append(m, "sa{sv}", "x", __VA_ARGS__)); \
-                expect_error(&f, m, inval, (fragment));                          \
+#define NET_OUT(fragment, ...)                                                                         \
+        do {                                                                                           \
+                m = NULL;                                                                              \
+                ASSERT_OK(sd_bus_message_new_method_call(                                              \
+                        f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetOut")); \
+                ASSERT_OK(sd_bus_message_append(m, "sa{sv}", "x", __VA_ARGS__));                       \
+                expect_error(&f, m, inval, (fragment));                                                \
         } while (false)
 
         NET_OUT("'network' is required", 1, "protocol", "s", "tcp");
@@ -622,24 +621,19 @@ TEST(bus_arguments) {
         /* a valid rule, but the container is not active */
         m = NULL;
         ASSERT_OK(sd_bus_message_new_method_call(
-                        f.client,
-                        &m,
-                        NULL,
-                        "/org/warden/container/x",
-                        WARDEN_CONTAINER_INTERFACE,
-                        "NetOut"));
+                f.client, &m, NULL, "/org/warden/container/x", WARDEN_CONTAINER_INTERFACE, "NetOut"));
         ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, "network", "s", "10.0.0.0/8"));
         expect_error(&f, m, WARDEN_ERROR_INVALID_STATE, "is born");
 
         m = NULL;
         ASSERT_OK(sd_bus_message_new_method_call(
-                        f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetIn"));
+                f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetIn"));
         ASSERT_OK(sd_bus_message_append(m, "sqq", "x", 0, 0));
         expect_error(&f, m, WARDEN_ERROR_INVALID_STATE, NULL);
 
         m = NULL;
         ASSERT_OK(sd_bus_message_new_method_call(
-                        f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetIn"));
+                f.client, &m, NULL, WARDEN_MANAGER_PATH, WARDEN_MANAGER_INTERFACE, "NetIn"));
         ASSERT_OK(sd_bus_message_append(m, "sqq", "nosuch", 0, 0));
         expect_error(&f, m, WARDEN_ERROR_NO_SUCH_CONTAINER, NULL);
         fixture_done(&f);
@@ -767,11 +761,11 @@ TEST(kernel) {
         l = nft_list("table inet warden");
         ASSERT_NOT_NULL(l);
         ASSERT_NOT_NULL(
-                        strstr(l,
-                               "chain out-7 {\n\t\tcomment \"container web-1\"\n\t\tip daddr 10.0.0.0/8 tcp "
-                               "dport 80 accept"));
-        ASSERT_NOT_NULL(strstr(
-                        l, "ip daddr 10.1.2.3 icmp type echo-request icmp code net-unreachable accept"));
+                strstr(l,
+                       "chain out-7 {\n\t\tcomment \"container web-1\"\n\t\tip daddr 10.0.0.0/8 tcp "
+                       "dport 80 accept"));
+        ASSERT_NOT_NULL(
+                strstr(l, "ip daddr 10.1.2.3 icmp type echo-request icmp code net-unreachable accept"));
         ASSERT_NOT_NULL(strstr(l, "ip daddr 172.16.0.0/12 udp dport 53 accept")); /* the cancelled one */
         ASSERT_NOT_NULL(strstr(l, "61001 : 10.254.0.30 . 8080"));
         ASSERT_NOT_NULL(strstr(l, "61002 : 10.254.0.34 . 5432"));
@@ -779,27 +773,32 @@ TEST(kernel) {
         ASSERT_NOT_NULL(strstr(l, "elements = { 10.99.0.3, 192.168.0.0/16 }"));
         free(l);
         /* each link's one source address, for IP and for ARP */
-        assert_listed("inet warden",
-                      STRV_MAKE("\"w-7-0\" . 10.254.0.30",
-                                "\"w-8-0\" . 10.254.0.34",
-                                "iifname . ip saddr @sources accept",
-                                "meta nfproto ipv6 counter name \"ipv6\" drop",
-                                "counter name \"spoofed\" drop"),
-                      NULL);
-        assert_listed("arp warden",
-                      STRV_MAKE("\"w-7-0\" . 10.254.0.30",
-                                "\"w-8-0\" . 10.254.0.34",
-                                "iifname . arp saddr ip @sources accept",
-                                "counter name \"spoofed\" drop"),
-                      NULL);
+        assert_listed(
+                "inet warden",
+                STRV_MAKE(
+                        "\"w-7-0\" . 10.254.0.30",
+                        "\"w-8-0\" . 10.254.0.34",
+                        "iifname . ip saddr @sources accept",
+                        "meta nfproto ipv6 counter name \"ipv6\" drop",
+                        "counter name \"spoofed\" drop"),
+                NULL);
+        assert_listed(
+                "arp warden",
+                STRV_MAKE(
+                        "\"w-7-0\" . 10.254.0.30",
+                        "\"w-8-0\" . 10.254.0.34",
+                        "iifname . arp saddr ip @sources accept",
+                        "counter name \"spoofed\" drop"),
+                NULL);
 
         /* removing one takes its objects only; removing is idempotent */
         ASSERT_OK(firewall_remove_container(fw, &a, on_done, &d, NULL));
         run_until(e, &d, 5);
         ASSERT_OK(d.results[4]);
-        assert_listed("inet warden",
-                      STRV_MAKE("out-8", "\"w-8-0\" . 10.254.0.34"),
-                      STRV_MAKE("out-7", "w-7-0", "10.254.0.30"));
+        assert_listed(
+                "inet warden",
+                STRV_MAKE("out-8", "\"w-8-0\" . 10.254.0.34"),
+                STRV_MAKE("out-7", "w-7-0", "10.254.0.30"));
         assert_listed("arp warden", STRV_MAKE("\"w-8-0\" . 10.254.0.34"), STRV_MAKE("w-7-0"));
         /* again, by hand: nothing to remove, still fine, and the other container's pair stays */
         ASSERT_OK(firewall_text_container_remove(&a, &t));

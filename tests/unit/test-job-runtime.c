@@ -194,7 +194,7 @@ static int fake_on_conn(sd_event_source *s, int fd, uint32_t revents, void *user
                 ASSERT_TRUE(f->n_releases < ELEMENTSOF(f->released_ids));
                 f->released_ids[f->n_releases] = req.job_id;
                 f->released_recorded_state[f->n_releases] = record_state(
-                                f->records_dir, req.job_id, &f->released_recorded_status[f->n_releases]);
+                        f->records_dir, req.job_id, &f->released_recorded_status[f->n_releases]);
                 f->n_releases++;
                 fake_reply(fd, WSHD_REPLY_OK, req.serial, 0);
                 break;
@@ -247,9 +247,8 @@ static void env_init(Env *e) {
         _cleanup_free_ char *state = NULL, *containers = NULL, *path = NULL, *sock = NULL;
         const char *tmp = tests_tmpdir();
 
-        *e = (Env){
-                .fake = { .listen_fd = -EBADF, .watch_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF }
-        };
+        *e = (Env){ .fake = {
+                            .listen_fd = -EBADF, .watch_fd = -EBADF, .out_fd = -EBADF, .err_fd = -EBADF } };
         env_of_manager = e;
         for (size_t i = 0; i < FAKE_CONNS_MAX; i++)
                 e->fake.conns[i] = (FakeConn){ .fake = &e->fake, .fd = -EBADF };
@@ -285,13 +284,13 @@ static void env_init(Env *e) {
         ASSERT_TRUE(e->fake.listen_fd >= 0);
         ASSERT_OK(bind(e->fake.listen_fd, (struct sockaddr *) &sa, sizeof(sa)));
         ASSERT_OK(listen(e->fake.listen_fd, 16));
-        ASSERT_OK(
-                        sd_event_add_io(e->manager.event,
-                                        &e->fake.listen_source,
-                                        e->fake.listen_fd,
-                                        EPOLLIN,
-                                        fake_on_listen,
-                                        &e->fake));
+        ASSERT_OK(sd_event_add_io(
+                e->manager.event,
+                &e->fake.listen_source,
+                e->fake.listen_fd,
+                EPOLLIN,
+                fake_on_listen,
+                &e->fake));
 }
 
 static void env_done(Env *e) {
@@ -445,9 +444,10 @@ TEST(stream_replays_and_follows) {
 
         /* the pipes end with the job */
         fake_exit(&e.fake, j->id, 0);
-        RUN_UNTIL(&e,
-                  (out_end = out_end || drain(out, buf, sizeof(buf), &n)) &&
-                                  (err_end = err_end || drain(err, ebuf, sizeof(ebuf), &en)));
+        RUN_UNTIL(
+                &e,
+                (out_end = out_end || drain(out, buf, sizeof(buf), &n)) &&
+                        (err_end = err_end || drain(err, ebuf, sizeof(ebuf), &en)));
         ASSERT_STREQ(buf, "abcdef");
         ASSERT_STREQ(ebuf, "E");
         env_done(&e);

@@ -32,8 +32,9 @@ TEST(json_bytes) {
         ASSERT_JSON("nul\0x", "\"nul\\u0000x\"");
         ASSERT_JSON("\x1b[0m\x7f", "\"\\u001b[0m\\u007f\"");
         /* valid UTF-8 as is: 2, 3 and 4 bytes */
-        ASSERT_JSON("w\xc3\xa4rden \xe2\x82\xac \xf0\x9f\x98\x80",
-                    "\"w\xc3\xa4rden \xe2\x82\xac \xf0\x9f\x98\x80\"");
+        ASSERT_JSON(
+                "w\xc3\xa4rden \xe2\x82\xac \xf0\x9f\x98\x80",
+                "\"w\xc3\xa4rden \xe2\x82\xac \xf0\x9f\x98\x80\"");
         /* invalid: a lone continuation byte, a truncated sequence, an overlong form, a surrogate, above
          * U+10FFFF, 0xff: one U+FFFD per byte that is not part of a valid sequence */
         ASSERT_JSON("\x80", "\"\\ufffd\"");

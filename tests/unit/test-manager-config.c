@@ -59,11 +59,11 @@ TEST(user_namespaces) {
 
         manager_config_init(&c);
         ASSERT_OK(manager_config_load_text(
-                        &c,
-                        "u.conf",
-                        "[containers]\nuser_namespace = yes\nuserns_uid_base = 131072\nuserns_uid_count = "
-                        "196608\n",
-                        &msg));
+                &c,
+                "u.conf",
+                "[containers]\nuser_namespace = yes\nuserns_uid_base = 131072\nuserns_uid_count = "
+                "196608\n",
+                &msg));
         ASSERT_TRUE(c.user_namespace);
         ASSERT_EQ(c.userns_uid_base, 131072u);
         ASSERT_EQ(manager_config_userns_ranges(&c), 3u);
@@ -76,28 +76,28 @@ TEST(full_file) {
 
         manager_config_init(&c);
         ASSERT_OK(manager_config_load_text(
-                        &c,
-                        "test.conf",
-                        "# comment\n"
-                        "; another\n"
-                        "\n"
-                        "[daemon]\n"
-                        "idle_timeout = 2min\n"
-                        "  log_level=debug  \n"
-                        "max_containers = 10\n"
-                        "max_calls_per_client = 3\n"
-                        "[containers]\n"
-                        "max_jobs_per_container = 65536\n"
-                        "grace_time = 0\n"
-                        "depot = /srv//warden/\n"
-                        "rootfs = /srv/rootfs\n"
-                        "job_output_limit = 64K\n"
-                        "cpu_quota = 150%\n"
-                        "pids_limit = 2048\n"
-                        "[ network ]\n"
-                        "pool = 172.16.0.0/16\n"
-                        "mtu = 9000",
-                        &msg));
+                &c,
+                "test.conf",
+                "# comment\n"
+                "; another\n"
+                "\n"
+                "[daemon]\n"
+                "idle_timeout = 2min\n"
+                "  log_level=debug  \n"
+                "max_containers = 10\n"
+                "max_calls_per_client = 3\n"
+                "[containers]\n"
+                "max_jobs_per_container = 65536\n"
+                "grace_time = 0\n"
+                "depot = /srv//warden/\n"
+                "rootfs = /srv/rootfs\n"
+                "job_output_limit = 64K\n"
+                "cpu_quota = 150%\n"
+                "pids_limit = 2048\n"
+                "[ network ]\n"
+                "pool = 172.16.0.0/16\n"
+                "mtu = 9000",
+                &msg));
         ASSERT_EQ(c.idle_timeout_usec, 120 * USEC_PER_SEC);
         ASSERT_EQ(c.log_level, LOG_DEBUG);
         ASSERT_EQ(c.max_containers, 10);
@@ -117,45 +117,54 @@ TEST(full_file) {
 }
 
 TEST(errors_name_file_line_and_key) {
-        load_bad("[daemon]\nidle_timeout = 5x\n",
-                 EINVAL,
-                 "test.conf:2: key 'idle_timeout': invalid value '5x'");
+        load_bad(
+                "[daemon]\nidle_timeout = 5x\n",
+                EINVAL,
+                "test.conf:2: key 'idle_timeout': invalid value '5x'");
         load_bad("[daemon]\n\nbogus = 1\n", EINVAL, "test.conf:3: unknown key 'bogus' in section [daemon]");
         load_bad("[nope]\n", EINVAL, "test.conf:1: unknown section [nope]");
         load_bad("idle_timeout = 1\n", EINVAL, "test.conf:1: key 'idle_timeout' outside of a section");
         load_bad("[daemon]\njust words\n", EINVAL, "test.conf:2: expected 'key = value'");
         load_bad("[daemon\n", EINVAL, "test.conf:1: invalid section header");
-        load_bad("[daemon]\nlog_level = loud\n",
-                 EINVAL,
-                 "key 'log_level': invalid value 'loud', expected one of");
+        load_bad(
+                "[daemon]\nlog_level = loud\n",
+                EINVAL,
+                "key 'log_level': invalid value 'loud', expected one of");
         load_bad("[daemon]\nmax_containers = 0\n", ERANGE, "key 'max_containers': out of range value '0'");
-        load_bad("[daemon]\nmax_calls_per_client = 0\n",
-                 ERANGE,
-                 "key 'max_calls_per_client': out of range value '0'");
-        load_bad("[containers]\nmax_jobs_per_container = 65537\n",
-                 ERANGE,
-                 "key 'max_jobs_per_container': out of range value '65537'");
-        load_bad("[containers]\nmax_calls_per_client = 5\n",
-                 EINVAL,
-                 "unknown key 'max_calls_per_client' in section [containers]");
+        load_bad(
+                "[daemon]\nmax_calls_per_client = 0\n",
+                ERANGE,
+                "key 'max_calls_per_client': out of range value '0'");
+        load_bad(
+                "[containers]\nmax_jobs_per_container = 65537\n",
+                ERANGE,
+                "key 'max_jobs_per_container': out of range value '65537'");
+        load_bad(
+                "[containers]\nmax_calls_per_client = 5\n",
+                EINVAL,
+                "unknown key 'max_calls_per_client' in section [containers]");
         load_bad("[network]\npool = 10.0.0.1/8\n", EINVAL, "key 'pool': invalid value");
         load_bad("[network]\npool = 10.0.0.0/31\n", ERANGE, "key 'pool': out of range");
         load_bad("[network]\nmtu = 100\n", ERANGE, "key 'mtu': out of range value '100'");
-        load_bad("[containers]\ncpu_quota = 18446744073709551614\n",
-                 ERANGE,
-                 "key 'cpu_quota': out of range value");
+        load_bad(
+                "[containers]\ncpu_quota = 18446744073709551614\n",
+                ERANGE,
+                "key 'cpu_quota': out of range value");
         load_bad("[containers]\ncpu_quota = 100001%\n", ERANGE, "key 'cpu_quota': out of range value");
         load_bad("[containers]\ncpu_quota = half\n", EINVAL, "key 'cpu_quota': invalid value 'half'");
         load_bad("[containers]\npids_limit = 4194305\n", ERANGE, "key 'pids_limit': out of range value");
-        load_bad("[containers]\njob_output_limit = 17M\n",
-                 ERANGE,
-                 "key 'job_output_limit': out of range value '17M'");
-        load_bad("[containers]\njob_output_limit = 1000\n",
-                 ERANGE,
-                 "key 'job_output_limit': out of range value '1000'");
-        load_bad("[containers]\ndepot = relative/path\n",
-                 EINVAL,
-                 "key 'depot': invalid value 'relative/path'");
+        load_bad(
+                "[containers]\njob_output_limit = 17M\n",
+                ERANGE,
+                "key 'job_output_limit': out of range value '17M'");
+        load_bad(
+                "[containers]\njob_output_limit = 1000\n",
+                ERANGE,
+                "key 'job_output_limit': out of range value '1000'");
+        load_bad(
+                "[containers]\ndepot = relative/path\n",
+                EINVAL,
+                "key 'depot': invalid value 'relative/path'");
         load_bad("[containers]\ndepot = /a/../b\n", EINVAL, "key 'depot'");
         load_bad("[daemon]\nidle_timeout = 1\x01\n", EINVAL, "test.conf:2: control characters");
         load_bad("[containers]\nuser_namespace = maybe\n", EINVAL, "key 'user_namespace': invalid value");
@@ -163,9 +172,10 @@ TEST(errors_name_file_line_and_key) {
         load_bad("[containers]\nuserns_uid_base = 65537\n", ERANGE, "key 'userns_uid_base': out of range");
         load_bad("[containers]\nuserns_uid_count = 0\n", ERANGE, "key 'userns_uid_count': out of range");
         /* overlapping the containers' users, or reaching (uid_t) -1 */
-        load_bad("[containers]\nuserns_uid_base = 65536\n",
-                 ERANGE,
-                 "must end below 4294967295 and not overlap");
+        load_bad(
+                "[containers]\nuserns_uid_base = 65536\n",
+                ERANGE,
+                "must end below 4294967295 and not overlap");
         load_bad("[containers]\nuserns_uid_base = 4294901760\n", ERANGE, "not overlap");
 }
 
@@ -176,8 +186,8 @@ TEST(failed_load_keeps_config) {
         manager_config_init(&c);
         ASSERT_OK(manager_config_load_text(&c, "a.conf", "[daemon]\nidle_timeout = 7\n", &msg));
         ASSERT_EQ(c.idle_timeout_usec, 7 * USEC_PER_SEC);
-        ASSERT_ERROR(manager_config_load_text(&c, "b.conf", "[daemon]\nidle_timeout = 9\nx = y\n", &msg),
-                     EINVAL);
+        ASSERT_ERROR(
+                manager_config_load_text(&c, "b.conf", "[daemon]\nidle_timeout = 9\nx = y\n", &msg), EINVAL);
         ASSERT_NOT_NULL(strstr(msg, "b.conf:3"));
         ASSERT_EQ(c.idle_timeout_usec, 7 * USEC_PER_SEC);
         free(msg);
@@ -207,11 +217,11 @@ TEST(dump_roundtrip) {
         manager_config_init(&c);
         manager_config_init(&d);
         ASSERT_OK(manager_config_load_text(
-                        &c,
-                        "x",
-                        "[network]\npool = 192.168.0.0/22\n[daemon]\nidle_timeout=0\n"
-                        "[access]\nbind_sources = /srv/a /srv/b\nforce_user_namespace = yes\n",
-                        &msg));
+                &c,
+                "x",
+                "[network]\npool = 192.168.0.0/22\n[daemon]\nidle_timeout=0\n"
+                "[access]\nbind_sources = /srv/a /srv/b\nforce_user_namespace = yes\n",
+                &msg));
         f = open_memstream(&buf, &size);
         manager_config_dump(&c, f);
         fclose(f);
@@ -241,11 +251,11 @@ TEST(access) {
         ASSERT_NULL(c.rootfs_directories);
         ASSERT_FALSE(c.force_user_namespace);
         ASSERT_OK(manager_config_load_text(
-                        &c,
-                        "x",
-                        "[access]\nbind_sources = /srv/a  /srv/b\t/srv/a\ncopy_directories = /srv/x\n"
-                        "rootfs_directories = /srv/rootfs\nforce_user_namespace = yes\n",
-                        &msg));
+                &c,
+                "x",
+                "[access]\nbind_sources = /srv/a  /srv/b\t/srv/a\ncopy_directories = /srv/x\n"
+                "rootfs_directories = /srv/rootfs\nforce_user_namespace = yes\n",
+                &msg));
         ASSERT_EQ(strv_length(c.bind_sources), 2);
         ASSERT_STREQ(c.bind_sources[0], "/srv/a");
         ASSERT_STREQ(c.bind_sources[1], "/srv/b");

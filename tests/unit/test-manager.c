@@ -43,9 +43,11 @@ TEST(manager_startup_readopts) {
                 free(cd);
         }
 
-        ASSERT_TRUE(asprintf(&live,
-                             "VERSION=1\nHANDLE=alive\nSTATE=active\nLEADER_PID=%i\nPROPERTY=role=db\n",
-                             (int) getpid()) > 0);
+        ASSERT_TRUE(
+                asprintf(
+                        &live,
+                        "VERSION=1\nHANDLE=alive\nSTATE=active\nLEADER_PID=%i\nPROPERTY=role=db\n",
+                        (int) getpid()) > 0);
         write_state(dir, "alive", live);
         write_state(dir, "nopid", "VERSION=1\nHANDLE=nopid\nSTATE=stopped\n");
         /* PID 2^22+1 is above pid_max's default maximum: never a live process */
@@ -169,10 +171,10 @@ TEST(manager_state_trees) {
 
         ASSERT_TRUE(asprintf(&conf, "%s/trees.conf", dir) > 0);
         ASSERT_OK(write_file_atomic(
-                        conf,
-                        "[containers]\ndepot = /srv/depot\n",
-                        strlen("[containers]\ndepot = /srv/depot\n"),
-                        0644));
+                conf,
+                "[containers]\ndepot = /srv/depot\n",
+                strlen("[containers]\ndepot = /srv/depot\n"),
+                0644));
         ASSERT_OK(manager_new(conf, dir, &m));
         ASSERT_OK(container_new("in", &in));
         ASSERT_OK(container_new("out", &out));

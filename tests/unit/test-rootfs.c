@@ -136,21 +136,23 @@ TEST(passwd_add) {
 
         /* The base's entries are kept, a missing final newline is added. */
         ASSERT_OK(rootfs_passwd_add(
-                        "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/bin/false", "vcap", 1000, &s));
-        ASSERT_STREQ(s,
-                     "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n"
-                     "vcap:x:1000:1000::/home/vcap:/bin/sh\n");
+                "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/bin/false", "vcap", 1000, &s));
+        ASSERT_STREQ(
+                s,
+                "root:x:0:0::/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n"
+                "vcap:x:1000:1000::/home/vcap:/bin/sh\n");
         free(s);
 
         /* An old entry for the same user is replaced; "vcapx" is another user. */
         ASSERT_OK(rootfs_passwd_add(
-                        "vcap:x:5:5::/:/bin/false\nvcapx:x:6:6::/:/bin/false\nroot:x:0:0::/root:/bin/sh\n",
-                        "vcap",
-                        1000,
-                        &s));
-        ASSERT_STREQ(s,
-                     "vcapx:x:6:6::/:/bin/false\nroot:x:0:0::/root:/bin/sh\n"
-                     "vcap:x:1000:1000::/home/vcap:/bin/sh\n");
+                "vcap:x:5:5::/:/bin/false\nvcapx:x:6:6::/:/bin/false\nroot:x:0:0::/root:/bin/sh\n",
+                "vcap",
+                1000,
+                &s));
+        ASSERT_STREQ(
+                s,
+                "vcapx:x:6:6::/:/bin/false\nroot:x:0:0::/root:/bin/sh\n"
+                "vcap:x:1000:1000::/home/vcap:/bin/sh\n");
         free(s);
 
         /* An empty base file stays empty (no root entry made up: the base chose so). */

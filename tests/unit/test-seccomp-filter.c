@@ -170,11 +170,12 @@ static void run_calls(const struct sock_fprog *prog, const Call *calls, size_t n
         }
         ASSERT_EQ(waitpid(pid, &status, 0), pid);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "the child making the calls %s %d",
-                           WIFEXITED(status) ? "exited with" : "was killed by signal",
-                           WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "the child making the calls %s %d",
+                        WIFEXITED(status) ? "exited with" : "was killed by signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         memcpy(ret, shared, n * sizeof(Outcome));
         ASSERT_OK(munmap(shared, n * sizeof(Outcome)));
 }
@@ -185,37 +186,39 @@ static const char *abi_name(Abi abi) {
 
 static void expect_denied(const Call *c, const Outcome *o, int filter_errno) {
         if (o->ret != -1 || o->err != filter_errno)
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "%s(0x%lx, 0x%lx, ...)%s returned %ld (errno %d: %s), expected the filter's "
-                           "errno %d",
-                           c->what,
-                           c->a[0],
-                           c->a[1],
-                           abi_name(c->abi),
-                           o->ret,
-                           o->err,
-                           strerror(o->err),
-                           filter_errno);
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "%s(0x%lx, 0x%lx, ...)%s returned %ld (errno %d: %s), expected the filter's "
+                        "errno %d",
+                        c->what,
+                        c->a[0],
+                        c->a[1],
+                        abi_name(c->abi),
+                        o->ret,
+                        o->err,
+                        strerror(o->err),
+                        filter_errno);
 }
 
 /* Allowed: the filter changes nothing, whether the call succeeds or the kernel refuses it itself. */
 static void expect_allowed(const Call *c, const Outcome *with, const Outcome *without) {
         if ((with->ret >= 0) != (without->ret >= 0) || with->err != without->err)
-                tests_fail(__FILE__,
-                           __LINE__,
-                           "%s(0x%lx, 0x%lx, ...)%s: with the filter %ld (errno %d: %s), without it %ld "
-                           "(errno %d: %s)",
-                           c->what,
-                           c->a[0],
-                           c->a[1],
-                           abi_name(c->abi),
-                           with->ret,
-                           with->err,
-                           strerror(with->err),
-                           without->ret,
-                           without->err,
-                           strerror(without->err));
+                tests_fail(
+                        __FILE__,
+                        __LINE__,
+                        "%s(0x%lx, 0x%lx, ...)%s: with the filter %ld (errno %d: %s), without it %ld "
+                        "(errno %d: %s)",
+                        c->what,
+                        c->a[0],
+                        c->a[1],
+                        abi_name(c->abi),
+                        with->ret,
+                        with->err,
+                        strerror(with->err),
+                        without->ret,
+                        without->err,
+                        strerror(without->err));
 }
 
 static void check_denied(const Call *calls, size_t n, int filter_errno) {

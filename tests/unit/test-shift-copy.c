@@ -397,12 +397,14 @@ TEST(copy_shifted) {
         ASSERT_EQ(mknod(p = path_of("%s/whiteout", src), S_IFCHR, makedev(0, 0)), 0);
         /* file capabilities as root of the host writes them (revision 2) */
         caps = caps_value(VFS_CAP_REVISION_2, true, 0);
-        ASSERT_EQ(setxattr(p = path_of("%s/bin/busybox", src),
-                           "security.capability",
-                           &caps,
-                           XATTR_CAPS_SZ_2,
-                           0),
-                  0);
+        ASSERT_EQ(
+                setxattr(
+                        p = path_of("%s/bin/busybox", src),
+                        "security.capability",
+                        &caps,
+                        XATTR_CAPS_SZ_2,
+                        0),
+                0);
         ASSERT_EQ(setxattr(p = path_of("%s/bin", src), "trusted.overlay.opaque", "y", 1, 0), 0);
         /* an ACL (where the file system has them) on a file of its own: it changes the file's mode */
         write_text(p = path_of("%s/tmp/acl", src), "acl\n", 0640);
@@ -438,21 +440,24 @@ TEST(copy_shifted) {
 
         /* capabilities of the container's root, overlayfs' own attributes left out */
         memset(&got, 0, sizeof(got));
-        ASSERT_EQ(getxattr(p = path_of("%s/bin/busybox", dst), "security.capability", &got, sizeof(got)),
-                  XATTR_CAPS_SZ_3);
+        ASSERT_EQ(
+                getxattr(p = path_of("%s/bin/busybox", dst), "security.capability", &got, sizeof(got)),
+                XATTR_CAPS_SZ_3);
         assert_caps_v3(&got, true, true, BASE);
-        ASSERT_TRUE(getxattr(p = path_of("%s/bin", dst), "trusted.overlay.opaque", NULL, 0) < 0 &&
-                    errno == ENODATA);
+        ASSERT_TRUE(
+                getxattr(p = path_of("%s/bin", dst), "trusted.overlay.opaque", NULL, 0) < 0 &&
+                errno == ENODATA);
         ASSERT_TRUE(stats.xattrs_dropped >= 1);
 
         if (have_acl) {
                 Acl shifted;
                 const char *q;
 
-                ASSERT_EQ(lstat_of(p = path_of("%s/tmp/acl", dst)).st_mode,
-                          lstat_of(q = path_of("%s/tmp/acl", src)).st_mode);
-                ASSERT_EQ(getxattr(p, "system.posix_acl_access", &shifted, sizeof(shifted)),
-                          sizeof(shifted));
+                ASSERT_EQ(
+                        lstat_of(p = path_of("%s/tmp/acl", dst)).st_mode,
+                        lstat_of(q = path_of("%s/tmp/acl", src)).st_mode);
+                ASSERT_EQ(
+                        getxattr(p, "system.posix_acl_access", &shifted, sizeof(shifted)), sizeof(shifted));
                 ASSERT_EQ(le32toh(shifted.entries[1].e_id), BASE + 1000);
                 ASSERT_EQ(le32toh(shifted.entries[3].e_id), BASE + 65534);
         } else /* after everything else was checked */
@@ -489,9 +494,10 @@ TEST(config_userns_rootfs) {
                 ASSERT_NOT_NULL(f);
                 manager_config_dump(&c, f);
                 ASSERT_EQ(fclose(f), 0);
-                ASSERT_TRUE(asprintf(&line,
-                                     "\nuserns_rootfs = %s\n",
-                                     userns_rootfs_to_string(good[i].expected)) > 0);
+                ASSERT_TRUE(
+                        asprintf(
+                                &line, "\nuserns_rootfs = %s\n", userns_rootfs_to_string(good[i].expected)) >
+                        0);
                 ASSERT_NOT_NULL(strstr(dump, line));
                 free(dump);
                 free(line);

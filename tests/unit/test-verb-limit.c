@@ -69,8 +69,8 @@ static char *disk_dict(sd_bus *client, const DiskLimitArgs *a) {
         uint64_t v;
         FILE *f;
 
-        ASSERT_OK(sd_bus_message_new_method_call(
-                        client, &m, "org.example", "/", "org.example", "LimitDisk"));
+        ASSERT_OK(
+                sd_bus_message_new_method_call(client, &m, "org.example", "/", "org.example", "LimitDisk"));
         ASSERT_OK(disk_limit_args_append(m, a));
         ASSERT_OK(sd_bus_message_seal(m, 1, 0));
         ASSERT_OK(sd_bus_message_rewind(m, true));
@@ -91,19 +91,20 @@ TEST(disk_limit_args) {
         /* none: the query */
         ASSERT_STREQ(s = disk_dict(client, &(DiskLimitArgs){}), "");
         free(s);
-        ASSERT_STREQ(s = disk_dict(client, &(DiskLimitArgs){ .bytes_set = true, .bytes = 16 << 20 }),
-                     "byte_limit=16777216 ");
+        ASSERT_STREQ(
+                s = disk_dict(client, &(DiskLimitArgs){ .bytes_set = true, .bytes = 16 << 20 }),
+                "byte_limit=16777216 ");
         free(s);
-        ASSERT_STREQ(s = disk_dict(client, &(DiskLimitArgs){ .inodes_set = true, .inodes = 256 }),
-                     "inode_limit=256 ");
+        ASSERT_STREQ(
+                s = disk_dict(client, &(DiskLimitArgs){ .inodes_set = true, .inodes = 256 }),
+                "inode_limit=256 ");
         free(s);
         /* 0 is sent when given: wardend judges it */
-        ASSERT_STREQ(s = disk_dict(client,
-                                   &(DiskLimitArgs){ .bytes_set = true,
-                                                     .bytes = 0,
-                                                     .inodes_set = true,
-                                                     .inodes = 9 }),
-                     "byte_limit=0 inode_limit=9 ");
+        ASSERT_STREQ(
+                s = disk_dict(
+                        client,
+                        &(DiskLimitArgs){ .bytes_set = true, .bytes = 0, .inodes_set = true, .inodes = 9 }),
+                "byte_limit=0 inode_limit=9 ");
         free(s);
         sd_bus_close_unref(client);
         sd_bus_close_unref(server);
@@ -120,15 +121,15 @@ TEST(limit_dict_print) {
         /* LimitDisk's answer; a key wardenctl does not know is printed as a number */
         ASSERT_OK(sd_bus_message_new_method_call(client, &m, "org.example", "/", "org.example", "X"));
         ASSERT_OK(sd_bus_message_append(
-                        m,
-                        "a{st}",
-                        3,
-                        "byte_limit",
-                        UINT64_C(16) << 20,
-                        "inode_limit",
-                        UINT64_C(256),
-                        "new_key",
-                        UINT64_C(0)));
+                m,
+                "a{st}",
+                3,
+                "byte_limit",
+                UINT64_C(16) << 20,
+                "inode_limit",
+                UINT64_C(256),
+                "new_key",
+                UINT64_C(0)));
         ASSERT_OK(sd_bus_message_seal(m, 1, 0));
 
         ASSERT_OK(sd_bus_message_rewind(m, true));

@@ -121,30 +121,28 @@ TEST(net_out_rule) {
         ASSERT_EQ(rule.port_min, 0);
 
         /* one port */
-        ASSERT_OK(
-                        read_as_wardend(client,
-                                        &(NetOutArgs){ .network = "192.0.2.7",
-                                                       .protocol = "tcp",
-                                                       .port_set = true,
-                                                       .port_first = 443 },
-                                        &rule,
-                                        &message));
+        ASSERT_OK(read_as_wardend(
+                client,
+                &(NetOutArgs){
+                        .network = "192.0.2.7", .protocol = "tcp", .port_set = true, .port_first = 443 },
+                &rule,
+                &message));
         ASSERT_EQ(rule.protocol, NET_PROTOCOL_TCP);
         ASSERT_EQ(rule.port_min, 443);
         ASSERT_EQ(rule.port_max, 443);
         ASSERT_FALSE(rule.port_is_range);
 
         /* a range goes as port_range */
-        ASSERT_OK(
-                        read_as_wardend(client,
-                                        &(NetOutArgs){ .network = "192.0.2.1-192.0.2.9",
-                                                       .protocol = "udp",
-                                                       .port_set = true,
-                                                       .port_is_range = true,
-                                                       .port_first = 5000,
-                                                       .port_last = 5010 },
-                                        &rule,
-                                        &message));
+        ASSERT_OK(read_as_wardend(
+                client,
+                &(NetOutArgs){ .network = "192.0.2.1-192.0.2.9",
+                               .protocol = "udp",
+                               .port_set = true,
+                               .port_is_range = true,
+                               .port_first = 5000,
+                               .port_last = 5010 },
+                &rule,
+                &message));
         ASSERT_EQ(rule.kind, NET_NETWORK_RANGE);
         ASSERT_EQ(rule.protocol, NET_PROTOCOL_UDP);
         ASSERT_TRUE(rule.port_is_range);
@@ -152,40 +150,42 @@ TEST(net_out_rule) {
         ASSERT_EQ(rule.port_max, 5010);
 
         /* ICMP type and code */
-        ASSERT_OK(
-                        read_as_wardend(client,
-                                        &(NetOutArgs){ .network = "192.0.2.0/24",
-                                                       .protocol = "icmp",
-                                                       .icmp_type_set = true,
-                                                       .icmp_type = 8,
-                                                       .icmp_code_set = true,
-                                                       .icmp_code = 0 },
-                                        &rule,
-                                        &message));
+        ASSERT_OK(read_as_wardend(
+                client,
+                &(NetOutArgs){ .network = "192.0.2.0/24",
+                               .protocol = "icmp",
+                               .icmp_type_set = true,
+                               .icmp_type = 8,
+                               .icmp_code_set = true,
+                               .icmp_code = 0 },
+                &rule,
+                &message));
         ASSERT_EQ(rule.protocol, NET_PROTOCOL_ICMP);
         ASSERT_EQ(rule.icmp_type, 8);
         ASSERT_EQ(rule.icmp_code, 0);
 
         /* what the CLI leaves to wardend is refused by it, with a message */
-        ASSERT_ERROR(read_as_wardend(client,
-                                     &(NetOutArgs){ .network = "192.0.2.7",
-                                                    .port_set = true,
-                                                    .port_first = 80 },
-                                     &rule,
-                                     &message),
-                     EINVAL);
+        ASSERT_ERROR(
+                read_as_wardend(
+                        client,
+                        &(NetOutArgs){ .network = "192.0.2.7", .port_set = true, .port_first = 80 },
+                        &rule,
+                        &message),
+                EINVAL);
         ASSERT_NOT_NULL(message);
         message = mfree(message);
-        ASSERT_ERROR(read_as_wardend(client,
-                                     &(NetOutArgs){ .network = "192.0.2.7",
-                                                    .protocol = "tcp",
-                                                    .port_set = true,
-                                                    .port_is_range = true,
-                                                    .port_first = 90,
-                                                    .port_last = 80 },
-                                     &rule,
-                                     &message),
-                     EINVAL);
+        ASSERT_ERROR(
+                read_as_wardend(
+                        client,
+                        &(NetOutArgs){ .network = "192.0.2.7",
+                                       .protocol = "tcp",
+                                       .port_set = true,
+                                       .port_is_range = true,
+                                       .port_first = 90,
+                                       .port_last = 80 },
+                        &rule,
+                        &message),
+                EINVAL);
         ASSERT_NOT_NULL(message);
         message = mfree(message);
         ASSERT_ERROR(read_as_wardend(client, &(NetOutArgs){ .protocol = "tcp" }, &rule, &message), EINVAL);
@@ -205,18 +205,18 @@ TEST(net_out_keys) {
 
         ASSERT_OK(bus_pair_new(&server, &client));
         /* every key, with its type; nothing that was not given */
-        m =
-                        net_out_message(client,
-                                        &(NetOutArgs){ .network = "10.0.0.1",
-                                                       .protocol = "tcp",
-                                                       .port_set = true,
-                                                       .port_is_range = true,
-                                                       .port_first = 1,
-                                                       .port_last = 2,
-                                                       .icmp_type_set = true,
-                                                       .icmp_type = -1,
-                                                       .icmp_code_set = true,
-                                                       .icmp_code = 3 });
+        m = net_out_message(
+                client,
+                &(NetOutArgs){ .network = "10.0.0.1",
+                               .protocol = "tcp",
+                               .port_set = true,
+                               .port_is_range = true,
+                               .port_first = 1,
+                               .port_last = 2,
+                               .icmp_type_set = true,
+                               .icmp_type = -1,
+                               .icmp_code_set = true,
+                               .icmp_code = 3 });
         ASSERT_OK(sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}"));
         ASSERT_EQ(sd_bus_message_read(m, "{sv}", &key, "s", &s), 1);
         ASSERT_STREQ(key, "network");

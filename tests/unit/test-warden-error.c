@@ -43,14 +43,10 @@ TEST(setf_copy_done) {
         WardenError e = WARDEN_ERROR_NULL, copy = WARDEN_ERROR_NULL;
 
         ASSERT_FALSE(warden_error_is_set(&e));
-        ASSERT_EQ(warden_error_setf(
-                                  &e,
-                                  WARDEN_ERROR_KIND_INVALID_STATE,
-                                  0,
-                                  "Container '%s' is %s.",
-                                  "a",
-                                  "born"),
-                  -EBADFD);
+        ASSERT_EQ(
+                warden_error_setf(
+                        &e, WARDEN_ERROR_KIND_INVALID_STATE, 0, "Container '%s' is %s.", "a", "born"),
+                -EBADFD);
         ASSERT_TRUE(warden_error_is_set(&e));
         ASSERT_EQ(e.kind, WARDEN_ERROR_KIND_INVALID_STATE);
         ASSERT_STREQ(e.message, "Container 'a' is born.");

@@ -1086,11 +1086,12 @@ TEST(decode_refuses_jobs) {
 
                         raw_spawn(r, true, true, lists[i].tag != WSHD_FIELD_ARGV);
                         for (uint32_t k = 0; k < lists[i].max + extra; k++)
-                                raw_field(r,
-                                          lists[i].tag,
-                                          lists[i].size == 24 || lists[i].size == 12 ? (const void *) b24
-                                                                                     : data,
-                                          lists[i].size);
+                                raw_field(
+                                        r,
+                                        lists[i].tag,
+                                        lists[i].size == 24 || lists[i].size == 12 ? (const void *) b24
+                                                                                   : data,
+                                        lists[i].size);
                         raw_finish(r);
                         if (extra)
                                 ASSERT_ERROR(raw_decode(r), EBADMSG);
