@@ -46,7 +46,7 @@ static void scope_job_done(Manager *m, const char *result, const sd_bus_error *e
                                 "Unit %s exists already: %s",
                                 c->unit,
                                 error->message ?: "");
-                else
+                else {
                         r = warden_error_setf(
                                 &e,
                                 WARDEN_ERROR_KIND_FAILED,
@@ -55,6 +55,10 @@ static void scope_job_done(Manager *m, const char *result, const sd_bus_error *e
                                 s->start ? "start" : "stop",
                                 c->unit,
                                 error && error->message ? error->message : "unknown error");
+                        /* the client hears systemd's own name for it */
+                        (void) warden_error_set_name(
+                                &e, error && error->name ? error->name : SD_BUS_ERROR_FAILED);
+                }
         } else if (!streq(result, "done")) {
                 (void) warden_error_setf(
                         &e,

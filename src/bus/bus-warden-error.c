@@ -18,6 +18,10 @@ int bus_error_set_warden(sd_bus_error *ret, const WardenError *e) {
         assert(e);
 
         error = e->error < 0 ? e->error : -EIO;
+        if (e->name) {
+                (void) sd_bus_error_setf(ret, e->name, "%s", e->message ?: strerror(-error));
+                return error;
+        }
         switch (e->kind) {
         case WARDEN_ERROR_KIND_FAILED:
                 if (e->message)

@@ -9,7 +9,8 @@
  * The D-Bus error for a domain error of core (warden-error.h): org.warden.Error.<kind> for the API's own
  * kinds, org.freedesktop.DBus.Error.InvalidArgs, .LimitsExceeded, .AccessDenied, .NotSupported, .IOError for
  * the generic ones, and for FAILED the errno's own name (sd_bus_error_set_errno()). The message is e's, or
- * strerror() if it has none. Returns e->error (negative), so that a handler can `return` it.
+ * strerror() if it has none. A name the error carries (WardenError.name: a peer's, e.g. systemd's) is used
+ * as it is. Returns e->error (negative), so that a handler can `return` it.
  */
 int bus_error_set_warden(sd_bus_error *ret, const WardenError *e);
 /* Replies to 'm' with that error. */

@@ -647,6 +647,10 @@ create_fail_step(CreateOperation *op, int result, const WardenError *error, cons
         _cleanup_(warden_error_done) WardenError e = WARDEN_ERROR_NULL;
         va_list ap;
 
+        if (warden_error_is_set(error) && error->name) {
+                create_fail(op, error); /* a peer's own name for it (systemd's), passed on as it is */
+                return;
+        }
         if (warden_error_is_set(error)) {
                 /* as ours: a full depot is NO_SPACE whichever step found out */
                 create_failf(op, error->kind, error->error, "%s", error->message ?: strerror(-error->error));

@@ -80,6 +80,7 @@ int warden_error_setv(WardenError *e, WardenErrorKind kind, int error, const cha
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
         free(e->message);
+        free(e->name);
         *e = (WardenError){ .kind = kind, .error = error, .message = message };
         return error;
 }
@@ -94,16 +95,28 @@ int warden_error_setf(WardenError *e, WardenErrorKind kind, int error, const cha
         return r;
 }
 
+int warden_error_set_name(WardenError *e, const char *name) {
+        assert(e);
+
+        free(e->name);
+        e->name = name ? strdup(name) : NULL; /* NULL on ENOMEM: named after the kind then */
+        return e->error;
+}
+
 int warden_error_copy(WardenError *dst, const WardenError *src) {
-        char *message = NULL;
+        char *message = NULL, *name = NULL;
 
         assert(dst);
         assert(src);
 
+        /* NULL on ENOMEM: the kind and errno still say it */
         if (src->message)
-                message = strdup(src->message); /* NULL on ENOMEM: the kind and errno still say it */
+                message = strdup(src->message);
+        if (src->name)
+                name = strdup(src->name);
         free(dst->message);
-        *dst = (WardenError){ .kind = src->kind, .error = src->error, .message = message };
+        free(dst->name);
+        *dst = (WardenError){ .kind = src->kind, .error = src->error, .message = message, .name = name };
         return src->error;
 }
 
@@ -114,5 +127,6 @@ bool warden_error_is_set(const WardenError *e) {
 void warden_error_done(WardenError *e) {
         assert(e);
         free(e->message);
+        free(e->name);
         *e = WARDEN_ERROR_NULL;
 }

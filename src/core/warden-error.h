@@ -67,6 +67,8 @@ typedef struct WardenError {
         WardenErrorKind kind;
         int error;     /* negative errno; 0: no error */
         char *message; /* for the caller, complete ("Container 'x' is being stopped."); NULL: none */
+        char *name; /* rarely set: the name a peer gave this error (systemd's, over D-Bus), for a front end
+                     * that speaks the peer's protocol to pass on as it was; NULL: named after the kind */
 } WardenError;
 
 #define WARDEN_ERROR_NULL ((WardenError){ .kind = WARDEN_ERROR_KIND_FAILED })
@@ -83,9 +85,9 @@ int warden_error_kind_errno(WardenErrorKind k) _pure_;
 /*
  * Sets *e (if e is not NULL; a message set before is replaced) and returns 'error' as a negative errno, so
  * that it can end a function: `return warden_error_setf(e, WARDEN_ERROR_KIND_INVALID_STATE, -EBADFD,
- * "Container '%s' is %s.", …);`. 'error' may be 0 for a kind with an errno of its own (it is taken from the
- * table; -EINVAL for INVALID_ARGS, -EIO otherwise). "%m" in the format prints 'error'. Out of memory for the
- * message leaves it NULL; the kind and errno are set all the same.
+ * "Container '%s' is %s.", …);`. A name set before is cleared. 'error' may be 0 for a kind with an errno of
+ * its own (it is taken from the table; -EINVAL for INVALID_ARGS, -EIO otherwise). "%m" in the format prints
+ * 'error'. Out of memory for the message leaves it NULL; the kind and errno are set all the same.
  */
 int warden_error_setf(WardenError *e, WardenErrorKind kind, int error, const char *format, ...)
         _printf_(4, 5);
@@ -95,8 +97,11 @@ int warden_error_setv(WardenError *e, WardenErrorKind kind, int error, const cha
 #define warden_error_set_errnof(e, error, ...) \
         warden_error_setf((e), warden_error_kind_from_errno(error), (error), __VA_ARGS__)
 
-/* Copies src into *dst (the message duplicated). Returns src->error. */
+/* Sets e->name (a copy; NULL clears it) and returns e->error. Out of memory leaves it NULL. */
+int warden_error_set_name(WardenError *e, const char *name);
+
+/* Copies src into *dst (the message and name duplicated). Returns src->error. */
 int warden_error_copy(WardenError *dst, const WardenError *src);
 bool warden_error_is_set(const WardenError *e) _pure_;
-/* Frees the message and resets *e to WARDEN_ERROR_NULL. */
+/* Frees the message and the name, and resets *e to WARDEN_ERROR_NULL. */
 void warden_error_done(WardenError *e);

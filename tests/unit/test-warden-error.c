@@ -66,6 +66,14 @@ TEST(setf_copy_done) {
         ASSERT_STREQ(copy.message, "io");
         ASSERT_TRUE(copy.message != e.message);
 
+        /* a peer's name travels with a copy, and a new setf() forgets it */
+        ASSERT_EQ(warden_error_set_name(&e, "org.freedesktop.systemd1.NoSuchUnit"), -EIO);
+        ASSERT_EQ(warden_error_copy(&copy, &e), -EIO);
+        ASSERT_STREQ(copy.name, "org.freedesktop.systemd1.NoSuchUnit");
+        ASSERT_TRUE(copy.name != e.name);
+        ASSERT_EQ(warden_error_setf(&e, WARDEN_ERROR_KIND_FAILED, -EPERM, "again"), -EPERM);
+        ASSERT_NULL(e.name);
+
         warden_error_done(&e);
         warden_error_done(&copy);
         ASSERT_FALSE(warden_error_is_set(&e));
