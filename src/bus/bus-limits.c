@@ -342,10 +342,10 @@ static int memory_restored(sd_bus_message *reply, void *userdata, sd_bus_error *
 
         op->slot = bus_call_out_free(op->slot);
         if (sd_bus_message_is_method_error(reply, NULL))
-                log_full_errno_container(
+                log_container_full_errno(
+                        op->container,
                         LOG_WARNING,
                         0,
-                        op->container->handle,
                         "Failed to set MemoryMax= of %s back: %s",
                         op->container->unit,
                         sd_bus_message_get_error(reply)->message);
@@ -373,10 +373,10 @@ static void memory_post_done(Worker *w, int result, void *userdata) {
         if (in_force == limit_memory_round(op->value, page > 0 ? (uint64_t) page : 4096)) {
                 c->memory_limit = in_force;
                 (void) container_save(c);
-                log_full_errno_container(
+                log_container_full_errno(
+                        c,
                         LOG_INFO,
                         0,
-                        c->handle,
                         "Memory limit of '%s' is now %llu bytes.",
                         c->handle,
                         (unsigned long long) in_force);
@@ -497,10 +497,10 @@ static int cpu_unit_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         else {
                 c->cpu_weight = op->value;
                 (void) container_save(c);
-                log_full_errno_container(
+                log_container_full_errno(
+                        c,
                         LOG_INFO,
                         0,
-                        c->handle,
                         "CPU weight of '%s' is now %llu.",
                         c->handle,
                         (unsigned long long) op->value);
@@ -571,16 +571,15 @@ static int cpu_quota_unit_set(sd_bus_message *reply, void *userdata, sd_bus_erro
                 c->cpu_quota = cpu_quota_in_force(op->value);
                 (void) container_save(c);
                 if (c->cpu_quota > 0)
-                        log_full_errno_container(
+                        log_container_full_errno(
+                                c,
                                 LOG_INFO,
                                 0,
-                                c->handle,
                                 "CPU quota of '%s' is now %llu%%.",
                                 c->handle,
                                 (unsigned long long) c->cpu_quota);
                 else
-                        log_full_errno_container(
-                                LOG_INFO, 0, c->handle, "CPU quota of '%s' removed.", c->handle);
+                        log_container_full_errno(c, LOG_INFO, 0, "CPU quota of '%s' removed.", c->handle);
         }
         limit_operation_finish(op);
         return 0;
@@ -750,10 +749,10 @@ static void bandwidth_done(Worker *w, int result, void *userdata) {
                 c->bandwidth_rate = op->value;
                 c->bandwidth_burst = op->value2;
                 (void) container_save(c);
-                log_full_errno_container(
+                log_container_full_errno(
+                        c,
                         LOG_INFO,
                         0,
-                        c->handle,
                         "Bandwidth of '%s' is now limited to %llu bytes/s, burst %llu bytes.",
                         c->handle,
                         (unsigned long long) op->value,

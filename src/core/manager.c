@@ -485,10 +485,10 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
                             ? -ERANGE
                             : id_pool_reserve(m->userns, c->userns_uid / USERNS_RANGE_SIZE);
                 if (r < 0)
-                        log_full_errno_container(
+                        log_container_full_errno(
+                                c,
                                 LOG_WARNING,
                                 r,
-                                c->handle,
                                 "Container '%s': cannot reserve its user namespace range "
                                 "(host uids from %u): %m",
                                 c->handle,
@@ -496,10 +496,10 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         } else if (c->uid > 0) {
                 r = id_pool_reserve(m->uids, c->uid);
                 if (r < 0 && r != -ERANGE)
-                        log_full_errno_container(
+                        log_container_full_errno(
+                                c,
                                 LOG_WARNING,
                                 r,
-                                c->handle,
                                 "Container '%s': cannot reserve uid %u: %m",
                                 c->handle,
                                 c->uid);
@@ -507,10 +507,10 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
         if (c->has_net) {
                 r = address_pool_reserve_index(m->addresses, c->net_id);
                 if (r < 0 && r != -ERANGE)
-                        log_full_errno_container(
+                        log_container_full_errno(
+                                c,
                                 LOG_WARNING,
                                 r,
-                                c->handle,
                                 "Container '%s': cannot reserve network %u: %m",
                                 c->handle,
                                 c->net_id);
@@ -522,10 +522,10 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
 
                 r = manager_port_is_taken(m, port) ? -EADDRINUSE : id_pool_reserve(m->ports, port);
                 if (r < 0 && r != -ERANGE) {
-                        log_full_errno_container(
+                        log_container_full_errno(
+                                c,
                                 LOG_WARNING,
                                 r,
-                                c->handle,
                                 "Container '%s': host port %u is taken, dropping its NetIn mapping: "
                                 "%m",
                                 c->handle,
@@ -538,8 +538,8 @@ static int manager_load_container(Manager *m, int dir_fd, const char *dir, const
 
         r = manager_add_container(m, c);
         if (r < 0)
-                return log_full_errno_container(
-                        LOG_ERR, r, c->handle, "Failed to re-adopt container '%s': %m", c->handle);
+                return log_container_full_errno(
+                        c, LOG_ERR, r, "Failed to re-adopt container '%s': %m", c->handle);
         log_event(
                 LOG_INFO,
                 0,
