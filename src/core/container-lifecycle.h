@@ -11,16 +11,17 @@
  *
  * Create, in order (each step undone if a later one fails):
  *     1. allocate     handle, uid, /30                      (on the loop, instant)
- *     2. rootfs       overlay + files + bind mounts          (ops.rootfs_setup; with a disk limit the
- * writable layer's own ext4 first, disk.h)
+ *     2. rootfs       overlay + files + bind mounts (ops.rootfs_setup); with a disk limit the writable
+ *                     layer's own ext4 first (disk.h)
  *     3. scope        helper spawned, blocked (ops.helper_spawn); ops.scope_start(PIDs=helper); then 'G'
  *     4. wshd         the helper clones wshd into new namespaces; wshd reports READY on the status pipe
  *     5. network      veth pair with its peer made in wshd's netns (ops.network_setup), then the bandwidth
  *                     limit's qdiscs and ifb if there is one (ops.bandwidth_setup)
  *     5b. firewall    the container's nft chain and map element (ops.firewall_add; at step 2, in parallel)
  *     6. hello        wshd answers on its socket (ops.wshd_hello) → limits (ops.limits_created) → the job
- * watch (ops.jobs_start) → state "active", state file, done, container_announced The steps done are a set
- * (CreateStep) of the operation; each logs "step NAME took Nus" at debug level (bench/run collects those).
+ *                     watch (ops.jobs_start) → state "active", state file, done, events->container_announced
+ * The steps done are a set (CreateStep) in the operation; each logs "step NAME took Nus" at debug level
+ * (bench/run collects those).
  *
  * Teardown (Destroy, a failed Create, a lost wshd, an expired grace time, a dead container found at start):
  *     kill wshd, ops.scope_stop, ops.rootfs_teardown, ops.firewall_remove side by side; the veth is deleted

@@ -103,8 +103,8 @@ typedef struct Container {
         sd_event_source *leader_source; /* wshd's pidfd (ContainerOps.leader_open): fires when wshd exits */
         sd_event_source *grace_source;  /* armed while no client references the container */
         char **clients;                 /* the unique bus names that reference it (src/bus/bus-clients.h) */
-        ContainerOperation
-                *operation;          /* the lifecycle operation in flight, or NULL (container-lifecycle.h) */
+        /* the lifecycle operation in flight, or NULL (container-lifecycle.h) */
+        ContainerOperation *operation;
         bool gc_queued;              /* in Manager.gc_queue (manager_enqueue_gc()) */
         ContainerCopy *copies;       /* CopyIn/CopyOut in flight (container-copy.h), a list, or NULL */
         bool firewall_added;         /* its nft objects were submitted (firewall_add_container()) */
