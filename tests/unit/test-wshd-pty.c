@@ -73,6 +73,39 @@ static void fixture_done(Fixture *f) {
         close_pairp(&f->out);
 }
 
+/* The fixture and a relay that also passes on the caller's stdin, the pipe 'in' (the test writes in[1]);
+ * the terminal without echo, so that nothing waits on the output side. */
+static Relay *input_relay_new(Fixture *f, int in[2]) {
+        struct termios t;
+        Relay *r = NULL;
+
+        fixture_init(f);
+        ASSERT_OK(tcgetattr(f->slave, &t));
+        t.c_lflag &= ~(tcflag_t) ECHO;
+        ASSERT_OK(tcsetattr(f->slave, TCSANOW, &t));
+        ASSERT_OK(pipe2(in, O_CLOEXEC));
+        ASSERT_OK(relay_new(f->proc_fd, f->epoll_fd, 0, 1, f->master, in[0], f->out[1], &r));
+        return r;
+}
+
+/* The fixture and a relay of the terminal's output only, 's' written to the terminal. */
+static Relay *output_relay_new(Fixture *f, const char *s) {
+        Relay *r = NULL;
+
+        fixture_init(f);
+        ASSERT_OK(relay_new(f->proc_fd, f->epoll_fd, 0, 1, f->master, -EBADF, f->out[1], &r));
+        ASSERT_EQ(write(f->slave, s, strlen(s)), (ssize_t) strlen(s));
+        return r;
+}
+
+/* Writes 's' to the caller's stdin 'fd' (closing it if 'close_it'), and lets the relay pass it on. */
+static void feed(Relay *r, int fd, const char *s, bool close_it) {
+        ASSERT_EQ(write(fd, s, strlen(s)), (ssize_t) strlen(s));
+        if (close_it)
+                safe_close(fd);
+        ASSERT_FALSE(relay_run(r, 0));
+}
+
 TEST(pty_open_resize) {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct winsize ws = {};
@@ -135,9 +168,7 @@ TEST(relay_output) {
         char buf[256];
         size_t len = 0;
 
-        fixture_init(&f);
-        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, -EBADF, f.out[1], &r));
-        ASSERT_EQ(write(f.slave, "hello\n", 6), 6);
+        r = output_relay_new(&f, "hello\n");
         while (len < 7) {
                 ASSERT_FALSE(relay_run(r, 0));
                 len = collect(f.out[0], buf, len, sizeof(buf));
@@ -152,57 +183,29 @@ TEST(relay_output) {
 
 TEST(relay_input_and_eof) {
         Fixture f;
-        _cleanup_close_pair_ int in[2] = EBADF_PAIR;
+        _cleanup_close_pair_ int in[2] = EBADF_PAIR, in2[2] = EBADF_PAIR;
         _cleanup_(relay_freep) Relay *r = NULL;
-        struct termios t;
         char buf[64];
-        ssize_t n;
 
-        fixture_init(&f);
-        /* no echo, so that nothing waits on the output side */
-        ASSERT_OK(tcgetattr(f.slave, &t));
-        t.c_lflag &= ~(tcflag_t) ECHO;
-        ASSERT_OK(tcsetattr(f.slave, TCSANOW, &t));
-        ASSERT_OK(pipe2(in, O_CLOEXEC));
-        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, in[0], f.out[1], &r));
-
-        ASSERT_EQ(write(in[1], "line\n", 5), 5);
-        ASSERT_FALSE(relay_run(r, 0));
+        r = input_relay_new(&f, in);
+        feed(r, in[1], "line\n", false);
         /* the slave is blocking: the read waits for the line */
-        ASSERT_EQ(n = read(f.slave, buf, sizeof(buf)), 5);
+        ASSERT_EQ(read(f.slave, buf, sizeof(buf)), 5);
         ASSERT_TRUE(memcmp(buf, "line\n", 5) == 0);
 
         /* the caller's stdin ends amid a line: one EOF character ends the line, a second is the EOF */
-        ASSERT_EQ(write(in[1], "abc", 3), 3);
-        in[1] = safe_close(in[1]);
-        ASSERT_FALSE(relay_run(r, 0));
-        ASSERT_EQ(n = read(f.slave, buf, sizeof(buf)), 3);
+        feed(r, TAKE_FD(in[1]), "abc", true);
+        ASSERT_EQ(read(f.slave, buf, sizeof(buf)), 3);
         ASSERT_TRUE(memcmp(buf, "abc", 3) == 0);
         /* both came in one write: the second is there already (non-blocking, so that a missing one fails) */
         ASSERT_OK(fcntl(f.slave, F_SETFL, O_NONBLOCK));
         ASSERT_EQ(read(f.slave, buf, sizeof(buf)), 0);
         r = relay_free(r);
         fixture_done(&f);
-}
-
-TEST(relay_eof_at_line_start) {
-        Fixture f;
-        _cleanup_close_pair_ int in[2] = EBADF_PAIR;
-        _cleanup_(relay_freep) Relay *r = NULL;
-        struct termios t;
-        char buf[64];
-
-        fixture_init(&f);
-        ASSERT_OK(tcgetattr(f.slave, &t));
-        t.c_lflag &= ~(tcflag_t) ECHO;
-        ASSERT_OK(tcsetattr(f.slave, TCSANOW, &t));
-        ASSERT_OK(pipe2(in, O_CLOEXEC));
-        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, in[0], f.out[1], &r));
 
         /* after a whole line, one EOF character: the next read is the EOF, the one after waits for more */
-        ASSERT_EQ(write(in[1], "x\n", 2), 2);
-        in[1] = safe_close(in[1]);
-        ASSERT_FALSE(relay_run(r, 0));
+        r = input_relay_new(&f, in2);
+        feed(r, TAKE_FD(in2[1]), "x\n", true);
         ASSERT_EQ(read(f.slave, buf, sizeof(buf)), 2);
         ASSERT_EQ(read(f.slave, buf, sizeof(buf)), 0);
         ASSERT_OK(fcntl(f.slave, F_SETFL, O_NONBLOCK));
@@ -224,8 +227,7 @@ TEST(process_exit_drains) {
 
         ASSERT_NOT_NULL(t);
         process_table_init(t);
-        fixture_init(&f);
-        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, -EBADF, f.out[1], &r));
+        r = output_relay_new(&f, "bye\n");
         p = process_table_free_slot(t);
         ASSERT_NOT_NULL(p);
         process_table_add(
@@ -235,7 +237,6 @@ TEST(process_exit_drains) {
                         .in_use = true, .id = 1, .pid = 100, .master_fd = TAKE_FD(f.master), .relay = r });
         ASSERT_EQ(t->n_relays, 1U);
 
-        ASSERT_EQ(write(f.slave, "bye\n", 4), 4);
         f.slave = safe_close(f.slave);
         final = process_reaped(p, 3 << 8, 1000);
         ASSERT_EQ(p->state, PROCESS_DRAINING);
@@ -268,9 +269,7 @@ TEST(relay_exit_slave_open) {
         size_t len = 0;
         bool final = false;
 
-        fixture_init(&f);
-        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, -EBADF, f.out[1], &r));
-        ASSERT_EQ(write(f.slave, "left\n", 5), 5);
+        r = output_relay_new(&f, "left\n");
         relay_exited(r, 0);
         while (!final) {
                 final = relay_run(r, 0);
@@ -294,12 +293,10 @@ TEST(relay_exit_deadline) {
         static char fill[4096];
         uint64_t deadline;
 
-        fixture_init(&f);
-        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, -EBADF, f.out[1], &r));
+        r = output_relay_new(&f, "stuck\n");
         while (write(f.out[1], fill, sizeof(fill)) > 0)
                 ;
         ASSERT_EQ(errno, EAGAIN);
-        ASSERT_EQ(write(f.slave, "stuck\n", 6), 6);
 
         relay_exited(r, 5000);
         deadline = relay_deadline(r);
