@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -210,6 +212,35 @@ TEST(relay_input_and_eof) {
         ASSERT_EQ(read(f.slave, buf, sizeof(buf)), 0);
         ASSERT_OK(fcntl(f.slave, F_SETFL, O_NONBLOCK));
         ASSERT_TRUE(read(f.slave, buf, sizeof(buf)) < 0 && errno == EAGAIN);
+        r = relay_free(r);
+        fixture_done(&f);
+}
+
+/* The caller's stdout is a regular file: shared as it is (its offset moves on), run without events. */
+TEST(relay_output_file) {
+        Fixture f;
+        _cleanup_(relay_freep) Relay *r = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char path[PATH_MAX], buf[64] = {};
+        struct stat st = {};
+
+        fixture_init(&f);
+        (void) snprintf(path, sizeof(path), "%s/out", tests_tmpdir());
+        ASSERT_OK(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        ASSERT_EQ(write(fd, "<", 1), 1);
+        ASSERT_OK(relay_new(f.proc_fd, f.epoll_fd, 0, 1, f.master, -EBADF, fd, &r));
+        ASSERT_EQ(write(f.slave, "f\n", 2), 2);
+        while (st.st_size < 4) {
+                ASSERT_FALSE(relay_run(r, 0));
+                ASSERT_OK(fstat(fd, &st));
+                ASSERT_EQ(lseek(fd, 0, SEEK_CUR), st.st_size);
+                if (st.st_size < 4)
+                        wait_relay(r, f.epoll_fd);
+        }
+        fd = safe_close(fd);
+        ASSERT_OK(fd = open(path, O_RDONLY | O_CLOEXEC));
+        ASSERT_EQ(read(fd, buf, sizeof(buf) - 1), 4);
+        ASSERT_STREQ(buf, "<f\r\n");
         r = relay_free(r);
         fixture_done(&f);
 }
