@@ -19,8 +19,6 @@
  * taking up to a second. A Create as a whole has 120 s. */
 #define SYSTEMD_CALL_TIMEOUT_USEC (90 * USEC_PER_SEC)
 
-#define WARDEN_SLICE "warden.slice"
-
 typedef struct SystemdJob SystemdJob;
 
 /*

@@ -126,15 +126,6 @@ const char *container_get_state(const Container *c) {
 
 /* Debug log of each step's time since the start of its operation (the steps overlap), as "step NAME took
  * Nus", which bench/run collects. */
-static void log_step(Container *c, const char *step, uint64_t started_usec) {
-        log_container_debug(
-                c,
-                "Container '%s': step %s took %lluus.",
-                c->handle,
-                step,
-                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
-}
-
 static void container_emit_changed(Container *c, const char *property) {
         Manager *m = c->manager;
 
@@ -375,7 +366,7 @@ static void teardown_finish(TeardownOperation *op) {
         _cleanup_free_ char *handle = strdup(c->handle);
         int r;
 
-        log_step(c, "destroy.total", op->started_usec);
+        log_container_step(c->handle, "destroy.total", op->started_usec);
         manager_release_container_resources(m, c);
         r = container_remove_state(c);
         if (r < 0)
@@ -414,7 +405,7 @@ static void teardown_firewall_done(int result, const WardenError *error, void *u
         TeardownOperation *op = userdata;
 
         op->firewall_call = NULL;
-        log_step(op->container, "destroy.firewall", op->started_usec);
+        log_container_step(op->container->handle, "destroy.firewall", op->started_usec);
         if (result < 0)
                 log_container_warning_errno(
                         op->container,
@@ -429,7 +420,7 @@ static void teardown_rootfs_done(int result, const WardenError *error, void *use
         TeardownOperation *op = userdata;
 
         op->rootfs_call = NULL;
-        log_step(op->container, "destroy.rootfs", op->started_usec);
+        log_container_step(op->container->handle, "destroy.rootfs", op->started_usec);
         if (result < 0)
                 log_container_error_errno(
                         op->container,
@@ -443,7 +434,7 @@ static void teardown_unit_stopped(int result, const WardenError *error, void *us
         TeardownOperation *op = userdata;
 
         op->scope_call = NULL;
-        log_step(op->container, "destroy.unit", op->started_usec);
+        log_container_step(op->container->handle, "destroy.unit", op->started_usec);
         if (result != 0)
                 log_container_warning(
                         op->container,
@@ -576,7 +567,7 @@ static CreateOperation *create_operation_free(CreateOperation *op) {
 }
 
 static void create_log_step(CreateOperation *op, const char *step) {
-        log_step(op->container, step, op->started_usec);
+        log_container_step(op->container->handle, step, op->started_usec);
 }
 
 /* Undoes everything and reports the failure. */
@@ -712,7 +703,7 @@ static void create_succeed(CreateOperation *op) {
                 container_arm_grace(c);
         if (m->events && m->events->container_announced)
                 m->events->container_announced(c);
-        log_step(c, "create.total", started_usec);
+        log_container_step(c->handle, "create.total", started_usec);
         log_container_event(
                 c,
                 LOG_INFO,

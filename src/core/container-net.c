@@ -54,17 +54,6 @@ static int check_usable(Container *c, WardenError *reterr) {
         return 0;
 }
 
-static void log_net_step(const char *handle, const char *step, uint64_t started_usec) {
-        log_full_errno_container(
-                LOG_DEBUG,
-                0,
-                handle,
-                "Container '%s': step %s took %lluus.",
-                handle,
-                step,
-                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
-}
-
 /* A NetIn or NetOut waiting for its transaction. 'container' stays valid until done: its removal (the
  * teardown waits for it before freeing the container) is queued after this transaction. */
 typedef struct NetRequest {
@@ -134,7 +123,7 @@ static void net_in_done(int result, const char *message, void *userdata) {
         Container *c = net_request_container(req);
         uint16_t host = req->net_in.host_port, cont = req->net_in.container_port;
 
-        log_net_step(req->handle, "net.in", req->started_usec);
+        log_container_step(req->handle, "net.in", req->started_usec);
         if (result < 0) {
                 /* the port is given back together with its record, exactly once */
                 if (c && container_remove_net_in(c, host) > 0)
@@ -271,7 +260,7 @@ static void net_out_done(int result, const char *message, void *userdata) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        log_net_step(req->handle, "net.out", req->started_usec);
+        log_container_step(req->handle, "net.out", req->started_usec);
         (void) net_out_rule_to_string(&req->net_out, &text);
         if (result < 0) {
                 log_full_errno_container(

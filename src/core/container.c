@@ -22,6 +22,20 @@ static const char *const container_state_table[_CONTAINER_STATE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(container_state, ContainerState);
 
+void log_container_step(const char *handle, const char *step, uint64_t started_usec) {
+        assert(handle);
+        assert(step);
+
+        log_full_errno_container(
+                LOG_DEBUG,
+                0,
+                handle,
+                "Container '%s': step %s took %lluus.",
+                handle,
+                step,
+                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - started_usec));
+}
+
 int container_new(const char *handle, Container **ret) {
         _cleanup_(container_freep) Container *c = NULL;
         int r;

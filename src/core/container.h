@@ -135,6 +135,9 @@ static inline uint32_t container_host_uid(const Container *c, uint32_t uid) {
 #define log_container_notice_errno(c, e, ...) log_container_full_errno(c, LOG_NOTICE, e, __VA_ARGS__)
 #define log_container_warning_errno(c, e, ...) log_container_full_errno(c, LOG_WARNING, e, __VA_ARGS__)
 #define log_container_error_errno(c, e, ...) log_container_full_errno(c, LOG_ERR, e, __VA_ARGS__)
+/* Debug log of a step's time since the start of its operation (the steps of one operation overlap), as
+ * "Container 'x': step NAME took Nus", which bench/run collects. By handle: the container may be gone. */
+void log_container_step(const char *handle, const char *step, uint64_t started_usec);
 /* With a MESSAGE_ID= (warden-messages.h). */
 #define log_container_event(c, level, error, message_id, ...) \
         log_event(level, error, (c)->handle, message_id, __VA_ARGS__)
